@@ -1,0 +1,3 @@
+"""The events the Finance Service consumes: event type to handler functions."""
+
+HANDLERS: dict = {}

@@ -1,0 +1,1 @@
+"""The Finance Service's data."""

@@ -1,0 +1,3 @@
+"""The Finance Service's API."""
+
+urlpatterns: list = []

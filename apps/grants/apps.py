@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class GrantsConfig(AppConfig):
+    name = "apps.grants"
+    label = "grants"
+    verbose_name = "Grants"

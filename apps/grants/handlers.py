@@ -1,0 +1,3 @@
+"""The events the Grants Service consumes: event type to handler functions."""
+
+HANDLERS: dict = {}

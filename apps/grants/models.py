@@ -1,0 +1,1 @@
+"""The Grants Service's data."""

@@ -1,0 +1,3 @@
+"""The Grants Service's API."""
+
+urlpatterns: list = []

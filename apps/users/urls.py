@@ -1,0 +1,3 @@
+"""The Users Service's API."""
+
+urlpatterns: list = []

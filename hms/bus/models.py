@@ -1,0 +1,80 @@
+"""Bus tables. Every service has its own copy in its own database."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class OutboxEvent(models.Model):
+    """An event committed with the state change that caused it, waiting for (or done with) relay."""
+
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=100)
+    version = models.PositiveSmallIntegerField()
+    aggregate = models.CharField(max_length=120)
+    envelope = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["id"], condition=models.Q(sent_at__isnull=True), name="bus_outbox_unsent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} v{self.version} {self.event_id}"
+
+
+class InboxEvent(models.Model):
+    """An event a consumer has applied: its presence makes a second delivery a no-op."""
+
+    event_id = models.UUIDField()
+    consumer = models.CharField(max_length=50)
+    event_type = models.CharField(max_length=100)
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "consumer"], name="bus_inbox_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type} {self.event_id}"
+
+
+class DeadLetter(models.Model):
+    """An event a consumer could not apply, kept with the reason until someone replays it."""
+
+    class Reason(models.TextChoices):
+        INVALID_ENVELOPE = "invalid_envelope", "Invalid envelope"
+        UNKNOWN_EVENT_TYPE = "unknown_event_type", "Unknown event type"
+        INVALID_PAYLOAD = "invalid_payload", "Invalid payload"
+        NO_HANDLER = "no_handler", "No handler in this service"
+        HANDLER_FAILED = "handler_failed", "Handler failed after retries"
+
+    event_id = models.UUIDField(null=True, blank=True)
+    consumer = models.CharField(max_length=50)
+    event_type = models.CharField(max_length=100, blank=True)
+    envelope = models.JSONField()
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    error = models.TextField()
+    attempts = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    replayed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "consumer"],
+                condition=models.Q(event_id__isnull=False),
+                name="bus_dead_letter_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.event_type or '?'} ({self.reason})"

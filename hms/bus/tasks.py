@@ -1,0 +1,26 @@
+"""The one Celery task of the bus: deliver an event to a consuming service."""
+
+from celery import shared_task
+from django.conf import settings
+
+from hms.bus.inbox import HandlerFailed, consume
+
+
+def retry_delay(retries: int) -> float:
+    """Exponential backoff: base * 2**retries seconds, capped."""
+    return min(settings.HMS_BUS_RETRY_BACKOFF * 2**retries, settings.HMS_BUS_RETRY_BACKOFF_MAX)
+
+
+@shared_task(
+    name="hms.bus.deliver",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # counted against HMS_BUS_MAX_RETRIES below, so the last try dead-letters
+)
+def deliver(self, consumer: str, envelope: dict) -> str:
+    final_attempt = self.request.retries >= settings.HMS_BUS_MAX_RETRIES
+    try:
+        return consume(consumer, envelope, final_attempt=final_attempt)
+    except HandlerFailed as exc:
+        raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc

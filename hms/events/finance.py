@@ -1,0 +1,79 @@
+"""Events the Finance Service publishes."""
+
+from decimal import Decimal
+from typing import Literal
+
+from hms.events.base import Event
+
+
+class AwardObligated(Event):
+    """Finance obligated the award for an approved application."""
+
+    name = "finance.award_obligated"
+    producer = "finance"
+    consumers = ("grants",)
+    aggregate_field = "application_id"
+
+    award_id: int
+    application_id: int
+    applicant_id: int
+    program_code: str
+    amount: Decimal
+
+
+class PaymentDisbursed(Event):
+    """A disbursement was sent to the recipient."""
+
+    name = "finance.payment_disbursed"
+    producer = "finance"
+    aggregate_field = "award_id"
+
+    disbursement_id: int
+    award_id: int
+    application_id: int
+    applicant_id: int
+    amount: Decimal
+
+
+class PaymentFailed(Event):
+    """A disbursement failed; its amount went back to the award's balance."""
+
+    name = "finance.payment_failed"
+    producer = "finance"
+    aggregate_field = "award_id"
+
+    disbursement_id: int
+    award_id: int
+    application_id: int
+    applicant_id: int
+    amount: Decimal
+    reason: str
+
+
+class ReimbursementDecided(Event):
+    """A finance officer approved or rejected a reimbursement request."""
+
+    name = "finance.reimbursement_decided"
+    producer = "finance"
+    aggregate_field = "award_id"
+
+    reimbursement_id: int
+    award_id: int
+    applicant_id: int
+    decision: Literal["approved", "rejected"]
+    amount: Decimal
+    reason: str
+
+
+class AwardClosed(Event):
+    """An award was closed out; what remained was de-obligated."""
+
+    name = "finance.award_closed"
+    producer = "finance"
+    consumers = ("grants",)
+    aggregate_field = "application_id"
+
+    award_id: int
+    application_id: int
+    applicant_id: int
+    deobligated_amount: Decimal

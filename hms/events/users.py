@@ -1,0 +1,33 @@
+"""Events the User Service publishes."""
+
+from typing import Literal
+
+from hms.events.base import Event
+
+
+class UserRegistered(Event):
+    """An applicant created an account."""
+
+    name = "user.registered"
+    producer = "users"
+    consumers = ("grants",)
+    aggregate_field = "user_id"
+
+    user_id: int
+    kind: Literal["individual", "business"]
+    display_name: str
+    verification_status: Literal["unverified", "verified", "rejected"]
+
+
+class UserUpdated(Event):
+    """An applicant's profile summary changed (name, kind or verification)."""
+
+    name = "user.updated"
+    producer = "users"
+    consumers = ("grants",)
+    aggregate_field = "user_id"
+
+    user_id: int
+    kind: Literal["individual", "business"]
+    display_name: str
+    verification_status: Literal["unverified", "verified", "rejected"]

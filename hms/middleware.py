@@ -1,0 +1,33 @@
+"""Request middleware shared by the data services."""
+
+import re
+import uuid
+
+from hms.context import correlation_id
+
+# A client may choose its request id (to follow its own calls), within a safe alphabet and size.
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
+
+
+def request_id_from(headers) -> str:
+    """The caller's X-Request-ID when it is well formed, else a new UUID."""
+    candidate = headers.get("X-Request-ID", "")
+    return candidate if VALID_REQUEST_ID.match(candidate) else str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Gives every request an id, logs it, carries it into events as their correlation id."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request_id = request_id_from(request.headers)
+        request.request_id = request_id
+        token = correlation_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,156 @@
+"""Settings shared by every HMS service.
+
+A service module (`hms.settings.users`, ...) star-imports this, then names its own apps, database
+and URLconf. Every variable read here is listed, with its default, in `.env.example`.
+https://docs.djangoproject.com/en/5.2/ref/settings/
+"""
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from hms.keys import load_key_pair
+from hms.settings.concerns.paths import VAR_DIR
+
+env = environ.Env()
+
+# ------------------------------------------------------------------------------------------------
+# Core
+# ------------------------------------------------------------------------------------------------
+INSECURE_DEV_SECRET_KEY = "insecure-dev-only-key-set-SECRET_KEY-in-every-real-deployment"  # noqa: S105
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEV_SECRET_KEY)
+if not DEBUG and SECRET_KEY == INSECURE_DEV_SECRET_KEY:
+    # Production refuses to start rather than sign sessions with a key published on GitHub.
+    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see .env.example).")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Apps every service runs: admin and its dependencies, the API toolkit, the event bus.
+PLATFORM_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "hms.bus",
+]
+
+MIDDLEWARE = [
+    "hms.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# ------------------------------------------------------------------------------------------------
+# Databases: each service owns one; `hms.db.ServiceRouter` keeps every model in its owner's.
+# https://docs.djangoproject.com/en/5.2/topics/db/multi-db/
+# ------------------------------------------------------------------------------------------------
+DATABASE_ROUTERS = ["hms.db.ServiceRouter"]
+
+
+def service_database(service: str) -> dict:
+    """The database of one service: `<SERVICE>_DATABASE_URL`, else a SQLite file under var/."""
+    config = env.db_url(
+        f"{service.upper()}_DATABASE_URL", default=f"sqlite:///{VAR_DIR / (service + '.sqlite3')}"
+    )
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers
+        # (web, worker, relay) queue up instead of failing with "database is locked".
+        config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 30}
+    else:
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+# ------------------------------------------------------------------------------------------------
+# Caches (throttling state); Redis when CACHE_URL is set so limits hold across processes.
+# ------------------------------------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
+# ------------------------------------------------------------------------------------------------
+# Identity: the User Service signs RS256 tokens; every service verifies with the public key.
+# ------------------------------------------------------------------------------------------------
+JWT_PRIVATE_KEY_FILE = env.str("JWT_PRIVATE_KEY_FILE", default=str(VAR_DIR / "jwt" / "private.pem"))
+JWT_PUBLIC_KEY_FILE = env.str("JWT_PUBLIC_KEY_FILE", default=str(VAR_DIR / "jwt" / "public.pem"))
+JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_key_pair(
+    JWT_PRIVATE_KEY_FILE,
+    JWT_PUBLIC_KEY_FILE,
+    create_missing=env.bool("JWT_CREATE_DEV_KEYS", default=DEBUG),
+)
+JWT_ISSUER = "hms-users"
+JWT_AUDIENCE = "hms"
+
+# ------------------------------------------------------------------------------------------------
+# Service URLs: how services (and the gateway) reach each other.
+# ------------------------------------------------------------------------------------------------
+USERS_SERVICE_URL = env.str("USERS_SERVICE_URL", default="http://127.0.0.1:5001")
+GRANTS_SERVICE_URL = env.str("GRANTS_SERVICE_URL", default="http://127.0.0.1:5002")
+FINANCE_SERVICE_URL = env.str("FINANCE_SERVICE_URL", default="http://127.0.0.1:5003")
+
+# ------------------------------------------------------------------------------------------------
+# Production hardening (`manage.py check --deploy`). Off under DEBUG so `make run` works on http.
+# ------------------------------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
+
+from hms.settings.concerns.bus import *  # noqa: E402
+from hms.settings.concerns.celery import *  # noqa: E402
+from hms.settings.concerns.drf import *  # noqa: E402
+from hms.settings.concerns.logging import *  # noqa: E402
+
+SIMPLE_JWT = {
+    **SIMPLE_JWT,
+    "SIGNING_KEY": JWT_PRIVATE_KEY,
+    "VERIFYING_KEY": JWT_PUBLIC_KEY,
+    "ISSUER": JWT_ISSUER,
+    "AUDIENCE": JWT_AUDIENCE,
+}

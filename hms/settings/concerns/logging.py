@@ -1,0 +1,29 @@
+"""Logging: one line per event, with service, request id and correlation id."""
+
+import environ
+
+env = environ.Env()
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "hms.logging.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "hms.logging.JsonFormatter"},
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(service)s [%(request_id)s] %(name)s: %(message)s"
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["context"],
+            "formatter": env.str("LOG_FORMAT", default="plain"),
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": env.str("CELERY_LOG_LEVEL", default="INFO")},
+    },
+}

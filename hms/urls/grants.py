@@ -1,0 +1,12 @@
+"""The root URLconf of the grants service."""
+
+from django.urls import include, path
+
+from hms.urls.platform import platform_urlpatterns
+
+urlpatterns = [*platform_urlpatterns, path("", include("apps.grants.urls"))]
+
+handler400 = "hms.errors.json_bad_request"
+handler403 = "hms.errors.json_forbidden"
+handler404 = "hms.errors.json_not_found"
+handler500 = "hms.errors.json_server_error"

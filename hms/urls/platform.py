@@ -1,0 +1,19 @@
+"""URLs every data service serves besides its own API: admin, health, OpenAPI schema and docs."""
+
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from hms import health
+
+platform_urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health", health.liveness, name="health"),
+    path("health/ready", health.readiness, name="health-ready"),
+    path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path(
+        "docs",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
+        name="swagger-ui",
+    ),
+]

@@ -1,0 +1,27 @@
+"""Fixtures shared by every in-process test."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.identity import access_token_for
+
+# The three data services' databases, as the test settings name them.
+ALL_DATABASES = ["default", "grants", "finance"]
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    """An anonymous API client."""
+    return APIClient()
+
+
+@pytest.fixture
+def client_as():
+    """`client_as(user_id, role, kind=None)`: an API client carrying a token for that identity."""
+
+    def make(user_id: int, role: str = "applicant", kind: str | None = "business") -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user_id, role, kind)}")
+        return client
+
+    return make
