@@ -1,6 +1,7 @@
 """Request middleware shared by the data services."""
 
 import re
+import time
 import uuid
 
 from hms.context import correlation_id
@@ -31,3 +32,18 @@ class RequestIdMiddleware:
             correlation_id.reset(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class ArtificialDelayMiddleware:
+    """Adds ARTIFICIAL_DELAY_MS to every response (not /health), to measure composition latency."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.delay = settings.ARTIFICIAL_DELAY_MS / 1000
+
+    def __call__(self, request):
+        if not request.path.startswith("/health"):
+            time.sleep(self.delay)
+        return self.get_response(request)

@@ -58,6 +58,12 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# Benchmarks and tests make a backend slow on purpose (ms added to every response); never set in
+# a real deployment.
+ARTIFICIAL_DELAY_MS = env.int("ARTIFICIAL_DELAY_MS", default=0)
+if ARTIFICIAL_DELAY_MS:
+    MIDDLEWARE.insert(1, "hms.middleware.ArtificialDelayMiddleware")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

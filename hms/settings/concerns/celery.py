@@ -25,6 +25,8 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # How long an unacknowledged message (a worker died mid-handler) waits before redelivery.
         "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # Lets several platforms (a test run, a benchmark) share one Redis without mixing queues.
+        "global_keyprefix": env.str("BROKER_KEY_PREFIX", default=""),
     }
 
 CELERY_TASK_SERIALIZER = "json"

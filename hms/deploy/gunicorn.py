@@ -1,0 +1,24 @@
+"""Gunicorn configuration of the data services: `gunicorn -c python:hms.deploy.gunicorn hms.wsgi`.
+
+https://docs.gunicorn.org/en/stable/settings.html
+"""
+
+import multiprocessing
+
+import environ
+
+env = environ.Env()
+
+bind = env.str("BIND", default="0.0.0.0:8000")
+# Sync workers: Django and the ORM are synchronous; (2 x cores) + 1 is gunicorn's own advice.
+workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() * 2 + 1)
+worker_class = "sync"
+# A request that takes longer than this is a bug or a stuck database: kill the worker.
+timeout = env.int("WEB_TIMEOUT", default=30)
+graceful_timeout = env.int("WEB_GRACEFUL_TIMEOUT", default=20)
+keepalive = 5
+# Recycle workers now and then so a slow leak never takes a service down.
+max_requests = env.int("WEB_MAX_REQUESTS", default=5000)
+max_requests_jitter = 500
+accesslog = "-" if env.bool("WEB_ACCESS_LOG", default=False) else None
+errorlog = "-"

@@ -1,0 +1,34 @@
+"""The `platform` fixture: the whole platform as real processes, shared by the e2e tests."""
+
+import pytest
+
+from tests.e2e.harness import Platform, start_platform
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory) -> Platform:
+    """One running platform for the session. A test that stops a process must start it again."""
+    running = start_platform(tmp_path_factory.mktemp("platform"))
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def platform_factory(tmp_path_factory):
+    """Start an extra, private platform (e.g. with a slowed backend); stopped after the test."""
+    started: list[Platform] = []
+
+    def make(extra_env: dict[str, dict[str, str]] | None = None) -> Platform:
+        running = start_platform(tmp_path_factory.mktemp("platform"), extra_env)
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.close()

@@ -1,0 +1,344 @@
+"""Starts the platform as real OS processes for end-to-end tests.
+
+Each web service runs under its production server (gunicorn for users, grants and finance,
+uvicorn for the gateway) on a free port with its own database; each data service also runs its
+Celery worker and its outbox relay. The backends follow the environment the suite runs in:
+PostgreSQL and Redis when `*_DATABASE_URL` / `BROKER_URL` are set (fresh databases and a private
+Redis key prefix per platform), else SQLite files and the file-system broker in a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from hms.keys import write_key_pair
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+BIN = Path(PYTHON).parent
+DATA_SERVICES = ("users", "grants", "finance")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    log_path: Path
+    popen: subprocess.Popen | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+
+@dataclass
+class Platform:
+    """A running platform. `url(service)`, `start/stop/kill/restart(process)`, `log(process)`."""
+
+    root: Path
+    extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    processes: dict[str, Process] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+    _created_databases: list[str] = field(default_factory=list)
+
+    # -- setup ---------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "logs").mkdir(exist_ok=True)
+        self.ports = {name: free_port() for name in (*DATA_SERVICES, "gateway")}
+        private_key, public_key = (
+            self.root / "jwt" / "private.pem",
+            self.root / "jwt" / "public.pem",
+        )
+        write_key_pair(private_key, public_key)
+        self.private_key_pem = private_key.read_text()
+        self.prefix = f"e2e{secrets.token_hex(4)}"
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("DJANGO_", "PYTEST", "HMS_"))
+        }
+        env.update(
+            {
+                "PYTHONPATH": str(REPO),
+                "PYTHONUNBUFFERED": "1",
+                "HMS_VAR_DIR": str(self.root / "var"),
+                "DEBUG": "false",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SECURE_SSL_REDIRECT": "false",
+                "SESSION_COOKIE_SECURE": "false",
+                "CSRF_COOKIE_SECURE": "false",
+                "JWT_PUBLIC_KEY_FILE": str(public_key),
+                # Only the User Service is given the private key (set per process below).
+                "JWT_PRIVATE_KEY_FILE": str(self.root / "jwt" / "absent.pem"),
+                "BUS_RETRY_BACKOFF": "0.2",
+                "BUS_RETRY_BACKOFF_MAX": "2",
+                "BUS_RELAY_INTERVAL": "0.2",
+                "BROKER_VISIBILITY_TIMEOUT": "8",
+                "BROKER_KEY_PREFIX": f"{self.prefix}:",
+                "WEB_CONCURRENCY": "2",
+                "LOGIN_THROTTLE_RATE": "1000/min",
+                "REGISTRATION_THROTTLE_RATE": "1000/min",
+            }
+        )
+        for service in DATA_SERVICES:
+            env[f"{service.upper()}_SERVICE_URL"] = f"http://127.0.0.1:{self.ports[service]}"
+            env[f"{service.upper()}_DATABASE_URL"] = self._database_url(service)
+        self.env = env
+
+    def _database_url(self, service: str) -> str:
+        configured = os.environ.get(f"{service.upper()}_DATABASE_URL", "")
+        if not configured.startswith("postgres"):
+            return f"sqlite:///{self.root / 'var' / (service + '.sqlite3')}"
+        import psycopg
+
+        name = f"{self.prefix}_{service}"
+        parts = urlsplit(configured)
+        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        self._created_databases.append(admin_url + "|" + name)
+        return urlunsplit(parts._replace(path=f"/{name}"))
+
+    def service_env(self, service: str) -> dict[str, str]:
+        env = dict(self.env)
+        env["DJANGO_SETTINGS_MODULE"] = f"hms.settings.{service}"
+        if service == "users":
+            env["JWT_PRIVATE_KEY_FILE"] = str(self.root / "jwt" / "private.pem")
+        env.update(self.extra_env.get(service, {}))
+        return env
+
+    def manage(self, service: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [PYTHON, "manage.py", *args],
+            cwd=REPO,
+            env=self.service_env(service),
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=300,
+        )
+
+    def migrate(self) -> None:
+        running = [
+            subprocess.Popen(
+                [PYTHON, "manage.py", "migrate", "--no-input", "-v0"],
+                cwd=REPO,
+                env=self.service_env(service),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for service in DATA_SERVICES
+        ]
+        for popen in running:
+            output, _ = popen.communicate(timeout=300)
+            if popen.returncode:
+                raise RuntimeError(f"migrate failed:\n{output}")
+
+    def define_processes(self) -> None:
+        for service in DATA_SERVICES:
+            env = self.service_env(service)
+            env["BIND"] = f"127.0.0.1:{self.ports[service]}"
+            self._define(
+                service,
+                [str(BIN / "gunicorn"), "-c", "python:hms.deploy.gunicorn", "hms.wsgi"],
+                env,
+            )
+            self._define(
+                f"{service}-worker",
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "hms.celery",
+                    "worker",
+                    "-Q",
+                    f"{service}.events,{service}",
+                    "-n",
+                    f"{service}-{self.prefix}@%h",
+                    "--concurrency",
+                    "1",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "INFO",
+                ],
+                self.service_env(service),
+            )
+            self._define(
+                f"{service}-relay", [PYTHON, "manage.py", "bus_relay"], self.service_env(service)
+            )
+        gateway_env = self.service_env("gateway")
+        gateway_env.update({"HOST": "127.0.0.1", "PORT": str(self.ports["gateway"])})
+        self._define("gateway", [PYTHON, "-m", "hms.deploy.gateway"], gateway_env)
+
+    def _define(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.processes[name] = Process(name, argv, env, self.root / "logs" / f"{name}.log")
+
+    # -- process control -----------------------------------------------------------------------
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start(self, name: str, *, wait: bool = True) -> None:
+        process = self.processes[name]
+        if process.running:
+            return
+        log = process.log_path.open("a")
+        process.popen = subprocess.Popen(
+            process.argv,
+            cwd=REPO,
+            env=process.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop/kill reach its children too
+        )
+        if wait:
+            self.wait_ready(name)
+
+    def stop(self, name: str, timeout: float = 20) -> None:
+        self._signal(name, signal.SIGTERM, timeout)
+
+    def kill(self, name: str) -> None:
+        self._signal(name, signal.SIGKILL, 10)
+
+    def restart(self, name: str) -> None:
+        self.stop(name)
+        self.start(name)
+
+    def _signal(self, name: str, signum: int, timeout: float) -> None:
+        process = self.processes[name]
+        if not process.running:
+            return
+        try:
+            os.killpg(process.popen.pid, signum)
+        except ProcessLookupError:
+            return
+        try:
+            process.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.popen.pid, signal.SIGKILL)
+            process.popen.wait(10)
+
+    def wait_ready(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        process = self.processes[name]
+        while time.monotonic() < deadline:
+            if not process.running:
+                raise RuntimeError(f"{name} exited:\n{self.log(name)[-4000:]}")
+            if self._is_ready(name):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
+
+    def _is_ready(self, name: str) -> bool:
+        if name.endswith("-worker"):
+            return " ready." in self.log(name)
+        if name.endswith("-relay"):
+            return "relaying outbox" in self.log(name)
+        try:
+            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:  # noqa: S310
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def log(self, name: str) -> str:
+        path = self.processes[name].log_path
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def start_all(self) -> None:
+        for name in self.processes:
+            self.start(name, wait=False)
+        for name in self.processes:
+            self.wait_ready(name)
+
+    def close(self) -> None:
+        for name in self.processes:
+            self.stop(name, timeout=10)
+        self._drop_databases()
+        self._delete_broker_keys()
+
+    def _drop_databases(self) -> None:
+        if not self._created_databases:
+            return
+        import psycopg
+
+        for entry in self._created_databases:
+            admin_url, name = entry.split("|")
+            with psycopg.connect(admin_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _delete_broker_keys(self) -> None:
+        broker = os.environ.get("BROKER_URL", "")
+        if not broker.startswith("redis"):
+            return
+        import redis
+
+        client = redis.Redis.from_url(broker)
+        keys = list(client.scan_iter(f"{self.prefix}:*"))
+        if keys:
+            client.delete(*keys)
+
+    # -- helpers for tests ---------------------------------------------------------------------
+    def token(self, user_id: int, role: str = "applicant", kind: str | None = "business") -> str:
+        """An access token signed with this platform's User Service key."""
+        import jwt
+
+        now = int(time.time())
+        claims = {
+            "token_type": "access",
+            "exp": now + 900,
+            "iat": now,
+            "jti": secrets.token_hex(16),
+            "user_id": user_id,
+            "role": role,
+            "iss": "hms-users",
+            "aud": "hms",
+        }
+        if kind:
+            claims["kind"] = kind
+        return jwt.encode(claims, self.private_key_pem, algorithm="RS256")
+
+
+def start_platform(root: Path, extra_env: dict[str, dict[str, str]] | None = None) -> Platform:
+    """Prepare databases and keys, migrate every service, start every process, wait until ready."""
+    platform = Platform(root=root, extra_env=extra_env or {})
+    try:
+        platform.prepare()
+        platform.migrate()
+        platform.define_processes()
+        platform.start_all()
+    except BaseException:
+        platform.close()
+        raise
+    return platform
+
+
+def uses_redis() -> bool:
+    return os.environ.get("BROKER_URL", "").startswith("redis")
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
