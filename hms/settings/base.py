@@ -9,7 +9,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from hms.keys import load_key_pair
-from hms.settings.concerns.paths import VAR_DIR
+from hms.settings.concerns.paths import BASE_DIR, VAR_DIR  # noqa: F401 - BASE_DIR is a setting
 
 env = environ.Env()
 
@@ -32,6 +32,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = DEBUG
 
 # Apps every service runs: admin and its dependencies, the API toolkit, the event bus.
 PLATFORM_APPS = [
@@ -50,6 +52,8 @@ PLATFORM_APPS = [
 MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Serves the admin's static files from the service itself (no separate web server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

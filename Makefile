@@ -1,0 +1,76 @@
+# HMS: `make run` starts the whole platform on embedded defaults; `make test` runs the suite.
+# Real PostgreSQL and Redis are chosen by environment variables (see .env.example).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+SERVICES := users grants finance
+PYTEST_ARGS ?=
+
+# `make run` is a development run: debug on, dev-only keys and secret created under var/.
+RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
+
+.DEFAULT_GOAL := help
+.PHONY: help install migrate seed run test test-fast lint format bench catalogue clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the pinned dependencies
+
+migrate: install ## Migrate every service's own database
+	@for service in $(SERVICES); do \
+		echo "migrating $$service"; \
+		$(RUN_ENV) DJANGO_SETTINGS_MODULE=hms.settings.$$service $(BIN)/python manage.py migrate --no-input -v0 || exit 1; \
+	done
+
+seed: migrate ## Load the demo data into every service (idempotent)
+	@for service in $(SERVICES); do \
+		$(RUN_ENV) DJANGO_SETTINGS_MODULE=hms.settings.$$service $(BIN)/python manage.py seed_demo || exit 1; \
+	done
+
+run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
+	@echo ""
+	@echo "HMS is starting:"
+	@echo "  gateway        http://127.0.0.1:8000   (API: /api/users, /api/grants, /api/finance, /status; docs: /docs)"
+	@echo "  users admin    http://127.0.0.1:5001/admin/"
+	@echo "  grants admin   http://127.0.0.1:5002/admin/   (caseworkers)"
+	@echo "  finance admin  http://127.0.0.1:5003/admin/   (finance officers)"
+	@echo ""
+	@echo "Demo logins (email / password):"
+	@echo "  administrator    admin@hms.example       hms-admin-demo-2027"
+	@echo "  caseworker       caseworker@hms.example  hms-caseworker-demo-2027"
+	@echo "  finance officer  finance@hms.example     hms-finance-demo-2027"
+	@echo "  applicant        ada@example.com         hms-applicant-demo-2027   (individual)"
+	@echo "  applicant        owner@acme.example      hms-applicant-demo-2027   (business)"
+	@echo ""
+	@echo "  curl -s -X POST http://127.0.0.1:8000/api/users/token -H 'Content-Type: application/json' \\"
+	@echo "       -d '{\"email\": \"owner@acme.example\", \"password\": \"hms-applicant-demo-2027\"}'"
+	@echo ""
+	PATH="$(BIN):$$PATH" $(RUN_ENV) $(BIN)/honcho start -f Procfile
+
+test: install ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the in-process tests only (no real processes)
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: install ## Check style with ruff (lint and format)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Fix what ruff can fix
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+catalogue: install ## Regenerate docs/events.md from the event registry
+	DEBUG=true DJANGO_SETTINGS_MODULE=hms.settings.users $(BIN)/python manage.py bus_catalogue
+
+clean: ## Remove local databases, broker files and dev keys (var/)
+	rm -rf var

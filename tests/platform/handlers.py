@@ -1,0 +1,31 @@
+"""A handler table for bus tests. Its effect is a row in the consumer's own database (an outbox
+event), so a test can see that the effect commits, or rolls back, with the inbox row."""
+
+from hms.bus.outbox import publish
+from hms.events.grants import GrantViewed
+from hms.events.users import UserRegistered
+
+calls: list[UserRegistered] = []
+failures_left = {"count": 0}
+
+
+def record_registration(event: UserRegistered) -> None:
+    calls.append(event)
+    publish(GrantViewed(applicant_id=event.user_id, viewer_id=0, application_ids=[]))
+    if failures_left["count"] > 0:
+        failures_left["count"] -= 1
+        raise RuntimeError("the handler's dependency is down")
+
+
+HANDLERS = {UserRegistered: [record_registration]}
+
+
+def record_only(event: UserRegistered) -> None:
+    calls.append(event)
+    if failures_left["count"] > 0:
+        failures_left["count"] -= 1
+        raise RuntimeError("the handler's dependency is down")
+
+
+# For a consumer whose database is the test process's default (where the admin reads).
+DEFAULT_DATABASE_HANDLERS = {UserRegistered: [record_only]}

@@ -1,0 +1,155 @@
+import time
+import uuid
+
+import pytest
+
+from hms.bus import outbox
+from hms.bus.models import OutboxEvent
+from hms.bus.outbox import PublishOutsideTransaction, bus_status, publish, relay_outbox
+from hms.context import correlation_id
+from hms.db import database_for, service_atomic
+from hms.events.users import UserRegistered, UserUpdated
+
+pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
+
+
+def registered(user_id: int) -> UserRegistered:
+    return UserRegistered(
+        user_id=user_id, kind="business", display_name=f"Firm {user_id}", verification_status="unverified"
+    )
+
+
+def users_outbox():
+    return OutboxEvent.objects.using(database_for("users"))
+
+
+def test_publish_outside_a_transaction_is_refused():
+    with pytest.raises(PublishOutsideTransaction):
+        publish(registered(1))
+
+    assert not users_outbox().exists()
+
+
+def test_event_is_written_to_the_producers_outbox_with_its_envelope():
+    token = correlation_id.set("req-12345678")
+    try:
+        with service_atomic("users"):
+            publish(registered(7))
+    finally:
+        correlation_id.reset(token)
+
+    row = users_outbox().get()
+    envelope = row.envelope
+    assert row.event_type == "user.registered"
+    assert row.aggregate == "user:7"
+    assert row.sent_at is None
+    assert envelope["producer"] == "users"
+    assert envelope["correlation_id"] == "req-12345678"
+    assert envelope["payload"]["display_name"] == "Firm 7"
+    assert uuid.UUID(envelope["event_id"]) == row.event_id
+    # Only the producer's database holds it.
+    assert not OutboxEvent.objects.using(database_for("grants")).exists()
+
+
+def test_a_rolled_back_transaction_publishes_nothing():
+    with pytest.raises(RuntimeError), service_atomic("users"):
+        publish(registered(1))
+        raise RuntimeError("the state change failed")
+
+    assert not users_outbox().exists()
+
+
+def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
+    sent = []
+    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: sent.append(envelope["payload"]["user_id"]))
+    for user_id in (3, 1, 2):
+        with service_atomic("users"):
+            publish(registered(user_id))
+
+    assert relay_outbox("users") == 3
+
+    assert sent == [3, 1, 2]
+    assert not users_outbox().filter(sent_at__isnull=True).exists()
+    assert relay_outbox("users") == 0
+
+
+def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch):
+    sent, broker = [], {"up": True}
+
+    def send(envelope):
+        if envelope["payload"]["user_id"] == 2 and not broker["up"]:
+            raise ConnectionError("broker down")
+        sent.append(envelope["payload"]["user_id"])
+
+    monkeypatch.setattr(outbox, "send_envelope", send)
+    monkeypatch.setattr(outbox, "_broker_unavailable_until", 0.0)
+    for user_id in (1, 2, 3):
+        with service_atomic("users"):
+            publish(registered(user_id))
+    broker["up"] = False
+
+    assert relay_outbox("users") == 1
+    waiting = users_outbox().filter(sent_at__isnull=True).order_by("id")
+    assert [row.envelope["payload"]["user_id"] for row in waiting] == [2, 3]
+    assert "broker down" in waiting[0].last_error
+    assert waiting[0].attempts == 1
+
+    broker["up"] = True
+    assert relay_outbox("users") == 2
+    assert sent == [1, 2, 3]
+
+
+def test_state_change_succeeds_while_the_broker_is_down(monkeypatch, settings):
+    settings.HMS_BUS_DISPATCH_ON_COMMIT = True
+    monkeypatch.setattr(outbox, "_broker_unavailable_until", 0.0)
+    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: (_ for _ in ()).throw(ConnectionError("down")))
+
+    with service_atomic("users"):
+        publish(registered(1))
+
+    assert users_outbox().filter(sent_at__isnull=True).count() == 1
+    status = bus_status("users")
+    assert status.outbox_backlog == 1
+    assert status.oldest_unsent_age is not None
+
+
+def test_dispatch_after_commit_sends_without_waiting_for_the_relay(monkeypatch, settings):
+    settings.HMS_BUS_DISPATCH_ON_COMMIT = True
+    monkeypatch.setattr(outbox, "_broker_unavailable_until", 0.0)
+    sent = []
+    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: sent.append(envelope["event_type"]))
+
+    with service_atomic("users"):
+        publish(registered(1))
+        publish(UserUpdated(user_id=1, kind="business", display_name="Firm", verification_status="verified"))
+        assert sent == []  # nothing leaves before the commit
+
+    assert sent == ["user.registered", "user.updated"]
+    assert not users_outbox().filter(sent_at__isnull=True).exists()
+
+
+def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
+    """The configured broker (file system or Redis) receives one copy per consuming service."""
+    from hms.celery import app
+
+    with service_atomic("users"):
+        row = publish(registered(42))
+    queue = "grants.events"
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        # Start from an empty queue so the message read back is ours.
+        app.amqp.queues[queue].bind(channel).declare()
+        channel.queue_purge(queue)
+        assert relay_outbox("users") == 1
+        message = None
+        for _ in range(50):
+            message = channel.basic_get(queue)
+            if message:
+                break
+            time.sleep(0.05)
+        assert message is not None
+        body = message.decode()
+        message.ack()
+    consumer, envelope = body[0]
+    assert consumer == "grants"
+    assert envelope["event_id"] == str(row.event_id)
