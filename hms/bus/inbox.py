@@ -5,6 +5,7 @@ changes, is what makes the effect happen once.
 """
 
 import logging
+import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,7 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
 
     alias = database_for(consumer)
     token = correlation_id.set(envelope.correlation_id)
+    logger.info("applying event %s %s in %s", event_type.name, envelope.event_id, consumer)
     try:
         with transaction.atomic(using=alias):
             try:
@@ -80,6 +82,8 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
             except IntegrityError:
                 logger.info("event %s already applied by %s", envelope.event_id, consumer)
                 return DUPLICATE
+            if settings.HMS_BUS_HANDLER_DELAY_MS:
+                time.sleep(settings.HMS_BUS_HANDLER_DELAY_MS / 1000)
             for handler in handlers:
                 handler(event)
     except Exception as exc:

@@ -79,6 +79,7 @@ class Platform:
             for key, value in os.environ.items()
             if not key.startswith(("DJANGO_", "PYTEST", "HMS_"))
         }
+        env.update(self.extra_env.get("*", {}))
         env.update(
             {
                 "PYTHONPATH": str(REPO),
@@ -97,6 +98,7 @@ class Platform:
                 "BUS_RETRY_BACKOFF_MAX": "2",
                 "BUS_RELAY_INTERVAL": "0.2",
                 "BROKER_VISIBILITY_TIMEOUT": "8",
+                "BROKER_RESTORE_INTERVAL": "1",
                 "BROKER_KEY_PREFIX": f"{self.prefix}:",
                 "WEB_CONCURRENCY": "2",
                 "LOGIN_THROTTLE_RATE": "1000/min",
@@ -127,6 +129,7 @@ class Platform:
         env["DJANGO_SETTINGS_MODULE"] = f"hms.settings.{service}"
         if service == "users":
             env["JWT_PRIVATE_KEY_FILE"] = str(self.root / "jwt" / "private.pem")
+        env.update(self.extra_env.get("*", {}))
         env.update(self.extra_env.get(service, {}))
         return env
 
@@ -140,6 +143,13 @@ class Platform:
             check=check,
             timeout=300,
         )
+
+    def shell(self, service: str, code: str) -> str:
+        """Run Python inside one service (its settings, its database); returns what it printed."""
+        result = self.manage(service, "shell", "--no-imports", "-c", code, check=False)
+        if result.returncode:
+            raise RuntimeError(f"shell in {service} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout.strip()
 
     def migrate(self) -> None:
         running = [
@@ -291,7 +301,7 @@ class Platform:
                 connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _delete_broker_keys(self) -> None:
-        broker = os.environ.get("BROKER_URL", "")
+        broker = self.env.get("BROKER_URL", "")
         if not broker.startswith("redis"):
             return
         import redis
@@ -342,3 +352,15 @@ def uses_redis() -> bool:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def wait_until(condition, *, timeout: float = 30, interval: float = 0.2, message: str = ""):
+    """Poll `condition` until it returns something truthy; that value is returned."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(message or f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -15,21 +15,32 @@ def example_value(annotation, name: str = ""):
     if origin is typing.Literal:
         return typing.get_args(annotation)[0]
     if origin in (typing.Union, types.UnionType):
-        return example_value(next(arg for arg in typing.get_args(annotation) if arg is not type(None)), name)
+        return example_value(
+            next(arg for arg in typing.get_args(annotation) if arg is not type(None)), name
+        )
     if origin is list:
         return [example_value(typing.get_args(annotation)[0], name)]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation(**{key: example_value(f.annotation, key) for key, f in annotation.model_fields.items()})
-    return {int: 7, str: f"example {name}", Decimal: Decimal("1234.56"), uuid.UUID: uuid.uuid4()}[annotation]
+        return annotation(
+            **{key: example_value(f.annotation, key) for key, f in annotation.model_fields.items()}
+        )
+    return {int: 7, str: f"example {name}", Decimal: Decimal("1234.56"), uuid.UUID: uuid.uuid4()}[
+        annotation
+    ]
 
 
 def example_event(event_type: type[Event]) -> Event:
     return event_type(
-        **{name: example_value(field.annotation, name) for name, field in event_type.model_fields.items()}
+        **{
+            name: example_value(field.annotation, name)
+            for name, field in event_type.model_fields.items()
+        }
     )
 
 
-def envelope_for(event: Event, *, event_id: str | None = None, correlation_id: str = "test-correlation") -> dict:
+def envelope_for(
+    event: Event, *, event_id: str | None = None, correlation_id: str = "test-correlation"
+) -> dict:
     """An envelope exactly as the outbox writes it and the broker carries it (JSON types only)."""
     return {
         "event_id": event_id or str(uuid.uuid4()),

@@ -38,7 +38,9 @@ def test_every_declared_consumer_has_a_handler():
     for event_type in EVENT_TYPES:
         for consumer in event_type.consumers:
             handlers = import_string(SERVICE_HANDLERS[consumer])
-            assert event_type in handlers, f"{consumer} consumes {event_type.name} but has no handler"
+            assert event_type in handlers, (
+                f"{consumer} consumes {event_type.name} but has no handler"
+            )
 
 
 @pytest.mark.parametrize("event_type", EVENT_TYPES, ids=lambda event: event.name)

@@ -26,7 +26,10 @@ GRANTS = database_for("grants")
 
 def registration(user_id: int = 5, **overrides) -> dict:
     event = UserRegistered(
-        user_id=user_id, kind="business", display_name="Acme Robotics LLC", verification_status="unverified"
+        user_id=user_id,
+        kind="business",
+        display_name="Acme Robotics LLC",
+        verification_status="unverified",
     )
     return {**envelope_for(event), **overrides}
 
@@ -101,12 +104,18 @@ def test_the_last_failed_attempt_goes_to_the_dead_letters_with_the_error(test_ha
         (registration(event_type="grant.exploded"), "unknown_event_type", "No event type"),
         (registration(version=9), "unknown_event_type", "version 9"),
         (registration(payload={"user_id": "not-a-number"}), "invalid_payload", "user_id"),
-        (registration(payload={**registration()["payload"], "ssn": "123-45-6789"}), "invalid_payload", "Extra inputs"),
+        (
+            registration(payload={**registration()["payload"], "ssn": "123-45-6789"}),
+            "invalid_payload",
+            "Extra inputs",
+        ),
         ({"hello": "world"}, "invalid_envelope", "event_id"),
     ],
     ids=["unknown-type", "unknown-version", "bad-field", "unknown-field", "not-an-envelope"],
 )
-def test_poison_events_are_dead_lettered_with_a_clear_reason_and_never_raise(test_handlers, envelope, reason, message):
+def test_poison_events_are_dead_lettered_with_a_clear_reason_and_never_raise(
+    test_handlers, envelope, reason, message
+):
     assert consume("grants", envelope, final_attempt=False) == DEAD_LETTERED
 
     letter = dead_letters().get()
@@ -119,7 +128,10 @@ def test_an_event_this_service_does_not_handle_is_dead_lettered(test_handlers):
     from hms.events.finance import AwardClosed
     from tests.platform.events import example_event
 
-    assert consume("grants", envelope_for(example_event(AwardClosed)), final_attempt=False) == DEAD_LETTERED
+    assert (
+        consume("grants", envelope_for(example_event(AwardClosed)), final_attempt=False)
+        == DEAD_LETTERED
+    )
 
     assert dead_letters().get().reason == "no_handler"
 
@@ -156,7 +168,10 @@ def test_replay_and_status_commands(test_handlers):
     status = io.StringIO()
 
     call_command("bus_status", stdout=status)
-    assert "grants: outbox backlog 0, oldest unsent -, dead letters 1 pending / 1 total" in status.getvalue()
+    assert (
+        "grants: outbox backlog 0, oldest unsent -, dead letters 1 pending / 1 total"
+        in status.getvalue()
+    )
     assert f"dead letter {letter.pk}: user.registered" in status.getvalue()
 
     replayed = io.StringIO()

@@ -15,7 +15,10 @@ pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
 def registered(user_id: int) -> UserRegistered:
     return UserRegistered(
-        user_id=user_id, kind="business", display_name=f"Firm {user_id}", verification_status="unverified"
+        user_id=user_id,
+        kind="business",
+        display_name=f"Firm {user_id}",
+        verification_status="unverified",
     )
 
 
@@ -61,7 +64,9 @@ def test_a_rolled_back_transaction_publishes_nothing():
 
 def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
     sent = []
-    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: sent.append(envelope["payload"]["user_id"]))
+    monkeypatch.setattr(
+        outbox, "send_envelope", lambda envelope: sent.append(envelope["payload"]["user_id"])
+    )
     for user_id in (3, 1, 2):
         with service_atomic("users"):
             publish(registered(user_id))
@@ -102,7 +107,9 @@ def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch):
 def test_state_change_succeeds_while_the_broker_is_down(monkeypatch, settings):
     settings.HMS_BUS_DISPATCH_ON_COMMIT = True
     monkeypatch.setattr(outbox, "_broker_unavailable_until", 0.0)
-    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: (_ for _ in ()).throw(ConnectionError("down")))
+    monkeypatch.setattr(
+        outbox, "send_envelope", lambda envelope: (_ for _ in ()).throw(ConnectionError("down"))
+    )
 
     with service_atomic("users"):
         publish(registered(1))
@@ -117,11 +124,17 @@ def test_dispatch_after_commit_sends_without_waiting_for_the_relay(monkeypatch, 
     settings.HMS_BUS_DISPATCH_ON_COMMIT = True
     monkeypatch.setattr(outbox, "_broker_unavailable_until", 0.0)
     sent = []
-    monkeypatch.setattr(outbox, "send_envelope", lambda envelope: sent.append(envelope["event_type"]))
+    monkeypatch.setattr(
+        outbox, "send_envelope", lambda envelope: sent.append(envelope["event_type"])
+    )
 
     with service_atomic("users"):
         publish(registered(1))
-        publish(UserUpdated(user_id=1, kind="business", display_name="Firm", verification_status="verified"))
+        publish(
+            UserUpdated(
+                user_id=1, kind="business", display_name="Firm", verification_status="verified"
+            )
+        )
         assert sent == []  # nothing leaves before the commit
 
     assert sent == ["user.registered", "user.updated"]

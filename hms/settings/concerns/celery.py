@@ -25,6 +25,12 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # How long an unacknowledged message (a worker died mid-handler) waits before redelivery.
         "visibility_timeout": env.int("BROKER_VISIBILITY_TIMEOUT", default=3600),
+        # How often workers sweep for such messages (kombu's default is every ~100 s).
+        "unacked_restore_interval": env.int("BROKER_RESTORE_INTERVAL", default=10),
+        "unacked_restore_throttle": 1,
+        # A broker that vanishes without closing the connection must not hang a publish.
+        "socket_timeout": env.float("BROKER_SOCKET_TIMEOUT", default=10.0),
+        "socket_connect_timeout": env.float("BROKER_CONNECTION_TIMEOUT", default=2.0),
         # Lets several platforms (a test run, a benchmark) share one Redis without mixing queues.
         "global_keyprefix": env.str("BROKER_KEY_PREFIX", default=""),
     }

@@ -1,0 +1,230 @@
+"""The event bus across real processes: relay, broker, Celery workers, inbox, dead letters.
+
+The outage and SIGKILL tests run against a private redis-server this module starts and stops, so
+they never disturb the Redis other tests use. They need Redis (the embedded file-system broker
+cannot go down, and deletes a message when a worker takes it: see the README).
+"""
+
+import json
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from tests.e2e.harness import free_port, start_platform, uses_redis, wait_until
+
+PUBLISH_REGISTRATION = """
+from hms.db import service_atomic
+from hms.bus.outbox import publish
+from hms.events.users import UserRegistered
+with service_atomic("users"):
+    row = publish(UserRegistered(user_id={user_id}, kind="business",
+                                 display_name="Firm {user_id}", verification_status="unverified"))
+print(row.event_id)
+"""
+
+GRANTS_EFFECT = """
+from hms.bus.models import InboxEvent
+from apps.grants.models import Applicant
+import json
+print(json.dumps({{
+    "inbox": InboxEvent.objects.filter(event_id="{event_id}", consumer="grants").count(),
+    "applicants": list(Applicant.objects.filter(user_id={user_id}).values_list("display_name", flat=True)),
+}}))
+"""
+
+SEND_RAW = """
+from hms.celery import app
+import json
+app.send_task("hms.bus.deliver", args=["grants", json.loads('''{envelope}''')], queue="grants.events")
+"""
+
+
+def publish_registration(platform, user_id: int) -> str:
+    return platform.shell("users", PUBLISH_REGISTRATION.format(user_id=user_id)).splitlines()[-1]
+
+
+def grants_effect(platform, event_id: str, user_id: int) -> dict:
+    return json.loads(
+        platform.shell("grants", GRANTS_EFFECT.format(event_id=event_id, user_id=user_id))
+    )
+
+
+def bus_status(platform, service: str) -> str:
+    return platform.manage(service, "bus_status").stdout
+
+
+def envelope(user_id: int, **overrides) -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "user.registered",
+        "version": 1,
+        "occurred_at": "2027-01-15T12:00:00+00:00",
+        "producer": "users",
+        "correlation_id": f"e2e-{uuid.uuid4()}",
+        "payload": {
+            "user_id": user_id,
+            "kind": "individual",
+            "display_name": f"Person {user_id}",
+            "verification_status": "unverified",
+        },
+        **overrides,
+    }
+
+
+def send_raw(platform, message: dict) -> None:
+    platform.shell("users", SEND_RAW.format(envelope=json.dumps(message)))
+
+
+def test_a_committed_event_reaches_the_consuming_service_and_is_applied_once(platform):
+    event_id = publish_registration(platform, 9001)
+
+    effect = wait_until(
+        lambda: (e := grants_effect(platform, event_id, 9001))["inbox"] and e, timeout=30
+    )
+
+    assert effect == {"inbox": 1, "applicants": ["Firm 9001"]}
+    assert "outbox backlog 0" in bus_status(platform, "users")
+
+
+def test_the_same_event_delivered_twice_has_one_effect(platform):
+    message = envelope(9002)
+    send_raw(platform, message)
+    send_raw(platform, message)
+
+    wait_until(lambda: grants_effect(platform, message["event_id"], 9002)["inbox"], timeout=30)
+    wait_until(lambda: "already applied" in platform.log("grants-worker"), timeout=30)
+
+    assert grants_effect(platform, message["event_id"], 9002) == {
+        "inbox": 1,
+        "applicants": ["Person 9002"],
+    }
+
+
+def test_a_rolled_back_transaction_publishes_nothing(platform):
+    output = platform.shell(
+        "users",
+        PUBLISH_REGISTRATION.format(user_id=9003)
+        .replace("print(row.event_id)", "")
+        .replace('with service_atomic("users"):', 'try:\n  with service_atomic("users"):')
+        .replace("    row = publish", "    row = publish")
+        + "\n    raise RuntimeError('rollback')\nexcept RuntimeError:\n  pass\n"
+        "from hms.bus.models import OutboxEvent\n"
+        "print(OutboxEvent.objects.filter(event_type='user.registered', envelope__payload__user_id=9003).count())",
+    )
+
+    assert output.splitlines()[-1] == "0"
+
+
+def test_a_poison_event_lands_in_the_dead_letters_and_the_worker_keeps_going(platform):
+    poison = envelope(9004, event_type="user.exploded")
+    healthy = envelope(9005)
+
+    send_raw(platform, poison)
+    send_raw(platform, healthy)
+
+    wait_until(lambda: grants_effect(platform, healthy["event_id"], 9005)["inbox"], timeout=30)
+    status = bus_status(platform, "grants")
+    assert "user.exploded" not in status or "unknown_event_type" in status
+    letters = platform.shell(
+        "grants",
+        "from hms.bus.models import DeadLetter\n"
+        f"print(list(DeadLetter.objects.filter(event_id='{poison['event_id']}').values_list('reason', flat=True)))",
+    )
+    assert letters.splitlines()[-1] == "['unknown_event_type']"
+    assert platform.processes["grants-worker"].running
+
+
+# -- Redis: outage and a worker killed mid-handler ------------------------------------------------
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory):
+    if not uses_redis():
+        pytest.skip("the broker-outage and SIGKILL guarantees are Redis's (BROKER_URL=redis://...)")
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(folder),
+    ]
+
+    class PrivateRedis:
+        url = f"redis://127.0.0.1:{port}/0"
+        process: subprocess.Popen | None = None
+
+        def start(self):
+            self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            wait_until(
+                lambda: (
+                    subprocess.run(
+                        ["redis-cli", "-p", str(port), "ping"], capture_output=True
+                    ).stdout.strip()
+                    == b"PONG"
+                ),
+                timeout=10,
+            )
+
+        def stop(self):
+            self.process.terminate()
+            self.process.wait(10)
+
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    if redis.process.poll() is None:
+        redis.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_platform(private_redis, tmp_path_factory):
+    running = start_platform(
+        tmp_path_factory.mktemp("redis-platform"),
+        {"*": {"BROKER_URL": private_redis.url}, "grants": {"BUS_HANDLER_DELAY_MS": "2000"}},
+    )
+    yield running
+    running.close()
+
+
+def test_an_event_committed_while_the_broker_is_down_is_delivered_after_it_restarts(
+    redis_platform, private_redis
+):
+    private_redis.stop()
+    try:
+        event_id = publish_registration(redis_platform, 9101)  # the state change still commits
+        assert "outbox backlog 1" in bus_status(redis_platform, "users")
+    finally:
+        private_redis.start()
+
+    effect = wait_until(
+        lambda: (e := grants_effect(redis_platform, event_id, 9101))["inbox"] and e, timeout=60
+    )
+    assert effect == {"inbox": 1, "applicants": ["Firm 9101"]}
+    assert "outbox backlog 0" in bus_status(redis_platform, "users")
+
+
+def test_a_worker_killed_mid_handler_loses_nothing_and_applies_it_once(redis_platform):
+    event_id = publish_registration(redis_platform, 9102)
+    wait_until(
+        lambda: f"applying event user.registered {event_id}" in redis_platform.log("grants-worker"),
+        timeout=30,
+    )
+
+    redis_platform.kill("grants-worker")  # SIGKILL while the handler's transaction is open
+    assert grants_effect(redis_platform, event_id, 9102) == {"inbox": 0, "applicants": []}
+    redis_platform.start("grants-worker")
+
+    effect = wait_until(
+        lambda: (e := grants_effect(redis_platform, event_id, 9102))["inbox"] and e, timeout=60
+    )
+    assert effect == {"inbox": 1, "applicants": ["Firm 9102"]}
