@@ -21,6 +21,7 @@ from hms.bus.models import DeadLetter, InboxEvent
 from hms.context import correlation_id
 from hms.db import database_for
 from hms.events import Envelope, Event, UnknownEventType, event_class
+from hms.metrics import EVENTS_CONSUMED
 
 logger = logging.getLogger("hms.bus")
 
@@ -99,18 +100,22 @@ def consume(consumer: str, raw_envelope: dict, *, final_attempt: bool) -> str:
 
     Raises HandlerFailed when the delivery should be retried.
     """
+    event_type = str(raw_envelope.get("event_type", "?")) if isinstance(raw_envelope, dict) else "?"
     try:
-        return process_envelope(consumer, raw_envelope)
+        outcome = process_envelope(consumer, raw_envelope)
     except Undeliverable as exc:
         record_dead_letter(consumer, raw_envelope, exc.reason, exc.detail)
-        return DEAD_LETTERED
+        outcome = DEAD_LETTERED
     except HandlerFailed as exc:
         if not final_attempt:
+            EVENTS_CONSUMED.labels(consumer, event_type, "retried").inc()
             raise
         record_dead_letter(
             consumer, raw_envelope, DeadLetter.Reason.HANDLER_FAILED, _failure_text(exc)
         )
-        return DEAD_LETTERED
+        outcome = DEAD_LETTERED
+    EVENTS_CONSUMED.labels(consumer, event_type, outcome).inc()
+    return outcome
 
 
 def record_dead_letter(consumer: str, raw_envelope, reason: str, error: str) -> DeadLetter:

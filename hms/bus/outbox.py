@@ -16,6 +16,7 @@ from hms.bus.transport import send_envelope
 from hms.context import current_correlation_id
 from hms.db import database_for
 from hms.events import Event
+from hms.metrics import EVENTS_PUBLISHED
 
 logger = logging.getLogger("hms.bus")
 
@@ -53,6 +54,7 @@ def publish(event: Event) -> OutboxEvent:
         envelope=envelope,
     )
     logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
+    transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
     if settings.HMS_BUS_DISPATCH_ON_COMMIT:
         transaction.on_commit(lambda: _dispatch_after_commit(event.producer), using=alias)
     return row

@@ -4,10 +4,18 @@ https://docs.gunicorn.org/en/stable/settings.html
 """
 
 import multiprocessing
+import os
+import shutil
+import tempfile
 
 import environ
 
 env = environ.Env()
+
+# Prometheus multiprocess mode: each worker writes its samples here and /metrics adds them up.
+_metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hms-metrics-")
+)
 
 bind = env.str("BIND", default="0.0.0.0:8000")
 # Sync workers: Django and the ORM are synchronous; (2 x cores) + 1 is gunicorn's own advice.
@@ -22,3 +30,15 @@ max_requests = env.int("WEB_MAX_REQUESTS", default=5000)
 max_requests_jitter = 500
 accesslog = "-" if env.bool("WEB_ACCESS_LOG", default=False) else None
 errorlog = "-"
+
+
+def on_starting(server):
+    # Samples of a previous run must not be added to this one's.
+    shutil.rmtree(_metrics_dir, ignore_errors=True)
+    os.makedirs(_metrics_dir, exist_ok=True)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -51,6 +51,7 @@ PLATFORM_APPS = [
 
 MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",
+    "hms.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the service itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",

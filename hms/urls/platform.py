@@ -5,11 +5,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hms import health
+from hms.metrics import metrics_view
 
 platform_urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs",

@@ -53,7 +53,7 @@ def test_a_write_forced_into_another_services_database_fails(service):
     other = next(alias for s, alias in SERVICE_DATABASES.items() if s != service)
 
     with pytest.raises(DatabaseError), transaction.atomic(using=other):
-        model.objects.using(other).filter(pk=-1).delete()
+        model.objects.using(other).filter(pk=1).delete()
     with pytest.raises(DatabaseError), transaction.atomic(using=other):
         model.objects.using(other).exists()
 

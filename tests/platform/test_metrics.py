@@ -1,0 +1,68 @@
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from hms.db import service_atomic
+from hms.bus.outbox import publish
+from hms.events.users import UserRegistered
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    samples = {}
+    for family in text_string_to_metric_families(response.content.decode()):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def test_requests_are_counted_by_route_pattern_and_status(api_client):
+    api_client.get("/health")
+    api_client.get("/no/such/page")
+
+    samples = scrape(api_client)
+
+    assert (
+        samples[
+            (
+                "hms_http_requests_total",
+                (("method", "GET"), ("route", "health"), ("service", "test"), ("status", "200")),
+            )
+        ]
+        >= 1
+    )
+    assert (
+        samples[
+            (
+                "hms_http_requests_total",
+                (("method", "GET"), ("route", "unmatched"), ("service", "test"), ("status", "404")),
+            )
+        ]
+        >= 1
+    )
+
+
+def test_outbox_backlog_and_published_events_are_exposed(api_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), service_atomic("users"):
+        publish(
+            UserRegistered(
+                user_id=1, kind="individual", display_name="A", verification_status="unverified"
+            )
+        )
+
+    samples = scrape(api_client)
+
+    assert samples[("hms_outbox_backlog", (("service", "users"),))] == 1
+    assert samples[("hms_outbox_backlog", (("service", "grants"),))] == 0
+    assert samples[("hms_dead_letters_pending", (("service", "users"),))] == 0
+    assert (
+        samples[
+            (
+                "hms_events_published_total",
+                (("event_type", "user.registered"), ("service", "users")),
+            )
+        ]
+        >= 1
+    )
