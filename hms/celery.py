@@ -3,8 +3,28 @@
 Worker: `DJANGO_SETTINGS_MODULE=hms.settings.grants celery -A hms.celery worker -Q grants.events,grants`
 """
 
+from logging.config import dictConfig
+
 from celery import Celery
+from celery.signals import setup_logging, worker_process_init
 
 app = Celery("hms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_the_services_logging(**kwargs):
+    """Workers log like the web processes (same format, service name and correlation id)."""
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
+
+
+@worker_process_init.connect
+def trace_each_worker_process(**kwargs):
+    from django.conf import settings
+
+    from hms.tracing import configure_tracing
+
+    configure_tracing(settings.HMS_SERVICE, django=False)

@@ -24,6 +24,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": getattr(record, "service", "-"),
             "request_id": getattr(record, "request_id", "-"),
+            # The id of the request that started the chain (the same id travels in events).
+            "correlation_id": getattr(record, "request_id", "-"),
             "logger": record.name,
             "message": record.getMessage(),
         }

@@ -1,10 +1,13 @@
 """Request middleware shared by the data services."""
 
+import logging
 import re
 import time
 import uuid
 
 from hms.context import correlation_id
+
+logger = logging.getLogger("hms.request")
 
 # A client may choose its request id (to follow its own calls), within a safe alphabet and size.
 VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -26,8 +29,16 @@ class RequestIdMiddleware:
         request_id = request_id_from(request.headers)
         request.request_id = request_id
         token = correlation_id.set(request_id)
+        started = time.perf_counter()
         try:
             response = self.get_response(request)
+            logger.info(
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
         finally:
             correlation_id.reset(token)
         response["X-Request-ID"] = request_id

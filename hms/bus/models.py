@@ -12,6 +12,8 @@ class OutboxEvent(models.Model):
     version = models.PositiveSmallIntegerField()
     aggregate = models.CharField(max_length=120)
     envelope = models.JSONField()
+    # W3C trace headers of the publishing request, so the consumer joins its trace.
+    trace_context = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

@@ -17,6 +17,7 @@ from hms.context import current_correlation_id
 from hms.db import database_for
 from hms.events import Event
 from hms.metrics import EVENTS_PUBLISHED
+from hms.tracing import current_trace_context, trace_context
 
 logger = logging.getLogger("hms.bus")
 
@@ -52,6 +53,7 @@ def publish(event: Event) -> OutboxEvent:
         version=event.version,
         aggregate=event.aggregate,
         envelope=envelope,
+        trace_context=current_trace_context(),
     )
     logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
     transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
@@ -87,7 +89,8 @@ def relay_outbox(service: str, *, batch_size: int = 200) -> int:
         )
         for row in rows:
             try:
-                send_envelope(row.envelope)
+                with trace_context(row.trace_context):
+                    send_envelope(row.envelope)
             except Exception as exc:
                 _broker_unavailable_until = time.monotonic() + BROKER_BACKOFF_SECONDS
                 OutboxEvent.objects.using(alias).filter(pk=row.pk).update(

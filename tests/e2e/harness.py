@@ -101,6 +101,7 @@ class Platform:
                 "BROKER_RESTORE_INTERVAL": "1",
                 "BROKER_KEY_PREFIX": f"{self.prefix}:",
                 "WEB_CONCURRENCY": "2",
+                "LOG_FORMAT": "json",
                 "LOGIN_THROTTLE_RATE": "1000/min",
                 "REGISTRATION_THROTTLE_RATE": "1000/min",
             }
@@ -269,7 +270,7 @@ class Platform:
         if name.endswith("-relay"):
             return "relaying outbox" in self.log(name)
         try:
-            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from hms.bus.outbox import relay_outbox
+from hms.tracing import configure_tracing
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Send what is waiting, then exit.")
 
     def handle(self, *args, once: bool, **options):
+        configure_tracing(settings.HMS_SERVICE, django=False)
         services = list(settings.HMS_SERVICE_DATABASES)
         stopping = False
 
