@@ -49,3 +49,21 @@ def load_key_pair(
         write_key_pair(private_path, public_path)
     private_pem = private_path.read_text() if private_path.exists() else None
     return private_pem, public_path.read_text()
+
+
+def main(argv: list[str]) -> None:
+    """`python -m hms.keys DIR`: write DIR/private.pem and DIR/public.pem (refuses to overwrite)."""
+    if len(argv) != 1:
+        raise SystemExit("usage: python -m hms.keys DIRECTORY")
+    directory = Path(argv[0])
+    private_path, public_path = directory / "private.pem", directory / "public.pem"
+    if private_path.exists() or public_path.exists():
+        raise SystemExit(f"{directory} already holds a key pair; not overwriting it.")
+    write_key_pair(private_path, public_path)
+    print(f"wrote {private_path} (User Service only) and {public_path} (every service)")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:])
