@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install migrate seed run test test-fast lint format bench catalogue clean
+.PHONY: help install browser migrate seed run test test-fast lint format bench catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,7 +55,19 @@ run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo ""
 	PATH="$(BIN):$$PATH" $(RUN_ENV) $(BIN)/honcho start -f Procfile
 
-test: install ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
+browser: install ## Install headless Chromium (Debian's package) for the admin browser test
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing chromium (Debian package) for the admin browser test"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+			echo "could not install chromium: the admin browser test will be skipped"; \
+		else \
+			echo "chromium is not installed (needs root and apt-get): the admin browser test will be skipped"; \
+		fi; \
+	}
+
+test: install browser ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install ## Run the in-process tests only (no real processes)
