@@ -82,7 +82,10 @@ def api_exception_handler(exc, context):
     else:
         detail = exc.detail if isinstance(exc, drf_exceptions.APIException) else str(exc)
         code = exc.get_codes() if isinstance(exc, drf_exceptions.APIException) else "error"
-        response.data = error_body(code if isinstance(code, str) else "error", str(detail))
+        if isinstance(detail, dict) and "detail" in detail:
+            # SimpleJWT's InvalidToken carries {"detail", "code", "messages"}.
+            code, detail = detail.get("code", "error"), detail["detail"]
+        response.data = error_body(str(code) if isinstance(code, str) else "error", str(detail))
     return response
 
 

@@ -1,1 +1,175 @@
-"""The Users Service's data."""
+"""The Users Service's data: who people are on the platform.
+
+`auth.User` stays the credential store (password hash, active flag, admin access); a `Profile`
+is one-to-one with it and shares its primary key, so `Profile.pk` is the platform user id that
+tokens carry and other services store.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from apps.users.validators import (
+    US_STATE_CHOICES,
+    validate_ein,
+    validate_phone,
+    validate_state,
+    validate_uei,
+    validate_zip_code,
+)
+from hms import auth
+
+
+class Role(models.TextChoices):
+    APPLICANT = auth.ROLE_APPLICANT, "Applicant"
+    CASEWORKER = auth.ROLE_CASEWORKER, "Caseworker"
+    FINANCE_OFFICER = auth.ROLE_FINANCE_OFFICER, "Finance officer"
+    ADMINISTRATOR = auth.ROLE_ADMINISTRATOR, "Administrator"
+
+
+STAFF_ROLES = (Role.CASEWORKER, Role.FINANCE_OFFICER, Role.ADMINISTRATOR)
+
+
+class Kind(models.TextChoices):
+    INDIVIDUAL = auth.KIND_INDIVIDUAL, "Individual"
+    BUSINESS = auth.KIND_BUSINESS, "Business"
+
+
+class VerificationStatus(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+class Profile(models.Model):
+    """A person or business on the platform: an applicant (individual or business) or staff."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        # Other services hold this id: an identity is deactivated, never deleted in passing.
+        on_delete=models.PROTECT,
+        related_name="profile",
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices, blank=True)
+    legal_name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=150)
+    phone = models.CharField(max_length=16, blank=True, validators=[validate_phone])
+    address_line1 = models.CharField("address line 1", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(
+        max_length=2, choices=US_STATE_CHOICES, blank=True, validators=[validate_state]
+    )
+    zip_code = models.CharField(
+        "ZIP code", max_length=10, blank=True, validators=[validate_zip_code]
+    )
+    ein = models.CharField("EIN", max_length=10, blank=True, validators=[validate_ein])
+    uei = models.CharField("UEI", max_length=12, blank=True, validators=[validate_uei])
+    verification_status = models.CharField(
+        max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.UNVERIFIED
+    )
+    verification_reason = models.TextField(blank=True)
+    verification_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    verification_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id"]
+        permissions = [("verify_business", "Can verify or reject a business")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="users_profile_email_ci_unique",
+                violation_error_message="An account with this email already exists.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="users_profile_role_valid"
+            ),
+            # Applicants have a kind, staff do not.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role=Role.APPLICANT, kind__in=Kind.values)
+                    | (~models.Q(role=Role.APPLICANT) & models.Q(kind=""))
+                ),
+                name="users_profile_kind_matches_role",
+            ),
+            # A business has an EIN and a UEI; nobody else has either.
+            models.CheckConstraint(
+                condition=(
+                    (models.Q(kind=Kind.BUSINESS) & ~models.Q(ein="") & ~models.Q(uei=""))
+                    | (~models.Q(kind=Kind.BUSINESS) & models.Q(ein="", uei=""))
+                ),
+                name="users_profile_business_identifiers",
+            ),
+            # Only a business is ever verified or rejected.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind=Kind.BUSINESS)
+                    | models.Q(verification_status=VerificationStatus.UNVERIFIED)
+                ),
+                name="users_profile_only_business_verified",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["role", "kind"], name="users_profile_role_kind"),
+            models.Index(fields=["verification_status"], name="users_profile_verification"),
+            models.Index(fields=["ein"], name="users_profile_ein"),
+            models.Index(fields=["uei"], name="users_profile_uei"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} <{self.email}>"
+
+    @property
+    def id(self) -> int:
+        """The platform user id (the primary key is the `auth.User` one)."""
+        return self.user_id
+
+    @property
+    def display_name(self) -> str:
+        return self.legal_name
+
+    @property
+    def is_applicant(self) -> bool:
+        return self.role == Role.APPLICANT
+
+    @property
+    def is_business(self) -> bool:
+        return self.kind == Kind.BUSINESS
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def applicant_kind(self) -> str | None:
+        return self.kind or None
+
+
+class VerificationDecision(models.Model):
+    """One staff decision on a business's verification: who, when, what and why."""
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="verifications")
+    status = models.CharField(max_length=20, choices=VerificationStatus.choices)
+    previous_status = models.CharField(max_length=20, choices=VerificationStatus.choices)
+    reason = models.TextField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.profile_id}: {self.previous_status} -> {self.status}"

@@ -1,3 +1,14 @@
-"""The Users Service's API."""
+"""The Users Service's API (under /users, no trailing slashes)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from apps.users import apis
+
+urlpatterns = [
+    path("users", apis.UserListApi.as_view(), name="users-list"),
+    path("users/register", apis.RegisterApi.as_view(), name="users-register"),
+    path("users/token", apis.TokenObtainApi.as_view(), name="users-token"),
+    path("users/token/refresh", apis.TokenRefreshApi.as_view(), name="users-token-refresh"),
+    path("users/me", apis.MeApi.as_view(), name="users-me"),
+    path("users/<int:user_id>", apis.UserDetailApi.as_view(), name="users-detail"),
+]

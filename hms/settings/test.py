@@ -12,7 +12,12 @@ os.environ.setdefault("JWT_CREATE_DEV_KEYS", "true")
 from hms.settings.base import *
 
 HMS_SERVICE = "test"
-INSTALLED_APPS = [*PLATFORM_APPS, "apps.users", "apps.grants", "apps.finance"]
+INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.users", "apps.grants", "apps.finance"]
+# The Users admin signs in locally; the grants/finance admins through the User Service.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "hms.staff.backends.UserServiceBackend",
+]
 DATABASES = {
     "default": service_database("users"),
     "grants": service_database("grants"),

@@ -10,3 +10,8 @@ HMS_BUS_HANDLERS = {"users": "apps.users.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.users"
 CELERY_TASK_DEFAULT_QUEUE = "users"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Users Service"}
+
+# Login and registration are throttled per client address. Behind the gateway that is the last
+# X-Forwarded-For entry (the gateway's own): the rest of the header is whatever the client sent.
+# https://www.django-rest-framework.org/api-guide/throttling/#how-clients-are-identified
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("NUM_PROXIES", default=1)}

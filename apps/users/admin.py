@@ -1,0 +1,206 @@
+"""The Users Service admin: staff find applicants and verify or reject businesses.
+
+Profiles are read-only here (applicants own their details); the one change staff make, a
+verification decision, goes through `business_verification_decide` and lands in the history.
+Access follows the platform role of the signed-in account.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.template.response import TemplateResponse
+
+from apps.users import selectors, services
+from apps.users.models import Profile, VerificationDecision
+from apps.users.models import VerificationStatus as Status
+from apps.users.selectors import EIN_DIGITS
+from hms.auth import ROLE_CASEWORKER, Identity
+from hms.errors import ApplicationError
+
+
+def _identity(request) -> Identity | None:
+    if not hasattr(request, "_hms_identity"):
+        user = request.user
+        request._hms_identity = (
+            selectors.identity_for_user(user) if user.is_authenticated and user.is_active else None
+        )
+    return request._hms_identity
+
+
+class VerificationDecisionForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        max_length=2000,
+        help_text="Recorded with the decision and shown to the applicant.",
+    )
+
+
+class VerificationDecisionInline(admin.TabularInline):
+    model = VerificationDecision
+    fields = ["decided_at", "previous_status", "status", "reason", "decided_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-decided_at", "-id"]
+    verbose_name = "verification decision"
+    verbose_name_plural = "verification history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = [
+        "user_id",
+        "legal_name",
+        "email",
+        "role",
+        "kind",
+        "verification_status",
+        "state",
+        "is_active",
+        "created_at",
+    ]
+    list_display_links = ["user_id", "legal_name"]
+    list_filter = ["kind", "verification_status", "role", "state"]
+    search_fields = ["legal_name", "email", "ein", "uei"]
+    search_help_text = "Name, email, EIN or UEI"
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at", "-user_id"]
+    inlines = [VerificationDecisionInline]
+    actions = ["verify_businesses", "reject_businesses"]
+    fieldsets = [
+        (None, {"fields": ["user_id", "role", "kind", "legal_name", "email", "phone"]}),
+        ("Address", {"fields": ["address_line1", "address_line2", "city", "state", "zip_code"]}),
+        ("Business", {"fields": ["ein", "uei"]}),
+        (
+            "Verification",
+            {
+                "fields": [
+                    "verification_status",
+                    "verification_reason",
+                    "verification_changed_by",
+                    "verification_changed_at",
+                ]
+            },
+        ),
+        ("Record", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    @admin.display(boolean=True, description="active", ordering="user__is_active")
+    def is_active(self, profile: Profile) -> bool:
+        return profile.user.is_active
+
+    # -- who may do what: the platform role, as the tokens carry it ------------------------------
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.is_staff)
+
+    def has_verify_permission(self, request) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.has_role(ROLE_CASEWORKER))
+
+    def has_add_permission(self, request) -> bool:
+        return False  # applicants register through the API; staff with `manage.py create_staff`
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # other services keep this id: accounts are deactivated, not deleted
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for fieldset in self.fieldsets for field in fieldset[1]["fields"]]
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if EIN_DIGITS.match(term):  # an EIN typed without its dash
+            results |= queryset.filter(ein=f"{term[:2]}-{term[2:]}")
+        return results, may_have_duplicates
+
+    # -- verification decisions ------------------------------------------------------------------
+    @admin.action(description="Verify selected businesses", permissions=["verify"])
+    def verify_businesses(self, request, queryset: QuerySet[Profile]):
+        return self._decide(request, queryset, Status.VERIFIED)
+
+    @admin.action(description="Reject selected businesses", permissions=["verify"])
+    def reject_businesses(self, request, queryset: QuerySet[Profile]):
+        return self._decide(request, queryset, Status.REJECTED)
+
+    def _decide(self, request, queryset: QuerySet[Profile], status: Status):
+        """First show a form asking why; on its submission, record the decision for each."""
+        form = VerificationDecisionForm(request.POST if "apply" in request.POST else None)
+        if not form.is_bound or not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/users/profile/verification_decision.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": f"{'Verify' if status == Status.VERIFIED else 'Reject'} businesses",
+                    "opts": self.model._meta,
+                    "profiles": queryset,
+                    "form": form,
+                    "status": status,
+                    "action": request.POST.get("action", ""),
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        reason = form.cleaned_data["reason"]
+        actor = _identity(request)
+        decided = 0
+        for profile in queryset:
+            try:
+                profile = services.business_verification_decide(
+                    actor=actor, profile_id=profile.pk, status=status, reason=reason
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"{profile.legal_name}: {exc.message}", messages.ERROR)
+                continue
+            self.log_change(request, profile, f"Business {status.label.lower()}: {reason}")
+            decided += 1
+        if decided:
+            noun = "business" if decided == 1 else "businesses"
+            self.message_user(
+                request, f"{decided} {noun} {status.label.lower()}.", messages.SUCCESS
+            )
+        return None
+
+
+@admin.register(VerificationDecision)
+class VerificationDecisionAdmin(admin.ModelAdmin):
+    """Every verification decision across profiles (read-only, for audits)."""
+
+    list_display = ["decided_at", "profile", "previous_status", "status", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["profile__legal_name", "profile__email", "reason"]
+    list_select_related = ["profile", "decided_by"]
+    date_hierarchy = "decided_at"
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.is_staff)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

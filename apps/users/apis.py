@@ -1,0 +1,224 @@
+"""The Users Service's HTTP API: each view parses, calls one service or selector, and answers."""
+
+from django.core.exceptions import ImproperlyConfigured
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, throttling
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from apps.users import selectors, services
+from apps.users.models import Kind, Role, VerificationStatus
+from apps.users.serializers import ErrorSerializer, ProfileOutputSerializer, ProfilePageSerializer
+from hms.auth import IsStaff
+from hms.pagination import StandardPagination
+
+ERRORS_400 = {400: ErrorSerializer}
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle):
+    """DRF's scoped throttle, reading the rate when a request comes (so settings may change)."""
+
+    def get_rate(self) -> str | None:
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(
+                f"No throttle rate is set for scope {self.scope!r}."
+            ) from exc
+
+
+class RefuseUnknownFieldsMixin:
+    """A field the endpoint does not take is an error, not silently dropped (e.g. "role")."""
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError(
+                {field: ["This field cannot be changed."] for field in unknown}
+            )
+        return attrs
+
+
+class RegisterApi(APIView):
+    """An individual or a business creates an applicant account."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "registration"
+
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=Kind.choices)
+        legal_name = serializers.CharField(max_length=200)
+        email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH)
+        password = serializers.CharField(
+            max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        )
+        phone = serializers.CharField(max_length=32)
+        address_line1 = serializers.CharField(max_length=200)
+        address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        city = serializers.CharField(max_length=100)
+        state = serializers.CharField(max_length=20)
+        zip_code = serializers.CharField(max_length=20)
+        ein = serializers.CharField(max_length=20, required=False, allow_blank=True)
+        uei = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "UserRegistration"
+
+    @extend_schema(
+        operation_id="users_register",
+        request=InputSerializer,
+        responses={201: ProfileOutputSerializer, **ERRORS_400, 429: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = services.applicant_register(**serializer.validated_data)
+        return Response(ProfileOutputSerializer(profile).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(APIView):
+    """Sign in: an email and password for an access token and a refresh token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(serializers.Serializer):
+        email = serializers.CharField(max_length=254)
+        password = serializers.CharField(
+            max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+        )
+
+        class Meta:
+            ref_name = "TokenObtainRequest"
+
+    class OutputSerializer(serializers.Serializer):
+        access = serializers.CharField()
+        refresh = serializers.CharField()
+
+        class Meta:
+            ref_name = "TokenPair"
+
+    @extend_schema(
+        operation_id="users_token_obtain",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS_400, 401: ErrorSerializer, 429: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.token_pair_obtain(**serializer.validated_data)
+        return Response(self.OutputSerializer(pair).data)
+
+
+class TokenRefreshApi(APIView):
+    """A new access token for a refresh token (with the account's current role)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        refresh = serializers.CharField()
+
+        class Meta:
+            ref_name = "TokenRefreshRequest"
+
+    class OutputSerializer(serializers.Serializer):
+        access = serializers.CharField()
+
+        class Meta:
+            ref_name = "TokenRefreshed"
+
+    @extend_schema(
+        operation_id="users_token_refresh",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERRORS_400, 401: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        access = services.token_access_refresh(**serializer.validated_data)
+        return Response(self.OutputSerializer({"access": access}).data)
+
+
+class MeApi(APIView):
+    """The caller's own profile."""
+
+    class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
+        legal_name = serializers.CharField(max_length=200, required=False)
+        email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH, required=False)
+        phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+        address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+        city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        state = serializers.CharField(max_length=20, required=False, allow_blank=True)
+        zip_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+        ein = serializers.CharField(max_length=20, required=False, allow_blank=True)
+        uei = serializers.CharField(max_length=20, required=False, allow_blank=True)
+
+        class Meta:
+            ref_name = "UserProfileUpdate"
+
+    @extend_schema(operation_id="users_me", responses={200: ProfileOutputSerializer})
+    def get(self, request):
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        return Response(ProfileOutputSerializer(profile).data)
+
+    @extend_schema(
+        operation_id="users_me_update",
+        request=InputSerializer,
+        responses={200: ProfileOutputSerializer, **ERRORS_400},
+    )
+    def patch(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        profile = services.profile_update(
+            actor=request.user, profile_id=request.user.user_id, changes=serializer.validated_data
+        )
+        return Response(ProfileOutputSerializer(profile).data)
+
+
+class UserDetailApi(APIView):
+    """One profile: to its owner, to staff, or to a service acting for the owner."""
+
+    @extend_schema(operation_id="users_retrieve", responses={200: ProfileOutputSerializer})
+    def get(self, request, user_id: int):
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=user_id)
+        return Response(ProfileOutputSerializer(profile).data)
+
+
+class UserListApi(APIView):
+    """The staff directory: every profile, searched and filtered, a page at a time."""
+
+    permission_classes = [IsStaff]
+
+    @extend_schema(
+        operation_id="users_list",
+        parameters=[
+            OpenApiParameter(
+                "search", OpenApiTypes.STR, description="Name, email, EIN or UEI contains this."
+            ),
+            OpenApiParameter("kind", OpenApiTypes.STR, enum=Kind.values),
+            OpenApiParameter(
+                "verification_status", OpenApiTypes.STR, enum=VerificationStatus.values
+            ),
+            OpenApiParameter("role", OpenApiTypes.STR, enum=Role.values),
+            OpenApiParameter("page", OpenApiTypes.INT),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 100."),
+        ],
+        responses={200: ProfilePageSerializer, **ERRORS_400},
+    )
+    def get(self, request):
+        profiles = selectors.profile_list(actor=request.user, filters=request.query_params)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(profiles, request, view=self)
+        return paginator.get_paginated_response(ProfileOutputSerializer(page, many=True).data)

@@ -1,0 +1,123 @@
+"""Demo identities every service's seed refers to (ids 1-5 on a fresh Users database).
+
+Idempotent: an identity whose email already exists is left exactly as it is.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.users import services
+from apps.users.models import Profile, Role, VerificationDecision
+from apps.users.models import VerificationStatus as Status
+from hms.auth import Identity
+from hms.db import service_atomic
+from hms.errors import ApplicationError
+
+STAFF = [
+    {
+        "id": 1,
+        "email": "admin@hms.example",
+        "password": "hms-admin-demo-2027",
+        "legal_name": "Jordan Reyes",
+        "role": Role.ADMINISTRATOR,
+        "phone": "(202) 555-0101",
+    },
+    {
+        "id": 2,
+        "email": "caseworker@hms.example",
+        "password": "hms-caseworker-demo-2027",
+        "legal_name": "Casey Whitfield",
+        "role": Role.CASEWORKER,
+        "phone": "(202) 555-0102",
+    },
+    {
+        "id": 3,
+        "email": "finance@hms.example",
+        "password": "hms-finance-demo-2027",
+        "legal_name": "Morgan Patel",
+        "role": Role.FINANCE_OFFICER,
+        "phone": "(202) 555-0103",
+    },
+]
+APPLICANTS = [
+    {
+        "id": 4,
+        "kind": "individual",
+        "email": "ada@example.com",
+        "password": "hms-applicant-demo-2027",
+        "legal_name": "Ada Lovelace",
+        "phone": "(410) 555-0144",
+        "address_line1": "1815 Analytical Engine Way",
+        "address_line2": "Apt 4B",
+        "city": "Baltimore",
+        "state": "MD",
+        "zip_code": "21201",
+    },
+    {
+        "id": 5,
+        "kind": "business",
+        "email": "owner@acme.example",
+        "password": "hms-applicant-demo-2027",
+        "legal_name": "Acme Robotics LLC",
+        "phone": "(412) 555-0175",
+        "address_line1": "100 Industrial Parkway",
+        "address_line2": "Suite 300",
+        "city": "Pittsburgh",
+        "state": "PA",
+        "zip_code": "15222-4110",
+        "ein": "47-3815926",
+        "uei": "JX3MKLQ7N2B5",
+    },
+]
+ACME_VERIFICATION = "EIN and UEI match the entity's active SAM.gov registration."
+
+
+class Command(BaseCommand):
+    help = "Create the demo administrator, caseworker, finance officer and two applicants."
+
+    def handle(self, *args, **options):
+        try:
+            with service_atomic("users"):
+                profiles = {}
+                for spec in STAFF:
+                    spec = dict(spec)
+                    expected_id = spec.pop("id")
+                    profiles[expected_id] = self._ensure(
+                        expected_id, spec, services.staff_account_create
+                    )
+                for spec in APPLICANTS:
+                    spec = dict(spec)
+                    expected_id = spec.pop("id")
+                    profiles[expected_id] = self._ensure(
+                        expected_id, spec, services.applicant_register
+                    )
+                self._verify_acme(acme=profiles[5], caseworker=profiles[2])
+        except ApplicationError as exc:
+            raise CommandError(f"Demo data refused: {exc.message} {exc.fields}") from exc
+
+    def _ensure(self, expected_id: int, spec: dict, create) -> Profile:
+        profile = Profile.objects.filter(email__iexact=spec["email"]).first()
+        if profile is None:
+            profile = create(**spec)
+            self.stdout.write(f"created {profile.role} {profile.pk} {profile.email}")
+        else:
+            self.stdout.write(f"exists  {profile.role} {profile.pk} {profile.email}")
+        if profile.pk != expected_id:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{profile.email} has id {profile.pk}, not {expected_id}: the other services' "
+                    "demo data expect ids 1-5 (seed a fresh Users database first)."
+                )
+            )
+        return profile
+
+    def _verify_acme(self, *, acme: Profile, caseworker: Profile) -> None:
+        """Show a verified business, once: any earlier decision (even a later one) is kept."""
+        if VerificationDecision.objects.filter(profile=acme).exists():
+            return
+        services.business_verification_decide(
+            actor=Identity(user_id=caseworker.pk, role=caseworker.role),
+            profile_id=acme.pk,
+            status=Status.VERIFIED,
+            reason=ACME_VERIFICATION,
+        )
+        self.stdout.write(f"verified business {acme.pk} {acme.legal_name}")

@@ -1,0 +1,62 @@
+"""Serializers several of the Users Service's endpoints share."""
+
+from rest_framework import serializers
+
+from apps.users.models import Kind, Role, VerificationStatus
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    """A profile as the API shows it (EIN, UEI and verification are a business's)."""
+
+    id = serializers.IntegerField(source="pk")
+    role = serializers.ChoiceField(choices=Role.choices)
+    kind = serializers.ChoiceField(choices=Kind.choices, source="applicant_kind", allow_null=True)
+    legal_name = serializers.CharField()
+    display_name = serializers.CharField()
+    email = serializers.EmailField()
+    phone = serializers.CharField()
+    address_line1 = serializers.CharField()
+    address_line2 = serializers.CharField()
+    city = serializers.CharField()
+    state = serializers.CharField()
+    zip_code = serializers.CharField()
+    ein = serializers.CharField()
+    uei = serializers.CharField()
+    verification_status = serializers.ChoiceField(choices=VerificationStatus.choices)
+    verification_reason = serializers.CharField()
+    verification_changed_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "UserProfile"
+
+
+class ProfilePageSerializer(serializers.Serializer):
+    """One page of the staff directory (hms.pagination.StandardPagination)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProfileOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "UserProfilePage"
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField()
+
+    class Meta:
+        ref_name = "UsersErrorDetail"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error response: {"error": {"code", "message", "fields"}} (hms.errors)."""
+
+    error = ErrorDetailSerializer()
+
+    class Meta:
+        ref_name = "UsersError"

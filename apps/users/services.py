@@ -1,0 +1,442 @@
+"""Writes of the Users Service: registration, profile changes, business verification, tokens."""
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from apps.users import events
+from apps.users.models import STAFF_ROLES, Kind, Profile, Role, VerificationDecision
+from apps.users.models import VerificationStatus as Status
+from apps.users.validators import (
+    normalize_ein,
+    normalize_phone,
+    normalize_state,
+    normalize_uei,
+    normalize_zip_code,
+)
+from hms.auth import ROLE_CASEWORKER, Identity
+from hms.bus.outbox import publish
+from hms.db import service_atomic
+from hms.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+EMAIL_MAX_LENGTH = 150  # auth.User.username holds the email, and it has 150 characters
+CONTACT_FIELDS = (
+    "legal_name",
+    "email",
+    "phone",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "zip_code",
+)
+BUSINESS_FIELDS = ("ein", "uei")
+# Applicants must give all of these; staff only a name and an email.
+APPLICANT_REQUIRED = ("legal_name", "email", "phone", "address_line1", "city", "state", "zip_code")
+# Once staff have verified a business, these identify what they verified.
+VERIFIED_IDENTIFIERS = ("legal_name", "ein", "uei")
+WHITESPACE = re.compile(r"\s+")
+REQUIRED = "This field is required."
+
+
+class InvalidCredentials(ApplicationError):
+    """The email and password, or the refresh token, do not open an active account."""
+
+    status_code = 401
+    code = "invalid_credentials"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+# ------------------------------------------------------------------------------------------------
+# Validation: every bad field is reported at once, and nothing is written.
+# ------------------------------------------------------------------------------------------------
+def _normalize_text(value: str) -> str:
+    return WHITESPACE.sub(" ", value).strip()
+
+
+def _normalize_email(value: str) -> str:
+    email = value.strip()
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise DjangoValidationError(f"An email address has at most {EMAIL_MAX_LENGTH} characters.")
+    validate_email(email)
+    return email
+
+
+NORMALIZERS = {
+    "legal_name": _normalize_text,
+    "email": _normalize_email,
+    "phone": normalize_phone,
+    "address_line1": _normalize_text,
+    "address_line2": _normalize_text,
+    "city": _normalize_text,
+    "state": normalize_state,
+    "zip_code": normalize_zip_code,
+    "ein": normalize_ein,
+    "uei": normalize_uei,
+}
+
+
+def _invalid(errors: Mapping[str, list[str]]) -> ValidationFailed:
+    """One error for the whole request: the message names what to fix, `fields` says how."""
+    if len(errors) == 1:
+        [(field, messages)] = errors.items()
+        label = "" if field == NON_FIELD_ERRORS else f"{field}: "
+        message = f"{label}{messages[0]}"
+    else:
+        message = "Please correct these fields: " + ", ".join(sorted(errors)) + "."
+    return ValidationFailed(message, fields=dict(errors))
+
+
+def _normalized(values: Mapping[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The values in their stored form, and the errors of those that cannot be."""
+    clean: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
+    for field, value in values.items():
+        text = "" if value is None else str(value)
+        if not text.strip():
+            clean[field] = ""  # whether blank is allowed depends on who the profile is for
+            continue
+        try:
+            clean[field] = NORMALIZERS[field](text)
+        except DjangoValidationError as exc:
+            errors[field] = exc.messages
+    return clean, errors
+
+
+def _profile_errors(
+    profile: Profile, *, exclude_pk: int | None = None, known: Mapping[str, list[str]] | None = None
+) -> dict[str, list[str]]:
+    """What is wrong with `profile` as it would be saved (required fields, model rules, email).
+
+    Fields in `known` already have an error and are not checked again.
+    """
+    known = known or {}
+    errors: dict[str, list[str]] = {}
+    required = APPLICANT_REQUIRED if profile.is_applicant else ("legal_name", "email")
+    if profile.is_business:
+        required = (*required, *BUSINESS_FIELDS)
+    for field in required:
+        if field not in known and not getattr(profile, field):
+            errors[field] = [REQUIRED]
+    if (
+        "email" not in known
+        and profile.email
+        and _email_taken(profile.email, exclude_pk=exclude_pk)
+    ):
+        errors.setdefault("email", []).append("An account with this email already exists.")
+    try:
+        # The unique constraint on the email is checked above, with a field to point at.
+        profile.full_clean(exclude=["user", "email", *known, *errors], validate_unique=False)
+    except DjangoValidationError as exc:
+        for field, messages in exc.message_dict.items():
+            errors.setdefault(field, []).extend(messages)
+    return errors
+
+
+def _email_taken(email: str, *, exclude_pk: int | None) -> bool:
+    User = get_user_model()
+    profiles = Profile.objects.filter(email__iexact=email)
+    users = User.objects.filter(username=email.lower())
+    if exclude_pk is not None:
+        profiles = profiles.exclude(pk=exclude_pk)
+        users = users.exclude(pk=exclude_pk)
+    return profiles.exists() or users.exists()
+
+
+def _password_errors(password: str, *, email: str, legal_name: str) -> dict[str, list[str]]:
+    User = get_user_model()
+    candidate = User(username=email.lower(), email=email, first_name=legal_name[:150])
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        return {"password": exc.messages}
+    return {}
+
+
+def _create_credentials(*, email: str, password: str, role: str) -> AbstractBaseUser:
+    User = get_user_model()
+    user = User(
+        username=email.lower(),
+        email=email,
+        is_staff=role in STAFF_ROLES,
+        is_superuser=role == Role.ADMINISTRATOR,
+    )
+    user.set_password(password)
+    user.save()
+    return user
+
+
+def _email_already_registered() -> ValidationFailed:
+    return _invalid({"email": ["An account with this email already exists."]})
+
+
+# ------------------------------------------------------------------------------------------------
+# Accounts
+# ------------------------------------------------------------------------------------------------
+def applicant_register(
+    *,
+    kind: str,
+    legal_name: str,
+    email: str,
+    password: str,
+    phone: str,
+    address_line1: str,
+    city: str,
+    state: str,
+    zip_code: str,
+    address_line2: str = "",
+    ein: str = "",
+    uei: str = "",
+) -> Profile:
+    """Create an applicant's account and profile; publishes user.registered with it."""
+    values, errors = _normalized(
+        {
+            "legal_name": legal_name,
+            "email": email,
+            "phone": phone,
+            "address_line1": address_line1,
+            "address_line2": address_line2,
+            "city": city,
+            "state": state,
+            "zip_code": zip_code,
+            "ein": ein,
+            "uei": uei,
+        }
+    )
+    if kind not in Kind.values:
+        errors["kind"] = [f"Choose one of: {', '.join(Kind.values)}."]
+    elif kind != Kind.BUSINESS:
+        for field in BUSINESS_FIELDS:
+            if values.get(field):
+                errors[field] = ["Only a business has an EIN and a UEI."]
+    profile = Profile(role=Role.APPLICANT, kind=kind if kind in Kind.values else "")
+    for field, value in values.items():
+        if field not in errors:
+            setattr(profile, field, value)
+    errors.update(_profile_errors(profile, known=errors))
+    if "email" not in errors and "legal_name" not in errors:
+        errors.update(
+            _password_errors(password, email=profile.email, legal_name=profile.legal_name)
+        )
+    if errors:
+        raise _invalid(errors)
+
+    with service_atomic("users"):
+        try:
+            profile.user = _create_credentials(
+                email=profile.email, password=password, role=Role.APPLICANT
+            )
+            profile.save(force_insert=True)
+        except IntegrityError as exc:
+            # Two registrations with one email raced past the check above.
+            raise _email_already_registered() from exc
+        publish(events.user_registered(profile))
+    logger.info("applicant %s registered (%s)", profile.pk, profile.kind)
+    return profile
+
+
+def staff_account_create(
+    *, email: str, password: str, legal_name: str, role: str, phone: str = ""
+) -> Profile:
+    """Create a caseworker, finance officer or administrator (from the command line or a seed)."""
+    values, errors = _normalized({"email": email, "legal_name": legal_name, "phone": phone})
+    if role not in STAFF_ROLES:
+        errors["role"] = [f"Choose one of: {', '.join(STAFF_ROLES)}."]
+    profile = Profile(role=role if role in STAFF_ROLES else Role.CASEWORKER)
+    for field, value in values.items():
+        if field not in errors:
+            setattr(profile, field, value)
+    errors.update(_profile_errors(profile, known=errors))
+    if "email" not in errors:
+        errors.update(
+            _password_errors(password, email=profile.email, legal_name=profile.legal_name)
+        )
+    if errors:
+        raise _invalid(errors)
+
+    with service_atomic("users"):
+        try:
+            profile.user = _create_credentials(email=profile.email, password=password, role=role)
+            profile.save(force_insert=True)
+        except IntegrityError as exc:
+            raise _email_already_registered() from exc
+    logger.info("staff account %s created (%s)", profile.pk, role)
+    return profile
+
+
+def profile_update(*, actor: Identity, profile_id: int, changes: Mapping[str, str]) -> Profile:
+    """Change one's own contact details (and a business's EIN/UEI until it is verified).
+
+    Publishes user.updated when the summary other services keep (name, kind, verification) changes.
+    """
+    with service_atomic("users"):
+        profile = (
+            Profile.objects.select_for_update().select_related("user").filter(pk=profile_id).first()
+        )
+        if profile is None or actor.user_id != profile.pk:
+            raise NotFound("No such user.")
+
+        errors: dict[str, list[str]] = {}
+        editable = CONTACT_FIELDS + (BUSINESS_FIELDS if profile.is_business else ())
+        for field in changes:
+            if field in BUSINESS_FIELDS and not profile.is_business:
+                errors[field] = ["Only a business has an EIN and a UEI."]
+            elif field not in editable:
+                errors[field] = ["This field cannot be changed."]
+        values, value_errors = _normalized({f: v for f, v in changes.items() if f in editable})
+        errors.update(value_errors)
+        changed = {f: v for f, v in values.items() if f not in errors and getattr(profile, f) != v}
+        if profile.verification_status == Status.VERIFIED:
+            for field in VERIFIED_IDENTIFIERS:
+                if field in changed:
+                    errors[field] = [
+                        "A verified business cannot change its legal name, EIN or UEI; "
+                        "contact a caseworker."
+                    ]
+        if errors:
+            raise _invalid(errors)
+        if not changed:
+            return profile
+
+        summary_before = events.profile_summary(profile)
+        for field, value in changed.items():
+            setattr(profile, field, value)
+        errors = _profile_errors(profile, exclude_pk=profile.pk)
+        if errors:
+            raise _invalid(errors)
+        try:
+            profile.save()
+            if "email" in changed:
+                user = profile.user
+                user.username, user.email = profile.email.lower(), profile.email
+                user.save(update_fields=["username", "email"])
+        except IntegrityError as exc:
+            raise _email_already_registered() from exc
+        if profile.is_applicant and events.profile_summary(profile) != summary_before:
+            publish(events.user_updated(profile))
+    logger.info("profile %s updated: %s", profile.pk, ", ".join(sorted(changed)))
+    return profile
+
+
+def business_verification_decide(
+    *, actor: Identity, profile_id: int, status: str, reason: str
+) -> Profile:
+    """A caseworker (or administrator) verifies or rejects a business, saying why.
+
+    The profile keeps the current decision; `VerificationDecision` keeps every one.
+    Publishes user.updated.
+    """
+    if not actor.has_role(ROLE_CASEWORKER):
+        raise PermissionDenied("Only caseworkers and administrators verify businesses.")
+    if status not in (Status.VERIFIED, Status.REJECTED):
+        raise _invalid({"status": [f"Choose {Status.VERIFIED} or {Status.REJECTED}."]})
+    reason = _normalize_text(reason or "")
+    if not reason:
+        raise _invalid({"reason": ["Say why the business is verified or rejected."]})
+    User = get_user_model()
+
+    with service_atomic("users"):
+        profile = Profile.objects.select_for_update().filter(pk=profile_id).first()
+        if profile is None:
+            raise NotFound("No such user.")
+        if not profile.is_business:
+            raise ValidationFailed(
+                f"{profile.legal_name} is not a business; only businesses are verified.",
+                code="not_a_business",
+            )
+        if profile.verification_status == status:
+            raise ValidationFailed(
+                f"{profile.legal_name} is already {status}.", code="verification_unchanged"
+            )
+        decided_by = User.objects.filter(pk=actor.user_id).first()
+        if decided_by is None:
+            raise PermissionDenied("The acting account is not known to the User Service.")
+        now = timezone.now()
+        VerificationDecision.objects.create(
+            profile=profile,
+            status=status,
+            previous_status=profile.verification_status,
+            reason=reason,
+            decided_by=decided_by,
+            decided_at=now,
+        )
+        profile.verification_status = status
+        profile.verification_reason = reason
+        profile.verification_changed_by = decided_by
+        profile.verification_changed_at = now
+        profile.save(
+            update_fields=[
+                "verification_status",
+                "verification_reason",
+                "verification_changed_by",
+                "verification_changed_at",
+                "updated_at",
+            ]
+        )
+        publish(events.user_updated(profile))
+    logger.info("business %s %s by %s", profile.pk, status, actor.user_id)
+    return profile
+
+
+# ------------------------------------------------------------------------------------------------
+# Tokens: RS256, signed with the private key only this service holds.
+# ------------------------------------------------------------------------------------------------
+def token_claims(profile: Profile) -> dict:
+    """What every service learns about the caller from a token (see hms.auth.Identity)."""
+    claims = {"user_id": profile.pk, "role": profile.role}
+    if profile.is_applicant:
+        claims["kind"] = profile.kind
+    return claims
+
+
+def _with_claims(token, profile: Profile):
+    for claim, value in token_claims(profile).items():
+        token[claim] = value
+    return token
+
+
+def token_pair_obtain(*, email: str, password: str) -> TokenPair:
+    """Exchange an email and password for an access and a refresh token."""
+    refused = InvalidCredentials("No active account matches this email and password.")
+    # ModelBackend hashes the password even for an unknown email, so timing reveals nothing.
+    user = ModelBackend().authenticate(None, username=email.strip().lower(), password=password)
+    if user is None:
+        raise refused
+    profile = Profile.objects.filter(pk=user.pk).first()
+    if profile is None:  # a bare operations account (createsuperuser) has no platform identity
+        raise refused
+    get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+    refresh = _with_claims(RefreshToken(), profile)
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def token_access_refresh(*, refresh: str) -> str:
+    """A new access token for a valid refresh token, with the account's current role and kind."""
+    try:
+        token = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidCredentials(str(exc), code="token_not_valid") from exc
+    profile = Profile.objects.select_related("user").filter(pk=token.get("user_id") or 0).first()
+    if profile is None or not profile.user.is_active:
+        raise InvalidCredentials("The account is no longer active.", code="token_not_valid")
+    return str(_with_claims(AccessToken(), profile))

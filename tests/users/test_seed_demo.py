@@ -1,0 +1,117 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.users import services
+from apps.users.models import Profile, VerificationDecision
+from hms.bus.models import OutboxEvent
+from hms.db import database_for
+
+# A fresh database (sequences reset), as on a first `make seed`: the ids are part of the contract.
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True, databases="__all__")
+
+DEMO = [
+    (1, "admin@hms.example", "hms-admin-demo-2027", "administrator", None),
+    (2, "caseworker@hms.example", "hms-caseworker-demo-2027", "caseworker", None),
+    (3, "finance@hms.example", "hms-finance-demo-2027", "finance_officer", None),
+    (4, "ada@example.com", "hms-applicant-demo-2027", "applicant", "individual"),
+    (5, "owner@acme.example", "hms-applicant-demo-2027", "applicant", "business"),
+]
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def snapshot():
+    return (
+        list(Profile.objects.order_by("pk").values()),
+        list(get_user_model().objects.order_by("pk").values()),
+        list(VerificationDecision.objects.values()),
+        OutboxEvent.objects.using(database_for("users")).count(),
+    )
+
+
+def test_seed_demo_creates_the_five_agreed_identities():
+    seed()
+
+    assert [(p.pk, p.email, p.role, p.kind or None) for p in Profile.objects.order_by("pk")] == [
+        (pk, email, role, kind) for pk, email, _, role, kind in DEMO
+    ]
+    for _, email, password, role, _ in DEMO:
+        pair = services.token_pair_obtain(email=email, password=password)
+        assert AccessToken(pair.access)["role"] == role
+
+
+def test_the_demo_business_is_a_verified_llc_with_a_valid_ein_and_uei():
+    seed()
+
+    acme = Profile.objects.get(email="owner@acme.example")
+    assert acme.legal_name == "Acme Robotics LLC"
+    assert acme.verification_status == "verified"
+    assert acme.verification_changed_by_id == 2
+    acme.full_clean()  # EIN, UEI, ZIP+4, state and phone pass the model's own validators
+    assert Profile.objects.get(email="ada@example.com").zip_code == "21201"
+
+
+def test_seed_demo_publishes_the_applicants_as_events():
+    seed()
+
+    events = OutboxEvent.objects.using(database_for("users")).order_by("id")
+    assert [(e.event_type, e.envelope["payload"]["user_id"]) for e in events] == [
+        ("user.registered", 4),
+        ("user.registered", 5),
+        ("user.updated", 5),
+    ]
+
+
+def test_running_seed_demo_twice_changes_nothing():
+    seed()
+    before = snapshot()
+
+    output = seed()
+
+    assert snapshot() == before
+    assert "created" not in output
+
+
+def test_create_staff_makes_a_staff_account_from_the_command_line(monkeypatch):
+    monkeypatch.setenv("HU_STAFF_PASSWORD", "a-long-enough-staff-password")
+    out = StringIO()
+
+    call_command(
+        "create_staff",
+        "--email=Robin@HMS.example",
+        "--name=Robin Okafor",
+        "--role=finance_officer",
+        "--password-env=HU_STAFF_PASSWORD",
+        stdout=out,
+    )
+
+    profile = Profile.objects.get(email="Robin@HMS.example")
+    assert profile.role == "finance_officer"
+    assert profile.user.is_staff
+    assert services.token_pair_obtain(
+        email="robin@hms.example", password="a-long-enough-staff-password"
+    )
+
+
+def test_create_staff_reports_a_refused_password(monkeypatch):
+    from django.core.management import CommandError
+
+    monkeypatch.setenv("HU_STAFF_PASSWORD", "123")
+
+    with pytest.raises(CommandError, match="password"):
+        call_command(
+            "create_staff",
+            "--email=robin@hms.example",
+            "--name=Robin Okafor",
+            "--role=caseworker",
+            "--password-env=HU_STAFF_PASSWORD",
+        )
+    assert not Profile.objects.exists()
