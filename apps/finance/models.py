@@ -1,1 +1,307 @@
-"""The Finance Service's data."""
+"""The Finance Service's data: awards, their budget, a double-entry ledger, and money movements.
+
+Balances are never stored. Every movement of money is a `LedgerEntry` that moves an amount from
+one account of an award's budget category to another (debit the receiving account, credit the
+giving one), so the accounts of a category always sum to zero and each balance is an aggregate
+over entries (`apps.finance.selectors`). The accounts are:
+
+    funding      the source of an obligation (its balance is minus what was ever obligated)
+    available    obligated money not yet promised to a payment ("remaining")
+    pending      reserved for a scheduled or sent disbursement
+    disbursed    paid out: settled disbursements
+    deobligated  given back at closeout
+
+So that: obligated = available + pending + disbursed, and "disbursed + pending never exceeds
+obligated" is the same rule as "available is never negative", checked by the services under a
+row lock on the award.
+"""
+
+import operator
+from functools import reduce
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Award(models.Model):
+    """Money obligated for one approved application (one award per application, ever)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    application_id = models.PositiveBigIntegerField(unique=True)
+    applicant_id = models.PositiveBigIntegerField(db_index=True)
+    program_code = models.CharField(max_length=50, db_index=True)
+    tracking_number = models.CharField(max_length=50, blank=True)
+    # What the Grant Service approved, as received; the obligated balance lives in the ledger.
+    awarded_amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    closeout_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(awarded_amount__gt=0), name="finance_award_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", closed_at__isnull=True)
+                | Q(status="closed", closed_at__isnull=False),
+                name="finance_award_closed_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Award {self.pk} ({self.tracking_number or f'application {self.application_id}'})"
+
+
+class BudgetCategory(models.Model):
+    """One category of an award's budget, copied from the approved application's budget lines."""
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="categories")
+    name = models.CharField(max_length=100)
+    # The application's budget lines in this category, summed, as approved (before any scaling
+    # to the awarded amount; what was obligated is in the ledger).
+    budgeted_amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        ordering = ["award_id", "name"]
+        verbose_name_plural = "budget categories"
+        constraints = [
+            models.UniqueConstraint(fields=["award", "name"], name="finance_category_once"),
+            models.CheckConstraint(
+                condition=Q(budgeted_amount__gte=0), name="finance_category_budget_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Disbursement(models.Model):
+    """A payment to the recipient: scheduled -> sent -> settled, or failed."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        SENT = "sent", "Sent"
+        SETTLED = "settled", "Settled"
+        FAILED = "failed", "Failed"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="disbursements")
+    category = models.ForeignKey(
+        BudgetCategory, on_delete=models.PROTECT, related_name="disbursements"
+    )
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.SCHEDULED, db_index=True
+    )
+    memo = models.CharField(max_length=255, blank=True)
+    payment_reference = models.CharField(max_length=100, blank=True)
+    failure_reason = models.TextField(blank=True)
+    scheduled_by_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="finance_disbursement_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="scheduled", sent_at__isnull=True, settled_at__isnull=True)
+                | Q(status="sent", sent_at__isnull=False, settled_at__isnull=True)
+                | Q(status="settled", sent_at__isnull=False, settled_at__isnull=False)
+                | Q(status="failed", failed_at__isnull=False, settled_at__isnull=True),
+                name="finance_disbursement_dates_follow_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Disbursement {self.pk} ({self.amount} {self.status})"
+
+
+class ReimbursementRequest(models.Model):
+    """The recipient asks to be paid back for spending in one budget category."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="reimbursements")
+    category = models.ForeignKey(
+        BudgetCategory, on_delete=models.PROTECT, related_name="reimbursements"
+    )
+    amount = models.DecimalField(**MONEY)
+    description = models.TextField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    requested_by_id = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    rejection_reason = models.TextField(blank=True)
+    disbursement = models.OneToOneField(
+        Disbursement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reimbursement",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="finance_reimbursement_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending", decided_at__isnull=True, disbursement__isnull=True)
+                | Q(status="approved", decided_at__isnull=False, disbursement__isnull=False)
+                | (
+                    Q(status="rejected", decided_at__isnull=False, disbursement__isnull=True)
+                    & ~Q(rejection_reason="")
+                ),
+                name="finance_reimbursement_decision_complete",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reimbursement {self.pk} ({self.amount} {self.status})"
+
+
+class Account(models.TextChoices):
+    FUNDING = "funding", "Funding"
+    AVAILABLE = "available", "Available"
+    PENDING = "pending", "Pending"
+    DISBURSED = "disbursed", "Disbursed"
+    DEOBLIGATED = "deobligated", "De-obligated"
+
+
+class EntryKind(models.TextChoices):
+    OBLIGATION = "obligation", "Obligation"
+    RESERVATION = "reservation", "Reservation for a disbursement"
+    SETTLEMENT = "settlement", "Settlement"
+    RELEASE = "release", "Release of a failed disbursement"
+    RECOVERY = "recovery", "Recovery of a settled payment"
+    DEOBLIGATION = "deobligation", "De-obligation at closeout"
+
+
+# Each kind of entry moves money along exactly one edge: (kind, debit account, credit account).
+ENTRY_MOVEMENTS: dict[str, tuple[str, str]] = {
+    EntryKind.OBLIGATION: (Account.AVAILABLE, Account.FUNDING),
+    EntryKind.RESERVATION: (Account.PENDING, Account.AVAILABLE),
+    EntryKind.SETTLEMENT: (Account.DISBURSED, Account.PENDING),
+    EntryKind.RELEASE: (Account.AVAILABLE, Account.PENDING),
+    EntryKind.RECOVERY: (Account.AVAILABLE, Account.DISBURSED),
+    EntryKind.DEOBLIGATION: (Account.DEOBLIGATED, Account.AVAILABLE),
+}
+
+
+def _movement_condition() -> Q:
+    return reduce(
+        operator.or_,
+        (
+            Q(kind=kind, debit_account=debit, credit_account=credit)
+            for kind, (debit, credit) in ENTRY_MOVEMENTS.items()
+        ),
+    )
+
+
+class LedgerEntryImmutable(Exception):
+    """Ledger entries are facts: a mistake is corrected by a new entry, never by editing."""
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerEntryImmutable("Ledger entries cannot be updated.")
+
+    def delete(self):
+        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")
+
+
+class LedgerEntry(models.Model):
+    """One movement of a positive amount from the credit account to the debit account."""
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="ledger_entries")
+    category = models.ForeignKey(
+        BudgetCategory, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=20, choices=EntryKind.choices)
+    debit_account = models.CharField(max_length=20, choices=Account.choices)
+    credit_account = models.CharField(max_length=20, choices=Account.choices)
+    amount = models.DecimalField(**MONEY)
+    disbursement = models.ForeignKey(
+        Disbursement,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
+    memo = models.CharField(max_length=255, blank=True)
+    # The platform user who caused it; null for the system (an event from the Grant Service).
+    recorded_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [models.Index(fields=["award", "kind"], name="finance_ledger_award_kind")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="finance_ledger_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=~Q(debit_account=F("credit_account")),
+                name="finance_ledger_two_accounts",
+            ),
+            models.CheckConstraint(
+                condition=_movement_condition(), name="finance_ledger_known_movement"
+            ),
+            # Entries that belong to a disbursement need it; the others must not have one.
+            models.CheckConstraint(
+                condition=Q(kind__in=["obligation", "deobligation"], disbursement__isnull=True)
+                | Q(
+                    kind__in=["reservation", "settlement", "release", "recovery"],
+                    disbursement__isnull=False,
+                ),
+                name="finance_ledger_disbursement_when_paying",
+            ),
+            # A category is obligated and de-obligated once; a disbursement is reserved once and
+            # then either settled or released once (recoveries may be several).
+            models.UniqueConstraint(
+                fields=["category", "kind"],
+                condition=Q(kind__in=["obligation", "deobligation"]),
+                name="finance_ledger_obligation_once",
+            ),
+            models.UniqueConstraint(
+                fields=["disbursement", "kind"],
+                condition=Q(kind__in=["reservation", "settlement", "release"]),
+                name="finance_ledger_payment_step_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount}: {self.credit_account} -> {self.debit_account}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise LedgerEntryImmutable("Ledger entries cannot be changed; record a new entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerEntryImmutable("Ledger entries cannot be deleted.")

@@ -1,9 +1,16 @@
 """The generated catalogue of events (docs/events.md), from the registry."""
 
+import typing
+
 from hms.events import EVENT_TYPES
 
 
 def _type_name(annotation) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return " | ".join(f'"{value}"' for value in args)
+    if origin is list:
+        return f"list[{_type_name(args[0])}]"
     return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
 
 
@@ -18,7 +25,8 @@ def render_catalogue() -> str:
     ]
     for event in EVENT_TYPES:
         fields = ", ".join(
-            f"`{name}`: {_type_name(field.annotation)}"
+            # A bare "|" would split the Markdown table's cell.
+            f"`{name}`: {_type_name(field.annotation)}".replace("|", "\\|")
             for name, field in event.model_fields.items()
         )
         consumers = ", ".join(event.consumers) or "(none: a record)"

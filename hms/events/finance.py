@@ -22,7 +22,7 @@ class AwardObligated(Event):
 
 
 class PaymentDisbursed(Event):
-    """A disbursement was sent to the recipient."""
+    """A disbursement was sent to the recipient (published when it is sent, not when it settles)."""
 
     name = "finance.payment_disbursed"
     producer = "finance"
@@ -62,7 +62,8 @@ class ReimbursementDecided(Event):
     applicant_id: int
     decision: Literal["approved", "rejected"]
     amount: Decimal
-    reason: str
+    reason: str  # why it was rejected; empty when approved
+    disbursement_id: int | None  # the disbursement an approval scheduled; None when rejected
 
 
 class AwardClosed(Event):

@@ -3,10 +3,38 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "finance"
-INSTALLED_APPS = [*PLATFORM_APPS, "apps.finance"]
+INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.finance"]
+# Staff sign in to the admin with their User Service account; no password is kept here.
+AUTHENTICATION_BACKENDS = ["hms.staff.backends.UserServiceBackend"]
 DATABASES = {"default": service_database("finance")}
 HMS_SERVICE_DATABASES = {"finance": "default"}
 HMS_BUS_HANDLERS = {"finance": "apps.finance.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.finance"
 CELERY_TASK_DEFAULT_QUEUE = "finance"
-SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Finance Service"}
+SPECTACULAR_SETTINGS = {
+    **SPECTACULAR_SETTINGS,
+    "TITLE": "HMS Finance Service",
+    # Three models have a "status"; name each enum after its model in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "AwardStatusEnum": "apps.finance.models.Award.Status",
+        "DisbursementStatusEnum": "apps.finance.models.Disbursement.Status",
+        "ReimbursementStatusEnum": "apps.finance.models.ReimbursementRequest.Status",
+    },
+}
+
+# ------------------------------------------------------------------------------------------------
+# Admin sign-in with a User Service account (hms.staff): what each role may do in this admin.
+# "app_label" grants every permission of the app; administrators become superusers.
+# ------------------------------------------------------------------------------------------------
+HMS_ADMIN_ROLE_PERMISSIONS = {
+    # Finance officers run awards, payments and reimbursements; the services enforce the rules.
+    "finance_officer": ["finance"],
+    # Caseworkers review applications in the grants admin; here they may only look.
+    "caseworker": [
+        "finance.view_award",
+        "finance.view_budgetcategory",
+        "finance.view_disbursement",
+        "finance.view_reimbursementrequest",
+        "finance.view_ledgerentry",
+    ],
+}

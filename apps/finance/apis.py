@@ -1,0 +1,487 @@
+"""The Finance Service's HTTP API: each view parses, calls one selector or service, and answers.
+
+Recipients read their own awards, disbursements and reimbursement requests and file requests;
+staff read everything; only finance officers (and administrators) move money. Someone else's
+object is a 404, never a 403.
+"""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.finance import selectors, services
+from apps.finance.models import Award, Disbursement, ReimbursementRequest
+from hms.auth import IsApplicant, IsFinanceOfficer
+from hms.pagination import StandardPagination
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+POSITIVE_MONEY = {**MONEY, "min_value": Decimal("0.01")}
+# Ids are 64-bit in the database; a larger number is refused as input, never sent to a query.
+ID = {"min_value": 1, "max_value": 2**63 - 1}
+
+
+def _paginated(view: APIView, queryset, serializer_class) -> Response:
+    paginator = view.pagination_class()
+    page = paginator.paginate_queryset(queryset, view.request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _filters(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class BalancesSerializer(serializers.Serializer):
+    """Derived from the ledger: obligated = disbursed + pending + remaining."""
+
+    obligated = serializers.DecimalField(**MONEY)
+    disbursed = serializers.DecimalField(**MONEY)
+    pending = serializers.DecimalField(**MONEY)
+    remaining = serializers.DecimalField(**MONEY)
+
+
+class AwardOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    application_id = serializers.IntegerField()
+    applicant_id = serializers.IntegerField()
+    program_code = serializers.CharField()
+    tracking_number = serializers.CharField()
+    awarded_amount = serializers.DecimalField(**MONEY)
+    status = serializers.ChoiceField(choices=Award.Status.choices)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    balances = BalancesSerializer(source="*")
+
+
+class CategoryOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    budgeted_amount = serializers.DecimalField(**MONEY)
+    balances = BalancesSerializer(source="*")
+
+
+class AwardDetailOutputSerializer(AwardOutputSerializer):
+    closeout_note = serializers.CharField()
+    categories = CategoryOutputSerializer(many=True)
+
+
+class DisbursementOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    award = serializers.IntegerField(source="award_id")
+    application_id = serializers.IntegerField(source="award.application_id")
+    applicant_id = serializers.IntegerField(source="award.applicant_id")
+    category = serializers.CharField(source="category.name")
+    amount = serializers.DecimalField(**MONEY)
+    status = serializers.ChoiceField(choices=Disbursement.Status.choices)
+    memo = serializers.CharField()
+    payment_reference = serializers.CharField()
+    failure_reason = serializers.CharField()
+    reimbursement = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    settled_at = serializers.DateTimeField(allow_null=True)
+    failed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_reimbursement(self, disbursement: Disbursement) -> int | None:
+        request = getattr(disbursement, "reimbursement", None)
+        return request.pk if request else None
+
+
+class ReimbursementOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    award = serializers.IntegerField(source="award_id")
+    category = serializers.CharField(source="category.name")
+    amount = serializers.DecimalField(**MONEY)
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=ReimbursementRequest.Status.choices)
+    rejection_reason = serializers.CharField()
+    disbursement = serializers.IntegerField(source="disbursement_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+
+
+class LedgerEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    category = serializers.CharField(source="category.name")
+    debit_account = serializers.CharField()
+    credit_account = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY)
+    disbursement = serializers.IntegerField(source="disbursement_id", allow_null=True)
+    memo = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="Page number (from 1)."),
+    OpenApiParameter("page_size", int, description="Rows per page (at most 100)."),
+]
+
+
+# ------------------------------------------------------------------------------------------------
+# Awards
+# ------------------------------------------------------------------------------------------------
+class AwardListApi(APIView):
+    """Awards with balances: a recipient's own; staff see all and may filter by applicant."""
+
+    pagination_class = StandardPagination
+
+    class FilterSerializer(serializers.Serializer):
+        applicant = serializers.IntegerField(required=False, **ID)
+        application = serializers.IntegerField(required=False, **ID)
+        status = serializers.ChoiceField(choices=Award.Status.choices, required=False)
+        program_code = serializers.CharField(required=False, max_length=50)
+
+    @extend_schema(
+        operation_id="finance_awards_list",
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=AwardOutputSerializer(many=True),
+    )
+    def get(self, request):
+        awards = selectors.award_list(
+            actor=request.user, filters=_filters(self.FilterSerializer, request)
+        )
+        return _paginated(self, awards, AwardOutputSerializer)
+
+
+class AwardDetailApi(APIView):
+    """One award with its balances overall and per budget category."""
+
+    @extend_schema(operation_id="finance_awards_retrieve", responses=AwardDetailOutputSerializer)
+    def get(self, request, award_id: int):
+        award = selectors.award_get(actor=request.user, award_id=award_id)
+        return Response(AwardDetailOutputSerializer(award).data)
+
+
+class AwardLedgerApi(APIView):
+    """The award's ledger entries, oldest first."""
+
+    pagination_class = StandardPagination
+
+    @extend_schema(
+        operation_id="finance_awards_ledger_list",
+        parameters=PAGE_PARAMETERS,
+        responses=LedgerEntryOutputSerializer(many=True),
+    )
+    def get(self, request, award_id: int):
+        entries = selectors.ledger_entries_for_award(actor=request.user, award_id=award_id)
+        return _paginated(self, entries, LedgerEntryOutputSerializer)
+
+
+class AwardCloseApi(APIView):
+    """Finance officer: close out an award; what remains is de-obligated."""
+
+    permission_classes = [IsFinanceOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AwardCloseInput"
+
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+    @extend_schema(
+        operation_id="finance_awards_close",
+        request=InputSerializer,
+        responses=AwardDetailOutputSerializer,
+    )
+    def post(self, request, award_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.award_close(actor=request.user, award_id=award_id, **serializer.validated_data)
+        award = selectors.award_get(actor=request.user, award_id=award_id)
+        return Response(AwardDetailOutputSerializer(award).data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Disbursements
+# ------------------------------------------------------------------------------------------------
+class DisbursementListApi(APIView):
+    """GET: disbursements on the caller's awards (staff: all). POST: a finance officer schedules one."""
+
+    pagination_class = StandardPagination
+
+    class FilterSerializer(serializers.Serializer):
+        award = serializers.IntegerField(required=False, **ID)
+        applicant = serializers.IntegerField(required=False, **ID)
+        status = serializers.ChoiceField(choices=Disbursement.Status.choices, required=False)
+        category = serializers.CharField(required=False, max_length=100)
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DisbursementScheduleInput"
+
+        award = serializers.IntegerField(**ID)
+        category = serializers.CharField(max_length=100)
+        amount = serializers.DecimalField(**POSITIVE_MONEY)
+        memo = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsFinanceOfficer()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="finance_disbursements_list",
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=DisbursementOutputSerializer(many=True),
+    )
+    def get(self, request):
+        disbursements = selectors.disbursement_list(
+            actor=request.user, filters=_filters(self.FilterSerializer, request)
+        )
+        return _paginated(self, disbursements, DisbursementOutputSerializer)
+
+    @extend_schema(
+        operation_id="finance_disbursements_schedule",
+        request=InputSerializer,
+        responses={201: DisbursementOutputSerializer},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        disbursement = services.disbursement_schedule(
+            actor=request.user,
+            award_id=data["award"],
+            category=data["category"],
+            amount=data["amount"],
+            memo=data.get("memo", ""),
+        )
+        disbursement = selectors.disbursement_get(
+            actor=request.user, disbursement_id=disbursement.pk
+        )
+        return Response(DisbursementOutputSerializer(disbursement).data, status=201)
+
+
+class DisbursementDetailApi(APIView):
+    """One disbursement on the caller's award (staff: any)."""
+
+    @extend_schema(
+        operation_id="finance_disbursements_retrieve", responses=DisbursementOutputSerializer
+    )
+    def get(self, request, disbursement_id: int):
+        disbursement = selectors.disbursement_get(
+            actor=request.user, disbursement_id=disbursement_id
+        )
+        return Response(DisbursementOutputSerializer(disbursement).data)
+
+
+class _DisbursementActionApi(APIView):
+    permission_classes = [IsFinanceOfficer]
+
+    def _respond(self, request, disbursement_id: int) -> Response:
+        disbursement = selectors.disbursement_get(
+            actor=request.user, disbursement_id=disbursement_id
+        )
+        return Response(DisbursementOutputSerializer(disbursement).data)
+
+
+class DisbursementSendApi(_DisbursementActionApi):
+    """Finance officer: the scheduled payment was sent (publishes finance.payment_disbursed)."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DisbursementSendInput"
+
+        payment_reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    @extend_schema(
+        operation_id="finance_disbursements_send",
+        request=InputSerializer,
+        responses=DisbursementOutputSerializer,
+    )
+    def post(self, request, disbursement_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.disbursement_send(
+            actor=request.user, disbursement_id=disbursement_id, **serializer.validated_data
+        )
+        return self._respond(request, disbursement_id)
+
+
+class DisbursementSettleApi(_DisbursementActionApi):
+    """Finance officer: the sent payment settled; its amount counts as disbursed."""
+
+    @extend_schema(
+        operation_id="finance_disbursements_settle",
+        request=None,
+        responses=DisbursementOutputSerializer,
+    )
+    def post(self, request, disbursement_id: int):
+        services.disbursement_settle(actor=request.user, disbursement_id=disbursement_id)
+        return self._respond(request, disbursement_id)
+
+
+class DisbursementFailApi(_DisbursementActionApi):
+    """Finance officer: the payment failed; its amount returns to the award's balance."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DisbursementFailInput"
+
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="finance_disbursements_fail",
+        request=InputSerializer,
+        responses=DisbursementOutputSerializer,
+    )
+    def post(self, request, disbursement_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.disbursement_fail(
+            actor=request.user, disbursement_id=disbursement_id, **serializer.validated_data
+        )
+        return self._respond(request, disbursement_id)
+
+
+class DisbursementRecoverApi(_DisbursementActionApi):
+    """Finance officer: money of a settled payment came back; a correcting ledger entry."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DisbursementRecoverInput"
+
+        amount = serializers.DecimalField(**POSITIVE_MONEY)
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="finance_disbursements_recover",
+        request=InputSerializer,
+        responses={201: LedgerEntryOutputSerializer},
+    )
+    def post(self, request, disbursement_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.disbursement_recover(
+            actor=request.user, disbursement_id=disbursement_id, **serializer.validated_data
+        )
+        return Response(LedgerEntryOutputSerializer(entry).data, status=201)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reimbursement requests
+# ------------------------------------------------------------------------------------------------
+class ReimbursementListApi(APIView):
+    """GET: reimbursement requests on the caller's awards (staff: all). POST: the recipient files one."""
+
+    pagination_class = StandardPagination
+
+    class FilterSerializer(serializers.Serializer):
+        award = serializers.IntegerField(required=False, **ID)
+        applicant = serializers.IntegerField(required=False, **ID)
+        status = serializers.ChoiceField(
+            choices=ReimbursementRequest.Status.choices, required=False
+        )
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReimbursementCreateInput"
+
+        award = serializers.IntegerField(**ID)
+        category = serializers.CharField(max_length=100)
+        amount = serializers.DecimalField(**POSITIVE_MONEY)
+        description = serializers.CharField(max_length=5000)
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsApplicant()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="finance_reimbursements_list",
+        parameters=[FilterSerializer, *PAGE_PARAMETERS],
+        responses=ReimbursementOutputSerializer(many=True),
+    )
+    def get(self, request):
+        requests = selectors.reimbursement_list(
+            actor=request.user, filters=_filters(self.FilterSerializer, request)
+        )
+        return _paginated(self, requests, ReimbursementOutputSerializer)
+
+    @extend_schema(
+        operation_id="finance_reimbursements_create",
+        request=InputSerializer,
+        responses={201: ReimbursementOutputSerializer},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        reimbursement = services.reimbursement_request_create(
+            actor=request.user,
+            award_id=data["award"],
+            category=data["category"],
+            amount=data["amount"],
+            description=data["description"],
+        )
+        return Response(
+            ReimbursementOutputSerializer(reimbursement).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ReimbursementDetailApi(APIView):
+    """One reimbursement request on the caller's award (staff: any)."""
+
+    @extend_schema(
+        operation_id="finance_reimbursements_retrieve", responses=ReimbursementOutputSerializer
+    )
+    def get(self, request, reimbursement_id: int):
+        reimbursement = selectors.reimbursement_get(
+            actor=request.user, reimbursement_id=reimbursement_id
+        )
+        return Response(ReimbursementOutputSerializer(reimbursement).data)
+
+
+class ReimbursementApproveApi(APIView):
+    """Finance officer: approve a pending request; a disbursement is scheduled for it."""
+
+    permission_classes = [IsFinanceOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReimbursementApproveInput"
+
+        memo = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+    @extend_schema(
+        operation_id="finance_reimbursements_approve",
+        request=InputSerializer,
+        responses=ReimbursementOutputSerializer,
+    )
+    def post(self, request, reimbursement_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reimbursement = services.reimbursement_approve(
+            actor=request.user, reimbursement_id=reimbursement_id, **serializer.validated_data
+        )
+        return Response(ReimbursementOutputSerializer(reimbursement).data)
+
+
+class ReimbursementRejectApi(APIView):
+    """Finance officer: reject a pending request with a reason."""
+
+    permission_classes = [IsFinanceOfficer]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReimbursementRejectInput"
+
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        operation_id="finance_reimbursements_reject",
+        request=InputSerializer,
+        responses=ReimbursementOutputSerializer,
+    )
+    def post(self, request, reimbursement_id: int):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reimbursement = services.reimbursement_reject(
+            actor=request.user, reimbursement_id=reimbursement_id, **serializer.validated_data
+        )
+        return Response(ReimbursementOutputSerializer(reimbursement).data)

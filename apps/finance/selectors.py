@@ -1,0 +1,259 @@
+"""Reads: who may see which awards and payments, and balances derived from the ledger.
+
+No balance is stored anywhere: each is an aggregate over `LedgerEntry` rows (see the account
+model in `apps.finance.models`). List views annotate them with one correlated subquery per
+balance, so a page of awards is one query however many rows it has.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from apps.finance.models import (
+    Account,
+    Award,
+    BudgetCategory,
+    Disbursement,
+    EntryKind,
+    LedgerEntry,
+    ReimbursementRequest,
+)
+from hms.auth import ROLE_SERVICE, Identity
+from hms.errors import NotFound
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+BALANCE_NAMES = ("obligated", "disbursed", "pending", "remaining")
+
+
+def cents(value) -> Decimal:
+    """An aggregate as dollars and cents. PostgreSQL sums `numeric` exactly; SQLite returns
+    aggregates of expressions unrounded (computed in floating point), so every balance is
+    rounded back to the cent it must be before it is compared, shown or recorded."""
+    return Decimal(value or 0).quantize(CENT)
+
+
+def _money_field() -> DecimalField:
+    return DecimalField(max_digits=16, decimal_places=2)
+
+
+@dataclass(frozen=True)
+class Balances:
+    """An award's (or one budget category's) money, derived from its ledger entries."""
+
+    obligated: Decimal = ZERO
+    disbursed: Decimal = ZERO
+    pending: Decimal = ZERO
+    remaining: Decimal = ZERO
+
+    def __post_init__(self):
+        for name in BALANCE_NAMES:
+            object.__setattr__(self, name, cents(getattr(self, name)))
+
+    @classmethod
+    def of(cls, row: Any) -> "Balances":
+        """The balances annotated on a row by `awards_with_balances` / `categories_with_balances`."""
+        return cls(**{name: getattr(row, name) for name in BALANCE_NAMES})
+
+
+def _account_balance(account: str) -> Case:
+    """Per entry: +amount when `account` is debited, -amount when it is credited."""
+    return Case(
+        When(debit_account=account, then=F("amount")),
+        When(credit_account=account, then=-F("amount")),
+        default=Value(ZERO),
+        output_field=_money_field(),
+    )
+
+
+def _obligated() -> Case:
+    """What was obligated and is still obligated: obligations less de-obligations."""
+    return Case(
+        When(kind=EntryKind.OBLIGATION, then=F("amount")),
+        When(kind=EntryKind.DEOBLIGATION, then=-F("amount")),
+        default=Value(ZERO),
+        output_field=_money_field(),
+    )
+
+
+_BALANCE_EXPRESSIONS = {
+    "obligated": _obligated,
+    "disbursed": lambda: _account_balance(Account.DISBURSED),
+    "pending": lambda: _account_balance(Account.PENDING),
+    "remaining": lambda: _account_balance(Account.AVAILABLE),
+}
+
+
+def _balance_subquery(name: str, *, key: str) -> Coalesce:
+    entries = (
+        LedgerEntry.objects.filter(**{key: OuterRef("pk")})
+        .order_by()
+        .values(key)
+        .annotate(total=Sum(_BALANCE_EXPRESSIONS[name](), output_field=_money_field()))
+        .values("total")
+    )
+    return Coalesce(Subquery(entries, output_field=_money_field()), Value(ZERO))
+
+
+def awards_with_balances(queryset: QuerySet[Award] | None = None) -> QuerySet[Award]:
+    """Awards annotated with `obligated`, `disbursed`, `pending` and `remaining`."""
+    queryset = Award.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        **{name: _balance_subquery(name, key="award") for name in BALANCE_NAMES}
+    )
+
+
+def categories_with_balances(
+    queryset: QuerySet[BudgetCategory] | None = None,
+) -> QuerySet[BudgetCategory]:
+    """Budget categories, each annotated with its balances."""
+    queryset = BudgetCategory.objects.all() if queryset is None else queryset
+    return queryset.annotate(
+        **{name: _balance_subquery(name, key="category") for name in BALANCE_NAMES}
+    ).order_by("name")
+
+
+def award_balances(*, award: Award) -> Balances:
+    """The award's balances overall, in one aggregate query."""
+    totals = LedgerEntry.objects.filter(award=award).aggregate(
+        **{
+            name: Coalesce(
+                Sum(_BALANCE_EXPRESSIONS[name](), output_field=_money_field()), Value(ZERO)
+            )
+            for name in BALANCE_NAMES
+        }
+    )
+    return Balances(**totals)
+
+
+def award_available(*, award: Award, category: BudgetCategory) -> tuple[Decimal, Decimal]:
+    """What is still available (obligated, not promised to a payment): (overall, in `category`)."""
+    available = _account_balance(Account.AVAILABLE)
+    totals = LedgerEntry.objects.filter(award=award).aggregate(
+        overall=Coalesce(Sum(available, output_field=_money_field()), Value(ZERO)),
+        in_category=Coalesce(
+            Sum(available, filter=Q(category=category), output_field=_money_field()),
+            Value(ZERO),
+        ),
+    )
+    return cents(totals["overall"]), cents(totals["in_category"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Visibility: recipients see their own; staff (and services acting for a user) see all.
+# ------------------------------------------------------------------------------------------------
+def sees_all_awards(actor: Identity) -> bool:
+    """Staff and platform services read every award; applicants only their own."""
+    return actor.is_staff or actor.role == ROLE_SERVICE
+
+
+def _visible(queryset: QuerySet, actor: Identity, *, recipient_field: str) -> QuerySet:
+    if sees_all_awards(actor):
+        return queryset
+    return queryset.filter(**{recipient_field: actor.user_id})
+
+
+def awards_visible_to(actor: Identity) -> QuerySet[Award]:
+    return _visible(Award.objects.all(), actor, recipient_field="applicant_id")
+
+
+def award_list(*, actor: Identity, filters: Mapping[str, Any] | None = None) -> QuerySet[Award]:
+    """Awards the actor may see, with balances; filters: applicant, application, status, program_code."""
+    filters = filters or {}
+    awards = awards_visible_to(actor)
+    if filters.get("applicant") is not None:
+        awards = awards.filter(applicant_id=filters["applicant"])
+    if filters.get("application") is not None:
+        awards = awards.filter(application_id=filters["application"])
+    if filters.get("status"):
+        awards = awards.filter(status=filters["status"])
+    if filters.get("program_code"):
+        awards = awards.filter(program_code=filters["program_code"])
+    return awards_with_balances(awards).order_by("-created_at", "-id")
+
+
+def award_get(*, actor: Identity, award_id: int) -> Award:
+    """One award the actor may see, with balances overall and per category; else NotFound."""
+    award = (
+        awards_with_balances(awards_visible_to(actor))
+        .prefetch_related(Prefetch("categories", queryset=categories_with_balances()))
+        .filter(pk=award_id)
+        .first()
+    )
+    if award is None:
+        raise NotFound("No such award.")
+    return award
+
+
+def ledger_entries_for_award(*, actor: Identity, award_id: int) -> QuerySet[LedgerEntry]:
+    """The award's ledger in the order it was written."""
+    award = award_get(actor=actor, award_id=award_id)
+    return LedgerEntry.objects.filter(award=award).select_related("category").order_by("id")
+
+
+def disbursement_list(
+    *, actor: Identity, filters: Mapping[str, Any] | None = None
+) -> QuerySet[Disbursement]:
+    """Disbursements on awards the actor may see; filters: award, applicant, status, category."""
+    filters = filters or {}
+    disbursements = _visible(
+        Disbursement.objects.all(), actor, recipient_field="award__applicant_id"
+    )
+    if filters.get("award") is not None:
+        disbursements = disbursements.filter(award_id=filters["award"])
+    if filters.get("applicant") is not None:
+        disbursements = disbursements.filter(award__applicant_id=filters["applicant"])
+    if filters.get("status"):
+        disbursements = disbursements.filter(status=filters["status"])
+    if filters.get("category"):
+        disbursements = disbursements.filter(category__name__iexact=filters["category"])
+    return disbursements.select_related("award", "category", "reimbursement").order_by(
+        "-created_at", "-id"
+    )
+
+
+def disbursement_get(*, actor: Identity, disbursement_id: int) -> Disbursement:
+    disbursement = disbursement_list(actor=actor).filter(pk=disbursement_id).first()
+    if disbursement is None:
+        raise NotFound("No such disbursement.")
+    return disbursement
+
+
+def reimbursement_list(
+    *, actor: Identity, filters: Mapping[str, Any] | None = None
+) -> QuerySet[ReimbursementRequest]:
+    """Reimbursement requests on awards the actor may see; filters: award, applicant, status."""
+    filters = filters or {}
+    requests = _visible(
+        ReimbursementRequest.objects.all(), actor, recipient_field="award__applicant_id"
+    )
+    if filters.get("award") is not None:
+        requests = requests.filter(award_id=filters["award"])
+    if filters.get("applicant") is not None:
+        requests = requests.filter(award__applicant_id=filters["applicant"])
+    if filters.get("status"):
+        requests = requests.filter(status=filters["status"])
+    return requests.select_related("award", "category").order_by("-created_at", "-id")
+
+
+def reimbursement_get(*, actor: Identity, reimbursement_id: int) -> ReimbursementRequest:
+    request = reimbursement_list(actor=actor).filter(pk=reimbursement_id).first()
+    if request is None:
+        raise NotFound("No such reimbursement request.")
+    return request

@@ -1,0 +1,575 @@
+"""Writes: obligating awards, moving money through the ledger, closing awards out.
+
+Every function that moves money locks the award row first (`select_for_update`) and checks the
+balances under that lock, so two officers acting on one award at once are serialized and can
+never together overdraw it. Lock order is always award, then the disbursement or request.
+Events are published inside the same transaction as the change.
+"""
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.db import IntegrityError
+from django.utils import timezone
+
+from apps.finance import events, selectors
+from apps.finance.models import (
+    ENTRY_MOVEMENTS,
+    Award,
+    BudgetCategory,
+    Disbursement,
+    EntryKind,
+    LedgerEntry,
+    ReimbursementRequest,
+)
+from hms.auth import ROLE_FINANCE_OFFICER, Identity
+from hms.bus.outbox import publish
+from hms.db import service_atomic
+from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")  # what DecimalField(max_digits=14, decimal_places=2) holds
+GENERAL_CATEGORY = "General"
+
+
+# ------------------------------------------------------------------------------------------------
+# Input checks
+# ------------------------------------------------------------------------------------------------
+def money(value, *, field: str = "amount") -> Decimal:
+    """A positive amount of dollars and cents, or ValidationFailed naming `field`."""
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValidationFailed(
+            "The amount is not a number.", fields={field: "Enter an amount such as 1250.00."}
+        ) from None
+    if not amount.is_finite():
+        raise ValidationFailed("The amount is not a number.", fields={field: "Enter an amount."})
+    if amount <= 0:
+        raise ValidationFailed(
+            "Amounts must be greater than zero.", fields={field: "Must be greater than zero."}
+        )
+    if amount != amount.quantize(CENT):
+        raise ValidationFailed(
+            "Amounts are in dollars and cents.", fields={field: "At most two decimal places."}
+        )
+    if amount > MAX_AMOUNT:
+        raise ValidationFailed("The amount is too large.", fields={field: "Too large."})
+    return amount.quantize(CENT)
+
+
+def _required_text(value: str, *, field: str, message: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValidationFailed(message, fields={field: "This field is required."})
+    return text
+
+
+def _require_finance_officer(actor: Identity) -> None:
+    if not actor.has_role(ROLE_FINANCE_OFFICER):
+        raise PermissionDenied("Only finance officers move money.")
+
+
+# ------------------------------------------------------------------------------------------------
+# Budget: from the application's budget lines to what each category obligates
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryObligation:
+    name: str
+    budgeted: Decimal  # the application's lines in this category, summed
+    obligated: Decimal  # this category's share of the awarded amount
+
+
+def budget_split(
+    *, awarded_amount: Decimal, budget_lines: Iterable[tuple[str, Decimal]]
+) -> list[CategoryObligation]:
+    """Split the awarded amount over the budget's categories, to the cent and exactly.
+
+    Lines are grouped by category (names compared case-insensitively; the first spelling is
+    kept). When the lines add up to the awarded amount each category obligates its total. When
+    they do not (a caseworker may award less than was requested), each category obligates its
+    proportional share, `floor(awarded * category / total)` in whole cents (integer arithmetic, so
+    no rounding error), and the few cents that flooring leaves over go to the category with the
+    largest budget (the first of equals). The shares always add up to the awarded amount exactly.
+    With no budget lines (or lines that add up to zero) everything goes to one "General" category.
+    """
+    awarded = money(awarded_amount, field="awarded_amount")
+    budgeted: dict[str, tuple[str, Decimal]] = {}
+    for raw_name, raw_amount in budget_lines:
+        name = " ".join(str(raw_name).split())[:100] or GENERAL_CATEGORY
+        try:
+            amount = Decimal(str(raw_amount))
+        except InvalidOperation:
+            raise ValidationFailed(f"Budget line {name!r} has no valid amount.") from None
+        if not amount.is_finite() or amount < 0 or amount != amount.quantize(CENT):
+            raise ValidationFailed(f"Budget line {name!r} has an invalid amount ({amount}).")
+        spelling, total = budgeted.get(name.casefold(), (name, Decimal("0.00")))
+        budgeted[name.casefold()] = (spelling, total + amount)
+
+    categories = list(budgeted.values())
+    total = sum((amount for _, amount in categories), Decimal("0.00"))
+    if total == 0:
+        return [CategoryObligation(GENERAL_CATEGORY, total, awarded)]
+    if total == awarded:
+        return [CategoryObligation(name, amount, amount) for name, amount in categories]
+
+    awarded_cents = int(awarded / CENT)
+    total_cents = int(total / CENT)
+    shares = [int(amount / CENT) * awarded_cents // total_cents for _, amount in categories]
+    largest = max(range(len(categories)), key=lambda index: (categories[index][1], -index))
+    shares[largest] += awarded_cents - sum(shares)
+    return [
+        CategoryObligation(name, amount, Decimal(share) * CENT)
+        for (name, amount), share in zip(categories, shares, strict=True)
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Ledger
+# ------------------------------------------------------------------------------------------------
+def _ledger_record(
+    *,
+    award: Award,
+    category: BudgetCategory,
+    kind: str,
+    amount: Decimal,
+    recorded_by_id: int | None,
+    disbursement: Disbursement | None = None,
+    memo: str = "",
+) -> LedgerEntry:
+    debit, credit = ENTRY_MOVEMENTS[kind]
+    return LedgerEntry.objects.create(
+        award=award,
+        category=category,
+        kind=kind,
+        debit_account=debit,
+        credit_account=credit,
+        amount=amount,
+        disbursement=disbursement,
+        memo=memo[:255],
+        recorded_by_id=recorded_by_id,
+    )
+
+
+def _lock_award(award_id: int) -> Award:
+    award = Award.objects.select_for_update().filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return award
+
+
+def _require_active(award: Award) -> None:
+    if award.status != Award.Status.ACTIVE:
+        raise ValidationFailed(
+            "The award is closed; no more money can move on it.", code="award_closed"
+        )
+
+
+def _category(award: Award, name: str) -> BudgetCategory:
+    wanted = " ".join(str(name or "").split())
+    category = award.categories.filter(name__iexact=wanted).first() if wanted else None
+    if category is None:
+        names = ", ".join(award.categories.values_list("name", flat=True))
+        raise ValidationFailed(
+            "The award has no such budget category.",
+            fields={"category": f"Choose one of: {names}."},
+        )
+    return category
+
+
+def _check_available(*, award: Award, category: BudgetCategory, amount: Decimal) -> None:
+    """Refuse an amount that would make disbursed + pending exceed obligated (the award must be locked)."""
+    overall, in_category = selectors.award_available(award=award, category=category)
+    if amount > in_category:
+        raise ValidationFailed(
+            f"Only {in_category} remains in the {category.name} budget.",
+            code="insufficient_funds",
+            fields={"amount": f"At most {in_category}."},
+        )
+    if amount > overall:
+        raise ValidationFailed(
+            f"Only {overall} remains on the award.",
+            code="insufficient_funds",
+            fields={"amount": f"At most {overall}."},
+        )
+
+
+def _reserve(
+    *, actor: Identity, award: Award, category: BudgetCategory, amount: Decimal, memo: str
+) -> Disbursement:
+    """Schedule a disbursement and move its amount from available to pending (award locked)."""
+    _require_active(award)
+    _check_available(award=award, category=category, amount=amount)
+    disbursement = Disbursement.objects.create(
+        award=award,
+        category=category,
+        amount=amount,
+        memo=memo[:255],
+        scheduled_by_id=actor.user_id,
+    )
+    _ledger_record(
+        award=award,
+        category=category,
+        kind=EntryKind.RESERVATION,
+        amount=amount,
+        disbursement=disbursement,
+        recorded_by_id=actor.user_id,
+        memo=memo,
+    )
+    return disbursement
+
+
+# ------------------------------------------------------------------------------------------------
+# Awards
+# ------------------------------------------------------------------------------------------------
+def award_obligate(
+    *,
+    application_id: int,
+    applicant_id: int,
+    program_code: str,
+    tracking_number: str,
+    awarded_amount: Decimal,
+    budget_lines: Iterable[tuple[str, Decimal]],
+) -> Award:
+    """Obligate the award for an approved application; one application gets one award, ever.
+
+    A repeat (the same event again, or another approval of the same application) returns the
+    award that exists and changes nothing: the first obligation stands.
+    """
+    split = budget_split(awarded_amount=awarded_amount, budget_lines=budget_lines)
+    with service_atomic("finance"):
+        existing = Award.objects.filter(application_id=application_id).first()
+        if existing is not None:
+            _log_repeat(existing, awarded_amount)
+            return existing
+        try:
+            with service_atomic("finance"):
+                award = Award.objects.create(
+                    application_id=application_id,
+                    applicant_id=applicant_id,
+                    program_code=program_code,
+                    tracking_number=tracking_number,
+                    awarded_amount=money(awarded_amount, field="awarded_amount"),
+                )
+        except IntegrityError:
+            # A concurrent delivery obligated this application and committed first.
+            existing = Award.objects.get(application_id=application_id)
+            _log_repeat(existing, awarded_amount)
+            return existing
+        memo = f"Obligated for {tracking_number or f'application {application_id}'}"
+        for line in split:
+            category = BudgetCategory.objects.create(
+                award=award, name=line.name, budgeted_amount=line.budgeted
+            )
+            if line.obligated > 0:
+                _ledger_record(
+                    award=award,
+                    category=category,
+                    kind=EntryKind.OBLIGATION,
+                    amount=line.obligated,
+                    recorded_by_id=None,
+                    memo=memo,
+                )
+        publish(events.award_obligated_event(award, amount=award.awarded_amount))
+    logger.info(
+        "award %s obligated %s for application %s", award.pk, awarded_amount, application_id
+    )
+    return award
+
+
+def _log_repeat(award: Award, awarded_amount: Decimal) -> None:
+    if Decimal(str(awarded_amount)) != award.awarded_amount:
+        logger.warning(
+            "application %s approved again for %s; award %s keeps its obligation of %s",
+            award.application_id,
+            awarded_amount,
+            award.pk,
+            award.awarded_amount,
+        )
+
+
+def award_close(*, actor: Identity, award_id: int, note: str = "") -> Award:
+    """Close out an award: de-obligate what remains in each category and announce it."""
+    _require_finance_officer(actor)
+    with service_atomic("finance"):
+        award = _lock_award(award_id)
+        if award.status == Award.Status.CLOSED:
+            raise Conflict("The award is already closed.", code="award_closed")
+        if award.disbursements.filter(
+            status__in=[Disbursement.Status.SCHEDULED, Disbursement.Status.SENT]
+        ).exists():
+            raise ValidationFailed(
+                "Settle or fail the award's pending disbursements before closing it.",
+                code="pending_disbursements",
+            )
+        if award.reimbursements.filter(status=ReimbursementRequest.Status.PENDING).exists():
+            raise ValidationFailed(
+                "Decide the award's pending reimbursement requests before closing it.",
+                code="pending_reimbursements",
+            )
+        deobligated = Decimal("0.00")
+        for category in selectors.categories_with_balances(award.categories.all()):
+            remaining = selectors.cents(category.remaining)
+            if remaining > 0:
+                _ledger_record(
+                    award=award,
+                    category=category,
+                    kind=EntryKind.DEOBLIGATION,
+                    amount=remaining,
+                    recorded_by_id=actor.user_id,
+                    memo=f"Closeout: {note}" if note else "Closeout",
+                )
+                deobligated += remaining
+        award.status = Award.Status.CLOSED
+        award.closed_at = timezone.now()
+        award.closed_by_id = actor.user_id
+        award.closeout_note = note.strip()
+        award.save(update_fields=["status", "closed_at", "closed_by_id", "closeout_note"])
+        publish(events.award_closed_event(award, deobligated_amount=deobligated))
+    return award
+
+
+# ------------------------------------------------------------------------------------------------
+# Disbursements
+# ------------------------------------------------------------------------------------------------
+def disbursement_schedule(
+    *, actor: Identity, award_id: int, category: str, amount: Decimal, memo: str = ""
+) -> Disbursement:
+    """Schedule a payment from one budget category; its amount becomes pending at once."""
+    _require_finance_officer(actor)
+    amount = money(amount)
+    with service_atomic("finance"):
+        award = _lock_award(award_id)
+        _require_active(award)
+        return _reserve(
+            actor=actor,
+            award=award,
+            category=_category(award, category),
+            amount=amount,
+            memo=memo.strip(),
+        )
+
+
+def _lock_disbursement(disbursement_id: int) -> Disbursement:
+    award_id = (
+        Disbursement.objects.filter(pk=disbursement_id).values_list("award_id", flat=True).first()
+    )
+    if award_id is None:
+        raise NotFound("No such disbursement.")
+    award = _lock_award(award_id)
+    disbursement = (
+        Disbursement.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .get(pk=disbursement_id)
+    )
+    disbursement.award = award
+    return disbursement
+
+
+def _refuse_transition(disbursement: Disbursement, action: str) -> None:
+    if disbursement.status == Disbursement.Status.SETTLED:
+        raise Conflict(
+            "A settled disbursement is final; record a recovery to correct it.",
+            code="disbursement_settled",
+        )
+    raise Conflict(
+        f"A {disbursement.get_status_display().lower()} disbursement cannot be {action}.",
+        code="invalid_transition",
+    )
+
+
+def disbursement_send(
+    *, actor: Identity, disbursement_id: int, payment_reference: str = ""
+) -> Disbursement:
+    """Mark a scheduled payment as sent to the recipient and publish `finance.payment_disbursed`.
+
+    The amount stays pending until the bank confirms settlement: only settled money counts as
+    disbursed in the balances.
+    """
+    _require_finance_officer(actor)
+    with service_atomic("finance"):
+        disbursement = _lock_disbursement(disbursement_id)
+        if disbursement.status != Disbursement.Status.SCHEDULED:
+            _refuse_transition(disbursement, "sent")
+        disbursement.status = Disbursement.Status.SENT
+        disbursement.sent_at = timezone.now()
+        disbursement.payment_reference = payment_reference.strip()[:100]
+        disbursement.save(update_fields=["status", "sent_at", "payment_reference", "updated_at"])
+        publish(events.payment_disbursed_event(disbursement))
+    return disbursement
+
+
+def disbursement_settle(*, actor: Identity, disbursement_id: int) -> Disbursement:
+    """Record that a sent payment settled: its amount moves from pending to disbursed, for good."""
+    _require_finance_officer(actor)
+    with service_atomic("finance"):
+        disbursement = _lock_disbursement(disbursement_id)
+        if disbursement.status != Disbursement.Status.SENT:
+            _refuse_transition(disbursement, "settled")
+        disbursement.status = Disbursement.Status.SETTLED
+        disbursement.settled_at = timezone.now()
+        disbursement.save(update_fields=["status", "settled_at", "updated_at"])
+        _ledger_record(
+            award=disbursement.award,
+            category=disbursement.category,
+            kind=EntryKind.SETTLEMENT,
+            amount=disbursement.amount,
+            disbursement=disbursement,
+            recorded_by_id=actor.user_id,
+            memo=disbursement.payment_reference,
+        )
+    return disbursement
+
+
+def disbursement_fail(*, actor: Identity, disbursement_id: int, reason: str) -> Disbursement:
+    """Record that a scheduled or sent payment failed; its amount returns to the award's balance."""
+    _require_finance_officer(actor)
+    reason = _required_text(reason, field="reason", message="Say why the payment failed.")
+    with service_atomic("finance"):
+        disbursement = _lock_disbursement(disbursement_id)
+        if disbursement.status not in (Disbursement.Status.SCHEDULED, Disbursement.Status.SENT):
+            _refuse_transition(disbursement, "failed")
+        disbursement.status = Disbursement.Status.FAILED
+        disbursement.failed_at = timezone.now()
+        disbursement.failure_reason = reason
+        disbursement.save(update_fields=["status", "failed_at", "failure_reason", "updated_at"])
+        _ledger_record(
+            award=disbursement.award,
+            category=disbursement.category,
+            kind=EntryKind.RELEASE,
+            amount=disbursement.amount,
+            disbursement=disbursement,
+            recorded_by_id=actor.user_id,
+            memo=reason,
+        )
+        publish(events.payment_failed_event(disbursement))
+    return disbursement
+
+
+def disbursement_recover(
+    *, actor: Identity, disbursement_id: int, amount: Decimal, reason: str
+) -> LedgerEntry:
+    """Correct a settled payment (money came back): a new entry, the disbursement stays as it was."""
+    _require_finance_officer(actor)
+    amount = money(amount)
+    reason = _required_text(reason, field="reason", message="Say why money was recovered.")
+    with service_atomic("finance"):
+        disbursement = _lock_disbursement(disbursement_id)
+        if disbursement.status != Disbursement.Status.SETTLED:
+            raise Conflict("Only a settled payment can be recovered.", code="invalid_transition")
+        _require_active(disbursement.award)
+        recovered = sum(
+            disbursement.ledger_entries.filter(kind=EntryKind.RECOVERY).values_list(
+                "amount", flat=True
+            ),
+            Decimal("0.00"),
+        )
+        if amount > disbursement.amount - recovered:
+            raise ValidationFailed(
+                "More than was paid cannot be recovered.",
+                fields={"amount": f"At most {disbursement.amount - recovered}."},
+            )
+        return _ledger_record(
+            award=disbursement.award,
+            category=disbursement.category,
+            kind=EntryKind.RECOVERY,
+            amount=amount,
+            disbursement=disbursement,
+            recorded_by_id=actor.user_id,
+            memo=reason,
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Reimbursement requests
+# ------------------------------------------------------------------------------------------------
+def reimbursement_request_create(
+    *, actor: Identity, award_id: int, category: str, amount: Decimal, description: str
+) -> ReimbursementRequest:
+    """The recipient asks to be reimbursed from one budget category of their award."""
+    if not actor.is_applicant:
+        raise PermissionDenied("Only an award's recipient files reimbursement requests.")
+    amount = money(amount)
+    description = _required_text(
+        description, field="description", message="Describe what the money was spent on."
+    )
+    with service_atomic("finance"):
+        award = Award.objects.filter(pk=award_id, applicant_id=actor.user_id).first()
+        if award is None:
+            raise NotFound("No such award.")
+        _require_active(award)
+        budget_category = _category(award, category)
+        # A request beyond what remains could never be approved: say so now. Approval checks
+        # again, under the award's lock.
+        _check_available(award=award, category=budget_category, amount=amount)
+        return ReimbursementRequest.objects.create(
+            award=award,
+            category=budget_category,
+            amount=amount,
+            description=description,
+            requested_by_id=actor.user_id,
+        )
+
+
+def _lock_reimbursement(reimbursement_id: int) -> ReimbursementRequest:
+    award_id = (
+        ReimbursementRequest.objects.filter(pk=reimbursement_id)
+        .values_list("award_id", flat=True)
+        .first()
+    )
+    if award_id is None:
+        raise NotFound("No such reimbursement request.")
+    award = _lock_award(award_id)
+    request = (
+        ReimbursementRequest.objects.select_for_update(of=("self",))
+        .select_related("category")
+        .get(pk=reimbursement_id)
+    )
+    request.award = award
+    if request.status != ReimbursementRequest.Status.PENDING:
+        raise Conflict(f"The request was already {request.status}.", code="reimbursement_decided")
+    return request
+
+
+def reimbursement_approve(
+    *, actor: Identity, reimbursement_id: int, memo: str = ""
+) -> ReimbursementRequest:
+    """Approve a pending request: schedule its disbursement (reserving the money) and announce it."""
+    _require_finance_officer(actor)
+    with service_atomic("finance"):
+        request = _lock_reimbursement(reimbursement_id)
+        disbursement = _reserve(
+            actor=actor,
+            award=request.award,
+            category=request.category,
+            amount=request.amount,
+            memo=memo.strip() or f"Reimbursement request {request.pk}",
+        )
+        request.status = ReimbursementRequest.Status.APPROVED
+        request.decided_at = timezone.now()
+        request.decided_by_id = actor.user_id
+        request.disbursement = disbursement
+        request.save(update_fields=["status", "decided_at", "decided_by_id", "disbursement"])
+        publish(events.reimbursement_decided_event(request))
+    return request
+
+
+def reimbursement_reject(
+    *, actor: Identity, reimbursement_id: int, reason: str
+) -> ReimbursementRequest:
+    """Reject a pending request with a reason the recipient will see."""
+    _require_finance_officer(actor)
+    reason = _required_text(reason, field="reason", message="Say why the request is rejected.")
+    with service_atomic("finance"):
+        request = _lock_reimbursement(reimbursement_id)
+        request.status = ReimbursementRequest.Status.REJECTED
+        request.decided_at = timezone.now()
+        request.decided_by_id = actor.user_id
+        request.rejection_reason = reason
+        request.save(update_fields=["status", "decided_at", "decided_by_id", "rejection_reason"])
+        publish(events.reimbursement_decided_event(request))
+    return request
