@@ -1,3 +1,46 @@
-"""The events the Grants Service consumes: event type to handler functions."""
+"""The events the Grants Service consumes: event type to handler functions.
 
-HANDLERS: dict = {}
+Each handler runs inside the inbox's transaction on this service's database and calls a service
+function; each is safe to run twice (upserts, and transitions that ignore a state already reached).
+"""
+
+from apps.grants import services
+from hms.events.finance import AwardClosed, AwardObligated
+from hms.events.users import UserRegistered, UserUpdated
+
+
+def applicant_changed(event: UserRegistered | UserUpdated) -> None:
+    """Keep the local applicant read model in step with the User Service."""
+    services.applicant_upsert(
+        user_id=event.user_id,
+        kind=event.kind,
+        display_name=event.display_name,
+        verification_status=event.verification_status,
+    )
+
+
+def award_obligated(event: AwardObligated) -> None:
+    """Finance obligated the award: the approved application becomes awarded."""
+    services.application_mark_awarded(
+        actor=services.FINANCE_EVENTS,
+        application_id=event.application_id,
+        award_id=event.award_id,
+        amount=event.amount,
+    )
+
+
+def award_closed(event: AwardClosed) -> None:
+    """Finance closed the award: the application is closed."""
+    services.application_close(
+        actor=services.FINANCE_EVENTS,
+        application_id=event.application_id,
+        award_id=event.award_id,
+    )
+
+
+HANDLERS = {
+    UserRegistered: [applicant_changed],
+    UserUpdated: [applicant_changed],
+    AwardObligated: [award_obligated],
+    AwardClosed: [award_closed],
+}

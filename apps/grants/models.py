@@ -1,1 +1,389 @@
-"""The Grants Service's data."""
+"""The Grants Service's data: programs, applications and their review, and a read model of applicants.
+
+Nothing here points at another service's tables: applicants and staff are stored by their User
+Service id. `Applicant` is this service's own copy of what it needs about an applicant, kept up to
+date from `user.registered` / `user.updated`, so eligibility and names work while Users is down.
+"""
+
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+TRACKING_NUMBER_PATTERN = r"^HMS-\d{4}-\d{6,}$"
+POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+
+# Agency, optional series, fiscal year, round: SBA-SBIR-2027-01, NSF-2026-03.
+PROGRAM_CODE_PATTERN = r"^[A-Z]{2,10}(-[A-Z0-9]{2,12})*-\d{4}-\d{2}$"
+program_code_validator = RegexValidator(
+    PROGRAM_CODE_PATTERN,
+    "A program code is AGENCY[-SERIES]-YYYY-NN in capitals, e.g. SBA-SBIR-2027-01.",
+    code="invalid_program_code",
+)
+
+
+class ApplicantKind(models.TextChoices):
+    INDIVIDUAL = "individual", "Individual"
+    BUSINESS = "business", "Business"
+
+
+class VerificationStatus(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Rejected"
+
+
+class Applicant(models.Model):
+    """Read model of a User Service applicant (fed by user events; never edited here)."""
+
+    user_id = models.PositiveBigIntegerField(primary_key=True)
+    kind = models.CharField(max_length=20, choices=ApplicantKind.choices)
+    display_name = models.CharField(max_length=255)
+    verification_status = models.CharField(
+        max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.UNVERIFIED
+    )
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["display_name"]
+        indexes = [models.Index(fields=["display_name"], name="grants_applicant_name")]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} (#{self.user_id})"
+
+
+class ProgramQuerySet(models.QuerySet):
+    def open_on(self, day: datetime.date) -> "ProgramQuerySet":
+        return self.filter(opens_on__lte=day, closes_on__gte=day)
+
+    def published_on(self, day: datetime.date) -> "ProgramQuerySet":
+        return self.filter(opens_on__lte=day)
+
+
+class Program(models.Model):
+    """A funding opportunity: the money available, the award limits and who may apply."""
+
+    code = models.CharField(max_length=40, unique=True, validators=[program_code_validator])
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    opens_on = models.DateField()
+    closes_on = models.DateField(help_text="The last day applications can be submitted.")
+    total_funds = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
+    min_award = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
+    max_award = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
+    open_to_individuals = models.BooleanField(default=True)
+    open_to_businesses = models.BooleanField(default=True)
+    rubric = models.ForeignKey(
+        "Rubric",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="programs",
+        help_text="Leave empty to review with the default rubric.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProgramQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["closes_on", "code"]
+        indexes = [models.Index(fields=["opens_on", "closes_on"], name="grants_program_window")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=models.F("opens_on")), name="grants_program_dates"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_award__gt=0)
+                & Q(max_award__gte=models.F("min_award"))
+                & Q(total_funds__gte=models.F("max_award")),
+                name="grants_program_limits",
+            ),
+            models.CheckConstraint(
+                condition=Q(open_to_individuals=True) | Q(open_to_businesses=True),
+                name="grants_program_someone_eligible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.title}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.opens_on and self.closes_on and self.closes_on < self.opens_on:
+            errors["closes_on"] = "A program cannot close before it opens."
+        if self.min_award and self.max_award and self.max_award < self.min_award:
+            errors["max_award"] = "The maximum award cannot be below the minimum award."
+        if self.max_award and self.total_funds and self.total_funds < self.max_award:
+            errors["total_funds"] = "The total funds cannot be below the maximum award."
+        if not (self.open_to_individuals or self.open_to_businesses):
+            errors["open_to_businesses"] = "At least one kind of applicant must be eligible."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def eligible_kinds(self) -> list[str]:
+        kinds = []
+        if self.open_to_individuals:
+            kinds.append(ApplicantKind.INDIVIDUAL.value)
+        if self.open_to_businesses:
+            kinds.append(ApplicantKind.BUSINESS.value)
+        return kinds
+
+    def is_open_on(self, day: datetime.date) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+
+class Rubric(models.Model):
+    """A scoring scheme: weighted criteria that caseworkers score each application against."""
+
+    name = models.CharField(max_length=120, unique=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Used for programs that name no rubric of their own."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="grants_one_default_rubric",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RubricCriterion(models.Model):
+    rubric = models.ForeignKey(Rubric, on_delete=models.CASCADE, related_name="criteria")
+    name = models.CharField(max_length=120)
+    guidance = models.TextField(blank=True)
+    weight = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rubric", "position", "id"]
+        verbose_name_plural = "rubric criteria"
+        constraints = [
+            models.UniqueConstraint(fields=["rubric", "name"], name="grants_criterion_unique"),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="grants_criterion_weight"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (weight {self.weight})"
+
+
+class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    UNDER_REVIEW = "under_review", "Under review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    AWARDED = "awarded", "Awarded"
+    CLOSED = "closed", "Closed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Application(models.Model):
+    """An applicant's request for funds from one program, moved through `workflow.TRANSITIONS`."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="applications")
+    # The User Service's user id. The relation to the local read model has no database constraint:
+    # an application may exist before the applicant's `user.registered` event has arrived.
+    applicant = models.ForeignKey(
+        Applicant,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="applications",
+    )
+    title = models.CharField(max_length=200)
+    project_summary = models.TextField()
+    requested_amount = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
+    awarded_amount = models.DecimalField(**MONEY, null=True, blank=True)
+    status = models.CharField(
+        max_length=20, choices=ApplicationStatus.choices, default=ApplicationStatus.DRAFT
+    )
+    tracking_number = models.CharField(max_length=20, unique=True, null=True, blank=True)
+    assignee_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The User Service id of the caseworker reviewing it."
+    )
+    status_reason = models.TextField(
+        blank=True, help_text="Why it last changed state (changes requested, rejection, ...)."
+    )
+    award_id = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="The Finance Service's award, once obligated."
+    )
+    # Bumped by every change: a client that read version N may act only while it is still N.
+    version = models.PositiveIntegerField(default=1)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["applicant", "-created_at"], name="grants_app_applicant_created"),
+            models.Index(fields=["applicant", "-updated_at"], name="grants_app_applicant_updated"),
+            models.Index(fields=["status", "program"], name="grants_app_status_program"),
+            models.Index(fields=["assignee_id", "status"], name="grants_app_assignee_status"),
+            models.Index(fields=["program", "status"], name="grants_app_program_status"),
+            models.Index(fields=["-updated_at"], name="grants_app_updated"),
+            models.Index(fields=["status", "submitted_at"], name="grants_app_status_submitted"),
+            # The queue's default order (oldest submission first) read straight off an index.
+            models.Index(fields=["submitted_at", "id"], name="grants_app_submitted"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(requested_amount__gt=0), name="grants_app_requested_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(awarded_amount__isnull=True)
+                | (Q(awarded_amount__gt=0) & Q(awarded_amount__lte=models.F("requested_amount"))),
+                name="grants_app_awarded_within_requested",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.tracking_number or f"Draft #{self.pk}"
+
+    @property
+    def applicant_name(self) -> str:
+        """The applicant's name from the read model, or their id until it has arrived."""
+        applicant = self._applicant_or_none()
+        return applicant.display_name if applicant else f"Applicant #{self.applicant_id}"
+
+    def _applicant_or_none(self) -> Applicant | None:
+        try:
+            return self.applicant
+        except Applicant.DoesNotExist:
+            return None
+
+
+class BudgetCategory(models.TextChoices):
+    PERSONNEL = "personnel", "Personnel"
+    FRINGE = "fringe", "Fringe benefits"
+    TRAVEL = "travel", "Travel"
+    EQUIPMENT = "equipment", "Equipment"
+    SUPPLIES = "supplies", "Supplies"
+    CONTRACTUAL = "contractual", "Contractual"
+    OTHER = "other", "Other"
+
+
+class BudgetLine(models.Model):
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="budget_lines"
+    )
+    category = models.CharField(max_length=20, choices=BudgetCategory.choices)
+    description = models.CharField(max_length=255)
+    amount = models.DecimalField(**MONEY, validators=POSITIVE_MONEY)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["application", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="grants_budget_line_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_category_display()}: {self.amount}"
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class ApplicationTransition(models.Model):
+    """One step of an application's history. Rows are only ever added."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="transitions"
+    )
+    from_status = models.CharField(max_length=20, choices=ApplicationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=ApplicationStatus.choices)
+    actor_id = models.PositiveBigIntegerField()
+    actor_role = models.CharField(max_length=20)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["application", "at", "id"]
+        indexes = [models.Index(fields=["application", "at"], name="grants_transition_app_at")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} → {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        # History is evidence: a row, once written, is never rewritten.
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Application history is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Application history is append-only.")
+
+
+SCORE_MIN, SCORE_MAX = 0, 5
+
+
+class ReviewScore(models.Model):
+    """A caseworker's score of one application against one rubric criterion."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="scores")
+    criterion = models.ForeignKey(RubricCriterion, on_delete=models.PROTECT, related_name="+")
+    reviewer_id = models.PositiveBigIntegerField()
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(SCORE_MIN), MaxValueValidator(SCORE_MAX)]
+    )
+    note = models.TextField(blank=True)
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["application", "criterion__position", "reviewer_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "criterion", "reviewer_id"], name="grants_score_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=SCORE_MIN) & Q(score__lte=SCORE_MAX),
+                name="grants_score_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.criterion.name}: {self.score}"
+
+
+class ReviewComment(models.Model):
+    """A caseworker's note on an application (internal: applicants do not see these)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="comments")
+    author_id = models.PositiveBigIntegerField()
+    author_role = models.CharField(max_length=20)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["application", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment by #{self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TrackingCounter(models.Model):
+    """The last tracking number handed out in a year (locked while the next one is taken)."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"

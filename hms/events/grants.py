@@ -42,7 +42,11 @@ class GrantViewed(Event):
 
 
 class GrantApproved(Event):
-    """A caseworker approved an application; Finance obligates the award."""
+    """A caseworker approved an application; Finance obligates the award.
+
+    `budget_lines` add up to `awarded_amount`: when less than the requested amount is awarded,
+    each requested line is scaled down pro rata (cents left over go to the largest line).
+    """
 
     name = "grant.approved"
     producer = "grants"

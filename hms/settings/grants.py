@@ -3,10 +3,40 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "grants"
-INSTALLED_APPS = [*PLATFORM_APPS, "apps.grants"]
+INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.grants"]
+# Staff sign in to the admin with their User Service account; no password is kept here.
+AUTHENTICATION_BACKENDS = ["hms.staff.backends.UserServiceBackend"]
 DATABASES = {"default": service_database("grants")}
 HMS_SERVICE_DATABASES = {"grants": "default"}
 HMS_BUS_HANDLERS = {"grants": "apps.grants.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.grants"
 CELERY_TASK_DEFAULT_QUEUE = "grants"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Grants Service"}
+
+# ------------------------------------------------------------------------------------------------
+# Admin permissions by platform role (applied by `hms.staff` when a staff member signs in; the
+# administrator role becomes a superuser). Caseworkers work the application queue: they change
+# applications only through the admin actions, which call the services.
+# ------------------------------------------------------------------------------------------------
+HMS_ADMIN_ROLE_PERMISSIONS = {
+    "caseworker": [
+        "grants.view_application",
+        "grants.change_application",
+        "grants.view_budgetline",
+        "grants.view_applicationtransition",
+        "grants.view_reviewscore",
+        "grants.view_reviewcomment",
+        "grants.add_reviewcomment",
+        "grants.view_program",
+        "grants.view_rubric",
+        "grants.view_rubriccriterion",
+        "grants.view_applicant",
+    ],
+    "finance_officer": [
+        "grants.view_application",
+        "grants.view_budgetline",
+        "grants.view_applicationtransition",
+        "grants.view_program",
+        "grants.view_applicant",
+    ],
+}

@@ -1,0 +1,708 @@
+"""The Grants Service's HTTP API: thin views that parse, call a service or selector, serialize.
+
+Application errors raised below become JSON 4xx responses in `hms.errors.api_exception_handler`.
+"""
+
+from decimal import Decimal
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.grants import selectors, services
+from apps.grants.models import (
+    SCORE_MAX,
+    SCORE_MIN,
+    ApplicantKind,
+    ApplicationStatus,
+    BudgetCategory,
+)
+from apps.grants.workflow import TRANSITIONS, actions_from
+from hms.auth import Identity, IsApplicant, IsCaseworker
+from hms.pagination import StandardPagination
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+
+
+def _identity(request) -> Identity | None:
+    return request.user if isinstance(request.user, Identity) else None
+
+
+def _paginated(serializer_class) -> serializers.Serializer:
+    """The OpenAPI shape of a StandardPagination page of `serializer_class`."""
+    return inline_serializer(
+        name=f"Paginated{serializer_class.__qualname__.replace('.', '')}",
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
+
+
+def _page(request, view, queryset, serializer_class, context=None) -> Response:
+    paginator = StandardPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(
+        serializer_class(page, many=True, context=context or {}).data
+    )
+
+
+def _parameters(*names_and_help: tuple[str, str], many: tuple[str, ...] = ()):
+    return [
+        OpenApiParameter(
+            name, str, OpenApiParameter.QUERY, description=help_text, many=name in many
+        )
+        for name, help_text in names_and_help
+    ]
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY),
+    OpenApiParameter("page_size", int, OpenApiParameter.QUERY, description="At most 100."),
+]
+VERSION_HELP = "The version you last read: the action is refused with 409 if it changed since."
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared representations
+# ------------------------------------------------------------------------------------------------
+
+
+class BudgetLineSerializer(serializers.Serializer):
+    category = serializers.ChoiceField(choices=BudgetCategory.choices)
+    description = serializers.CharField(max_length=255)
+    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+
+
+class ProgramSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    opens_on = serializers.DateField()
+    closes_on = serializers.DateField()
+    total_funds = serializers.DecimalField(**MONEY)
+    min_award = serializers.DecimalField(**MONEY)
+    max_award = serializers.DecimalField(**MONEY)
+    eligible_kinds = serializers.ListField(child=serializers.ChoiceField(ApplicantKind.choices))
+
+
+class HistorySerializer(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor_id = serializers.IntegerField()
+    actor_role = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ApplicationSerializer(serializers.Serializer):
+    """An application as its applicant sees it."""
+
+    id = serializers.IntegerField()
+    tracking_number = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices)
+    status_reason = serializers.CharField()
+    program = serializers.CharField(source="program.code")
+    program_title = serializers.CharField(source="program.title")
+    title = serializers.CharField()
+    project_summary = serializers.CharField()
+    requested_amount = serializers.DecimalField(**MONEY)
+    awarded_amount = serializers.DecimalField(**MONEY, allow_null=True)
+    budget_lines = BudgetLineSerializer(many=True)
+    version = serializers.IntegerField()
+    actions = serializers.SerializerMethodField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_actions(self, application) -> list[str]:
+        """What the applicant can do next."""
+        return [
+            name
+            for name in actions_from(application.status)
+            if "applicant" in TRANSITIONS[name].roles
+        ]
+
+
+# ------------------------------------------------------------------------------------------------
+# GET /grants?user=<id>: the status read the gateway composes
+# ------------------------------------------------------------------------------------------------
+
+
+class GrantStatusApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "GrantStatus"
+
+        class ApplicationSummary(serializers.Serializer):
+            id = serializers.IntegerField()
+            tracking_number = serializers.CharField(allow_null=True)
+            status = serializers.CharField()
+            program_code = serializers.CharField(source="program.code")
+            title = serializers.CharField()
+            requested_amount = serializers.DecimalField(**MONEY)
+            awarded_amount = serializers.DecimalField(**MONEY, allow_null=True)
+            updated_at = serializers.DateTimeField()
+
+        user = serializers.IntegerField()
+        applications = ApplicationSummary(many=True)
+
+    @extend_schema(
+        operation_id="grants_status",
+        summary="A user's applications (most recent first, at most 100); records grant.viewed",
+        parameters=[OpenApiParameter("user", int, OpenApiParameter.QUERY, required=True)],
+        responses={200: OutputSerializer},
+    )
+    def get(self, request):
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        user_id = query.validated_data["user"]
+        applications = services.applications_view_for_user(actor=request.user, user_id=user_id)
+        return Response(self.OutputSerializer({"user": user_id, "applications": applications}).data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Programs (public)
+# ------------------------------------------------------------------------------------------------
+
+
+class ProgramListApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="grants_programs_list",
+        summary="Programs open for applications (staff may filter by status)",
+        parameters=[
+            *_parameters(
+                ("status", "Staff only: open, upcoming or closed."),
+                ("kind", "Eligible applicant kind: individual or business."),
+            ),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: _paginated(ProgramSerializer)},
+    )
+    def get(self, request):
+        programs = selectors.program_list(actor=_identity(request), filters=request.query_params)
+        return _page(request, self, programs, ProgramSerializer)
+
+
+class ProgramDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="grants_programs_retrieve", responses={200: ProgramSerializer})
+    def get(self, request, code: str):
+        program = selectors.program_get(code=code, actor=_identity(request))
+        return Response(ProgramSerializer(program).data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Applicants: their own applications
+# ------------------------------------------------------------------------------------------------
+
+
+class ApplicationListCreateApi(APIView):
+    permission_classes = [IsApplicant]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ApplicationCreate"
+
+        program = serializers.CharField(max_length=40, help_text="The program code.")
+        title = serializers.CharField(max_length=200)
+        project_summary = serializers.CharField(max_length=20000)
+        requested_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+        budget_lines = BudgetLineSerializer(many=True, allow_empty=False, max_length=50)
+
+    @extend_schema(
+        operation_id="grants_applications_list",
+        summary="My applications, newest first",
+        parameters=[
+            *_parameters(
+                ("status", "Status (repeat for several)."),
+                ("program", "Program code."),
+                many=("status",),
+            ),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: _paginated(ApplicationSerializer)},
+    )
+    def get(self, request):
+        applications = selectors.applications_for_applicant(
+            applicant_id=request.user.user_id, filters=request.query_params
+        )
+        return _page(request, self, applications, ApplicationSerializer)
+
+    @extend_schema(
+        operation_id="grants_applications_create",
+        summary="Start a draft application",
+        request=InputSerializer,
+        responses={201: ApplicationSerializer},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        application = services.application_create(
+            actor=request.user,
+            program_code=data["program"],
+            title=data["title"],
+            project_summary=data["project_summary"],
+            requested_amount=data["requested_amount"],
+            budget_lines=[services.BudgetLineInput(**line) for line in data["budget_lines"]],
+        )
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application.pk
+        )
+        return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDetailApi(APIView):
+    permission_classes = [IsApplicant]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ApplicationUpdate"
+
+        version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
+        title = serializers.CharField(max_length=200, required=False)
+        project_summary = serializers.CharField(max_length=20000, required=False)
+        requested_amount = serializers.DecimalField(
+            **MONEY, min_value=Decimal("0.01"), required=False
+        )
+        budget_lines = BudgetLineSerializer(
+            many=True,
+            allow_empty=False,
+            max_length=50,
+            required=False,
+            help_text="Replaces every line.",
+        )
+
+    @extend_schema(
+        operation_id="grants_applications_retrieve", responses={200: ApplicationSerializer}
+    )
+    def get(self, request, application_id: int):
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        return Response(ApplicationSerializer(application).data)
+
+    @extend_schema(
+        operation_id="grants_applications_update",
+        summary="Edit a draft or an application returned for changes",
+        request=InputSerializer,
+        responses={200: ApplicationSerializer},
+    )
+    def patch(self, request, application_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        lines = data.get("budget_lines")
+        services.application_update(
+            actor=request.user,
+            application_id=application_id,
+            expected_version=data.get("version"),
+            title=data.get("title"),
+            project_summary=data.get("project_summary"),
+            requested_amount=data.get("requested_amount"),
+            budget_lines=None
+            if lines is None
+            else [services.BudgetLineInput(**line) for line in lines],
+        )
+        return self.get(request, application_id)
+
+
+class _ApplicantActionApi(APIView):
+    permission_classes = [IsApplicant]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ApplicationAction"
+
+        version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
+
+    def act(self, request, application_id: int, data: dict) -> None:
+        raise NotImplementedError
+
+    def post(self, request, application_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.act(request, application_id, body.validated_data)
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        return Response(ApplicationSerializer(application).data)
+
+
+class ApplicationSubmitApi(_ApplicantActionApi):
+    @extend_schema(
+        operation_id="grants_applications_submit",
+        summary="Submit (or resubmit) an application",
+        request=_ApplicantActionApi.InputSerializer,
+        responses={200: ApplicationSerializer},
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_submit(
+            actor=request.user, application_id=application_id, expected_version=data.get("version")
+        )
+
+
+class ApplicationWithdrawApi(_ApplicantActionApi):
+    class InputSerializer(_ApplicantActionApi.InputSerializer):
+        class Meta:
+            ref_name = "ApplicationWithdraw"
+
+        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+    @extend_schema(
+        operation_id="grants_applications_withdraw",
+        summary="Withdraw an application before a decision",
+        request=InputSerializer,
+        responses={200: ApplicationSerializer},
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_withdraw(
+            actor=request.user,
+            application_id=application_id,
+            reason=data.get("reason", ""),
+            expected_version=data.get("version"),
+        )
+
+
+class ApplicationHistoryApi(APIView):
+    permission_classes = [IsApplicant]
+
+    @extend_schema(
+        operation_id="grants_applications_history",
+        summary="Every state change of my application, oldest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: _paginated(HistorySerializer)},
+    )
+    def get(self, request, application_id: int):
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        history = selectors.application_history(application=application)
+        return _page(request, self, history, HistorySerializer)
+
+
+# ------------------------------------------------------------------------------------------------
+# Caseworkers: the review queue and decisions
+# ------------------------------------------------------------------------------------------------
+
+
+class ApplicantSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="applicant_id")
+    name = serializers.CharField(source="applicant_name")
+    kind = serializers.SerializerMethodField()
+    verification_status = serializers.SerializerMethodField()
+
+    def get_kind(self, application) -> str | None:
+        applicant = application._applicant_or_none()
+        return applicant.kind if applicant else None
+
+    def get_verification_status(self, application) -> str | None:
+        applicant = application._applicant_or_none()
+        return applicant.verification_status if applicant else None
+
+
+class QueueItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    tracking_number = serializers.CharField(allow_null=True)
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices)
+    program = serializers.CharField(source="program.code")
+    title = serializers.CharField()
+    applicant = ApplicantSummarySerializer(source="*")
+    assignee_id = serializers.IntegerField(allow_null=True)
+    requested_amount = serializers.DecimalField(**MONEY)
+    awarded_amount = serializers.DecimalField(**MONEY, allow_null=True)
+    version = serializers.IntegerField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class ReviewDetailSerializer(QueueItemSerializer):
+    class CriterionSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        guidance = serializers.CharField()
+        weight = serializers.IntegerField()
+
+    class ScoreSerializer(serializers.Serializer):
+        criterion_id = serializers.IntegerField()
+        criterion = serializers.CharField(source="criterion.name")
+        reviewer_id = serializers.IntegerField()
+        score = serializers.IntegerField()
+        note = serializers.CharField()
+        scored_at = serializers.DateTimeField()
+
+    class CommentSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        author_id = serializers.IntegerField()
+        author_role = serializers.CharField()
+        body = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    project_summary = serializers.CharField()
+    status_reason = serializers.CharField()
+    budget_lines = BudgetLineSerializer(many=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    actions = serializers.SerializerMethodField()
+    rubric = serializers.SerializerMethodField()
+    scores = ScoreSerializer(many=True)
+    weighted_score = serializers.SerializerMethodField()
+    comments = CommentSerializer(many=True)
+    history = HistorySerializer(many=True, source="transitions")
+
+    def get_actions(self, application) -> list[str]:
+        """What a caseworker can do next."""
+        return [
+            name
+            for name in actions_from(application.status)
+            if "caseworker" in TRANSITIONS[name].roles
+        ]
+
+    @extend_schema_field(CriterionSerializer(many=True))
+    def get_rubric(self, application) -> list[dict]:
+        criteria = selectors.rubric_criteria_for(program=application.program)
+        return self.CriterionSerializer(criteria, many=True).data
+
+    def get_weighted_score(self, application) -> str | None:
+        score = selectors.application_weighted_score(application=application)
+        return None if score is None else str(score)
+
+
+def _review_response(application_id: int) -> Response:
+    application = selectors.application_for_review(application_id=application_id)
+    return Response(ReviewDetailSerializer(application).data)
+
+
+class ReviewQueueApi(APIView):
+    permission_classes = [IsCaseworker]
+
+    @extend_schema(
+        operation_id="grants_review_queue",
+        summary="The caseworkers' work queue (submitted applications)",
+        parameters=[
+            *_parameters(
+                ("status", "Status (repeat for several)."),
+                ("program", "Program code."),
+                ("assignee", 'A caseworker\'s user id, "me" or "none".'),
+                ("q", "Search: tracking number or applicant name."),
+                ("ordering", "submitted_at, updated_at or requested_amount; prefix - to reverse."),
+                many=("status",),
+            ),
+            *PAGE_PARAMETERS,
+        ],
+        responses={200: _paginated(QueueItemSerializer)},
+    )
+    def get(self, request):
+        applications = selectors.review_queue(actor=request.user, filters=request.query_params)
+        return _page(request, self, applications, QueueItemSerializer)
+
+
+class ReviewDetailApi(APIView):
+    permission_classes = [IsCaseworker]
+
+    @extend_schema(operation_id="grants_review_retrieve", responses={200: ReviewDetailSerializer})
+    def get(self, request, application_id: int):
+        return _review_response(application_id)
+
+
+class _ReviewActionApi(APIView):
+    permission_classes = [IsCaseworker]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewAction"
+
+        version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
+
+    def act(self, request, application_id: int, data: dict) -> None:
+        raise NotImplementedError
+
+    def post(self, request, application_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.act(request, application_id, body.validated_data)
+        return _review_response(application_id)
+
+
+def _review_action_schema(operation: str, summary: str, request_serializer):
+    return extend_schema(
+        operation_id=f"grants_review_{operation}",
+        summary=summary,
+        request=request_serializer,
+        responses={200: ReviewDetailSerializer},
+    )
+
+
+class ReviewAssignApi(_ReviewActionApi):
+    class InputSerializer(_ReviewActionApi.InputSerializer):
+        class Meta:
+            ref_name = "ReviewAssign"
+
+        assignee_id = serializers.IntegerField(
+            min_value=1,
+            max_value=MAX_ID,
+            required=False,
+            help_text="A caseworker's user id; default: me.",
+        )
+
+    @_review_action_schema("assign", "Assign a caseworker (default: me)", InputSerializer)
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_assign(
+            actor=request.user,
+            application_id=application_id,
+            assignee_id=data.get("assignee_id"),
+            expected_version=data.get("version"),
+        )
+
+
+class ReviewStartApi(_ReviewActionApi):
+    @_review_action_schema(
+        "start", "Start reviewing a submitted application", _ReviewActionApi.InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_start_review(
+            actor=request.user, application_id=application_id, expected_version=data.get("version")
+        )
+
+
+class ReviewRequestChangesApi(_ReviewActionApi):
+    class InputSerializer(_ReviewActionApi.InputSerializer):
+        class Meta:
+            ref_name = "ReviewRequestChanges"
+
+        reason = serializers.CharField(max_length=4000)
+
+    @_review_action_schema(
+        "request_changes", "Return the application to the applicant for changes", InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_request_changes(
+            actor=request.user,
+            application_id=application_id,
+            reason=data["reason"],
+            expected_version=data.get("version"),
+        )
+
+
+class ReviewApproveApi(_ReviewActionApi):
+    class InputSerializer(_ReviewActionApi.InputSerializer):
+        class Meta:
+            ref_name = "ReviewApprove"
+
+        awarded_amount = serializers.DecimalField(
+            **MONEY,
+            min_value=Decimal("0.01"),
+            required=False,
+            help_text="At most the requested amount; default: the requested amount.",
+        )
+        reason = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+    @_review_action_schema("approve", "Approve, for an amount up to the requested", InputSerializer)
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_approve(
+            actor=request.user,
+            application_id=application_id,
+            awarded_amount=data.get("awarded_amount"),
+            reason=data.get("reason", ""),
+            expected_version=data.get("version"),
+        )
+
+
+class ReviewRejectApi(_ReviewActionApi):
+    class InputSerializer(_ReviewActionApi.InputSerializer):
+        class Meta:
+            ref_name = "ReviewReject"
+
+        reason = serializers.CharField(max_length=4000)
+
+    @_review_action_schema(
+        "reject", "Reject, with the reason the applicant will see", InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_reject(
+            actor=request.user,
+            application_id=application_id,
+            reason=data["reason"],
+            expected_version=data.get("version"),
+        )
+
+
+class ReviewScoreApi(_ReviewActionApi):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewScores"
+
+        class ScoreInputSerializer(serializers.Serializer):
+            criterion_id = serializers.IntegerField()
+            score = serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX)
+            note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+
+        scores = ScoreInputSerializer(many=True, allow_empty=False, max_length=50)
+
+    @_review_action_schema(
+        "score", "Score against the rubric (my scores; repeat to revise)", InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_score(
+            actor=request.user,
+            application_id=application_id,
+            scores=[services.ScoreInput(**item) for item in data["scores"]],
+        )
+
+
+class ReviewCommentApi(_ReviewActionApi):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewCommentInput"
+
+        body = serializers.CharField(max_length=10000)
+
+    @_review_action_schema("comment", "Add an internal review note", InputSerializer)
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.application_comment(
+            actor=request.user, application_id=application_id, body=data["body"]
+        )

@@ -1,0 +1,79 @@
+"""Build the events this service publishes from its models (schemas: `hms.events.grants`)."""
+
+from collections.abc import Iterable
+from decimal import ROUND_DOWN, Decimal
+
+from apps.grants.models import Application
+from hms.events.grants import (
+    BudgetLine,
+    GrantApproved,
+    GrantClosed,
+    GrantRejected,
+    GrantSubmitted,
+    GrantViewed,
+    GrantWithdrawn,
+)
+
+
+def grant_submitted(application: Application) -> GrantSubmitted:
+    return GrantSubmitted(
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        program_code=application.program.code,
+        tracking_number=application.tracking_number,
+        requested_amount=application.requested_amount,
+    )
+
+
+def grant_viewed(
+    *, applicant_id: int, viewer_id: int, application_ids: Iterable[int]
+) -> GrantViewed:
+    return GrantViewed(
+        applicant_id=applicant_id, viewer_id=viewer_id, application_ids=list(application_ids)
+    )
+
+
+def grant_approved(application: Application) -> GrantApproved:
+    return GrantApproved(
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        program_code=application.program.code,
+        tracking_number=application.tracking_number,
+        awarded_amount=application.awarded_amount,
+        budget_lines=awarded_budget(application),
+    )
+
+
+def awarded_budget(application: Application) -> list[BudgetLine]:
+    """The budget lines scaled to the awarded amount, so the award's budget adds up to it.
+
+    The requested lines add up to the requested amount; when less is awarded each line gets its
+    share (rounded down to the cent) and the cents left over go to the largest line.
+    """
+    lines = list(application.budget_lines.all())
+    awarded, requested = application.awarded_amount, application.requested_amount
+    cent = Decimal("0.01")
+    amounts = [(line.amount * awarded / requested).quantize(cent, ROUND_DOWN) for line in lines]
+    largest = max(range(len(lines)), key=lambda index: (amounts[index], -index))
+    amounts[largest] += awarded - sum(amounts)
+    return [
+        BudgetLine(category=line.category, description=line.description, amount=amount)
+        for line, amount in zip(lines, amounts, strict=True)
+        if amount > 0
+    ]
+
+
+def grant_rejected(application: Application) -> GrantRejected:
+    return GrantRejected(
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        reason=application.status_reason,
+    )
+
+
+def grant_withdrawn(application: Application) -> GrantWithdrawn:
+    return GrantWithdrawn(application_id=application.pk, applicant_id=application.applicant_id)
+
+
+def grant_closed(application: Application) -> GrantClosed:
+    return GrantClosed(application_id=application.pk, applicant_id=application.applicant_id)

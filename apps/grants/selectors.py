@@ -1,0 +1,190 @@
+"""Every read of the Grants Service. Lists are bounded and fetch their relations in a fixed number
+of queries, whatever the amount of data (the scale benchmark counts them)."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Prefetch, QuerySet, Sum
+from django.utils import timezone
+
+from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
+from apps.grants.models import (
+    Application,
+    ApplicationStatus,
+    ApplicationTransition,
+    Program,
+    ReviewScore,
+    Rubric,
+    RubricCriterion,
+)
+from apps.grants.workflow import COMMITTED_STATUSES
+from hms.auth import Identity
+from hms.errors import NotFound, ValidationFailed
+
+STATUS_READ_LIMIT = 100
+
+
+def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
+    """Apply query-string filters; an invalid one is a 400, not silently ignored."""
+    filterset = filterset_class(filters or {}, queryset)
+    if not filterset.is_valid():
+        raise ValidationFailed(
+            "Some filters are invalid.",
+            fields={name: " ".join(errors) for name, errors in filterset.errors.items()},
+        )
+    return filterset.qs
+
+
+# ------------------------------------------------------------------------------------------------
+# Programs
+# ------------------------------------------------------------------------------------------------
+
+
+def program_list(*, actor: Identity | None, filters: dict | None = None) -> QuerySet[Program]:
+    """Open programs for everyone; staff may also ask for upcoming and closed ones."""
+    today = timezone.localdate()
+    filters = filters.copy() if filters else {}
+    if actor and actor.is_staff:
+        programs = Program.objects.all()
+    else:
+        filters.pop("status", None)
+        programs = Program.objects.open_on(today)
+    return _filtered(ProgramFilter, filters, programs)
+
+
+def program_get(*, code: str, actor: Identity | None) -> Program:
+    """A program by code: anyone may read it once it has opened, staff before that too."""
+    programs = Program.objects.all()
+    if not (actor and actor.is_staff):
+        programs = programs.published_on(timezone.localdate())
+    try:
+        return programs.get(code=code)
+    except Program.DoesNotExist:
+        raise NotFound("No such program.") from None
+
+
+def program_committed_funds(*, program: Program) -> Decimal:
+    """What approvals have committed of the program's funds."""
+    total = Application.objects.filter(program=program, status__in=COMMITTED_STATUSES).aggregate(
+        total=Sum("awarded_amount")
+    )["total"]
+    return total or Decimal("0")
+
+
+def rubric_for(*, program: Program) -> Rubric | None:
+    if program.rubric_id:
+        return program.rubric
+    return Rubric.objects.filter(is_default=True).first()
+
+
+def rubric_criteria_for(*, program: Program) -> list[RubricCriterion]:
+    rubric = rubric_for(program=program)
+    return list(rubric.criteria.all()) if rubric else []
+
+
+# ------------------------------------------------------------------------------------------------
+# Applications: the applicant's own
+# ------------------------------------------------------------------------------------------------
+
+
+def applications_for_applicant(
+    *, applicant_id: int, filters: dict | None = None
+) -> QuerySet[Application]:
+    """An applicant's own applications, newest first."""
+    applications = (
+        Application.objects.filter(applicant_id=applicant_id)
+        .select_related("program")
+        .prefetch_related("budget_lines")
+        .order_by("-created_at", "-id")
+    )
+    return _filtered(ApplicantApplicationFilter, filters, applications)
+
+
+def application_for_applicant(*, applicant_id: int, application_id: int) -> Application:
+    """One of the applicant's own applications; anyone else's is NotFound."""
+    try:
+        return (
+            Application.objects.select_related("program")
+            .prefetch_related("budget_lines")
+            .get(pk=application_id, applicant_id=applicant_id)
+        )
+    except Application.DoesNotExist:
+        raise NotFound("No such application.") from None
+
+
+def application_history(*, application: Application) -> QuerySet[ApplicationTransition]:
+    return ApplicationTransition.objects.filter(application=application).order_by("at", "id")
+
+
+def applications_for_user(*, user_id: int) -> list[Application]:
+    """The status read: a user's most recently changed applications, at most 100."""
+    return list(
+        Application.objects.filter(applicant_id=user_id)
+        .select_related("program")
+        .only(
+            "id",
+            "tracking_number",
+            "status",
+            "title",
+            "requested_amount",
+            "awarded_amount",
+            "updated_at",
+            "program__code",
+        )
+        .order_by("-updated_at", "-id")[:STATUS_READ_LIMIT]
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Applications: the caseworkers' queue
+# ------------------------------------------------------------------------------------------------
+
+
+def review_queue(*, actor: Identity, filters: dict | None = None) -> QuerySet[Application]:
+    """Submitted work (drafts stay private), oldest submission first unless asked otherwise."""
+    filters = filters.copy() if filters else {}
+    if filters.get("assignee") == "me":
+        filters["assignee"] = str(actor.user_id)
+    applications = (
+        Application.objects.exclude(status=ApplicationStatus.DRAFT)
+        .select_related("program", "applicant")
+        .order_by("submitted_at", "id")
+    )
+    return _filtered(ReviewQueueFilter, filters, applications)
+
+
+def application_for_review(*, application_id: int) -> Application:
+    """A submitted application with everything a caseworker needs to decide it."""
+    try:
+        return (
+            Application.objects.exclude(status=ApplicationStatus.DRAFT)
+            .select_related("program", "program__rubric", "applicant")
+            .prefetch_related(
+                "budget_lines",
+                Prefetch(
+                    "transitions", queryset=ApplicationTransition.objects.order_by("at", "id")
+                ),
+                Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
+                "comments",
+            )
+            .get(pk=application_id)
+        )
+    except Application.DoesNotExist:
+        raise NotFound("No such application.") from None
+
+
+def application_weighted_score(*, application: Application) -> Decimal | None:
+    """The weighted mean score (0-5) across criteria, each criterion averaged over reviewers."""
+    by_criterion: dict[int, list[int]] = defaultdict(list)
+    weights: dict[int, int] = {}
+    for score in application.scores.all():
+        by_criterion[score.criterion_id].append(score.score)
+        weights[score.criterion_id] = score.criterion.weight
+    if not by_criterion:
+        return None
+    total_weight = sum(weights.values())
+    weighted = sum(
+        Decimal(sum(values)) / len(values) * weights[criterion]
+        for criterion, values in by_criterion.items()
+    )
+    return (weighted / total_weight).quantize(Decimal("0.01"))

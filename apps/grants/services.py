@@ -1,0 +1,720 @@
+"""Every write of the Grants Service. Each takes the acting identity and plain values.
+
+An application's state changes only here, one function per transition of `workflow.TRANSITIONS`:
+the application row is locked (`select_for_update`), the caller's expected version and the
+current state are checked, the change, its history row and its event are committed together.
+Two caseworkers deciding the same application at once are thereby serialised: the second one finds
+the state already moved and gets a Conflict (409).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError
+from django.db.models import Sum
+from django.utils import timezone
+
+from apps.grants import events, selectors
+from apps.grants.models import (
+    SCORE_MAX,
+    SCORE_MIN,
+    Applicant,
+    Application,
+    ApplicationStatus,
+    ApplicationTransition,
+    BudgetCategory,
+    BudgetLine,
+    Program,
+    ReviewComment,
+    ReviewScore,
+    Rubric,
+    RubricCriterion,
+    TrackingCounter,
+    VerificationStatus,
+)
+from apps.grants.workflow import (
+    ASSIGNABLE_STATUSES,
+    COMMITTED_STATUSES,
+    EDITABLE_STATUSES,
+    TRANSITIONS,
+    Transition,
+    check_transition,
+)
+from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
+from hms.bus.outbox import publish
+from hms.db import service_atomic
+from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "grants"
+# The identity under which this service applies the Finance Service's events.
+FINANCE_EVENTS = Identity(user_id=0, role=ROLE_SERVICE, service="finance")
+
+
+@dataclass(frozen=True)
+class BudgetLineInput:
+    category: str
+    description: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ScoreInput:
+    criterion_id: int
+    score: int
+    note: str = ""
+
+
+# ------------------------------------------------------------------------------------------------
+# Applicant read model
+# ------------------------------------------------------------------------------------------------
+
+
+def applicant_upsert(
+    *, user_id: int, kind: str, display_name: str, verification_status: str
+) -> Applicant:
+    """Record what the User Service told us about an applicant (safe to repeat)."""
+    with service_atomic(SERVICE):
+        applicant, _ = Applicant.objects.update_or_create(
+            user_id=user_id,
+            defaults={
+                "kind": kind,
+                "display_name": display_name,
+                "verification_status": verification_status,
+                "synced_at": timezone.now(),
+            },
+        )
+    return applicant
+
+
+# ------------------------------------------------------------------------------------------------
+# Programs and rubrics
+# ------------------------------------------------------------------------------------------------
+
+
+def program_create(
+    *,
+    code: str,
+    title: str,
+    description: str = "",
+    opens_on,
+    closes_on,
+    total_funds: Decimal,
+    min_award: Decimal,
+    max_award: Decimal,
+    eligible_kinds: Sequence[str],
+    rubric: Rubric | None = None,
+) -> Program:
+    """Open a new funding opportunity (validated like the admin form)."""
+    program = Program(
+        code=code,
+        title=title,
+        description=description,
+        opens_on=opens_on,
+        closes_on=closes_on,
+        total_funds=total_funds,
+        min_award=min_award,
+        max_award=max_award,
+        open_to_individuals="individual" in eligible_kinds,
+        open_to_businesses="business" in eligible_kinds,
+        rubric=rubric,
+    )
+    program.full_clean()
+    with service_atomic(SERVICE):
+        program.save()
+    return program
+
+
+DEFAULT_RUBRIC_NAME = "Standard merit review"
+DEFAULT_CRITERIA = [
+    ("Merit and innovation", "How new and well-reasoned is the proposed work?", 35),
+    ("Feasibility and team", "Can this team deliver the plan on time?", 25),
+    ("Budget realism", "Are the costs necessary, reasonable and justified?", 20),
+    ("Public benefit", "Who benefits, and how much?", 20),
+]
+
+
+def rubric_ensure_default() -> Rubric:
+    """The default rubric, created with its criteria the first time (safe to repeat)."""
+    with service_atomic(SERVICE):
+        rubric = Rubric.objects.filter(is_default=True).first()
+        if rubric is None:
+            rubric = Rubric.objects.create(name=DEFAULT_RUBRIC_NAME, is_default=True)
+            RubricCriterion.objects.bulk_create(
+                RubricCriterion(
+                    rubric=rubric, name=name, guidance=guidance, weight=weight, position=position
+                )
+                for position, (name, guidance, weight) in enumerate(DEFAULT_CRITERIA)
+            )
+    return rubric
+
+
+# ------------------------------------------------------------------------------------------------
+# Applications: the applicant's side
+# ------------------------------------------------------------------------------------------------
+
+
+def application_create(
+    *,
+    actor: Identity,
+    program_code: str,
+    title: str,
+    project_summary: str,
+    requested_amount: Decimal,
+    budget_lines: Sequence[BudgetLineInput],
+) -> Application:
+    """Start a draft application for an open program."""
+    _require_role(actor, ROLE_APPLICANT, "create applications")
+    with service_atomic(SERVICE):
+        program = Program.objects.filter(code=program_code).first()
+        if program is None:
+            raise ValidationFailed(
+                f"There is no program {program_code!r}.",
+                code="unknown_program",
+                fields={"program": "Unknown program code."},
+            )
+        _check_program_open(program)
+        _check_eligible(actor, program)
+        _check_amounts(program, requested_amount, budget_lines)
+        application = Application.objects.create(
+            program=program,
+            applicant_id=actor.user_id,
+            title=title,
+            project_summary=project_summary,
+            requested_amount=requested_amount,
+        )
+        _replace_budget_lines(application, budget_lines)
+        _record(application, "", actor=actor, reason="Draft created")
+    return application
+
+
+def application_update(
+    *,
+    actor: Identity,
+    application_id: int,
+    expected_version: int | None = None,
+    title: str | None = None,
+    project_summary: str | None = None,
+    requested_amount: Decimal | None = None,
+    budget_lines: Sequence[BudgetLineInput] | None = None,
+) -> Application:
+    """Edit a draft (or an application returned for changes); budget lines are replaced whole."""
+    _require_role(actor, ROLE_APPLICANT, "edit applications")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, applicant_id=actor.user_id)
+        _check_version(application, expected_version)
+        if application.status not in EDITABLE_STATUSES:
+            raise Conflict(
+                f"Only drafts and applications returned for changes can be edited; this one is "
+                f"{application.get_status_display().lower()}.",
+                code="not_editable",
+                fields={"status": application.status},
+            )
+        if title is not None:
+            application.title = title
+        if project_summary is not None:
+            application.project_summary = project_summary
+        if requested_amount is not None:
+            application.requested_amount = requested_amount
+        lines = budget_lines if budget_lines is not None else _current_lines(application)
+        _check_amounts(application.program, application.requested_amount, lines)
+        application.version += 1
+        application.save()
+        if budget_lines is not None:
+            _replace_budget_lines(application, budget_lines)
+    return application
+
+
+def application_submit(
+    *, actor: Identity, application_id: int, expected_version: int | None = None
+) -> Application:
+    """Submit a draft (or resubmit a returned application); it gets its tracking number."""
+    rule = _require_transition_role(actor, "submit")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, applicant_id=actor.user_id)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        program = application.program
+        _check_program_open(program)
+        _check_eligible(actor, program)
+        _check_amounts(program, application.requested_amount, _current_lines(application))
+        now = timezone.now()
+        resubmission = application.status == ApplicationStatus.CHANGES_REQUESTED
+        if not application.tracking_number:
+            application.tracking_number = _next_tracking_number(now.year)
+        application.submitted_at = now
+        application.status_reason = ""
+        _move(application, rule, actor=actor, reason="Resubmitted" if resubmission else "")
+        publish(events.grant_submitted(application))
+    return application
+
+
+def application_withdraw(
+    *,
+    actor: Identity,
+    application_id: int,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Application:
+    """The applicant takes an application back before a decision."""
+    rule = _require_transition_role(actor, "withdraw")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, applicant_id=actor.user_id)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        application.status_reason = reason
+        _move(application, rule, actor=actor, reason=reason)
+        publish(events.grant_withdrawn(application))
+    return application
+
+
+# ------------------------------------------------------------------------------------------------
+# Applications: review
+# ------------------------------------------------------------------------------------------------
+
+
+def application_assign(
+    *,
+    actor: Identity,
+    application_id: int,
+    assignee_id: int | None = None,
+    expected_version: int | None = None,
+) -> Application:
+    """Give an application to a caseworker (by default, to the caller)."""
+    _require_role(actor, ROLE_CASEWORKER, "assign applications")
+    assignee_id = assignee_id or actor.user_id
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        _check_version(application, expected_version)
+        if application.status not in ASSIGNABLE_STATUSES:
+            raise Conflict(
+                f"An application that is {application.get_status_display().lower()} "
+                "cannot be assigned.",
+                code="not_assignable",
+                fields={"status": application.status},
+            )
+        if application.assignee_id != assignee_id:
+            application.assignee_id = assignee_id
+            application.version += 1
+            application.save()
+    return application
+
+
+def application_start_review(
+    *, actor: Identity, application_id: int, expected_version: int | None = None
+) -> Application:
+    """A caseworker opens the review (and takes the application if nobody has)."""
+    rule = _require_transition_role(actor, "start_review")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        if application.assignee_id is None:
+            application.assignee_id = actor.user_id
+        _move(application, rule, actor=actor)
+    return application
+
+
+def application_request_changes(
+    *,
+    actor: Identity,
+    application_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> Application:
+    """Return an application to the applicant, saying what to change."""
+    rule = _require_transition_role(actor, "request_changes")
+    reason = _required_reason(reason, "Say what the applicant should change.")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        application.status_reason = reason
+        _move(application, rule, actor=actor, reason=reason)
+    return application
+
+
+def application_approve(
+    *,
+    actor: Identity,
+    application_id: int,
+    awarded_amount: Decimal | None = None,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Application:
+    """Approve an application for an amount up to what was requested (default: all of it).
+
+    The program row is locked too, so approvals in one program are serialised and their total
+    never exceeds the program's funds.
+    """
+    rule = _require_transition_role(actor, "approve")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        amount = application.requested_amount if awarded_amount is None else awarded_amount
+        if amount <= 0:
+            raise ValidationFailed(
+                "The awarded amount must be positive.",
+                code="invalid_amount",
+                fields={"awarded_amount": "Must be greater than zero."},
+            )
+        if amount > application.requested_amount:
+            raise ValidationFailed(
+                f"The awarded amount {amount} is more than the {application.requested_amount} "
+                "requested.",
+                code="over_requested",
+                fields={"awarded_amount": f"At most {application.requested_amount}."},
+            )
+        program = Program.objects.select_for_update().get(pk=application.program_id)
+        committed = (
+            Application.objects.filter(program=program, status__in=COMMITTED_STATUSES)
+            .exclude(pk=application.pk)
+            .aggregate(total=Sum("awarded_amount"))["total"]
+        ) or Decimal("0")
+        remaining = program.total_funds - committed
+        if amount > remaining:
+            raise ValidationFailed(
+                f"Approving {amount} would exceed the funds of {program.code}: "
+                f"{remaining} of {program.total_funds} remain.",
+                code="program_funds_exceeded",
+                fields={"awarded_amount": f"At most {remaining} remains in the program."},
+            )
+        application.program = program
+        application.awarded_amount = amount
+        application.decided_at = timezone.now()
+        application.status_reason = reason
+        if application.assignee_id is None:
+            application.assignee_id = actor.user_id
+        _move(application, rule, actor=actor, reason=reason)
+        publish(events.grant_approved(application))
+    return application
+
+
+def application_reject(
+    *,
+    actor: Identity,
+    application_id: int,
+    reason: str,
+    expected_version: int | None = None,
+) -> Application:
+    """Reject an application; the reason is shown to the applicant."""
+    rule = _require_transition_role(actor, "reject")
+    reason = _required_reason(reason, "Give the applicant the reason for the rejection.")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        _check_version(application, expected_version)
+        check_transition(rule.name, actor=actor, status=application.status)
+        application.decided_at = timezone.now()
+        application.status_reason = reason
+        if application.assignee_id is None:
+            application.assignee_id = actor.user_id
+        _move(application, rule, actor=actor, reason=reason)
+        publish(events.grant_rejected(application))
+    return application
+
+
+def application_score(
+    *, actor: Identity, application_id: int, scores: Sequence[ScoreInput]
+) -> list[ReviewScore]:
+    """Record (or revise) the caller's scores against the program's rubric, while under review."""
+    _require_role(actor, ROLE_CASEWORKER, "score applications")
+    if not scores:
+        raise ValidationFailed("Give at least one score.", fields={"scores": "Required."})
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        if application.status != ApplicationStatus.UNDER_REVIEW:
+            raise Conflict(
+                "Only applications under review can be scored.",
+                code="not_under_review",
+                fields={"status": application.status},
+            )
+        criteria = {c.pk: c for c in selectors.rubric_criteria_for(program=application.program)}
+        errors = {}
+        for item in scores:
+            if item.criterion_id not in criteria:
+                errors[str(item.criterion_id)] = "Not a criterion of this program's rubric."
+            elif not SCORE_MIN <= item.score <= SCORE_MAX:
+                errors[str(item.criterion_id)] = f"Scores run from {SCORE_MIN} to {SCORE_MAX}."
+        if errors:
+            raise ValidationFailed("Some scores are invalid.", fields={"scores": errors})
+        saved = []
+        for item in scores:
+            score, _ = ReviewScore.objects.update_or_create(
+                application=application,
+                criterion=criteria[item.criterion_id],
+                reviewer_id=actor.user_id,
+                defaults={"score": item.score, "note": item.note, "scored_at": timezone.now()},
+            )
+            saved.append(score)
+    return saved
+
+
+def application_comment(*, actor: Identity, application_id: int, body: str) -> ReviewComment:
+    """Add an internal review note to an application."""
+    _require_role(actor, ROLE_CASEWORKER, "comment on applications")
+    body = _required_reason(body, "A comment cannot be empty.", field="body")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        return ReviewComment.objects.create(
+            application=application, author_id=actor.user_id, author_role=actor.role, body=body
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Applications: driven by the Finance Service
+# ------------------------------------------------------------------------------------------------
+
+
+def application_mark_awarded(
+    *, actor: Identity, application_id: int, award_id: int, amount: Decimal
+) -> Application:
+    """Finance obligated the award: approved -> awarded. A repeat changes nothing."""
+    rule = _require_transition_role(actor, "award")
+    with service_atomic(SERVICE):
+        application = _locked(application_id)
+        if application.status in {ApplicationStatus.AWARDED, ApplicationStatus.CLOSED}:
+            logger.info("application %s is already %s", application.pk, application.status)
+            return application
+        check_transition(rule.name, actor=actor, status=application.status)
+        if amount != application.awarded_amount:
+            logger.warning(
+                "award %s for application %s obligates %s, approved was %s",
+                award_id,
+                application.pk,
+                amount,
+                application.awarded_amount,
+            )
+        application.award_id = award_id
+        _move(
+            application, rule, actor=actor, reason=f"Finance obligated award #{award_id}: {amount}"
+        )
+    return application
+
+
+def application_close(*, actor: Identity, application_id: int, award_id: int) -> Application:
+    """Finance closed the award: awarded -> closed. A repeat changes nothing."""
+    rule = _require_transition_role(actor, "close")
+    with service_atomic(SERVICE):
+        application = _locked(application_id)
+        if application.status == ApplicationStatus.CLOSED:
+            return application
+        check_transition(rule.name, actor=actor, status=application.status)
+        _move(application, rule, actor=actor, reason=f"Finance closed award #{award_id}")
+        publish(events.grant_closed(application))
+    return application
+
+
+# ------------------------------------------------------------------------------------------------
+# The status read (an access that is itself recorded)
+# ------------------------------------------------------------------------------------------------
+
+
+def applications_view_for_user(*, actor: Identity, user_id: int) -> list[Application]:
+    """The user's latest applications, for themselves, staff or a service; records grant.viewed.
+
+    Anyone else is told there is nothing (404), never shown someone else's data.
+    """
+    allowed = (
+        actor.role == ROLE_SERVICE
+        or actor.is_staff
+        or (actor.is_applicant and actor.user_id == user_id)
+    )
+    if not allowed:
+        raise NotFound("No such user.")
+    with service_atomic(SERVICE):
+        applications = selectors.applications_for_user(user_id=user_id)
+        publish(
+            events.grant_viewed(
+                applicant_id=user_id,
+                viewer_id=actor.user_id,
+                application_ids=[application.pk for application in applications],
+            )
+        )
+    return applications
+
+
+# ------------------------------------------------------------------------------------------------
+# Rules and mechanics shared by the functions above
+# ------------------------------------------------------------------------------------------------
+
+
+def _require_role(actor: Identity, role: str, doing: str) -> None:
+    if not actor.has_role(role):
+        raise PermissionDenied(f"A {actor.role} cannot {doing}.", code="wrong_role")
+
+
+def _require_transition_role(actor: Identity, name: str) -> Transition:
+    # Checked before the application is looked up, so a wrong role is a 403 and not a 404.
+    rule = TRANSITIONS[name]
+    if not actor.has_role(*rule.roles):
+        raise PermissionDenied(
+            f"A {actor.role} cannot {name.replace('_', ' ')} an application.", code="wrong_role"
+        )
+    return rule
+
+
+def _locked(
+    application_id: int, *, applicant_id: int | None = None, staff: bool = False
+) -> Application:
+    """The application, locked for this transaction; NotFound if the caller may not see it."""
+    applications = Application.objects.select_for_update()
+    if applicant_id is not None:
+        applications = applications.filter(applicant_id=applicant_id)
+    if staff:  # drafts are the applicant's own business until submitted
+        applications = applications.exclude(status=ApplicationStatus.DRAFT)
+    try:
+        return applications.get(pk=application_id)
+    except Application.DoesNotExist:
+        raise NotFound("No such application.") from None
+
+
+def _check_version(application: Application, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != application.version:
+        raise Conflict(
+            f"The application changed since you loaded it (it is at version "
+            f"{application.version}, you had {expected_version}): reload it and try again.",
+            code="stale_version",
+            fields={"version": application.version, "status": application.status},
+        )
+
+
+def _move(application: Application, rule: Transition, *, actor: Identity, reason: str = "") -> None:
+    from_status = application.status
+    application.status = rule.target
+    application.version += 1
+    application.save()
+    _record(application, from_status, actor=actor, reason=reason)
+
+
+def _record(application: Application, from_status: str, *, actor: Identity, reason: str) -> None:
+    ApplicationTransition.objects.create(
+        application=application,
+        from_status=from_status,
+        to_status=application.status,
+        actor_id=actor.user_id,
+        actor_role=actor.role,
+        reason=reason,
+    )
+
+
+def _required_reason(text: str, message: str, *, field: str = "reason") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationFailed(message, code="reason_required", fields={field: message})
+    return text
+
+
+def _check_program_open(program: Program) -> None:
+    if not program.is_open_on(timezone.localdate()):
+        raise ValidationFailed(
+            f"{program.code} accepts applications from {program.opens_on} to "
+            f"{program.closes_on}; it is not open now.",
+            code="program_closed",
+            fields={"program": "This program is not open for applications."},
+        )
+
+
+def _check_eligible(actor: Identity, program: Program) -> None:
+    # The read model is the truth about the applicant; until their `user.registered` event has
+    # arrived, the kind in their token (signed by the User Service) stands in for it.
+    applicant = Applicant.objects.filter(pk=actor.user_id).first()
+    kind = applicant.kind if applicant else actor.kind
+    if not kind:
+        raise ValidationFailed(
+            "Your account does not say whether you apply as an individual or a business.",
+            code="unknown_applicant_kind",
+        )
+    if kind not in program.eligible_kinds:
+        raise ValidationFailed(
+            f"{program.code} is open to {' and '.join(program.eligible_kinds)} applicants only; "
+            f"you apply as {'an' if kind[0] in 'aeiou' else 'a'} {kind}.",
+            code="ineligible",
+            fields={"program": "You are not eligible for this program."},
+        )
+    if applicant and applicant.verification_status == VerificationStatus.REJECTED:
+        raise ValidationFailed(
+            "Your account's verification was rejected; contact us before applying.",
+            code="applicant_rejected",
+        )
+
+
+def _check_amounts(
+    program: Program, requested_amount: Decimal, lines: Sequence[BudgetLineInput]
+) -> None:
+    if not program.min_award <= requested_amount <= program.max_award:
+        raise ValidationFailed(
+            f"{program.code} awards between {program.min_award} and {program.max_award}; "
+            f"{requested_amount} is outside that range.",
+            code="amount_out_of_range",
+            fields={"requested_amount": f"Between {program.min_award} and {program.max_award}."},
+        )
+    if not lines:
+        raise ValidationFailed(
+            "An application needs a budget.",
+            code="budget_required",
+            fields={"budget_lines": "Add at least one budget line."},
+        )
+    line_errors = {}
+    for index, line in enumerate(lines):
+        if line.category not in BudgetCategory.values:
+            line_errors[str(index)] = f"Unknown category {line.category!r}."
+        elif line.amount <= 0:
+            line_errors[str(index)] = "Amounts must be positive."
+        elif not line.description.strip():
+            line_errors[str(index)] = "Describe the cost."
+    if line_errors:
+        raise ValidationFailed(
+            "Some budget lines are invalid.",
+            code="invalid_budget",
+            fields={"budget_lines": line_errors},
+        )
+    total = sum((line.amount for line in lines), Decimal("0"))
+    if total != requested_amount:
+        raise ValidationFailed(
+            f"The budget lines add up to {total}, not to the {requested_amount} requested.",
+            code="budget_mismatch",
+            fields={
+                "budget_lines": f"They add up to {total}; they must add up to {requested_amount}."
+            },
+        )
+
+
+def _current_lines(application: Application) -> list[BudgetLineInput]:
+    return [
+        BudgetLineInput(category=line.category, description=line.description, amount=line.amount)
+        for line in application.budget_lines.all()
+    ]
+
+
+def _replace_budget_lines(application: Application, lines: Sequence[BudgetLineInput]) -> None:
+    application.budget_lines.all().delete()
+    BudgetLine.objects.bulk_create(
+        BudgetLine(
+            application=application,
+            category=line.category,
+            description=line.description.strip(),
+            amount=line.amount,
+            position=position,
+        )
+        for position, line in enumerate(lines)
+    )
+
+
+def _next_tracking_number(year: int) -> str:
+    """HMS-<year>-<6 digits>: the year's counter row is locked, so numbers are never shared."""
+    counters = TrackingCounter.objects.select_for_update()
+    try:
+        counter = counters.get(pk=year)
+    except TrackingCounter.DoesNotExist:
+        try:
+            with service_atomic(SERVICE):  # a savepoint: another submit may create it first
+                counter = TrackingCounter.objects.create(year=year, last_number=0)
+        except IntegrityError:
+            counter = counters.get(pk=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return f"HMS-{year}-{counter.last_number:06d}"

@@ -1,0 +1,89 @@
+"""The application lifecycle: every allowed move, and who may make it, in one table.
+
+    draft ─submit─▶ submitted ─start_review─▶ under_review ─approve─▶ approved ─award─▶ awarded ─close─▶ closed
+                        ▲  │                       │  │     └──reject──▶ rejected
+                        │  └──request_changes──────┼──┴──request_changes──▶ changes_requested
+                        └──────────submit (resubmit)────────────────────────────────┘
+    withdraw: draft | submitted | under_review | changes_requested ──▶ withdrawn (the applicant)
+
+Service functions in `services.py` are the only code that changes `Application.status`; each one
+names its transition here, and `check_transition` refuses a wrong role (403) or a state the
+application is no longer in (409: someone else moved it first).
+"""
+
+from dataclasses import dataclass
+
+from apps.grants.models import ApplicationStatus as S
+from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
+from hms.errors import Conflict, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    sources: frozenset[str]
+    target: str
+    roles: tuple[str, ...]
+    done: str  # the verb in messages: "cannot be <done>"
+
+
+def _t(name: str, done: str, sources: set[str], target: str, *roles: str):
+    return name, Transition(name, frozenset(sources), target, roles, done)
+
+
+TRANSITIONS: dict[str, Transition] = dict(
+    [
+        _t("submit", "submitted", {S.DRAFT, S.CHANGES_REQUESTED}, S.SUBMITTED, ROLE_APPLICANT),
+        _t(
+            "withdraw",
+            "withdrawn",
+            {S.DRAFT, S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED},
+            S.WITHDRAWN,
+            ROLE_APPLICANT,
+        ),
+        _t("start_review", "put under review", {S.SUBMITTED}, S.UNDER_REVIEW, ROLE_CASEWORKER),
+        _t(
+            "request_changes",
+            "returned for changes",
+            {S.SUBMITTED, S.UNDER_REVIEW},
+            S.CHANGES_REQUESTED,
+            ROLE_CASEWORKER,
+        ),
+        _t("approve", "approved", {S.UNDER_REVIEW}, S.APPROVED, ROLE_CASEWORKER),
+        _t("reject", "rejected", {S.UNDER_REVIEW}, S.REJECTED, ROLE_CASEWORKER),
+        # Driven by the Finance Service's events, applied by this service's event handlers.
+        _t("award", "awarded", {S.APPROVED}, S.AWARDED, ROLE_SERVICE),
+        _t("close", "closed", {S.AWARDED}, S.CLOSED, ROLE_SERVICE),
+    ]
+)
+
+# Applicants may change the content of an application only while it is with them.
+EDITABLE_STATUSES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
+# Caseworkers may (re)assign an application while a decision on it is still open.
+ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED})
+# Approved money counts against the program's funds from approval on.
+COMMITTED_STATUSES = frozenset({S.APPROVED, S.AWARDED, S.CLOSED})
+FINAL_STATUSES = frozenset({S.REJECTED, S.CLOSED, S.WITHDRAWN})
+
+
+def actions_from(status: str) -> list[str]:
+    """The transitions that can leave `status` (for clients and the admin)."""
+    return [name for name, rule in TRANSITIONS.items() if status in rule.sources]
+
+
+def check_transition(name: str, *, actor: Identity, status: str) -> Transition:
+    """The rule for `name`; PermissionDenied for a wrong role, Conflict for a wrong state."""
+    rule = TRANSITIONS[name]
+    if not actor.has_role(*rule.roles):
+        raise PermissionDenied(
+            f"A {actor.role} cannot {name.replace('_', ' ')} an application.",
+            code="wrong_role",
+        )
+    if status not in rule.sources:
+        raise Conflict(
+            f"An application that is {S(status).label.lower()} cannot be {rule.done} "
+            "(it may have changed since you loaded it).",
+            code="invalid_transition",
+            fields={"status": status, "allowed_from": sorted(rule.sources)},
+        )
+    return rule

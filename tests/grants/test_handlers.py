@@ -1,0 +1,153 @@
+"""The events the Grants Service consumes, delivered as the bus delivers them (and redelivered)."""
+
+from decimal import Decimal
+
+import pytest
+
+from apps.grants.models import Applicant, Application, ApplicationStatus, ApplicationTransition
+from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
+from hms.bus.models import OutboxEvent
+from hms.db import database_for
+from hms.events.finance import AwardClosed, AwardObligated
+from hms.events.users import UserRegistered, UserUpdated
+from tests.grants import factories
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def registered(user_id=42, **overrides):
+    values = {
+        "user_id": user_id,
+        "kind": "business",
+        "display_name": "Acme Robotics LLC",
+        "verification_status": "unverified",
+    }
+    return UserRegistered(**{**values, **overrides})
+
+
+def test_a_registered_user_enters_the_read_model_once_however_often_delivered():
+    envelope = factories.envelope(registered())
+
+    assert process_envelope("grants", envelope) == HANDLED
+    assert process_envelope("grants", envelope) == DUPLICATE
+
+    applicant = Applicant.objects.get(pk=42)
+    assert (applicant.kind, applicant.display_name, applicant.verification_status) == (
+        "business",
+        "Acme Robotics LLC",
+        "unverified",
+    )
+    assert Applicant.objects.count() == 1
+
+
+def test_the_read_model_follows_user_updates():
+    process_envelope("grants", factories.envelope(registered()))
+    updated = UserUpdated(
+        user_id=42,
+        kind="business",
+        display_name="Acme Robotics Inc",
+        verification_status="verified",
+    )
+
+    process_envelope("grants", factories.envelope(updated))
+
+    applicant = Applicant.objects.get(pk=42)
+    assert applicant.display_name == "Acme Robotics Inc"
+    assert applicant.verification_status == "verified"
+
+
+def test_an_update_before_the_registration_still_creates_the_applicant():
+    updated = UserUpdated(
+        user_id=43, kind="individual", display_name="Ada", verification_status="verified"
+    )
+
+    process_envelope("grants", factories.envelope(updated))
+
+    assert Applicant.objects.get(pk=43).kind == "individual"
+
+
+def test_the_read_model_names_applications_in_the_queue(open_program):
+    business = factories.applicant(44, "business")
+    application = factories.submitted(program=open_program, actor=business)
+    assert application.applicant_name == "Applicant #44"
+
+    process_envelope("grants", factories.envelope(registered(44, display_name="Initech")))
+
+    assert (
+        Application.objects.select_related("applicant").get(pk=application.pk).applicant_name
+        == "Initech"
+    )
+
+
+def obligated(application, award_id=900):
+    return AwardObligated(
+        award_id=award_id,
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        program_code=application.program.code,
+        amount=application.awarded_amount,
+    )
+
+
+def test_an_obligated_award_moves_the_application_to_awarded(open_program):
+    application = factories.approved(program=open_program, awarded="30000.00")
+
+    assert process_envelope("grants", factories.envelope(obligated(application))) == HANDLED
+
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.AWARDED
+    assert application.award_id == 900
+    step = ApplicationTransition.objects.filter(application=application).last()
+    assert (step.from_status, step.to_status, step.actor_role) == ("approved", "awarded", "service")
+
+
+def test_a_second_obligation_event_for_an_awarded_application_is_ignored(open_program):
+    application = factories.approved(program=open_program)
+    process_envelope("grants", factories.envelope(obligated(application)))
+
+    # A different event id (a replay from Finance's side), not just a redelivery.
+    assert process_envelope("grants", factories.envelope(obligated(application))) == HANDLED
+
+    assert (
+        ApplicationTransition.objects.filter(application=application, to_status="awarded").count()
+        == 1
+    )
+
+
+def test_an_obligation_for_an_application_not_approved_fails_so_it_is_retried(open_program):
+    application = factories.under_review(program=open_program)
+    event = AwardObligated(
+        award_id=1,
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        program_code=open_program.code,
+        amount=Decimal("1.00"),
+    )
+
+    with pytest.raises(HandlerFailed):
+        process_envelope("grants", factories.envelope(event))
+
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_REVIEW
+
+
+def test_a_closed_award_closes_the_application_and_publishes_grant_closed(open_program):
+    application = factories.approved(program=open_program)
+    process_envelope("grants", factories.envelope(obligated(application)))
+    closed = AwardClosed(
+        award_id=900,
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        deobligated_amount=Decimal("0.00"),
+    )
+    envelope = factories.envelope(closed)
+
+    assert process_envelope("grants", envelope) == HANDLED
+    assert process_envelope("grants", envelope) == DUPLICATE
+
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CLOSED
+    rows = OutboxEvent.objects.using(database_for("grants")).filter(event_type="grant.closed")
+    assert rows.count() == 1
+    # The correlation id of the finance event travels on into the event it caused.
+    assert rows.get().envelope["correlation_id"] == envelope["correlation_id"]
