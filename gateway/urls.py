@@ -1,10 +1,21 @@
-"""The gateway's routes."""
+"""The gateway's routes: the services' APIs under /api, the composed status, health and docs."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from gateway import health
+from gateway import health, proxy, schema, status
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
+    path("status", status.status_view, name="status"),
+    path("schema", schema.schema_view, name="schema"),
+    path("docs", schema.docs_view, name="docs"),
+    path("docs/assets/<str:name>", schema.docs_asset_view, name="docs-asset"),
+    # /api/users/me -> users:/users/me; /api/grants -> grants:/grants (no trailing slashes).
+    re_path(r"^api/(?P<service>users|grants|finance)(?P<rest>/.*)?$", proxy.forward, name="api"),
 ]
+
+handler400 = "hms.errors.json_bad_request"
+handler403 = "hms.errors.json_forbidden"
+handler404 = "hms.errors.json_not_found"
+handler500 = "hms.errors.json_server_error"

@@ -1,0 +1,85 @@
+"""Admission at the edge: who is calling (token) and whether they may call again now (rate).
+
+Run inside the views rather than as middleware: only the view knows the route group, and every
+middleware layer costs on every request, health checks included.
+"""
+
+import re
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+
+from gateway.ratelimit import Rate, TokenBucketLimiter, parse_rate, retry_after_seconds
+from gateway.tokens import InvalidToken, bearer_token, verify_access_token
+from hms.errors import error_body
+
+# Routes anyone may call without a token (paths as the owning service sees them).
+PUBLIC_ROUTES: tuple[tuple[frozenset[str], re.Pattern], ...] = (
+    (frozenset({"POST"}), re.compile(r"^/users/register$")),
+    (frozenset({"POST"}), re.compile(r"^/users/token$")),
+    (frozenset({"POST"}), re.compile(r"^/users/token/refresh$")),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs$")),
+    (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs/[\w-]+$")),
+)
+
+limiter = TokenBucketLimiter()
+_rates: dict[str, Rate | None] = {}
+
+
+def is_public_route(method: str, service_path: str) -> bool:
+    return any(
+        method in methods and pattern.match(service_path) for methods, pattern in PUBLIC_ROUTES
+    )
+
+
+def client_ip(request: HttpRequest) -> str:
+    # The peer address as uvicorn saw it (it already honours X-Forwarded-For from trusted proxies,
+    # FORWARDED_ALLOW_IPS); a client's own X-Forwarded-For is never trusted.
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def rate_for(group: str) -> Rate | None:
+    if group not in _rates:
+        text = settings.GATEWAY_RATE_LIMITS.get(group, settings.GATEWAY_RATE_LIMIT)
+        _rates[group] = parse_rate(text, burst=settings.GATEWAY_RATE_LIMIT_BURST)
+    return _rates[group]
+
+
+def reset_limits() -> None:
+    _rates.clear()
+    limiter._buckets.clear()
+
+
+def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | None:
+    """None when the request may go on (request.caller is set, or None on a public route);
+    else the 401 or 429 answer. A presented token must be valid even on a public route."""
+    request.caller = None
+    token = bearer_token(request.headers)
+    problem = None
+    if token is not None:
+        try:
+            request.caller = verify_access_token(token)
+        except InvalidToken as exc:
+            problem = str(exc)
+    rate = rate_for(group)
+    if rate is not None:
+        client = f"user:{request.caller.user_id}" if request.caller else f"ip:{client_ip(request)}"
+        wait = limiter.take(f"{group}|{client}", rate)
+        if wait:
+            response = JsonResponse(
+                error_body("rate_limited", "Too many requests: slow down and retry later."),
+                status=429,
+            )
+            response["Retry-After"] = str(retry_after_seconds(wait))
+            return response
+    if problem is not None:
+        return _unauthorized("token_not_valid", problem)
+    if request.caller is None and not public:
+        return _unauthorized("not_authenticated", "Authentication credentials were not provided.")
+    return None
+
+
+def _unauthorized(code: str, message: str) -> JsonResponse:
+    response = JsonResponse(error_body(code, message), status=401)
+    response["WWW-Authenticate"] = 'Bearer realm="hms"'
+    return response
