@@ -1,11 +1,21 @@
 """URLs every data service serves besides its own API: admin, health, OpenAPI schema and docs."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hms import health
 from hms.metrics import metrics_view
+
+SERVICE_TITLES = {
+    "users": "HMS User Service",
+    "grants": "HMS Grant Service: caseworkers",
+    "finance": "HMS Finance Service: finance officers",
+}
+admin.site.site_header = SERVICE_TITLES.get(settings.HMS_SERVICE, "HMS")
+admin.site.site_title = admin.site.site_header
+admin.site.index_title = "Work queues"
 
 platform_urlpatterns = [
     path("admin/", admin.site.urls),

@@ -164,10 +164,21 @@ class Platform:
             )
             for service in DATA_SERVICES
         ]
+        # The services share one static root here (the admin's files are the same for all).
+        running.append(
+            subprocess.Popen(
+                [PYTHON, "manage.py", "collectstatic", "--no-input", "-v0"],
+                cwd=REPO,
+                env=self.service_env("users"),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
         for popen in running:
             output, _ = popen.communicate(timeout=300)
             if popen.returncode:
-                raise RuntimeError(f"migrate failed:\n{output}")
+                raise RuntimeError(f"migrate or collectstatic failed:\n{output}")
 
     def define_processes(self) -> None:
         for service in DATA_SERVICES:

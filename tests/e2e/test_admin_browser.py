@@ -1,0 +1,104 @@
+"""A caseworker works the grants admin in a real browser (headless Chromium via Playwright).
+
+They sign in with their one User Service account, find a submitted application in the work queue,
+start the review, approve it, and the queue shows the new status.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from tests.e2e.api import Gateway
+from tests.e2e.test_workflow import CASEWORKER, open_program_for_business, register_business
+
+CHROMIUM = (
+    os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+)
+# Flags this machine's closed network needs (no background calls home).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        pytest.skip(
+            "no Chromium on this machine (`make browser` installs Debian's package as root)"
+        )
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def submitted_application(platform):
+    for service in ("users", "grants", "finance"):
+        platform.manage(service, "seed_demo")
+    gateway = Gateway(platform)
+    _, token = register_business(gateway)
+    program = open_program_for_business(gateway)
+    created = gateway.post(
+        "/api/grants/applications",
+        {
+            "program": program["code"],
+            "title": "Browser-reviewed broadband pilot",
+            "project_summary": "Fixed wireless for 40 rural homes.",
+            "requested_amount": program["min_award"],
+            "budget_lines": [
+                {"category": "equipment", "description": "Radios", "amount": program["min_award"]}
+            ],
+        },
+        token=token,
+    )
+    assert created.status == 201, created
+    submitted = gateway.post(f"/api/grants/applications/{created.body['id']}/submit", token=token)
+    assert submitted.status == 200, submitted
+    return submitted.body
+
+
+def run_action(page, tracking_number: str, action_label: str) -> None:
+    row = page.locator("#result_list tbody tr", has_text=tracking_number)
+    row.locator("input.action-select").check()
+    page.select_option("select[name=action]", label=action_label)
+    page.click("button[name=index]")
+
+
+def test_a_caseworker_approves_an_application_in_the_grants_admin(
+    platform, browser, submitted_application
+):
+    tracking = submitted_application["tracking_number"]
+    page = browser.new_page()
+    admin = f"{platform.url('grants')}/admin/"
+
+    page.goto(admin)
+    page.fill("input[name=username]", CASEWORKER[0])
+    page.fill("input[name=password]", CASEWORKER[1])
+    page.click("input[type=submit]")
+    assert page.locator("#user-tools").is_visible(), page.locator("#content").inner_text()
+
+    page.goto(f"{admin}grants/application/?status__exact=submitted&q={tracking}")
+    assert page.locator("#result_list", has_text=tracking).is_visible()
+
+    run_action(page, tracking, "Start review")
+    assert page.locator(".messagelist").is_visible(), page.locator("#content").inner_text()
+    page.goto(f"{admin}grants/application/?q={tracking}")
+    run_action(page, tracking, "Approve")
+    page.fill("textarea[name=reason]", "Strong proposal; full amount.")
+    page.click("input[name=apply]")
+
+    assert page.locator(".messagelist", has_text="Approved 1 application(s).").is_visible()
+    row = page.locator("#result_list tbody tr", has_text=tracking)
+    assert "Approved" in row.inner_text()
+    page.screenshot(path=str(platform.root / "admin-approved.png"))
+    page.close()
