@@ -13,11 +13,14 @@ import math
 import time
 from collections.abc import Callable
 
+from hms.metrics import BREAKER_STATE
+
 logger = logging.getLogger("gateway.breaker")
 
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
+STATE_GAUGE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 
 
 class CircuitOpen(Exception):
@@ -50,6 +53,15 @@ class CircuitBreaker:
         self.failures = 0
         self.opened_at = 0.0
         self.trial_in_flight = False
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._state = value
+        BREAKER_STATE.labels(self.service).set(STATE_GAUGE[value])
 
     def before_call(self) -> None:
         """Let the call through, or raise CircuitOpen; in half-open only one trial at a time."""

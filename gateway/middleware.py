@@ -11,6 +11,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
 from hms.context import correlation_id
+from hms.metrics import REQUEST_SECONDS, REQUESTS, route_of
 from hms.middleware import request_id_from
 
 logger = logging.getLogger("gateway.access")
@@ -43,13 +44,17 @@ class RequestIdMiddleware:
         correlation_id.set(request_id)
         started = time.monotonic()
         response = await self.get_response(request)
+        elapsed = time.monotonic() - started
+        route = route_of(request)
+        REQUEST_SECONDS.labels("gateway", route, request.method).observe(elapsed)
+        REQUESTS.labels("gateway", route, request.method, str(response.status_code)).inc()
         if self.access_log:
             logger.info(
                 "%s %s %s %.1fms",
                 request.method,
                 request.get_full_path(),
                 response.status_code,
-                (time.monotonic() - started) * 1000,
+                elapsed * 1000,
             )
         response["X-Request-ID"] = request_id
         for name, value in self.security_headers.items():

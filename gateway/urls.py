@@ -3,11 +3,13 @@
 from django.urls import path, re_path
 
 from gateway import health, proxy, schema, status
+from hms.metrics import metrics_view
 
 urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
     path("status", status.status_view, name="status"),
+    path("metrics", metrics_view, name="metrics"),
     path("schema", schema.schema_view, name="schema"),
     path("docs", schema.docs_view, name="docs"),
     path("docs/assets/<str:name>", schema.docs_asset_view, name="docs-asset"),

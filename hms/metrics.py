@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -31,6 +32,12 @@ REQUEST_SECONDS = Histogram(
 )
 EVENTS_PUBLISHED = Counter(
     "hms_events_published_total", "Events recorded in the outbox.", ["service", "event_type"]
+)
+BREAKER_STATE = Gauge(
+    "hms_gateway_breaker_state",
+    "Circuit breaker of each backend at the gateway: 0 closed, 1 half-open, 2 open.",
+    ["backend"],
+    multiprocess_mode="max",
 )
 EVENTS_CONSUMED = Counter(
     "hms_events_consumed_total",

@@ -9,6 +9,10 @@ rate limiting and X-Forwarded-For use is the peer's, or what a trusted proxy in
 FORWARDED_ALLOW_IPS (uvicorn's own variable, default 127.0.0.1) says in X-Forwarded-For.
 """
 
+import os
+import shutil
+import tempfile
+
 import environ
 import uvicorn
 
@@ -16,6 +20,12 @@ env = environ.Env()
 
 
 def main() -> None:
+    # Prometheus multiprocess mode: every worker writes its samples here; /metrics adds them up.
+    metrics_dir = os.environ.setdefault(
+        "PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="hms-gateway-metrics-")
+    )
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
     uvicorn.run(
         "gateway.asgi:application",
         host=env.str("HOST", default="0.0.0.0"),  # noqa: S104 - a server binds where ops say
