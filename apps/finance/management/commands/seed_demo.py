@@ -10,6 +10,7 @@ Grant Service's demo data approves; user 3 is the demo finance officer.
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from apps.finance import services
 from apps.finance.models import Award
@@ -24,24 +25,24 @@ DEMO_AWARDS = [
     {
         "application_id": 1,
         "program_code": "SBA-SBIR-2027-01",
-        "tracking_number": "HMS-2027-000001",
+        "tracking_number": f"HMS-{timezone.now().year}-000001",
         "awarded_amount": Decimal("150000.00"),
         "budget_lines": [
-            ("Personnel", Decimal("90000.00")),
-            ("Equipment", Decimal("40000.00")),
-            ("Travel", Decimal("20000.00")),
+            ("personnel", Decimal("90000.00")),
+            ("equipment", Decimal("40000.00")),
+            ("travel", Decimal("20000.00")),
         ],
     },
     {
         # Awarded less than the 50,000.00 requested: the budget is scaled to 48,000.00.
         "application_id": 2,
         "program_code": "SBA-SBIR-2027-01",
-        "tracking_number": "HMS-2027-000002",
+        "tracking_number": f"HMS-{timezone.now().year}-000002",
         "awarded_amount": Decimal("48000.00"),
         "budget_lines": [
-            ("Personnel", Decimal("30000.00")),
-            ("Materials", Decimal("15000.00")),
-            ("Travel", Decimal("5000.00")),
+            ("personnel", Decimal("30000.00")),
+            ("supplies", Decimal("15000.00")),
+            ("travel", Decimal("5000.00")),
         ],
     },
 ]
@@ -51,7 +52,7 @@ def _seed_first_award(award: Award) -> None:
     settled = services.disbursement_schedule(
         actor=FINANCE_OFFICER,
         award_id=award.pk,
-        category="Personnel",
+        category="personnel",
         amount=Decimal("25000.00"),
         memo="First quarter salaries",
     )
@@ -62,14 +63,14 @@ def _seed_first_award(award: Award) -> None:
     services.disbursement_schedule(
         actor=FINANCE_OFFICER,
         award_id=award.pk,
-        category="Equipment",
+        category="equipment",
         amount=Decimal("10000.00"),
         memo="Prototype test bench",
     )
     services.reimbursement_request_create(
         actor=RECIPIENT,
         award_id=award.pk,
-        category="Travel",
+        category="travel",
         amount=Decimal("1250.00"),
         description="Flights and hotel for the SBIR kickoff meeting in Washington, DC.",
     )
@@ -79,7 +80,7 @@ def _seed_second_award(award: Award) -> None:
     request = services.reimbursement_request_create(
         actor=RECIPIENT,
         award_id=award.pk,
-        category="Materials",
+        category="supplies",
         amount=Decimal("3200.00"),
         description="Aluminium stock and fasteners for the first prototype.",
     )
@@ -92,7 +93,7 @@ def _seed_second_award(award: Award) -> None:
     failed = services.disbursement_schedule(
         actor=FINANCE_OFFICER,
         award_id=award.pk,
-        category="Personnel",
+        category="personnel",
         amount=Decimal("6000.00"),
         memo="Contractor invoice 17",
     )

@@ -43,7 +43,35 @@ class DemoApplication:
     awarded: str | None = None
 
 
+# Acme's two approved SBIR applications come first, so that on a fresh database they are
+# applications 1 and 2 (HMS-<year>-000001/2): the Finance Service's demo awards refer to them.
 DEMO_APPLICATIONS = [
+    DemoApplication(
+        ACME,
+        SBIR,
+        "Autonomous warehouse inventory drone",
+        "Phase I: an indoor drone that counts pallets overnight without GPS.",
+        [
+            ("personnel", "Two engineers, six months", "90000.00"),
+            ("equipment", "Flight test rig", "40000.00"),
+            ("travel", "Field trials at two warehouses", "20000.00"),
+        ],
+        steps=["submit", "start_review", "score", "approve"],
+        awarded="150000.00",
+    ),
+    DemoApplication(
+        ACME,
+        SBIR,
+        "Low-cost robotic arm for small farms",
+        "Phase I: a harvesting arm under $5,000 for farms below 50 acres.",
+        [
+            ("personnel", "Robotics engineer", "30000.00"),
+            ("supplies", "Actuators and sensors", "15000.00"),
+            ("travel", "Farm pilots", "5000.00"),
+        ],
+        steps=["submit", "start_review", "score", "approve"],
+        awarded="48000.00",
+    ),
     DemoApplication(
         ADA,
         COMMUNITY,
@@ -81,22 +109,12 @@ DEMO_APPLICATIONS = [
     DemoApplication(
         ACME,
         SBIR,
-        "Autonomous warehouse inventory drone",
-        "Phase I: an indoor drone that counts pallets overnight without GPS.",
+        "Solar-powered cold storage for farm co-ops",
+        "Phase I: a shipping-container cold room that runs off-grid for three days.",
         [
-            ("personnel", "Two engineers, six months", "180000.00"),
-            ("equipment", "Flight test rig", "60000.00"),
-            ("supplies", "Prototype parts", "35000.00"),
+            ("personnel", "Thermal engineer", "60000.00"),
+            ("equipment", "Container and panels", "40000.00"),
         ],
-        steps=["submit", "start_review", "score", "approve"],
-        awarded="250000.00",
-    ),
-    DemoApplication(
-        ACME,
-        SBIR,
-        "Low-cost robotic arm for small farms",
-        "Phase I: a harvesting arm under $5,000 for farms below 50 acres.",
-        [("personnel", "Robotics engineer", "120000.00"), ("supplies", "Actuators", "30000.00")],
         steps=["submit", "start_review", "score"],
     ),
     DemoApplication(
