@@ -21,6 +21,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         # The file-system transport polls; 50 ms keeps events moving quickly.
         "polling_interval": 0.05,
     }
+    # Remote control is a fanout exchange kept in one shared file: workers starting together
+    # race on it. The bus needs none of it (workers also run --without-gossip/mingle/heartbeat).
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # How long an unacknowledged message (a worker died mid-handler) waits before redelivery.
