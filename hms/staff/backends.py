@@ -79,6 +79,10 @@ class UserServiceBackend(ModelBackend):
         client_address = request.META.get("REMOTE_ADDR") if request is not None else None
         if client_address:
             headers["X-Forwarded-For"] = client_address
+        # The sign-in reached this admin over TLS (the proxy said so): say the same to the User
+        # Service, whose HTTPS redirect would otherwise bounce the internal call.
+        if request is not None and request.is_secure():
+            headers["X-Forwarded-Proto"] = "https"
         body = json.dumps({"email": email, "password": password}).encode()
         call = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
         timeout = getattr(settings, "HMS_STAFF_SIGN_IN_TIMEOUT", DEFAULT_TIMEOUT_SECONDS)
