@@ -18,6 +18,10 @@ ROLE_SERVICE = "service"
 STAFF_ROLES = frozenset({ROLE_CASEWORKER, ROLE_FINANCE_OFFICER, ROLE_ADMINISTRATOR})
 ROLES = frozenset({ROLE_APPLICANT, ROLE_SERVICE, *STAFF_ROLES})
 
+# The deployable services that may be named in a service token's "service" claim.
+SERVICES = frozenset({"users", "grants", "finance", "gateway"})
+SERVICE_TOKEN_MAX_SECONDS = 300
+
 KIND_INDIVIDUAL = "individual"
 KIND_BUSINESS = "business"
 
@@ -61,9 +65,25 @@ class Identity:
             raise InvalidToken("Token has no valid user id and role.") from exc
         if role not in ROLES:
             raise InvalidToken("Token carries an unknown role.")
-        return cls(
-            user_id=user_id, role=role, kind=claims.get("kind"), service=claims.get("service")
-        )
+        service = claims.get("service")
+        # A service acts on its own behalf only with a token the User Service minted for that
+        # named service, short-lived; a person's token never names a service (docs/security.md).
+        if role == ROLE_SERVICE:
+            lifetime = _lifetime_seconds(claims)
+            if not isinstance(service, str) or service not in SERVICES:
+                raise InvalidToken("A service token must name a known service.")
+            if lifetime is None or lifetime > SERVICE_TOKEN_MAX_SECONDS:
+                raise InvalidToken("A service token must be short-lived.")
+        elif service is not None:
+            raise InvalidToken("Only a service token may name a service.")
+        return cls(user_id=user_id, role=role, kind=claims.get("kind"), service=service)
+
+
+def _lifetime_seconds(claims) -> int | None:
+    try:
+        return int(claims["exp"]) - int(claims["iat"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class TokenAuthentication(JWTAuthentication):

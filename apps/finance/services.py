@@ -24,6 +24,7 @@ from apps.finance.models import (
     LedgerEntry,
     ReimbursementRequest,
 )
+from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
@@ -152,6 +153,18 @@ def _ledger_record(
         disbursement=disbursement,
         memo=memo[:255],
         recorded_by_id=recorded_by_id,
+    )
+
+
+def _audit(actor: Identity, action: str, object_type: str, object_id: int, **changes) -> None:
+    """The staff action in the audit trail, in the same transaction (hms.audit)."""
+    audit_record(
+        service="finance",
+        actor=actor,
+        action=f"{object_type}.{action}",
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes,
     )
 
 
@@ -329,6 +342,7 @@ def award_close(*, actor: Identity, award_id: int, note: str = "") -> Award:
         award.closed_by_id = actor.user_id
         award.closeout_note = note.strip()
         award.save(update_fields=["status", "closed_at", "closed_by_id", "closeout_note"])
+        _audit(actor, "close", "award", award.pk, deobligated=deobligated, note=award.closeout_note)
         publish(events.award_closed_event(award, deobligated_amount=deobligated))
     return award
 
@@ -345,13 +359,23 @@ def disbursement_schedule(
     with service_atomic("finance"):
         award = _lock_award(award_id)
         _require_active(award)
-        return _reserve(
+        disbursement = _reserve(
             actor=actor,
             award=award,
             category=_category(award, category),
             amount=amount,
             memo=memo.strip(),
         )
+        _audit(
+            actor,
+            "schedule",
+            "disbursement",
+            disbursement.pk,
+            award_id=award.pk,
+            category=category,
+            amount=amount,
+        )
+        return disbursement
 
 
 def _lock_disbursement(disbursement_id: int) -> Disbursement:
@@ -399,6 +423,14 @@ def disbursement_send(
         disbursement.sent_at = timezone.now()
         disbursement.payment_reference = payment_reference.strip()[:100]
         disbursement.save(update_fields=["status", "sent_at", "payment_reference", "updated_at"])
+        _audit(
+            actor,
+            "send",
+            "disbursement",
+            disbursement.pk,
+            status=["scheduled", "sent"],
+            payment_reference=disbursement.payment_reference,
+        )
         publish(events.payment_disbursed_event(disbursement))
     return disbursement
 
@@ -413,6 +445,7 @@ def disbursement_settle(*, actor: Identity, disbursement_id: int) -> Disbursemen
         disbursement.status = Disbursement.Status.SETTLED
         disbursement.settled_at = timezone.now()
         disbursement.save(update_fields=["status", "settled_at", "updated_at"])
+        _audit(actor, "settle", "disbursement", disbursement.pk, status=["sent", "settled"])
         _ledger_record(
             award=disbursement.award,
             category=disbursement.category,
@@ -433,6 +466,14 @@ def disbursement_fail(*, actor: Identity, disbursement_id: int, reason: str) -> 
         disbursement = _lock_disbursement(disbursement_id)
         if disbursement.status not in (Disbursement.Status.SCHEDULED, Disbursement.Status.SENT):
             _refuse_transition(disbursement, "failed")
+        _audit(
+            actor,
+            "fail",
+            "disbursement",
+            disbursement.pk,
+            status=[disbursement.status, Disbursement.Status.FAILED],
+            reason=reason,
+        )
         disbursement.status = Disbursement.Status.FAILED
         disbursement.failed_at = timezone.now()
         disbursement.failure_reason = reason
@@ -473,6 +514,7 @@ def disbursement_recover(
                 "More than was paid cannot be recovered.",
                 fields={"amount": f"At most {disbursement.amount - recovered}."},
             )
+        _audit(actor, "recover", "disbursement", disbursement.pk, amount=amount, reason=reason)
         return _ledger_record(
             award=disbursement.award,
             category=disbursement.category,
@@ -554,6 +596,15 @@ def reimbursement_approve(
         request.decided_by_id = actor.user_id
         request.disbursement = disbursement
         request.save(update_fields=["status", "decided_at", "decided_by_id", "disbursement"])
+        _audit(
+            actor,
+            "approve",
+            "reimbursement",
+            request.pk,
+            status=["pending", "approved"],
+            disbursement_id=disbursement.pk,
+            amount=request.amount,
+        )
         publish(events.reimbursement_decided_event(request))
     return request
 
@@ -571,5 +622,13 @@ def reimbursement_reject(
         request.decided_by_id = actor.user_id
         request.rejection_reason = reason
         request.save(update_fields=["status", "decided_at", "decided_by_id", "rejection_reason"])
+        _audit(
+            actor,
+            "reject",
+            "reimbursement",
+            request.pk,
+            status=["pending", "rejected"],
+            reason=reason,
+        )
         publish(events.reimbursement_decided_event(request))
     return request

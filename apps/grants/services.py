@@ -42,6 +42,7 @@ from apps.grants.workflow import (
     Transition,
     check_transition,
 )
+from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
@@ -297,6 +298,7 @@ def application_assign(
                 fields={"status": application.status},
             )
         if application.assignee_id != assignee_id:
+            _audit(actor, "assign", application, assignee_id=[application.assignee_id, assignee_id])
             application.assignee_id = assignee_id
             application.version += 1
             application.save()
@@ -314,6 +316,7 @@ def application_start_review(
         check_transition(rule.name, actor=actor, status=application.status)
         if application.assignee_id is None:
             application.assignee_id = actor.user_id
+        _audit(actor, "start_review", application, status=[application.status, rule.target])
         _move(application, rule, actor=actor)
     return application
 
@@ -333,6 +336,13 @@ def application_request_changes(
         _check_version(application, expected_version)
         check_transition(rule.name, actor=actor, status=application.status)
         application.status_reason = reason
+        _audit(
+            actor,
+            "request_changes",
+            application,
+            status=[application.status, rule.target],
+            reason=reason,
+        )
         _move(application, rule, actor=actor, reason=reason)
     return application
 
@@ -389,6 +399,14 @@ def application_approve(
         application.status_reason = reason
         if application.assignee_id is None:
             application.assignee_id = actor.user_id
+        _audit(
+            actor,
+            "approve",
+            application,
+            status=[application.status, rule.target],
+            awarded_amount=amount,
+            reason=reason,
+        )
         _move(application, rule, actor=actor, reason=reason)
         publish(events.grant_approved(application))
     return application
@@ -412,6 +430,9 @@ def application_reject(
         application.status_reason = reason
         if application.assignee_id is None:
             application.assignee_id = actor.user_id
+        _audit(
+            actor, "reject", application, status=[application.status, rule.target], reason=reason
+        )
         _move(application, rule, actor=actor, reason=reason)
         publish(events.grant_rejected(application))
     return application
@@ -450,6 +471,12 @@ def application_score(
                 defaults={"score": item.score, "note": item.note, "scored_at": timezone.now()},
             )
             saved.append(score)
+        _audit(
+            actor,
+            "score",
+            application,
+            scores={str(item.criterion_id): item.score for item in scores},
+        )
     return saved
 
 
@@ -459,9 +486,11 @@ def application_comment(*, actor: Identity, application_id: int, body: str) -> R
     body = _required_reason(body, "A comment cannot be empty.", field="body")
     with service_atomic(SERVICE):
         application = _locked(application_id, staff=True)
-        return ReviewComment.objects.create(
+        comment = ReviewComment.objects.create(
             application=application, author_id=actor.user_id, author_role=actor.role, body=body
         )
+        _audit(actor, "comment", application, comment_id=comment.pk)
+        return comment
 
 
 # ------------------------------------------------------------------------------------------------
@@ -580,6 +609,18 @@ def _check_version(application: Application, expected_version: int | None) -> No
             code="stale_version",
             fields={"version": application.version, "status": application.status},
         )
+
+
+def _audit(actor: Identity, action: str, application: Application, **changes) -> None:
+    """The staff action in the audit trail, in the same transaction (hms.audit)."""
+    audit_record(
+        service=SERVICE,
+        actor=actor,
+        action=f"application.{action}",
+        object_type="application",
+        object_id=application.pk,
+        changes=changes,
+    )
 
 
 def _move(application: Application, rule: Transition, *, actor: Identity, reason: str = "") -> None:

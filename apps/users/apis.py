@@ -14,8 +14,19 @@ from apps.users.models import Kind, Role, VerificationStatus
 from apps.users.serializers import ErrorSerializer, ProfileOutputSerializer, ProfilePageSerializer
 from hms.auth import IsStaff
 from hms.pagination import StandardPagination
+from hms.security import mask_ein, may_see_full_ein
 
 ERRORS_400 = {400: ErrorSerializer}
+
+
+def profile_data(profile, request, *, many: bool = False):
+    """Profiles as the caller may see them: the EIN masked unless they verify businesses."""
+    data = ProfileOutputSerializer(profile, many=many).data
+    if not may_see_full_ein(request.user):
+        for row in data if many else [data]:
+            if row.get("ein"):
+                row["ein"] = mask_ein(row["ein"])
+    return data
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle):
@@ -79,7 +90,7 @@ class RegisterApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         profile = services.applicant_register(**serializer.validated_data)
-        return Response(ProfileOutputSerializer(profile).data, status=status.HTTP_201_CREATED)
+        return Response(profile_data(profile, request), status=status.HTTP_201_CREATED)
 
 
 class TokenObtainApi(APIView):
@@ -171,7 +182,7 @@ class MeApi(APIView):
     @extend_schema(operation_id="users_me", responses={200: ProfileOutputSerializer})
     def get(self, request):
         profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
-        return Response(ProfileOutputSerializer(profile).data)
+        return Response(profile_data(profile, request))
 
     @extend_schema(
         operation_id="users_me_update",
@@ -184,7 +195,7 @@ class MeApi(APIView):
         profile = services.profile_update(
             actor=request.user, profile_id=request.user.user_id, changes=serializer.validated_data
         )
-        return Response(ProfileOutputSerializer(profile).data)
+        return Response(profile_data(profile, request))
 
 
 class UserDetailApi(APIView):
@@ -193,7 +204,7 @@ class UserDetailApi(APIView):
     @extend_schema(operation_id="users_retrieve", responses={200: ProfileOutputSerializer})
     def get(self, request, user_id: int):
         profile = selectors.profile_visible_to(actor=request.user, profile_id=user_id)
-        return Response(ProfileOutputSerializer(profile).data)
+        return Response(profile_data(profile, request))
 
 
 class UserListApi(APIView):
@@ -221,4 +232,4 @@ class UserListApi(APIView):
         profiles = selectors.profile_list(actor=request.user, filters=request.query_params)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(profiles, request, view=self)
-        return paginator.get_paginated_response(ProfileOutputSerializer(page, many=True).data)
+        return paginator.get_paginated_response(profile_data(page, request, many=True))

@@ -27,6 +27,7 @@ from apps.users.validators import (
     normalize_uei,
     normalize_zip_code,
 )
+from hms.audit.services import audit_record
 from hms.auth import ROLE_CASEWORKER, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
@@ -379,6 +380,17 @@ def business_verification_decide(
             reason=reason,
             decided_by=decided_by,
             decided_at=now,
+        )
+        audit_record(
+            service="users",
+            actor=actor,
+            action=f"profile.{'verify' if status == Status.VERIFIED else 'reject_verification'}",
+            object_type="profile",
+            object_id=profile.pk,
+            changes={
+                "verification_status": [profile.verification_status, status],
+                "reason": reason,
+            },
         )
         profile.verification_status = status
         profile.verification_reason = reason

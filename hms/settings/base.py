@@ -47,10 +47,15 @@ PLATFORM_APPS = [
     "django_filters",
     "drf_spectacular",
     "hms.bus",
+    "hms.audit",
 ]
 
 MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",
+    # Where each request comes from, for the audit trail (services never take `request`).
+    "hms.audit.middleware.AuditOriginMiddleware",
+    # Oversized bodies (413) and ids too wide for any column (404) stop here (hms/security.py).
+    "hms.security.HostileInputMiddleware",
     "hms.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the service itself (no separate web server needed).
@@ -143,7 +148,7 @@ FINANCE_SERVICE_URL = env.str("FINANCE_SERVICE_URL", default="http://127.0.0.1:5
 # ------------------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health"]
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]  # probes and scrapes stay on the internal network
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

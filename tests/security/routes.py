@@ -1,0 +1,76 @@
+"""Every API route a service serves, found by walking its URL resolver (new routes included)."""
+
+import re
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+SERVICE_URLCONFS = {
+    "users": "hms.urls.users",
+    "grants": "hms.urls.grants",
+    "finance": "hms.urls.finance",
+}
+METHODS = ("get", "post", "put", "patch", "delete")
+
+# (method, route) anyone may call without a token, at the services. Kept in step with the
+# gateway's PUBLIC_ROUTES by test_public_routes_are_the_same_at_the_gateway_and_the_services.
+PUBLIC = {
+    ("post", "users/register"),
+    ("post", "users/token"),
+    ("post", "users/token/refresh"),
+    ("get", "grants/programs"),
+    ("get", "grants/programs/<str:code>"),
+}
+# The platform's own pages: liveness, readiness, the OpenAPI document and its UI.
+PLATFORM_PUBLIC = {"health", "health/ready", "schema", "docs"}
+
+CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+SAMPLE = {"int": "1", "str": "SAMPLE-1", "slug": "sample-1"}
+
+
+@dataclass(frozen=True)
+class Route:
+    service: str
+    route: str  # as written in urls.py, e.g. "grants/applications/<int:application_id>"
+    method: str
+    view_class: type
+
+    @property
+    def public(self) -> bool:
+        return (self.method, self.route) in PUBLIC
+
+    def path(self, **values: str) -> str:
+        def fill(match: re.Match) -> str:
+            name, converter = match["name"], match["converter"] or "str"
+            return values.get(name, SAMPLE.get(converter, "1"))
+
+        return "/" + CONVERTER.sub(fill, self.route)
+
+    @property
+    def id(self) -> str:
+        return f"{self.service}:{self.method.upper()} /{self.route}"
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.callback
+
+
+def api_routes(service: str) -> list[Route]:
+    """The service's DRF routes with each method its view answers (admin and platform pages aside)."""
+    routes = []
+    for route, callback in _walk(get_resolver(SERVICE_URLCONFS[service]).url_patterns):
+        view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
+        if route.startswith("admin/") or route in PLATFORM_PUBLIC or view_class is None:
+            continue
+        for method in METHODS:
+            if hasattr(view_class, method) and method in view_class.http_method_names:
+                routes.append(Route(service, route, method, view_class))
+    return routes
+
+
+def all_api_routes() -> list[Route]:
+    return [route for service in SERVICE_URLCONFS for route in api_routes(service)]
