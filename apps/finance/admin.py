@@ -22,6 +22,7 @@ from apps.finance.models import (
     LedgerEntry,
     ReimbursementRequest,
 )
+from hms.admin_readonly import ReadOnlyInline
 from hms.auth import Identity
 from hms.errors import ApplicationError
 from hms.staff import identity_of
@@ -100,26 +101,10 @@ class ScheduleDisbursementForm(forms.Form):
         ]
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class BudgetCategoryInline(ReadOnlyInline):
     model = BudgetCategory
     fields = ["name", "budgeted_amount", "obligated", "disbursed", "pending", "remaining"]
     readonly_fields = fields
-    show_change_link = False
 
     def get_queryset(self, request):
         return selectors.categories_with_balances(super().get_queryset(request))
@@ -156,7 +141,6 @@ class LedgerEntryInline(ReadOnlyInline):
     ]
     readonly_fields = fields
     ordering = ["id"]
-    show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category", "disbursement")
@@ -164,6 +148,7 @@ class LedgerEntryInline(ReadOnlyInline):
 
 class DisbursementInline(ReadOnlyInline):
     model = Disbursement
+    show_change_link = True  # to send, settle or fail it
     fields = ["id", "category", "amount", "status", "created_at", "sent_at", "settled_at"]
     readonly_fields = fields
 

@@ -29,6 +29,7 @@ from apps.grants.models import (
     RubricCriterion,
 )
 from apps.grants.workflow import COMMITTED_STATUSES, EDITABLE_STATUSES
+from hms.admin_readonly import ReadOnlyInline
 from hms.auth import Identity
 from hms.errors import ApplicationError
 from hms.staff import identity_of
@@ -40,20 +41,6 @@ ACTION_TEMPLATE = "admin/grants/application/action_form.html"
 def staff_identity(request) -> Identity:
     """The platform identity of the signed-in staff member (their User Service id and role)."""
     return identity_of(request.user)
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class BudgetLineInline(ReadOnlyInline):

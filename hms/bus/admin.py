@@ -2,23 +2,13 @@
 
 from django.contrib import admin, messages
 
+from hms.admin_readonly import ReadOnlyModelAdmin
 from hms.bus.inbox import HandlerFailed, Undeliverable, replay_dead_letter
 from hms.bus.models import DeadLetter, OutboxEvent
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(OutboxEvent)
-class OutboxEventAdmin(ReadOnlyAdmin):
+class OutboxEventAdmin(ReadOnlyModelAdmin):
     list_display = ["id", "event_type", "version", "aggregate", "created_at", "sent_at", "attempts"]
     list_filter = ["event_type", ("sent_at", admin.EmptyFieldListFilter)]
     search_fields = ["event_id", "aggregate"]
@@ -26,7 +16,7 @@ class OutboxEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DeadLetter)
-class DeadLetterAdmin(ReadOnlyAdmin):
+class DeadLetterAdmin(ReadOnlyModelAdmin):
     list_display = [
         "id",
         "created_at",
