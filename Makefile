@@ -81,6 +81,9 @@ format: install ## Fix what ruff can fix
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: install ## Measure the platform against its same-run baselines (needs PostgreSQL and Redis)
+	$(BIN)/python -m bench
+
 catalogue: install ## Regenerate docs/events.md from the event registry
 	DEBUG=true DJANGO_SETTINGS_MODULE=hms.settings.users $(BIN)/python manage.py bus_catalogue
 

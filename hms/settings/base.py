@@ -148,7 +148,8 @@ FINANCE_SERVICE_URL = env.str("FINANCE_SERVICE_URL", default="http://127.0.0.1:5
 # ------------------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]  # probes and scrapes stay on the internal network
+# Probes and scrapes stay on the internal network, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

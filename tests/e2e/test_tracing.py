@@ -61,7 +61,9 @@ def test_one_trace_covers_the_http_request_and_the_event_it_causes(traced_platfo
 
     assert any(span["kind"] == "SpanKind.SERVER" for span in web_spans)
     assert any("hms.bus.deliver" in span["name"] for span in worker_spans)
-    assert {span["resource"]["attributes"]["service.name"] for span in web_spans + worker_spans} == {
+    assert {
+        span["resource"]["attributes"]["service.name"] for span in web_spans + worker_spans
+    } == {
         "hms-users",
         "hms-grants",
     }

@@ -1,8 +1,8 @@
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from hms.db import service_atomic
 from hms.bus.outbox import publish
+from hms.db import service_atomic
 from hms.events.users import UserRegistered
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -44,7 +44,9 @@ def test_requests_are_counted_by_route_pattern_and_status(api_client):
     )
 
 
-def test_outbox_backlog_and_published_events_are_exposed(api_client, django_capture_on_commit_callbacks):
+def test_outbox_backlog_and_published_events_are_exposed(
+    api_client, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True), service_atomic("users"):
         publish(
             UserRegistered(

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('bus', '0001_initial'),
+        ("bus", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboxevent',
-            name='trace_context',
+            model_name="outboxevent",
+            name="trace_context",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
