@@ -1,0 +1,1 @@
+"""`make bench`: the platform measured against same-run baselines (see bench/README.md)."""

@@ -1,0 +1,265 @@
+"""The platform under measurement: the e2e harness's real processes, plus what the bench needs.
+
+`tests/e2e/harness.py` starts every service under its production server (gunicorn, uvicorn,
+Celery workers, outbox relays) with fresh PostgreSQL databases and a private Redis key prefix;
+the bench reuses it rather than keep a second way of starting the platform.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.e2e.harness import PYTHON, REPO, Platform, start_platform
+
+# Where the bench finds PostgreSQL and Redis when the environment does not say (the harness makes
+# fresh databases named after its own prefix on that server; the path here is never used).
+DEFAULT_ENV = {
+    "USERS_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hms_bench_users",
+    "GRANTS_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hms_bench_grants",
+    "FINANCE_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/hms_bench_finance",
+    "BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+# gunicorn's own default for the data services (hms/deploy/gunicorn.py: 2 x cores + 1, which is
+# also what .env.example and docs/deployment.md set); the e2e harness runs 2 to stay light. The
+# gateway keeps its own default (2 uvicorn workers, hms/deploy/gateway.py).
+DATA_SERVICE_WORKERS = str(multiprocessing.cpu_count() * 2 + 1)
+
+# Production settings, except the per-client rate limit: the load generator is one client at one
+# address, which the gateway would otherwise turn away.
+BENCH_ENV = {
+    "*": {"GATEWAY_RATE_LIMIT": "off"},
+    **{
+        service: {"WEB_CONCURRENCY": DATA_SERVICE_WORKERS}
+        for service in ("users", "grants", "finance")
+    },
+    "gateway": {"WEB_CONCURRENCY": "2"},
+}
+
+WEB_SERVICES = ("gateway", "users", "grants", "finance")
+
+
+def configure_environment() -> dict[str, str]:
+    """Point the platform at PostgreSQL and Redis unless the environment already does."""
+    chosen = {}
+    for name, value in DEFAULT_ENV.items():
+        if not os.environ.get(name):
+            os.environ[name] = value
+        chosen[name] = os.environ[name]
+    if not all(
+        chosen[f"{s.upper()}_DATABASE_URL"].startswith("postgres") for s in WEB_SERVICES[1:]
+    ):
+        raise SystemExit("the bench measures PostgreSQL: set *_DATABASE_URL to postgres://...")
+    if not chosen["BROKER_URL"].startswith("redis"):
+        raise SystemExit("the bench measures Redis: set BROKER_URL to redis://...")
+    return chosen
+
+
+def start(root: Path) -> Platform:
+    return start_platform(root, BENCH_ENV)
+
+
+def seed(platform: Platform) -> None:
+    """The demo data of every service (its identities, programs, applications and awards).
+
+    The three seeds touch three databases and no service calls another, so they run at once.
+    """
+    running = [
+        subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [PYTHON, "manage.py", "seed_demo"],
+            cwd=REPO,
+            env=platform.service_env(service),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for service in ("users", "grants", "finance")
+    ]
+    for popen in running:
+        output, _ = popen.communicate(timeout=300)
+        if popen.returncode:
+            raise RuntimeError(f"seed_demo failed:\n{output[-4000:]}")
+
+
+def run_inside(
+    platform: Platform,
+    service: str,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> dict:
+    """Run a `bench.inside` command in one service's environment; its JSON answer."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [PYTHON, "-m", "bench.inside", *args],
+        cwd=REPO,
+        env={**platform.service_env(service), **(extra_env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(
+            f"bench.inside {args[0]} in {service} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def restart_together(platform: Platform, names: tuple[str, ...]) -> None:
+    """Stop, then start, several processes at once (each takes seconds to stop and to start)."""
+    for name in names:
+        process = platform.processes[name]
+        if process.running:
+            os.killpg(process.popen.pid, signal.SIGTERM)
+    for name in names:
+        platform.stop(name)  # waits; escalates to SIGKILL after its timeout
+    for name in names:
+        platform.start(name, wait=False)
+    for name in names:
+        platform.wait_ready(name)
+
+
+@contextlib.contextmanager
+def slowed(platform: Platform, services: tuple[str, ...], delay_ms: int) -> Iterator[None]:
+    """Restart `services` with ARTIFICIAL_DELAY_MS (a bench-only setting), then restore them.
+
+    The same processes, databases and data as the normal runs, so the only difference measured is
+    the delay; restarting two web servers takes a second or two, a second platform half a minute.
+    """
+    for service in services:
+        platform.processes[service].env["ARTIFICIAL_DELAY_MS"] = str(delay_ms)
+    restart_together(platform, services)
+    try:
+        yield
+    finally:
+        for service in services:
+            platform.processes[service].env.pop("ARTIFICIAL_DELAY_MS", None)
+        restart_together(platform, services)
+
+
+def shutdown(platform: Platform) -> None:
+    """`platform.close()`, but every process is asked to stop at once rather than in turn."""
+    for process in platform.processes.values():
+        if process.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGTERM)
+    platform.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Memory: the resident set of every process of each service (gunicorn/uvicorn parent + workers)
+# ------------------------------------------------------------------------------------------------
+def group_pids(pgid: int) -> list[int]:
+    """Every live process in a process group (the harness starts each in its own session)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields start after the last ")".
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """VmHWM (peak resident set) and VmRSS of a process, in KiB."""
+    values = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name in ("VmHWM", "VmRSS"):
+                values[name] = int(rest.split()[0])
+    return values
+
+
+@dataclass
+class MemorySampler:
+    """Samples every process of the given platform processes while a load runs.
+
+    At each sample, a group's figure is the sum of VmHWM (each live process's own peak resident
+    set since it started) over the group's live processes; the largest such sum is reported. A
+    gunicorn worker recycled during the load (max_requests) thus counts with the peak it reached
+    while it lived, but never at the same time as the worker that replaced it.
+    """
+
+    platform: Platform
+    names: tuple[str, ...]
+    interval: float = 0.25
+    peaks: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> pid -> VmHWM KiB
+    peak_hwm_sum: dict[str, int] = field(default_factory=dict)
+    peak_rss_sum: dict[str, int] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def sample(self) -> None:
+        for name in self.names:
+            popen = self.platform.processes[name].popen
+            if popen is None:
+                continue
+            hwm_sum = rss_sum = 0
+            for pid in group_pids(popen.pid):
+                values = memory_kib(pid)
+                if "VmHWM" in values:
+                    pids = self.peaks.setdefault(name, {})
+                    pids[pid] = max(pids.get(pid, 0), values["VmHWM"])
+                    hwm_sum += values["VmHWM"]
+                    rss_sum += values.get("VmRSS", 0)
+            self.peak_hwm_sum[name] = max(self.peak_hwm_sum.get(name, 0), hwm_sum)
+            self.peak_rss_sum[name] = max(self.peak_rss_sum.get(name, 0), rss_sum)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self) -> MemorySampler:
+        self.sample()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+        self.sample()
+
+    def report(self) -> dict:
+        result = {}
+        for name in self.names:
+            pids = self.peaks.get(name, {})
+            result[name] = {
+                # Every process seen: more than the server's own count means workers recycled.
+                "processes": len(pids),
+                "peak_mib_per_process": sorted(
+                    (round(kib / 1024, 1) for kib in pids.values()), reverse=True
+                ),
+                "peak_mib": round(self.peak_hwm_sum.get(name, 0) / 1024, 1),
+                "peak_simultaneous_rss_mib": round(self.peak_rss_sum.get(name, 0) / 1024, 1),
+            }
+        return result
+
+
+def wait_for(condition, *, timeout: float, interval: float = 0.05, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(message or f"condition not met within {timeout}s")
+        time.sleep(interval)

@@ -1,0 +1,159 @@
+"""Writes `latest.json` (everything measured) and `latest.md` (the summary a person reads)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _met(value) -> str:
+    return {True: "yes", False: "**no**", None: "n/a"}[value]
+
+
+def markdown(results: dict) -> str:
+    meta, figures = results["meta"], results["figures"]
+    lines = [
+        "# HMS benchmark results",
+        "",
+        f"Run {meta['started_at']} ({meta['profile']} profile, {meta['seconds']:.0f} s) on "
+        f"{meta['machine']['cpus']} CPU(s), Python {meta['machine']['python']}, "
+        f"PostgreSQL {meta['machine']['postgres']}, Redis {meta['machine']['redis']}. "
+        "Every ratio is against a baseline measured in the same run on the same machine.",
+        "",
+        "## Targets",
+        "",
+        "| figure | measure | value | baseline | target | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in results["targets"]:
+        unit = " ms" if row["target"].endswith("ms") else "x"
+        lines.append(
+            f"| {row['figure']} | {row['measure']} | {_fmt(row['value'], 3)}{unit} | "
+            f"{row['baseline']} | {row['target']} | {_met(row['met'])} |"
+        )
+
+    composition = figures["composition"]
+    lines += [
+        "",
+        "## 1. Composition: `/status` through the gateway against direct calls",
+        "",
+        f"One `/status` answer: {composition['status_sample']}.",
+        "",
+        "| backends | c | call | p50 ms | p99 ms | req/s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for variant in ("normal", "slowed"):
+        label = "normal" if variant == "normal" else f"+{composition['slowed_delay_ms']} ms"
+        for concurrency, level in composition[variant].items():
+            for name, run in level["runs"].items():
+                call = "/status via gateway" if name == "gateway" else f"{name} direct"
+                lines.append(
+                    f"| {label} | {concurrency} | {call} | {_fmt(run['latency_ms']['p50'])} | "
+                    f"{_fmt(run['latency_ms']['p99'])} | {_fmt(run['rps'], 1)} |"
+                )
+    lines += [
+        "",
+        "| backends | c | /status p50 / slowest p50 | /status p99 / slowest p99 | "
+        "/status p50 / sum of p50s | /status req/s / slowest req/s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for variant in ("normal", "slowed"):
+        label = "normal" if variant == "normal" else f"+{composition['slowed_delay_ms']} ms"
+        for concurrency, level in composition[variant].items():
+            lines.append(
+                f"| {label} | {concurrency} | {_fmt(level['p50_ratio_to_slowest'], 3)}x | "
+                f"{_fmt(level['p99_ratio_to_slowest'], 3)}x | {_fmt(level['p50_ratio_to_sum'], 3)}x | "
+                f"{_fmt(level['rps_ratio_to_slowest'], 3)}x |"
+            )
+
+    proxy = figures["proxy_overhead"]
+    lines += [
+        "",
+        f"## 2. Proxy overhead: `GET {proxy['path']}` via `/api` against direct",
+        "",
+        "| c | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 / p99 ms | direct req/s | "
+        "gateway req/s | throughput ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for concurrency, level in proxy["levels"].items():
+        direct, gateway = level["direct"], level["gateway"]
+        lines.append(
+            f"| {concurrency} | {_fmt(direct['latency_ms']['p50'])} / {_fmt(direct['latency_ms']['p99'])} | "
+            f"{_fmt(gateway['latency_ms']['p50'])} / {_fmt(gateway['latency_ms']['p99'])} | "
+            f"{_fmt(level['added_p50_ms'])} / {_fmt(level['added_p99_ms'])} | "
+            f"{_fmt(direct['rps'], 1)} | {_fmt(gateway['rps'], 1)} | {_fmt(level['rps_ratio'], 3)}x |"
+        )
+
+    bus = figures["event_bus"]
+    latency, throughput = bus["latency"], bus["throughput"]
+    lines += [
+        "",
+        "## 3. Event bus: `grant.approved` committed -> award readable in Finance",
+        "",
+        f"- Latency at a steady {latency['rate_per_s']:g} events/s ({latency['events']} events, "
+        f"Finance polled every {latency['poll_interval_ms']} ms): p50 "
+        f"{_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} ms, "
+        f"max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}.",
+        f"- Sustained end to end (outbox, relay, Redis, Celery, inbox, award obligated): "
+        f"{_fmt(throughput['events_per_s'], 1)} events/s over {throughput['events']} events "
+        f"(the one producer committed {_fmt(throughput['producer_commits_per_s'], 1)}/s); "
+        f"missing {throughput['missing']}.",
+        f"- Raw Celery baseline (no-op task, acks_late, prefetch 1, one process, same Redis): "
+        f"{_fmt(throughput['raw_celery']['tasks_per_s'], 1)} tasks/s over "
+        f"{throughput['raw_celery']['tasks']} tasks.",
+        f"- Ratio: **{_fmt(throughput['ratio_to_raw_celery'], 3)}x** raw Celery.",
+    ]
+
+    scale = figures["scale"]
+    sizes = list(scale["sizes"])
+    lines += [
+        "",
+        f"## 4. Scale: {int(sizes[0]):,} against {int(sizes[1]):,} applications (c=1)",
+        "",
+        "| endpoint | p50 ms small / large | p99 ms small / large | p50 ratio | SQL queries small / large |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, values in scale["endpoints"].items():
+        small, large = (scale["sizes"][size]["runs"][name] for size in sizes)
+        lines.append(
+            f"| {name} | {_fmt(small['latency_ms']['p50'])} / {_fmt(large['latency_ms']['p50'])} | "
+            f"{_fmt(small['latency_ms']['p99'])} / {_fmt(large['latency_ms']['p99'])} | "
+            f"{_fmt(values['p50_ratio'], 3)}x | {values['queries_small']} / {values['queries_large']} |"
+        )
+
+    lines += [
+        "",
+        "## 5. Memory: peak resident set under the composition load",
+        "",
+        "Per process group (the server's parent and its workers; a Celery worker's parent and its "
+        "child): the largest sum of the live processes' VmHWM seen while the load ran, sampled every "
+        "0.25 s. More processes than the server runs means workers were recycled (max_requests).",
+        "",
+        "| process group | processes seen | peak MiB (sum of VmHWM) | "
+        "largest simultaneous RSS MiB | each process's peak MiB |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, values in figures["memory"].items():
+        lines.append(
+            f"| {name} | {values['processes']} | {_fmt(values['peak_mib'], 1)} | "
+            f"{_fmt(values['peak_simultaneous_rss_mib'], 1)} | "
+            f"{', '.join(str(v) for v in values['peak_mib_per_process'])} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write(results: dict, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / "latest.json", folder / "latest.md"
+    json_path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path

@@ -1,0 +1,147 @@
+"""`python -m bench --smoke` still runs end to end and reports every figure with numbers.
+
+The smoke profile makes a few requests per measurement, so its numbers mean nothing; what it pins
+is that the benchmark machinery works against the current code: the platform starts under its
+production servers, every measured endpoint answers 200, and latest.json / latest.md hold all five
+figures. `make bench` is the real run.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.harness import REPO
+
+NEEDED = ("USERS_DATABASE_URL", "GRANTS_DATABASE_URL", "FINANCE_DATABASE_URL", "BROKER_URL")
+
+
+def _configured() -> bool:
+    return all(
+        os.environ.get(name, "").startswith("redis" if name == "BROKER_URL" else "postgres")
+        for name in NEEDED
+    )
+
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        not _configured(),
+        reason="the bench measures PostgreSQL and Redis: set USERS/GRANTS/FINANCE_DATABASE_URL "
+        "to postgres://... and BROKER_URL to redis://...",
+    ),
+]
+
+
+def is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def assert_clean_run(run: dict) -> None:
+    assert run["requests"] > 0
+    assert run["errors"] == 0, f"{run['url']} answered {run['statuses']}"
+    assert all(is_number(run["latency_ms"][key]) for key in ("p50", "p99"))
+    assert is_number(run["rps"])
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory):
+    output = tmp_path_factory.mktemp("bench-results")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
+    return (
+        json.loads((output / "latest.json").read_text()),
+        (output / "latest.md").read_text(),
+        completed.stdout,
+    )
+
+
+@pytest.mark.timeout(200)
+def test_the_composition_figure_has_every_call_at_each_concurrency(smoke_results):
+    figure = smoke_results[0]["figures"]["composition"]
+
+    assert figure["status_sample"]["degraded"] == []
+    for variant in ("normal", "slowed"):
+        assert set(figure[variant]) == {"1", "32"}
+        for level in figure[variant].values():
+            assert set(level["runs"]) == {"users", "grants", "gateway"}
+            for run in level["runs"].values():
+                assert_clean_run(run)
+            assert is_number(level["p50_ratio_to_slowest"])
+            assert is_number(level["p99_ratio_to_slowest"])
+
+
+def test_the_proxy_figure_compares_the_gateway_with_the_direct_call(smoke_results):
+    figure = smoke_results[0]["figures"]["proxy_overhead"]
+
+    for level in figure["levels"].values():
+        assert_clean_run(level["direct"])
+        assert_clean_run(level["gateway"])
+        assert is_number(level["added_p50_ms"])
+        assert is_number(level["rps_ratio"])
+
+
+def test_the_bus_figure_has_latency_throughput_and_the_raw_celery_baseline(smoke_results):
+    figure = smoke_results[0]["figures"]["event_bus"]
+
+    assert figure["latency"]["missing"] == 0
+    assert is_number(figure["latency"]["latency_ms"]["p50"])
+    assert is_number(figure["latency"]["latency_ms"]["p99"])
+    assert figure["throughput"]["missing"] == 0
+    assert is_number(figure["throughput"]["events_per_s"])
+    assert is_number(figure["throughput"]["raw_celery"]["tasks_per_s"])
+    assert is_number(figure["throughput"]["ratio_to_raw_celery"])
+
+
+def test_the_scale_figure_has_latency_and_query_counts_at_both_sizes(smoke_results):
+    figure = smoke_results[0]["figures"]["scale"]
+
+    assert [size["applications"] for size in figure["sizes"].values()] == [1_000, 5_000]
+    for size in figure["sizes"].values():
+        for run in size["runs"].values():
+            assert_clean_run(run)
+        for counted in size["queries"].values():
+            assert counted["status"] == 200
+            assert counted["queries"] > 0
+    assert set(figure["endpoints"]) == {"applicant list", "caseworker queue", "/status"}
+    for endpoint in figure["endpoints"].values():
+        assert is_number(endpoint["p50_ratio"])
+
+
+def test_the_memory_figure_has_every_web_service(smoke_results):
+    figure = smoke_results[0]["figures"]["memory"]
+
+    for service in ("gateway", "users", "grants", "finance"):
+        assert figure[service]["processes"] >= 2  # the server's parent and its workers
+        assert figure[service]["peak_mib"] > 0
+
+
+def test_the_outputs_list_every_target_and_figure(smoke_results):
+    results, markdown, printed = smoke_results
+
+    assert results["targets"]
+    assert all(is_number(row["value"]) for row in results["targets"])
+    for heading in (
+        "## Targets",
+        "## 1. Composition",
+        "## 2. Proxy overhead",
+        "## 3. Event bus",
+        "## 4. Scale",
+        "## 5. Memory",
+    ):
+        assert heading in markdown
+    assert "Targets:" in printed
