@@ -6,7 +6,7 @@ Worker: `DJANGO_SETTINGS_MODULE=hms.settings.grants celery -A hms.celery worker 
 from logging.config import dictConfig
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, task_prerun, worker_process_init
 
 app = Celery("hms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -28,3 +28,11 @@ def trace_each_worker_process(**kwargs):
     from hms.tracing import configure_tracing
 
     configure_tracing(settings.HMS_SERVICE, django=False)
+
+
+@task_prerun.connect
+def drop_unusable_database_connections(**kwargs):
+    """What Django does at the start of each request: close connections that are too old or broken."""
+    from django.db import close_old_connections
+
+    close_old_connections()

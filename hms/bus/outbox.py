@@ -47,6 +47,8 @@ def publish(event: Event) -> OutboxEvent:
         "correlation_id": current_correlation_id(),
         "payload": event.model_dump(mode="json"),
     }
+    # An event nobody consumes (a record such as grant.viewed) has nothing to relay.
+    has_consumers = bool(event.consumers)
     row = OutboxEvent.objects.using(alias).create(
         event_id=envelope["event_id"],
         event_type=event.name,
@@ -54,10 +56,11 @@ def publish(event: Event) -> OutboxEvent:
         aggregate=event.aggregate,
         envelope=envelope,
         trace_context=current_trace_context(),
+        sent_at=None if has_consumers else timezone.now(),
     )
     logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
     transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
-    if settings.HMS_BUS_DISPATCH_ON_COMMIT:
+    if has_consumers and settings.HMS_BUS_DISPATCH_ON_COMMIT:
         transaction.on_commit(lambda: _dispatch_after_commit(event.producer), using=alias)
     return row
 
