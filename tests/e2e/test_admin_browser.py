@@ -8,6 +8,7 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.api import Gateway
 from tests.e2e.test_workflow import CASEWORKER, open_program_for_business, register_business
@@ -85,19 +86,19 @@ def test_a_caseworker_approves_an_application_in_the_grants_admin(
     page.fill("input[name=username]", CASEWORKER[0])
     page.fill("input[name=password]", CASEWORKER[1])
     page.click("input[type=submit]")
-    assert page.locator("#user-tools").is_visible(), page.locator("#content").inner_text()
+    expect(page.locator("#user-tools")).to_be_visible()
 
     page.goto(f"{admin}grants/application/?status__exact=submitted&q={tracking}")
-    assert page.locator("#result_list", has_text=tracking).is_visible()
+    expect(page.locator("#result_list", has_text=tracking)).to_be_visible()
 
     run_action(page, tracking, "Start review")
-    assert page.locator(".messagelist").is_visible(), page.locator("#content").inner_text()
+    expect(page.locator(".messagelist")).to_be_visible()
     page.goto(f"{admin}grants/application/?q={tracking}")
     run_action(page, tracking, "Approve")
     page.fill("textarea[name=reason]", "Strong proposal; full amount.")
     page.click("input[name=apply]")
 
-    assert page.locator(".messagelist", has_text="Approved 1 application(s).").is_visible()
+    expect(page.locator(".messagelist", has_text="Approved 1 application(s).")).to_be_visible()
     row = page.locator("#result_list tbody tr", has_text=tracking).inner_text()
     # Finance may already have obligated the award from the event, moving it on to Awarded.
     assert "Approved" in row or "Awarded" in row, row
