@@ -6,6 +6,7 @@ API. Money records are read-only on screen; the ledger cannot be edited at all.
 """
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -88,9 +89,29 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
 
 
+def _reason_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    operation: Callable[[Identity, object, str], object],
+    *,
+    done: str,
+    **page,
+) -> TemplateResponse | None:
+    """An action that asks for a reason first, then applies `operation` with it to each row."""
+    form = ReasonForm(request.POST if "apply" in request.POST else None)
+    if form.is_bound and form.is_valid():
+        reason = form.cleaned_data["reason"]
+        _apply(
+            modeladmin, request, queryset, lambda actor, row: operation(actor, row, reason), done
+        )
+        return None
+    return _action_form(modeladmin, request, queryset, form=form, **page)
+
+
 class ScheduleDisbursementForm(forms.Form):
     category = forms.ChoiceField()
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=0.01)
+    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     memo = forms.CharField(required=False, max_length=255)
 
     def __init__(self, *args, award: Award, **kwargs):
@@ -313,24 +334,14 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Reject with a reason", permissions=["change"])
     def reject_requests(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            _apply(
-                self,
-                request,
-                queryset,
-                lambda actor, row: services.reimbursement_reject(
-                    actor=actor, reimbursement_id=row.pk, reason=reason
-                ),
-                "Rejected",
-            )
-            return None
-        return _action_form(
+        return _reason_action(
             self,
             request,
             queryset,
-            form=form,
+            lambda actor, row, reason: services.reimbursement_reject(
+                actor=actor, reimbursement_id=row.pk, reason=reason
+            ),
+            done="Rejected",
             action="reject_requests",
             title="Reject reimbursement requests",
             intro="The recipient will see this reason.",
@@ -385,24 +396,14 @@ class DisbursementAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Mark as failed (returns the amount)", permissions=["change"])
     def fail_payments(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            reason = form.cleaned_data["reason"]
-            _apply(
-                self,
-                request,
-                queryset,
-                lambda actor, row: services.disbursement_fail(
-                    actor=actor, disbursement_id=row.pk, reason=reason
-                ),
-                "Failed",
-            )
-            return None
-        return _action_form(
+        return _reason_action(
             self,
             request,
             queryset,
-            form=form,
+            lambda actor, row, reason: services.disbursement_fail(
+                actor=actor, disbursement_id=row.pk, reason=reason
+            ),
+            done="Failed",
             action="fail_payments",
             title="Mark payments as failed",
             intro="Their amounts return to the awards' balances.",

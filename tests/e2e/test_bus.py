@@ -125,8 +125,6 @@ def test_a_poison_event_lands_in_the_dead_letters_and_the_worker_keeps_going(pla
     send_raw(platform, healthy)
 
     wait_until(lambda: grants_effect(platform, healthy["event_id"], 9005)["inbox"], timeout=30)
-    status = bus_status(platform, "grants")
-    assert "user.exploded" not in status or "unknown_event_type" in status
     letters = platform.shell(
         "grants",
         "from hms.bus.models import DeadLetter\n"
