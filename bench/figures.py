@@ -250,7 +250,7 @@ def composition(platform: Platform, profile: Profile) -> tuple[dict, dict]:
 
 
 def composition_slowed(platform: Platform, profile: Profile, figure: dict) -> dict:
-    say(f"1b. Composition with users and grants each slowed by {SLOW_MS} ms (ARTIFICIAL_DELAY_MS)")
+    say(f"1b. Composition with users and grants each slowed by {SLOW_MS} ms (a response delay)")
     with slowed(platform, ("users", "grants"), SLOW_MS):
         longer = dataclasses.replace(profile, duration=profile.slowed_duration)
         figure["slowed"] = _composition_round(platform, longer)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.e2e.harness import PYTHON, REPO, Platform, start_platform
+from tests.faults import with_faults, without_faults
 
 # Where the bench finds PostgreSQL and Redis when the environment does not say (the harness makes
 # fresh databases named after its own prefix on that server; the path here is never used).
@@ -131,19 +132,19 @@ def restart_together(platform: Platform, names: tuple[str, ...]) -> None:
 
 @contextlib.contextmanager
 def slowed(platform: Platform, services: tuple[str, ...], delay_ms: int) -> Iterator[None]:
-    """Restart `services` with ARTIFICIAL_DELAY_MS (a bench-only setting), then restore them.
+    """Restart `services` with a response delay (injected by tests.faults), then restore them.
 
     The same processes, databases and data as the normal runs, so the only difference measured is
     the delay; restarting two web servers takes a second or two, a second platform half a minute.
     """
     for service in services:
-        platform.processes[service].env["ARTIFICIAL_DELAY_MS"] = str(delay_ms)
+        with_faults(platform.processes[service].env, response_delay=delay_ms)
     restart_together(platform, services)
     try:
         yield
     finally:
         for service in services:
-            platform.processes[service].env.pop("ARTIFICIAL_DELAY_MS", None)
+            without_faults(platform.processes[service].env)
         restart_together(platform, services)
 
 

@@ -5,14 +5,13 @@ token never costs a service a request; the services verify again (the gateway is
 """
 
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.conf import settings
 
-from hms.auth import ROLES
+from hms.identity import Identity, InvalidClaims
 
 # RS256 only: an "alg": "none" or HS256 token (signed with the public key as an HMAC secret) is
 # refused before any key is used.
@@ -21,13 +20,6 @@ ALGORITHMS = ["RS256"]
 
 class InvalidToken(Exception):
     """The token is missing a claim, expired, signed by someone else, or not an access token."""
-
-
-@dataclass(frozen=True)
-class Caller:
-    user_id: int
-    role: str
-    kind: str | None = None
 
 
 @lru_cache(maxsize=4)
@@ -45,7 +37,7 @@ def bearer_token(headers) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def verify_access_token(token: str) -> Caller:
+def verify_access_token(token: str) -> Identity:
     """The caller named by a valid access token signed by the User Service, else InvalidToken."""
     if not token:
         raise InvalidToken("Authorization must be 'Bearer <access token>'.")
@@ -62,7 +54,7 @@ def verify_access_token(token: str) -> Caller:
 # tokens that passed every check are kept (a refused one raises, which lru_cache never stores), and
 # expiry is checked on every use above. Bounded, so it costs at most a few MB per worker.
 @lru_cache(maxsize=4096)
-def _verified(token: str, public_key: str, issuer: str, audience: str) -> tuple[Caller, float]:
+def _verified(token: str, public_key: str, issuer: str, audience: str) -> tuple[Identity, float]:
     try:
         claims = jwt.decode(
             token,
@@ -79,10 +71,7 @@ def _verified(token: str, public_key: str, issuer: str, audience: str) -> tuple[
     if claims.get("token_type") != "access":
         raise InvalidToken("Token is not an access token.")
     try:
-        user_id = int(claims["user_id"])
-        role = str(claims["role"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InvalidToken("Token has no valid user id and role.") from exc
-    if role not in ROLES:
-        raise InvalidToken("Token carries an unknown role.")
-    return Caller(user_id=user_id, role=role, kind=claims.get("kind")), float(claims["exp"])
+        caller = Identity.from_claims(claims)
+    except InvalidClaims as exc:
+        raise InvalidToken(str(exc)) from exc
+    return caller, float(claims["exp"])

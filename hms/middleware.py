@@ -1,11 +1,23 @@
-"""Request middleware shared by the data services."""
+"""Request middleware shared by the data services.
+
+- `RequestIdMiddleware`: every request gets an id, carried into logs and events.
+- `HostileInputMiddleware`: a body over DATA_UPLOAD_MAX_MEMORY_SIZE gets a 413 JSON answer
+  before any view reads it (Django itself would raise RequestDataTooBig, a bare 400), and an id in
+  a path wider than 64 bits gets a 404 before it reaches a query (SQLite overflows on it: a 500).
+"""
 
 import logging
 import re
 import time
 import uuid
 
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+
 from hms.context import correlation_id
+from hms.errors import error_body, json_not_found
+from hms.limits import MAX_ID
+from hms.parsers import body_limit, declared_length
 
 logger = logging.getLogger("hms.request")
 
@@ -45,16 +57,37 @@ class RequestIdMiddleware:
         return response
 
 
-class ArtificialDelayMiddleware:
-    """Adds ARTIFICIAL_DELAY_MS to every response (not /health), to measure composition latency."""
+class HostileInputMiddleware:
+    """413 for a body over DATA_UPLOAD_MAX_MEMORY_SIZE (by its Content-Length, or once read);
+    404 for an integer path parameter no database column can hold.
+
+    Multipart bodies are left to Django, which keeps uploaded files out of the memory limit.
+    """
 
     def __init__(self, get_response):
-        from django.conf import settings
-
         self.get_response = get_response
-        self.delay = settings.ARTIFICIAL_DELAY_MS / 1000
 
     def __call__(self, request):
-        if not request.path.startswith("/health"):
-            time.sleep(self.delay)
+        limit = body_limit()
+        declared = declared_length(request)
+        is_multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        if limit is not None and declared is not None and declared > limit and not is_multipart:
+            return too_large_response(limit)
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        for value in (*view_args, *view_kwargs.values()):
+            if isinstance(value, int) and not 0 <= value <= MAX_ID:
+                return json_not_found(request)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return too_large_response(body_limit())
+        return None
+
+
+def too_large_response(limit: int | None) -> JsonResponse:
+    return JsonResponse(
+        error_body("too_large", f"The request body may have at most {limit} bytes."), status=413
+    )

@@ -1,7 +1,20 @@
-"""Pagination for every list endpoint: bounded page sizes so no request reads a whole table."""
+"""Pagination for every list endpoint: bounded page sizes so no request reads a whole table.
 
+A view answers a page with `paginated_response` and documents it with `paginated_schema`; a list
+that can grow without bound and is paged by staff (the work queue) uses `CappedCountPagination`.
+"""
+
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+# Counting every row for each page grows with the table; counting stops here instead, and
+# `count_capped` says there are more (nobody pages through a thousand items: they filter).
+COUNT_LIMIT = 1_000
 
 
 class StandardPagination(PageNumberPagination):
@@ -25,3 +38,75 @@ class StandardPagination(PageNumberPagination):
                 }
             )
         return size
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most COUNT_LIMIT rows, so a page costs the same at any size of the table."""
+
+    @cached_property
+    def counted(self) -> int:
+        # COUNT(*) over a LIMIT subquery: it stops at the first LIMIT + 1 rows found.
+        return self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > COUNT_LIMIT
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, COUNT_LIMIT)
+
+
+class CappedCountPagination(StandardPagination):
+    django_paginator_class = CappedCountPaginator
+
+    def get_paginated_response(self, data) -> Response:
+        response = super().get_paginated_response(data)
+        response.data["count_capped"] = self.page.paginator.capped
+        return response
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, OpenApiParameter.QUERY, description="Page number (from 1)."),
+    OpenApiParameter(
+        "page_size",
+        int,
+        OpenApiParameter.QUERY,
+        description=f"Rows per page (at most {StandardPagination.max_page_size}).",
+    ),
+]
+
+
+def paginated_response(
+    request,
+    view,
+    queryset,
+    serializer_class,
+    *,
+    context: dict | None = None,
+    pagination: type[StandardPagination] = StandardPagination,
+) -> Response:
+    """One page of `queryset`, serialized, with count and links."""
+    paginator = pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    data = serializer_class(page, many=True, context=context or {}).data
+    return paginator.get_paginated_response(data)
+
+
+def paginated_schema(serializer_class, *, capped: bool = False, name: str | None = None):
+    """The OpenAPI shape of a page of `serializer_class`."""
+    fields = {
+        "count": serializers.IntegerField(),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    }
+    if capped:
+        fields["count"] = serializers.IntegerField(
+            help_text=f"Exact up to {COUNT_LIMIT:,}; past that, this many and count_capped."
+        )
+        fields["count_capped"] = serializers.BooleanField()
+    # drf-spectacular's own naming for a paginated list: Paginated<Component>List.
+    component = serializer_class.__qualname__.replace(".", "").removesuffix("Serializer")
+    name = name or f"Paginated{component}List"
+    return inline_serializer(name=name, fields=fields)

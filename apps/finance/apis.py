@@ -5,35 +5,19 @@ staff read everything; only finance officers (and administrators) move money. So
 object is a 404, never a 403.
 """
 
-from decimal import Decimal
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.finance import selectors, services
+from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import Award, Disbursement, ReimbursementRequest
 from hms.auth import IsApplicant, IsFinanceOfficer
-from hms.pagination import StandardPagination
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-POSITIVE_MONEY = {**MONEY, "min_value": Decimal("0.01")}
-# Ids are 64-bit in the database; a larger number is refused as input, never sent to a query.
-ID = {"min_value": 1, "max_value": 2**63 - 1}
-
-
-def _paginated(view: APIView, queryset, serializer_class) -> Response:
-    paginator = view.pagination_class()
-    page = paginator.paginate_queryset(queryset, view.request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
-def _filters(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+from hms.filtering import filter_parameters
+from hms.limits import ID_RANGE, MONEY, POSITIVE_MONEY
+from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 
 
 class BalancesSerializer(serializers.Serializer):
@@ -116,36 +100,20 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, description="Page number (from 1)."),
-    OpenApiParameter("page_size", int, description="Rows per page (at most 100)."),
-]
-
-
 # ------------------------------------------------------------------------------------------------
 # Awards
 # ------------------------------------------------------------------------------------------------
 class AwardListApi(APIView):
     """Awards with balances: a recipient's own; staff see all and may filter by applicant."""
 
-    pagination_class = StandardPagination
-
-    class FilterSerializer(serializers.Serializer):
-        applicant = serializers.IntegerField(required=False, **ID)
-        application = serializers.IntegerField(required=False, **ID)
-        status = serializers.ChoiceField(choices=Award.Status.choices, required=False)
-        program_code = serializers.CharField(required=False, max_length=50)
-
     @extend_schema(
         operation_id="finance_awards_list",
-        parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses=AwardOutputSerializer(many=True),
+        parameters=[*filter_parameters(AwardFilter), *PAGE_PARAMETERS],
+        responses=paginated_schema(AwardOutputSerializer),
     )
     def get(self, request):
-        awards = selectors.award_list(
-            actor=request.user, filters=_filters(self.FilterSerializer, request)
-        )
-        return _paginated(self, awards, AwardOutputSerializer)
+        awards = selectors.award_list(actor=request.user, filters=request.query_params)
+        return paginated_response(request, self, awards, AwardOutputSerializer)
 
 
 class AwardDetailApi(APIView):
@@ -160,16 +128,14 @@ class AwardDetailApi(APIView):
 class AwardLedgerApi(APIView):
     """The award's ledger entries, oldest first."""
 
-    pagination_class = StandardPagination
-
     @extend_schema(
         operation_id="finance_awards_ledger_list",
         parameters=PAGE_PARAMETERS,
-        responses=LedgerEntryOutputSerializer(many=True),
+        responses=paginated_schema(LedgerEntryOutputSerializer),
     )
     def get(self, request, award_id: int):
         entries = selectors.ledger_entries_for_award(actor=request.user, award_id=award_id)
-        return _paginated(self, entries, LedgerEntryOutputSerializer)
+        return paginated_response(request, self, entries, LedgerEntryOutputSerializer)
 
 
 class AwardCloseApi(APIView):
@@ -202,19 +168,11 @@ class AwardCloseApi(APIView):
 class DisbursementListApi(APIView):
     """GET: disbursements on the caller's awards (staff: all). POST: a finance officer schedules one."""
 
-    pagination_class = StandardPagination
-
-    class FilterSerializer(serializers.Serializer):
-        award = serializers.IntegerField(required=False, **ID)
-        applicant = serializers.IntegerField(required=False, **ID)
-        status = serializers.ChoiceField(choices=Disbursement.Status.choices, required=False)
-        category = serializers.CharField(required=False, max_length=100)
-
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "DisbursementScheduleInput"
 
-        award = serializers.IntegerField(**ID)
+        award = serializers.IntegerField(**ID_RANGE)
         category = serializers.CharField(max_length=100)
         amount = serializers.DecimalField(**POSITIVE_MONEY)
         memo = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -226,14 +184,14 @@ class DisbursementListApi(APIView):
 
     @extend_schema(
         operation_id="finance_disbursements_list",
-        parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses=DisbursementOutputSerializer(many=True),
+        parameters=[*filter_parameters(DisbursementFilter), *PAGE_PARAMETERS],
+        responses=paginated_schema(DisbursementOutputSerializer),
     )
     def get(self, request):
         disbursements = selectors.disbursement_list(
-            actor=request.user, filters=_filters(self.FilterSerializer, request)
+            actor=request.user, filters=request.query_params
         )
-        return _paginated(self, disbursements, DisbursementOutputSerializer)
+        return paginated_response(request, self, disbursements, DisbursementOutputSerializer)
 
     @extend_schema(
         operation_id="finance_disbursements_schedule",
@@ -369,20 +327,11 @@ class DisbursementRecoverApi(_DisbursementActionApi):
 class ReimbursementListApi(APIView):
     """GET: reimbursement requests on the caller's awards (staff: all). POST: the recipient files one."""
 
-    pagination_class = StandardPagination
-
-    class FilterSerializer(serializers.Serializer):
-        award = serializers.IntegerField(required=False, **ID)
-        applicant = serializers.IntegerField(required=False, **ID)
-        status = serializers.ChoiceField(
-            choices=ReimbursementRequest.Status.choices, required=False
-        )
-
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "ReimbursementCreateInput"
 
-        award = serializers.IntegerField(**ID)
+        award = serializers.IntegerField(**ID_RANGE)
         category = serializers.CharField(max_length=100)
         amount = serializers.DecimalField(**POSITIVE_MONEY)
         description = serializers.CharField(max_length=5000)
@@ -394,14 +343,12 @@ class ReimbursementListApi(APIView):
 
     @extend_schema(
         operation_id="finance_reimbursements_list",
-        parameters=[FilterSerializer, *PAGE_PARAMETERS],
-        responses=ReimbursementOutputSerializer(many=True),
+        parameters=[*filter_parameters(ReimbursementFilter), *PAGE_PARAMETERS],
+        responses=paginated_schema(ReimbursementOutputSerializer),
     )
     def get(self, request):
-        requests = selectors.reimbursement_list(
-            actor=request.user, filters=_filters(self.FilterSerializer, request)
-        )
-        return _paginated(self, requests, ReimbursementOutputSerializer)
+        requests = selectors.reimbursement_list(actor=request.user, filters=request.query_params)
+        return paginated_response(request, self, requests, ReimbursementOutputSerializer)
 
     @extend_schema(
         operation_id="finance_reimbursements_create",

@@ -25,6 +25,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
+from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import (
     Account,
     Award,
@@ -36,6 +37,7 @@ from apps.finance.models import (
 )
 from hms.auth import ROLE_SERVICE, Identity
 from hms.errors import NotFound
+from hms.filtering import apply_filters
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -173,18 +175,9 @@ def awards_visible_to(actor: Identity) -> QuerySet[Award]:
     return _visible(Award.objects.all(), actor, recipient_field="applicant_id")
 
 
-def award_list(*, actor: Identity, filters: Mapping[str, Any] | None = None) -> QuerySet[Award]:
-    """Awards the actor may see, with balances; filters: applicant, application, status, program_code."""
-    filters = filters or {}
-    awards = awards_visible_to(actor)
-    if filters.get("applicant") is not None:
-        awards = awards.filter(applicant_id=filters["applicant"])
-    if filters.get("application") is not None:
-        awards = awards.filter(application_id=filters["application"])
-    if filters.get("status"):
-        awards = awards.filter(status=filters["status"])
-    if filters.get("program_code"):
-        awards = awards.filter(program_code=filters["program_code"])
+def award_list(*, actor: Identity, filters: Mapping[str, str] | None = None) -> QuerySet[Award]:
+    """Awards the actor may see, with balances, newest first (filters: `AwardFilter`)."""
+    awards = apply_filters(AwardFilter, filters, awards_visible_to(actor))
     return awards_with_balances(awards).order_by("-created_at", "-id")
 
 
@@ -208,23 +201,16 @@ def ledger_entries_for_award(*, actor: Identity, award_id: int) -> QuerySet[Ledg
 
 
 def disbursement_list(
-    *, actor: Identity, filters: Mapping[str, Any] | None = None
+    *, actor: Identity, filters: Mapping[str, str] | None = None
 ) -> QuerySet[Disbursement]:
-    """Disbursements on awards the actor may see; filters: award, applicant, status, category."""
-    filters = filters or {}
+    """Disbursements on awards the actor may see, newest first (filters: `DisbursementFilter`)."""
     disbursements = _visible(
         Disbursement.objects.all(), actor, recipient_field="award__applicant_id"
     )
-    if filters.get("award") is not None:
-        disbursements = disbursements.filter(award_id=filters["award"])
-    if filters.get("applicant") is not None:
-        disbursements = disbursements.filter(award__applicant_id=filters["applicant"])
-    if filters.get("status"):
-        disbursements = disbursements.filter(status=filters["status"])
-    if filters.get("category"):
-        disbursements = disbursements.filter(category__name__iexact=filters["category"])
-    return disbursements.select_related("award", "category", "reimbursement").order_by(
-        "-created_at", "-id"
+    return (
+        apply_filters(DisbursementFilter, filters, disbursements)
+        .select_related("award", "category", "reimbursement")
+        .order_by("-created_at", "-id")
     )
 
 
@@ -236,20 +222,17 @@ def disbursement_get(*, actor: Identity, disbursement_id: int) -> Disbursement:
 
 
 def reimbursement_list(
-    *, actor: Identity, filters: Mapping[str, Any] | None = None
+    *, actor: Identity, filters: Mapping[str, str] | None = None
 ) -> QuerySet[ReimbursementRequest]:
-    """Reimbursement requests on awards the actor may see; filters: award, applicant, status."""
-    filters = filters or {}
+    """Reimbursement requests on awards the actor may see, newest first (`ReimbursementFilter`)."""
     requests = _visible(
         ReimbursementRequest.objects.all(), actor, recipient_field="award__applicant_id"
     )
-    if filters.get("award") is not None:
-        requests = requests.filter(award_id=filters["award"])
-    if filters.get("applicant") is not None:
-        requests = requests.filter(award__applicant_id=filters["applicant"])
-    if filters.get("status"):
-        requests = requests.filter(status=filters["status"])
-    return requests.select_related("award", "category").order_by("-created_at", "-id")
+    return (
+        apply_filters(ReimbursementFilter, filters, requests)
+        .select_related("award", "category")
+        .order_by("-created_at", "-id")
+    )
 
 
 def reimbursement_get(*, actor: Identity, reimbursement_id: int) -> ReimbursementRequest:

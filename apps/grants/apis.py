@@ -5,13 +5,10 @@ Application errors raised below become JSON 4xx responses in `hms.errors.api_exc
 
 from decimal import Decimal
 
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
-    inline_serializer,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -19,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.grants import selectors, services
+from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
@@ -28,90 +26,20 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
-from hms.pagination import StandardPagination
-
-MONEY = {"max_digits": 14, "decimal_places": 2}
-MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+from hms.filtering import filter_parameters
+from hms.limits import MAX_ID, MONEY
+from hms.pagination import (
+    PAGE_PARAMETERS,
+    CappedCountPagination,
+    paginated_response,
+    paginated_schema,
+)
 
 
 def _identity(request) -> Identity | None:
     return request.user if isinstance(request.user, Identity) else None
 
 
-def _paginated(serializer_class, *, capped: bool = False) -> serializers.Serializer:
-    """The OpenAPI shape of a StandardPagination page of `serializer_class`."""
-    fields = {
-        "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
-        "results": serializer_class(many=True),
-    }
-    if capped:
-        fields["count"] = serializers.IntegerField(
-            help_text=f"Exact up to {QUEUE_COUNT_LIMIT:,}; past that, this many and count_capped."
-        )
-        fields["count_capped"] = serializers.BooleanField()
-    return inline_serializer(
-        name=f"Paginated{serializer_class.__qualname__.replace('.', '')}", fields=fields
-    )
-
-
-# The work queue is every submitted application there is: counting all of them for each page took
-# 30-60 ms at a million applications (`make bench`, scale figure), the page itself under 1 ms, and
-# a count stopped at 10,000 still ~1-2 ms. Nobody pages through a thousand items (they filter), so
-# the count stops here: the same ~0.2 ms at any size, and `count_capped` says there are more.
-QUEUE_COUNT_LIMIT = 1_000
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most QUEUE_COUNT_LIMIT rows, so a page costs the same at any size of the table."""
-
-    @cached_property
-    def counted(self) -> int:
-        # COUNT(*) over a LIMIT subquery: it stops at the first LIMIT + 1 rows found.
-        return self.object_list.order_by().values("pk")[: QUEUE_COUNT_LIMIT + 1].count()
-
-    @property
-    def capped(self) -> bool:
-        return self.counted > QUEUE_COUNT_LIMIT
-
-    @cached_property
-    def count(self) -> int:
-        return min(self.counted, QUEUE_COUNT_LIMIT)
-
-
-class QueuePagination(StandardPagination):
-    django_paginator_class = CappedCountPaginator
-
-    def get_paginated_response(self, data) -> Response:
-        response = super().get_paginated_response(data)
-        response.data["count_capped"] = self.page.paginator.capped
-        return response
-
-
-def _page(
-    request, view, queryset, serializer_class, context=None, pagination=StandardPagination
-) -> Response:
-    paginator = pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(
-        serializer_class(page, many=True, context=context or {}).data
-    )
-
-
-def _parameters(*names_and_help: tuple[str, str], many: tuple[str, ...] = ()):
-    return [
-        OpenApiParameter(
-            name, str, OpenApiParameter.QUERY, description=help_text, many=name in many
-        )
-        for name, help_text in names_and_help
-    ]
-
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", int, OpenApiParameter.QUERY),
-    OpenApiParameter("page_size", int, OpenApiParameter.QUERY, description="At most 100."),
-]
 VERSION_HELP = "The version you last read: the action is refused with 409 if it changed since."
 
 
@@ -228,18 +156,12 @@ class ProgramListApi(APIView):
     @extend_schema(
         operation_id="grants_programs_list",
         summary="Programs open for applications (staff may filter by status)",
-        parameters=[
-            *_parameters(
-                ("status", "Staff only: open, upcoming or closed."),
-                ("kind", "Eligible applicant kind: individual or business."),
-            ),
-            *PAGE_PARAMETERS,
-        ],
-        responses={200: _paginated(ProgramSerializer)},
+        parameters=[*filter_parameters(ProgramFilter), *PAGE_PARAMETERS],
+        responses={200: paginated_schema(ProgramSerializer)},
     )
     def get(self, request):
         programs = selectors.program_list(actor=_identity(request), filters=request.query_params)
-        return _page(request, self, programs, ProgramSerializer)
+        return paginated_response(request, self, programs, ProgramSerializer)
 
 
 class ProgramDetailApi(APIView):
@@ -272,21 +194,14 @@ class ApplicationListCreateApi(APIView):
     @extend_schema(
         operation_id="grants_applications_list",
         summary="My applications, newest first",
-        parameters=[
-            *_parameters(
-                ("status", "Status (repeat for several)."),
-                ("program", "Program code."),
-                many=("status",),
-            ),
-            *PAGE_PARAMETERS,
-        ],
-        responses={200: _paginated(ApplicationSerializer)},
+        parameters=[*filter_parameters(ApplicantApplicationFilter), *PAGE_PARAMETERS],
+        responses={200: paginated_schema(ApplicationSerializer)},
     )
     def get(self, request):
         applications = selectors.applications_for_applicant(
             applicant_id=request.user.user_id, filters=request.query_params
         )
-        return _page(request, self, applications, ApplicationSerializer)
+        return paginated_response(request, self, applications, ApplicationSerializer)
 
     @extend_schema(
         operation_id="grants_applications_create",
@@ -437,14 +352,14 @@ class ApplicationHistoryApi(APIView):
         operation_id="grants_applications_history",
         summary="Every state change of my application, oldest first",
         parameters=PAGE_PARAMETERS,
-        responses={200: _paginated(HistorySerializer)},
+        responses={200: paginated_schema(HistorySerializer)},
     )
     def get(self, request, application_id: int):
         application = selectors.application_for_applicant(
             applicant_id=request.user.user_id, application_id=application_id
         )
         history = selectors.application_history(application=application)
-        return _page(request, self, history, HistorySerializer)
+        return paginated_response(request, self, history, HistorySerializer)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -544,22 +459,14 @@ class ReviewQueueApi(APIView):
     @extend_schema(
         operation_id="grants_review_queue",
         summary="The caseworkers' work queue (submitted applications)",
-        parameters=[
-            *_parameters(
-                ("status", "Status (repeat for several)."),
-                ("program", "Program code."),
-                ("assignee", 'A caseworker\'s user id, "me" or "none".'),
-                ("q", "Search: tracking number or applicant name."),
-                ("ordering", "submitted_at, updated_at or requested_amount; prefix - to reverse."),
-                many=("status",),
-            ),
-            *PAGE_PARAMETERS,
-        ],
-        responses={200: _paginated(QueueItemSerializer, capped=True)},
+        parameters=[*filter_parameters(ReviewQueueFilter), *PAGE_PARAMETERS],
+        responses={200: paginated_schema(QueueItemSerializer, capped=True)},
     )
     def get(self, request):
         applications = selectors.review_queue(actor=request.user, filters=request.query_params)
-        return _page(request, self, applications, QueueItemSerializer, pagination=QueuePagination)
+        return paginated_response(
+            request, self, applications, QueueItemSerializer, pagination=CappedCountPagination
+        )
 
 
 class ReviewDetailApi(APIView):

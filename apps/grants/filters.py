@@ -13,8 +13,7 @@ from apps.grants.models import (
     ApplicationStatus,
     Program,
 )
-
-MAX_ID = 2**63 - 1  # the largest id a database integer column holds
+from hms.limits import MAX_ID
 
 
 class ProgramFilter(django_filters.FilterSet):
@@ -46,7 +45,9 @@ class ProgramFilter(django_filters.FilterSet):
 
 
 class ApplicantApplicationFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ApplicationStatus.choices)
+    status = django_filters.MultipleChoiceFilter(
+        choices=ApplicationStatus.choices, help_text="Status (repeat for several)."
+    )
     program = django_filters.CharFilter(field_name="program__code", help_text="Program code.")
 
     class Meta:
@@ -55,7 +56,9 @@ class ApplicantApplicationFilter(django_filters.FilterSet):
 
 
 class ReviewQueueFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=ApplicationStatus.choices)
+    status = django_filters.MultipleChoiceFilter(
+        choices=ApplicationStatus.choices, help_text="Status (repeat for several)."
+    )
     program = django_filters.CharFilter(field_name="program__code", help_text="Program code.")
     assignee = django_filters.CharFilter(
         method="filter_assignee",
@@ -70,6 +73,7 @@ class ReviewQueueFilter(django_filters.FilterSet):
             ("updated_at", "updated_at"),
             ("requested_amount", "requested_amount"),
         ),
+        help_text="submitted_at, updated_at or requested_amount; prefix - to reverse.",
     )
 
     class Meta:

@@ -19,20 +19,10 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import COMMITTED_STATUSES
 from hms.auth import Identity
-from hms.errors import NotFound, ValidationFailed
+from hms.errors import NotFound
+from hms.filtering import apply_filters
 
 STATUS_READ_LIMIT = 100
-
-
-def _filtered(filterset_class, filters, queryset: QuerySet) -> QuerySet:
-    """Apply query-string filters; an invalid one is a 400, not silently ignored."""
-    filterset = filterset_class(filters or {}, queryset)
-    if not filterset.is_valid():
-        raise ValidationFailed(
-            "Some filters are invalid.",
-            fields={name: " ".join(errors) for name, errors in filterset.errors.items()},
-        )
-    return filterset.qs
 
 
 # ------------------------------------------------------------------------------------------------
@@ -49,7 +39,7 @@ def program_list(*, actor: Identity | None, filters: dict | None = None) -> Quer
     else:
         filters.pop("status", None)
         programs = Program.objects.open_on(today)
-    return _filtered(ProgramFilter, filters, programs)
+    return apply_filters(ProgramFilter, filters, programs)
 
 
 def program_get(*, code: str, actor: Identity | None) -> Program:
@@ -97,7 +87,7 @@ def applications_for_applicant(
         .prefetch_related("budget_lines")
         .order_by("-created_at", "-id")
     )
-    return _filtered(ApplicantApplicationFilter, filters, applications)
+    return apply_filters(ApplicantApplicationFilter, filters, applications)
 
 
 def application_for_applicant(*, applicant_id: int, application_id: int) -> Application:
@@ -150,7 +140,7 @@ def review_queue(*, actor: Identity, filters: dict | None = None) -> QuerySet[Ap
         .select_related("program", "applicant")
         .order_by("submitted_at", "id")
     )
-    return _filtered(ReviewQueueFilter, filters, applications)
+    return apply_filters(ReviewQueueFilter, filters, applications)
 
 
 def application_for_review(*, application_id: int) -> Application:

@@ -12,9 +12,9 @@ from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 
 from apps.users import selectors, services
+from apps.users.filters import EIN_DIGITS
 from apps.users.models import Profile, VerificationDecision
 from apps.users.models import VerificationStatus as Status
-from apps.users.selectors import EIN_DIGITS
 from hms.auth import ROLE_CASEWORKER, Identity
 from hms.errors import ApplicationError
 

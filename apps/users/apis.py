@@ -1,8 +1,7 @@
 """The Users Service's HTTP API: each view parses, calls one service or selector, and answers."""
 
 from django.core.exceptions import ImproperlyConfigured
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, throttling
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -10,23 +9,23 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from apps.users import selectors, services
-from apps.users.models import Kind, Role, VerificationStatus
-from apps.users.serializers import ErrorSerializer, ProfileOutputSerializer, ProfilePageSerializer
+from apps.users.filters import ProfileFilter
+from apps.users.models import Kind
+from apps.users.serializers import ErrorSerializer, ProfileOutputSerializer
 from hms.auth import IsStaff
-from hms.pagination import StandardPagination
-from hms.security import mask_ein, may_see_full_ein
+from hms.filtering import filter_parameters
+from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 
 ERRORS_400 = {400: ErrorSerializer}
 
 
-def profile_data(profile, request, *, many: bool = False):
-    """Profiles as the caller may see them: the EIN masked unless they verify businesses."""
-    data = ProfileOutputSerializer(profile, many=many).data
-    if not may_see_full_ein(request.user):
-        for row in data if many else [data]:
-            if row.get("ein"):
-                row["ein"] = mask_ein(row["ein"])
-    return data
+def profile_context(request) -> dict:
+    """How the caller may see profiles: the EIN masked unless they verify businesses."""
+    return {"show_full_ein": selectors.may_see_full_ein(request.user)}
+
+
+def profile_data(profile, request):
+    return ProfileOutputSerializer(profile, context=profile_context(request)).data
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle):
@@ -214,22 +213,14 @@ class UserListApi(APIView):
 
     @extend_schema(
         operation_id="users_list",
-        parameters=[
-            OpenApiParameter(
-                "search", OpenApiTypes.STR, description="Name, email, EIN or UEI contains this."
-            ),
-            OpenApiParameter("kind", OpenApiTypes.STR, enum=Kind.values),
-            OpenApiParameter(
-                "verification_status", OpenApiTypes.STR, enum=VerificationStatus.values
-            ),
-            OpenApiParameter("role", OpenApiTypes.STR, enum=Role.values),
-            OpenApiParameter("page", OpenApiTypes.INT),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 100."),
-        ],
-        responses={200: ProfilePageSerializer, **ERRORS_400},
+        parameters=[*filter_parameters(ProfileFilter), *PAGE_PARAMETERS],
+        responses={
+            200: paginated_schema(ProfileOutputSerializer, name="UserProfilePage"),
+            **ERRORS_400,
+        },
     )
     def get(self, request):
         profiles = selectors.profile_list(actor=request.user, filters=request.query_params)
-        paginator = StandardPagination()
-        page = paginator.paginate_queryset(profiles, request, view=self)
-        return paginator.get_paginated_response(profile_data(page, request, many=True))
+        return paginated_response(
+            request, self, profiles, ProfileOutputSerializer, context=profile_context(request)
+        )

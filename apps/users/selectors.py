@@ -1,17 +1,15 @@
 """Reads of the Users Service: who may see which profile, and the staff directory."""
 
-import re
 from collections.abc import Mapping
 
-import django_filters
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from apps.users.models import Kind, Profile, Role, VerificationStatus
-from hms.auth import ROLE_ADMINISTRATOR, ROLE_SERVICE, Identity
-from hms.errors import NotFound, PermissionDenied, ValidationFailed
-
-EIN_DIGITS = re.compile(r"^\d{9}$")
+from apps.users.filters import ProfileFilter
+from apps.users.models import Profile
+from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, ROLE_SERVICE, Identity
+from hms.errors import NotFound, PermissionDenied
+from hms.filtering import apply_filters
 
 
 def profile_get(*, profile_id: int) -> Profile | None:
@@ -30,43 +28,25 @@ def profile_visible_to(*, actor: Identity, profile_id: int) -> Profile:
     return profile
 
 
-class ProfileFilter(django_filters.FilterSet):
-    """The staff directory's search box and filters."""
-
-    search = django_filters.CharFilter(method="filter_search", max_length=200)
-    kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    verification_status = django_filters.ChoiceFilter(choices=VerificationStatus.choices)
-    role = django_filters.ChoiceFilter(choices=Role.choices)
-
-    class Meta:
-        model = Profile
-        fields = ["kind", "verification_status", "role"]
-
-    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Name, email, EIN (with or without its dash) or UEI contains the text."""
-        text = value.strip()
-        if not text:
-            return queryset
-        matches = (
-            Q(legal_name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(ein__icontains=text)
-            | Q(uei__icontains=text)
-        )
-        if EIN_DIGITS.match(text):
-            matches |= Q(ein=f"{text[:2]}-{text[2:]}")
-        return queryset.filter(matches)
-
-
 def profile_list(*, actor: Identity, filters: Mapping[str, str]) -> QuerySet[Profile]:
     """Profiles matching the staff directory's search and filters, in id order."""
     if not actor.is_staff:
         raise PermissionDenied("Only staff can list users.")
-    filterset = ProfileFilter(data=filters, queryset=Profile.objects.all())
-    if not filterset.is_valid():
-        errors = {field: list(messages) for field, messages in filterset.errors.items()}
-        raise ValidationFailed("The filters are not valid.", fields=errors)
-    return filterset.qs.order_by("user_id")
+    return apply_filters(ProfileFilter, filters, Profile.objects.all()).order_by("user_id")
+
+
+def mask_ein(ein: str) -> str:
+    """An EIN with only its last four digits shown: "12-3456789" -> "**-***6789"."""
+    digits = [character for character in ein if character.isdigit()]
+    if len(digits) < 4:
+        return "*" * len(ein)
+    return "**-***" + "".join(digits[-4:])
+
+
+def may_see_full_ein(actor) -> bool:
+    """Tax ids in full only to the staff who verify businesses (caseworkers, administrators)."""
+    has_role = getattr(actor, "has_role", None)
+    return bool(has_role and has_role(ROLE_CASEWORKER))
 
 
 def identity_for_user(user: AbstractBaseUser) -> Identity | None:

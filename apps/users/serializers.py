@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from apps.users.models import Kind, Role, VerificationStatus
+from apps.users.selectors import mask_ein
 
 
 class ProfileOutputSerializer(serializers.Serializer):
@@ -31,17 +32,11 @@ class ProfileOutputSerializer(serializers.Serializer):
     class Meta:
         ref_name = "UserProfile"
 
-
-class ProfilePageSerializer(serializers.Serializer):
-    """One page of the staff directory (hms.pagination.StandardPagination)."""
-
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
-    results = ProfileOutputSerializer(many=True)
-
-    class Meta:
-        ref_name = "UserProfilePage"
+    def to_representation(self, profile) -> dict:
+        data = super().to_representation(profile)
+        if data["ein"] and not self.context.get("show_full_ein"):
+            data["ein"] = mask_ein(data["ein"])
+        return data
 
 
 class ErrorDetailSerializer(serializers.Serializer):

@@ -5,7 +5,6 @@ changes, is what makes the effect happen once.
 """
 
 import logging
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -83,8 +82,6 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
             except IntegrityError:
                 logger.info("event %s already applied by %s", envelope.event_id, consumer)
                 return DUPLICATE
-            if settings.HMS_BUS_HANDLER_DELAY_MS:
-                time.sleep(settings.HMS_BUS_HANDLER_DELAY_MS / 1000)
             for handler in handlers:
                 handler(event)
     except Exception as exc:

@@ -54,8 +54,8 @@ MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",
     # Where each request comes from, for the audit trail (services never take `request`).
     "hms.audit.middleware.AuditOriginMiddleware",
-    # Oversized bodies (413) and ids too wide for any column (404) stop here (hms/security.py).
-    "hms.security.HostileInputMiddleware",
+    # Oversized bodies (413) and ids too wide for any column (404) stop here (hms/middleware.py).
+    "hms.middleware.HostileInputMiddleware",
     "hms.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the service itself (no separate web server needed).
@@ -67,12 +67,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-
-# Benchmarks and tests make a backend slow on purpose (ms added to every response); never set in
-# a real deployment.
-ARTIFICIAL_DELAY_MS = env.int("ARTIFICIAL_DELAY_MS", default=0)
-if ARTIFICIAL_DELAY_MS:
-    MIDDLEWARE.insert(1, "hms.middleware.ArtificialDelayMiddleware")
 
 TEMPLATES = [
     {

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from hms.keys import write_key_pair
+from tests.faults import with_faults
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -132,7 +133,7 @@ class Platform:
             env["JWT_PRIVATE_KEY_FILE"] = str(self.root / "jwt" / "private.pem")
         env.update(self.extra_env.get("*", {}))
         env.update(self.extra_env.get(service, {}))
-        return env
+        return with_faults(env)
 
     def manage(self, service: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(

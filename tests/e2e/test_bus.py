@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from tests.e2e.harness import free_port, start_platform, uses_redis, wait_until
+from tests.faults import HANDLER_DELAY
 
 PUBLISH_REGISTRATION = """
 from hms.db import service_atomic
@@ -188,7 +189,7 @@ def private_redis(tmp_path_factory):
 def redis_platform(private_redis, tmp_path_factory):
     running = start_platform(
         tmp_path_factory.mktemp("redis-platform"),
-        {"*": {"BROKER_URL": private_redis.url}, "grants": {"BUS_HANDLER_DELAY_MS": "2000"}},
+        {"*": {"BROKER_URL": private_redis.url}, "grants": {HANDLER_DELAY: "2000"}},
     )
     yield running
     running.close()

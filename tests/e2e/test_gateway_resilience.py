@@ -1,7 +1,7 @@
 """The gateway against real services made slow or killed: latency, the breaker, the request id.
 
 One private platform for the module (started once, about 20 s): Users and Grants answer 300 ms
-late (ARTIFICIAL_DELAY_MS), the gateway runs one process (so its one breaker is the one the test
+late (a response delay injected by tests.faults), the gateway runs one process (so its one breaker is the one the test
 trips) with a short breaker cool-down, and every data service writes a gunicorn access-log line
 carrying the X-Request-ID it received, which is how "never reached a service" is checked.
 """
@@ -12,6 +12,7 @@ import pytest
 
 from tests.e2e.harness import start_platform, wait_until
 from tests.e2e.test_gateway_status import call, expired_token, new_request_id, register_applicant
+from tests.faults import RESPONSE_DELAY
 
 BREAKER_COOLDOWN = 8
 ACCESS_LOG = {
@@ -35,8 +36,8 @@ def slow_platform(tmp_path_factory):
     running = start_platform(
         tmp_path_factory.mktemp("gateway-platform"),
         {
-            "users": {"ARTIFICIAL_DELAY_MS": "300", **ACCESS_LOG},
-            "grants": {"ARTIFICIAL_DELAY_MS": "300", **ACCESS_LOG},
+            "users": {RESPONSE_DELAY: "300", **ACCESS_LOG},
+            "grants": {RESPONSE_DELAY: "300", **ACCESS_LOG},
             "finance": ACCESS_LOG,
             "gateway": {
                 "WEB_CONCURRENCY": "1",

@@ -4,7 +4,8 @@ import jwt
 import pytest
 
 from gateway import tokens
-from gateway.tokens import Caller, InvalidToken, verify_access_token
+from gateway.tokens import InvalidToken, verify_access_token
+from hms.identity import Identity
 from tests.identity import access_token_for
 
 
@@ -25,7 +26,7 @@ def test_a_token_is_verified_once_and_then_answered_from_memory(monkeypatch):
 
     callers = [verify_access_token(token) for _ in range(3)]
 
-    assert callers == [Caller(user_id=4, role="applicant", kind="individual")] * 3
+    assert callers == [Identity(user_id=4, role="applicant", kind="individual")] * 3
     assert len(decoded) == 1
 
 

@@ -10,7 +10,8 @@ import jwt
 import pytest
 from django.conf import settings
 
-from gateway.tokens import Caller, InvalidToken, bearer_token, verify_access_token
+from gateway.tokens import InvalidToken, bearer_token, verify_access_token
+from hms.identity import Identity
 from hms.keys import generate_key_pair
 from tests.identity import access_token_for
 
@@ -41,7 +42,7 @@ def _segment(data: dict) -> str:
 
 
 def test_a_token_from_the_user_service_names_the_caller():
-    assert verify_access_token(access_token_for(4, "applicant", "individual")) == Caller(
+    assert verify_access_token(access_token_for(4, "applicant", "individual")) == Identity(
         user_id=4, role="applicant", kind="individual"
     )
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.grants import apis
+from hms import pagination
 from tests.grants import factories
 from tests.grants.factories import CASEWORKER
 
@@ -26,7 +26,7 @@ def test_the_queue_counts_exactly_below_the_bound(caseworker_client, open_progra
 def test_the_queue_stops_counting_at_the_bound_and_says_so(
     caseworker_client, open_program, monkeypatch
 ):
-    monkeypatch.setattr(apis, "QUEUE_COUNT_LIMIT", 2)
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
     for _ in range(3):
         factories.submitted(program=open_program)
 

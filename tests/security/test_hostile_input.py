@@ -8,7 +8,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.test import APIClient
 
-from hms.security import (
+from hms.parsers import (
     MAX_JSON_DEPTH,
     LimitedJSONParser,
     RequestTooLarge,

@@ -2,8 +2,8 @@
 
 import pytest
 
+from apps.users.selectors import mask_ein, may_see_full_ein
 from hms.auth import Identity
-from hms.security import mask_ein, may_see_full_ein
 from tests.users import factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")

@@ -13,6 +13,3 @@ HMS_BUS_RETRY_BACKOFF_MAX = env.float("BUS_RETRY_BACKOFF_MAX", default=300.0)
 HMS_BUS_DISPATCH_ON_COMMIT = env.bool("BUS_DISPATCH_ON_COMMIT", default=True)
 # How often the relay loop sweeps the outbox for rows that on-commit dispatch could not send.
 HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
-# Tests and benchmarks only: hold each handler's transaction open this long (to kill a worker in
-# the middle of one). Never set in a real deployment.
-HMS_BUS_HANDLER_DELAY_MS = env.int("BUS_HANDLER_DELAY_MS", default=0)
