@@ -5,15 +5,8 @@ identity (`hms.staff.identity_of`), so the admin obeys the same rules, locks and
 API. Money records are read-only on screen; the ledger cannot be edited at all.
 """
 
-from collections.abc import Callable
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.template.response import TemplateResponse
 
 from apps.finance import selectors, services
 from apps.finance.models import (
@@ -23,95 +16,15 @@ from apps.finance.models import (
     LedgerEntry,
     ReimbursementRequest,
 )
+from hms.admin_actions import ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline
-from hms.auth import Identity
 from hms.errors import ApplicationError
-from hms.staff import identity_of
-
-
-def acting_identity(request: HttpRequest) -> Identity:
-    """The platform identity of the signed-in admin user (their User Service account)."""
-    return identity_of(request.user)
-
-
-def _apply(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    operation: Callable[[Identity, object], object],
-    done: str,
-) -> None:
-    """Run `operation` per selected object; report each refusal, then how many succeeded."""
-    try:
-        actor = acting_identity(request)
-    except ApplicationError as exc:  # a local account with no platform identity
-        modeladmin.message_user(request, exc.message, messages.ERROR)
-        return
-    succeeded = 0
-    for obj in queryset:
-        try:
-            operation(actor, obj)
-        except ApplicationError as exc:
-            modeladmin.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
-        else:
-            succeeded += 1
-    if succeeded:
-        modeladmin.message_user(request, f"{done}: {succeeded}.", messages.SUCCESS)
-
-
-def _action_form(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    *,
-    form: forms.Form,
-    action: str,
-    title: str,
-    intro: str,
-    submit_label: str,
-) -> TemplateResponse:
-    """The intermediate page of an action that needs input (a reason, an amount)."""
-    context = {
-        **modeladmin.admin_site.each_context(request),
-        "opts": modeladmin.model._meta,
-        "title": title,
-        "intro": intro,
-        "queryset": queryset,
-        "form": form,
-        "action": action,
-        "submit_label": submit_label,
-        "action_checkbox_name": ACTION_CHECKBOX_NAME,
-    }
-    return TemplateResponse(request, "admin/finance/action_form.html", context)
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
-
-
-def _reason_action(
-    modeladmin: admin.ModelAdmin,
-    request: HttpRequest,
-    queryset: QuerySet,
-    operation: Callable[[Identity, object, str], object],
-    *,
-    done: str,
-    **page,
-) -> TemplateResponse | None:
-    """An action that asks for a reason first, then applies `operation` with it to each row."""
-    form = ReasonForm(request.POST if "apply" in request.POST else None)
-    if form.is_bound and form.is_valid():
-        reason = form.cleaned_data["reason"]
-        _apply(
-            modeladmin, request, queryset, lambda actor, row: operation(actor, row, reason), done
-        )
-        return None
-    return _action_form(modeladmin, request, queryset, form=form, **page)
+from hms.limits import POSITIVE_MONEY
 
 
 class ScheduleDisbursementForm(forms.Form):
     category = forms.ChoiceField()
-    amount = forms.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(**POSITIVE_MONEY)
     memo = forms.CharField(required=False, max_length=255)
 
     def __init__(self, *args, award: Award, **kwargs):
@@ -177,7 +90,7 @@ class DisbursementInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("category")
 
 
-class ServiceOnlyAdmin(admin.ModelAdmin):
+class ServiceOnlyAdmin(ServiceActionsMixin, admin.ModelAdmin):
     """Records that only services write: listed and viewable; changed only through actions."""
 
     def has_add_permission(self, request):
@@ -238,28 +151,27 @@ class AwardAdmin(ServiceOnlyAdmin):
             self.message_user(request, "Select exactly one award.", messages.WARNING)
             return None
         award = queryset.get()
-        data = request.POST if "apply" in request.POST else None
-        form = ScheduleDisbursementForm(data, award=award)
-        if data is not None and form.is_valid():
+        form = ScheduleDisbursementForm(self.submitted_form_data(request), award=award)
+
+        def schedule(data):
             try:
                 disbursement = services.disbursement_schedule(
-                    actor=acting_identity(request),
+                    actor=self.acting_identity(request),
                     award_id=award.pk,
-                    category=form.cleaned_data["category"],
-                    amount=form.cleaned_data["amount"],
-                    memo=form.cleaned_data["memo"],
+                    category=data["category"],
+                    amount=data["amount"],
+                    memo=data["memo"],
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
             else:
                 self.message_user(request, f"Scheduled {disbursement}.", messages.SUCCESS)
-                return None
-        return _action_form(
-            self,
+
+        return self.ask_then_run(
             request,
             queryset,
             form=form,
-            action="schedule_disbursement",
+            apply=schedule,
             title="Schedule a disbursement",
             intro="The amount is reserved from the category's remaining balance at once.",
             submit_label="Schedule",
@@ -267,12 +179,11 @@ class AwardAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Close out the selected awards", permissions=["change"])
     def close_awards(self, request, queryset):
-        _apply(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda actor, award: services.award_close(actor=actor, award_id=award.pk),
-            "Closed",
+            done="Closed: {count}.",
         )
 
 
@@ -324,25 +235,22 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Approve (schedules the disbursement)", permissions=["change"])
     def approve_requests(self, request, queryset):
-        _apply(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda actor, row: services.reimbursement_approve(actor=actor, reimbursement_id=row.pk),
-            "Approved",
+            done="Approved: {count}.",
         )
 
     @admin.action(description="Reject with a reason", permissions=["change"])
     def reject_requests(self, request, queryset):
-        return _reason_action(
-            self,
+        return self.reason_action(
             request,
             queryset,
             lambda actor, row, reason: services.reimbursement_reject(
                 actor=actor, reimbursement_id=row.pk, reason=reason
             ),
-            done="Rejected",
-            action="reject_requests",
+            done="Rejected: {count}.",
             title="Reject reimbursement requests",
             intro="The recipient will see this reason.",
             submit_label="Reject",
@@ -376,35 +284,31 @@ class DisbursementAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Mark as sent", permissions=["change"])
     def send_payments(self, request, queryset):
-        _apply(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda actor, row: services.disbursement_send(actor=actor, disbursement_id=row.pk),
-            "Sent",
+            done="Sent: {count}.",
         )
 
     @admin.action(description="Mark as settled", permissions=["change"])
     def settle_payments(self, request, queryset):
-        _apply(
-            self,
+        self.run_service(
             request,
             queryset,
             lambda actor, row: services.disbursement_settle(actor=actor, disbursement_id=row.pk),
-            "Settled",
+            done="Settled: {count}.",
         )
 
     @admin.action(description="Mark as failed (returns the amount)", permissions=["change"])
     def fail_payments(self, request, queryset):
-        return _reason_action(
-            self,
+        return self.reason_action(
             request,
             queryset,
             lambda actor, row, reason: services.disbursement_fail(
                 actor=actor, disbursement_id=row.pk, reason=reason
             ),
-            done="Failed",
-            action="fail_payments",
+            done="Failed: {count}.",
             title="Mark payments as failed",
             intro="Their amounts return to the awards' balances.",
             submit_label="Mark as failed",

@@ -8,10 +8,8 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import DecimalField, Q, Sum, Value
 from django.db.models.functions import Coalesce
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from apps.grants import selectors, services
@@ -28,19 +26,13 @@ from apps.grants.models import (
     Rubric,
     RubricCriterion,
 )
-from apps.grants.workflow import COMMITTED_STATUSES, EDITABLE_STATUSES
+from apps.grants.workflow import COMMITTED_STATUSES
+from hms.admin_actions import ReasonForm, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline
-from hms.auth import Identity
 from hms.errors import ApplicationError
 from hms.staff import identity_of
 
 CENT = Decimal("0.01")
-ACTION_TEMPLATE = "admin/grants/application/action_form.html"
-
-
-def staff_identity(request) -> Identity:
-    """The platform identity of the signed-in staff member (their User Service id and role)."""
-    return identity_of(request.user)
 
 
 class BudgetLineInline(ReadOnlyInline):
@@ -99,7 +91,7 @@ class AssigneeFilter(admin.SimpleListFilter):
         value = self.value()
         if value == "me":
             try:
-                return queryset.filter(assignee_id=staff_identity(request).user_id)
+                return queryset.filter(assignee_id=identity_of(request.user).user_id)
             except ApplicationError:  # no platform identity: nothing is assigned to this account
                 return queryset.none()
         if value == "none":
@@ -112,10 +104,6 @@ class AssigneeFilter(admin.SimpleListFilter):
 # ------------------------------------------------------------------------------------------------
 # Intermediate forms of the decision actions
 # ------------------------------------------------------------------------------------------------
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}))
 
 
 class RequestChangesForm(ReasonForm):
@@ -178,7 +166,7 @@ def score_form_for(criteria):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
     list_display = [
         "tracking",
         "applicant_name",
@@ -206,6 +194,13 @@ class ApplicationAdmin(admin.ModelAdmin):
         "request_changes",
         "approve",
         "reject",
+    ]
+    action_columns = [
+        ("Tracking number", str),
+        ("Applicant", lambda application: application.applicant_name),
+        ("Program", lambda application: application.program.code),
+        ("Status", lambda application: application.get_status_display()),
+        ("Requested", lambda application: application.requested_amount),
     ]
     fieldsets = [
         (
@@ -264,14 +259,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         return False  # an application and its history are records
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.status in EDITABLE_STATUSES:
-            return self.system_fields
+        # Applicants own what they wrote (they edit drafts through the API); staff change an
+        # application only through the actions, that is the audited services.
         return [*self.system_fields, "title", "project_summary"]
-
-    def save_model(self, request, obj, form, change):
-        if change and form.changed_data:
-            obj.version += 1  # clients holding the old version must reload
-        super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ReviewComment:
@@ -280,10 +270,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         for comment_form in formset.forms:
             body = comment_form.cleaned_data.get("body") if comment_form.has_changed() else None
             if body:
-                self._run(
+                self.run_service(
                     request,
                     [form.instance],
-                    "",
                     lambda actor, application, body=body: formset.new_objects.append(
                         services.application_comment(
                             actor=actor, application_id=application.pk, body=body
@@ -325,66 +314,26 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     # -- actions --------------------------------------------------------------------------------
 
-    def _run(self, request, applications, done_message: str, call) -> None:
-        """Apply `call(actor, application)` to each; report each refusal and the successes."""
-        try:
-            actor = staff_identity(request)
-        except ApplicationError as exc:  # a local account with no platform identity
-            self.message_user(request, exc.message, messages.ERROR)
-            return
-        done = 0
-        for application in applications:
-            try:
-                call(actor, application)
-            except ApplicationError as exc:
-                self.message_user(request, f"{application}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done and done_message:
-            self.message_user(request, done_message.format(count=done), messages.SUCCESS)
-
-    def _form_action(self, request, queryset, *, form, title, intro, submit_label, apply):
-        """Show `form` for the selected applications; on a valid post, apply it and return."""
-        if "apply" in request.POST and form.is_valid():
-            apply(form.cleaned_data)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": title,
-            "intro": intro,
-            "submit_label": submit_label,
-            "form": form,
-            "queryset": queryset.select_related("program", "applicant"),
-            "opts": self.model._meta,
-            "action": request.POST.get("action", ""),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, ACTION_TEMPLATE, context)
-
-    @staticmethod
-    def _form_data(request):
-        return request.POST if "apply" in request.POST else None
-
     @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request, queryset):
-        self._run(
+        self.run_service(
             request,
             queryset,
-            "Assigned {count} application(s) to you.",
             lambda actor, application: services.application_assign(
                 actor=actor, application_id=application.pk
             ),
+            done="Assigned {count} application(s) to you.",
         )
 
     @admin.action(description="Start review", permissions=["change"])
     def start_review(self, request, queryset):
-        self._run(
+        self.run_service(
             request,
             queryset,
-            "Started the review of {count} application(s).",
             lambda actor, application: services.application_start_review(
                 actor=actor, application_id=application.pk
             ),
+            done="Started the review of {count} application(s).",
         )
 
     @admin.action(description="Score against the rubric", permissions=["change"])
@@ -408,19 +357,19 @@ class ApplicationAdmin(admin.ModelAdmin):
                 )
                 for criterion in criteria
             ]
-            self._run(
+            self.run_service(
                 request,
                 [application],
-                "Recorded your scores.",
                 lambda actor, app: services.application_score(
                     actor=actor, application_id=app.pk, scores=scores
                 ),
+                done="Recorded your scores.",
             )
 
-        return self._form_action(
+        return self.ask_then_run(
             request,
             queryset,
-            form=score_form_for(criteria)(self._form_data(request)),
+            form=score_form_for(criteria)(self.submitted_form_data(request)),
             title="Score the application",
             intro="Score each criterion from 0 (poor) to 5 (excellent). Scoring again revises "
             "your earlier scores.",
@@ -431,19 +380,19 @@ class ApplicationAdmin(admin.ModelAdmin):
     @admin.action(description="Request changes from the applicant", permissions=["change"])
     def request_changes(self, request, queryset):
         def apply(data):
-            self._run(
+            self.run_service(
                 request,
                 queryset,
-                "Returned {count} application(s) to the applicant.",
                 lambda actor, application: services.application_request_changes(
                     actor=actor, application_id=application.pk, reason=data["reason"]
                 ),
+                done="Returned {count} application(s) to the applicant.",
             )
 
-        return self._form_action(
+        return self.ask_then_run(
             request,
             queryset,
-            form=RequestChangesForm(self._form_data(request)),
+            form=RequestChangesForm(self.submitted_form_data(request)),
             title="Request changes",
             intro="These applications go back to their applicants, who can edit and resubmit.",
             submit_label="Return for changes",
@@ -453,22 +402,22 @@ class ApplicationAdmin(admin.ModelAdmin):
     @admin.action(description="Approve", permissions=["change"])
     def approve(self, request, queryset):
         def apply(data):
-            self._run(
+            self.run_service(
                 request,
                 queryset,
-                "Approved {count} application(s).",
                 lambda actor, application: services.application_approve(
                     actor=actor,
                     application_id=application.pk,
                     awarded_amount=data["awarded_amount"],
                     reason=data["reason"],
                 ),
+                done="Approved {count} application(s).",
             )
 
-        return self._form_action(
+        return self.ask_then_run(
             request,
             queryset,
-            form=ApproveForm(self._form_data(request), selected=queryset.count()),
+            form=ApproveForm(self.submitted_form_data(request), selected=queryset.count()),
             title="Approve",
             intro="Finance obligates each award once it is approved.",
             submit_label="Approve",
@@ -478,19 +427,19 @@ class ApplicationAdmin(admin.ModelAdmin):
     @admin.action(description="Reject with a reason", permissions=["change"])
     def reject(self, request, queryset):
         def apply(data):
-            self._run(
+            self.run_service(
                 request,
                 queryset,
-                "Rejected {count} application(s).",
                 lambda actor, application: services.application_reject(
                     actor=actor, application_id=application.pk, reason=data["reason"]
                 ),
+                done="Rejected {count} application(s).",
             )
 
-        return self._form_action(
+        return self.ask_then_run(
             request,
             queryset,
-            form=RejectForm(self._form_data(request)),
+            form=RejectForm(self.submitted_form_data(request)),
             title="Reject",
             intro="The reason is sent to each applicant.",
             submit_label="Reject",

@@ -6,17 +6,16 @@ Access follows the platform role of the signed-in account.
 """
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin import helpers
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.template.response import TemplateResponse
 
 from apps.users import selectors, services
 from apps.users.filters import EIN_DIGITS
 from apps.users.models import Profile, VerificationDecision
 from apps.users.models import VerificationStatus as Status
+from hms.admin_actions import ServiceActionsMixin
 from hms.auth import ROLE_CASEWORKER, Identity
-from hms.errors import ApplicationError
+from hms.errors import PermissionDenied
 
 
 def _identity(request) -> Identity | None:
@@ -57,7 +56,7 @@ class VerificationDecisionInline(admin.TabularInline):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
     list_display = [
         "user_id",
         "legal_name",
@@ -77,6 +76,20 @@ class ProfileAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     ordering = ["-created_at", "-user_id"]
     inlines = [VerificationDecisionInline]
+    action_columns = [
+        ("Business", lambda profile: profile.legal_name),
+        ("Email", lambda profile: profile.email),
+        ("EIN", lambda profile: profile.ein if profile.is_business else "-"),
+        ("UEI", lambda profile: profile.uei if profile.is_business else "-"),
+        (
+            "Now",
+            lambda profile: (
+                profile.get_verification_status_display()
+                if profile.is_business
+                else "Not a business: it will be skipped"
+            ),
+        ),
+    ]
     actions = ["verify_businesses", "reject_businesses"]
     fieldsets = [
         (None, {"fields": ["user_id", "role", "kind", "legal_name", "email", "phone"]}),
@@ -101,6 +114,12 @@ class ProfileAdmin(admin.ModelAdmin):
         return profile.user.is_active
 
     # -- who may do what: the platform role, as the tokens carry it ------------------------------
+    def acting_identity(self, request) -> Identity:
+        identity = _identity(request)
+        if identity is None:
+            raise PermissionDenied("This account has no platform identity.")
+        return identity
+
     def has_module_permission(self, request) -> bool:
         return self.has_view_permission(request)
 
@@ -141,42 +160,26 @@ class ProfileAdmin(admin.ModelAdmin):
         return self._decide(request, queryset, Status.REJECTED)
 
     def _decide(self, request, queryset: QuerySet[Profile], status: Status):
-        """First show a form asking why; on its submission, record the decision for each."""
-        form = VerificationDecisionForm(request.POST if "apply" in request.POST else None)
-        if not form.is_bound or not form.is_valid():
-            return TemplateResponse(
-                request,
-                "admin/users/profile/verification_decision.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "title": f"{'Verify' if status == Status.VERIFIED else 'Reject'} businesses",
-                    "opts": self.model._meta,
-                    "profiles": queryset,
-                    "form": form,
-                    "status": status,
-                    "action": request.POST.get("action", ""),
-                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-                },
+        """First ask why; on the answer, record the decision for each business selected."""
+        verb = status.label.lower()
+
+        def decide(actor, profile, reason):
+            profile = services.business_verification_decide(
+                actor=actor, profile_id=profile.pk, status=status, reason=reason
             )
-        reason = form.cleaned_data["reason"]
-        actor = _identity(request)
-        decided = 0
-        for profile in queryset:
-            try:
-                profile = services.business_verification_decide(
-                    actor=actor, profile_id=profile.pk, status=status, reason=reason
-                )
-            except ApplicationError as exc:
-                self.message_user(request, f"{profile.legal_name}: {exc.message}", messages.ERROR)
-                continue
-            self.log_change(request, profile, f"Business {status.label.lower()}: {reason}")
-            decided += 1
-        if decided:
-            noun = "business" if decided == 1 else "businesses"
-            self.message_user(
-                request, f"{decided} {noun} {status.label.lower()}.", messages.SUCCESS
-            )
-        return None
+            self.log_change(request, profile, f"Business {verb}: {reason}")
+
+        return self.reason_action(
+            request,
+            queryset,
+            decide,
+            form_class=VerificationDecisionForm,
+            done=lambda count: f"{count} {'business' if count == 1 else 'businesses'} {verb}.",
+            title=f"{'Verify' if status == Status.VERIFIED else 'Reject'} businesses",
+            intro=f"These businesses will be marked {verb}. The reason is recorded with the "
+            "decision, in each profile's history, and shown to the applicant.",
+            submit_label="Verify" if status == Status.VERIFIED else "Reject",
+        )
 
 
 @admin.register(VerificationDecision)

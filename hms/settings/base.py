@@ -9,7 +9,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from hms.keys import load_key_pair
-from hms.settings.concerns.paths import BASE_DIR, VAR_DIR  # noqa: F401 - BASE_DIR is a setting
+from hms.settings.concerns.paths import BASE_DIR, VAR_DIR
 
 env = environ.Env()
 
@@ -71,7 +71,8 @@ MIDDLEWARE = [
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Templates the services share (the admin's action form, hms/admin_actions.py).
+        "DIRS": [BASE_DIR / "hms" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

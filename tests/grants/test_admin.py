@@ -196,17 +196,24 @@ def test_refusals_are_reported_and_change_nothing(superuser_client, open_program
     assert submitted.status == ApplicationStatus.SUBMITTED
 
 
-def test_fields_are_read_only_once_submitted(superuser_client, open_program):
-    draft = factories.draft(program=open_program)
+def test_staff_never_edit_what_the_applicant_wrote(superuser_client, open_program):
+    draft = factories.draft(program=open_program, title="The applicant's words")
+    version = draft.version
     submitted = factories.submitted(program=open_program, title="Submitted")
 
     draft_form = superuser_client.get(f"{QUEUE}{draft.pk}/change/").content.decode()
     submitted_form = superuser_client.get(f"{QUEUE}{submitted.pk}/change/").content.decode()
+    superuser_client.post(
+        f"{QUEUE}{draft.pk}/change/", {"title": "Edited by staff", "project_summary": "x"}
+    )
 
-    assert 'name="title"' in draft_form
-    assert 'name="title"' not in submitted_form
-    assert 'name="requested_amount"' not in draft_form  # money changes only through the services
+    for form in (draft_form, submitted_form):
+        assert 'name="title"' not in form
+        assert 'name="project_summary"' not in form
+        assert 'name="requested_amount"' not in form  # money changes only through the services
     assert "history" in submitted_form.lower()
+    draft.refresh_from_db()
+    assert (draft.title, draft.version) == ("The applicant's words", version)
 
 
 def test_a_review_note_is_added_in_the_change_form(superuser_client, open_program):

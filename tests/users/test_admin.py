@@ -125,7 +125,7 @@ def test_verify_asks_for_a_reason_first_and_changes_nothing_yet(root, people):
     response = start_action(root, "verify_businesses", people["acme"])
 
     assert response.status_code == 200
-    assert "admin/users/profile/verification_decision.html" in [t.name for t in response.templates]
+    assert "admin/action_form.html" in [t.name for t in response.templates]
     assert "Acme Robotics LLC" in response.content.decode()
     people["acme"].refresh_from_db()
     assert people["acme"].verification_status == "unverified"
