@@ -8,8 +8,6 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import DecimalField, Q, Sum, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.grants import selectors, services
@@ -26,7 +24,6 @@ from apps.grants.models import (
     Rubric,
     RubricCriterion,
 )
-from apps.grants.workflow import COMMITTED_STATUSES
 from hms.admin_actions import ReasonForm, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline
 from hms.errors import ApplicationError
@@ -497,20 +494,7 @@ class ProgramAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                committed_funds=Coalesce(
-                    Sum(
-                        "applications__awarded_amount",
-                        filter=Q(applications__status__in=COMMITTED_STATUSES),
-                    ),
-                    Value(Decimal("0")),
-                    output_field=DecimalField(max_digits=14, decimal_places=2),
-                )
-            )
-        )
+        return selectors.programs_with_committed_funds(super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
         # Events and tracking refer to programs by code: it is fixed once the program exists.

@@ -1,7 +1,6 @@
 """Build the events this service publishes from its models (schemas: `hms.events.grants`)."""
 
 from collections.abc import Iterable
-from decimal import ROUND_DOWN, Decimal
 
 from apps.grants.models import Application
 from hms.events.grants import (
@@ -40,27 +39,11 @@ def grant_approved(application: Application) -> GrantApproved:
         program_code=application.program.code,
         tracking_number=application.tracking_number,
         awarded_amount=application.awarded_amount,
-        budget_lines=awarded_budget(application),
+        budget_lines=[
+            BudgetLine(category=line.category, description=line.description, amount=line.amount)
+            for line in application.budget_lines.all()
+        ],
     )
-
-
-def awarded_budget(application: Application) -> list[BudgetLine]:
-    """The budget lines scaled to the awarded amount, so the award's budget adds up to it.
-
-    The requested lines add up to the requested amount; when less is awarded each line gets its
-    share (rounded down to the cent) and the cents left over go to the largest line.
-    """
-    lines = list(application.budget_lines.all())
-    awarded, requested = application.awarded_amount, application.requested_amount
-    cent = Decimal("0.01")
-    amounts = [(line.amount * awarded / requested).quantize(cent, ROUND_DOWN) for line in lines]
-    largest = max(range(len(lines)), key=lambda index: (amounts[index], -index))
-    amounts[largest] += awarded - sum(amounts)
-    return [
-        BudgetLine(category=line.category, description=line.description, amount=amount)
-        for line, amount in zip(lines, amounts, strict=True)
-        if amount > 0
-    ]
 
 
 def grant_rejected(application: Application) -> GrantRejected:

@@ -4,7 +4,8 @@ of queries, whatever the amount of data (the scale benchmark counts them)."""
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
@@ -21,6 +22,7 @@ from apps.grants.workflow import COMMITTED_STATUSES
 from hms.auth import Identity
 from hms.errors import NotFound
 from hms.filtering import apply_filters
+from hms.limits import MONEY
 
 STATUS_READ_LIMIT = 100
 
@@ -53,12 +55,26 @@ def program_get(*, code: str, actor: Identity | None) -> Program:
         raise NotFound("No such program.") from None
 
 
-def program_committed_funds(*, program: Program) -> Decimal:
-    """What approvals have committed of the program's funds."""
-    total = Application.objects.filter(program=program, status__in=COMMITTED_STATUSES).aggregate(
-        total=Sum("awarded_amount")
-    )["total"]
-    return total or Decimal("0")
+def _committed_funds(prefix: str = "") -> Coalesce:
+    """What approvals have committed: their awarded amounts, from approval on."""
+    return Coalesce(
+        Sum(f"{prefix}awarded_amount", filter=Q(**{f"{prefix}status__in": COMMITTED_STATUSES})),
+        Value(Decimal("0.00")),
+        output_field=DecimalField(**MONEY),
+    )
+
+
+def programs_with_committed_funds(queryset: QuerySet[Program]) -> QuerySet[Program]:
+    """Programs annotated with `committed_funds` (one query for a whole list)."""
+    return queryset.annotate(committed_funds=_committed_funds("applications__"))
+
+
+def program_committed_funds(*, program: Program, excluding: Application | None = None) -> Decimal:
+    """What approvals have committed of the program's funds (less one application, if given)."""
+    applications = Application.objects.filter(program=program)
+    if excluding is not None:
+        applications = applications.exclude(pk=excluding.pk)
+    return applications.aggregate(total=_committed_funds())["total"]
 
 
 def rubric_for(*, program: Program) -> Rubric | None:

@@ -8,12 +8,11 @@ the state already moved and gets a Conflict (409).
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.grants import events, selectors
@@ -36,17 +35,17 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import (
     ASSIGNABLE_STATUSES,
-    COMMITTED_STATUSES,
     EDITABLE_STATUSES,
-    TRANSITIONS,
     Transition,
-    check_transition,
+    check_source,
+    transition_for,
 )
 from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from hms.events import Event
 
 logger = logging.getLogger(__name__)
 
@@ -233,11 +232,9 @@ def application_submit(
     *, actor: Identity, application_id: int, expected_version: int | None = None
 ) -> Application:
     """Submit a draft (or resubmit a returned application); it gets its tracking number."""
-    rule = _require_transition_role(actor, "submit")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, applicant_id=actor.user_id)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
+    rule = transition_for("submit", actor=actor)  # a wrong role is a 403, before any lookup
+
+    def prepare(application: Application) -> str:
         program = application.program
         _check_program_open(program)
         _check_eligible(actor, program)
@@ -248,9 +245,17 @@ def application_submit(
             application.tracking_number = _next_tracking_number(now.year)
         application.submitted_at = now
         application.status_reason = ""
-        _move(application, rule, actor=actor, reason="Resubmitted" if resubmission else "")
-        publish(events.grant_submitted(application))
-    return application
+        return "Resubmitted" if resubmission else ""
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+        audited=False,  # the applicant's own move: its history row is the record
+        event=events.grant_submitted,
+    )
 
 
 def application_withdraw(
@@ -261,15 +266,21 @@ def application_withdraw(
     expected_version: int | None = None,
 ) -> Application:
     """The applicant takes an application back before a decision."""
-    rule = _require_transition_role(actor, "withdraw")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, applicant_id=actor.user_id)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
+    rule = transition_for("withdraw", actor=actor)  # a wrong role is a 403, before any lookup
+
+    def prepare(application: Application) -> str:
         application.status_reason = reason
-        _move(application, rule, actor=actor, reason=reason)
-        publish(events.grant_withdrawn(application))
-    return application
+        return reason
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+        audited=False,
+        event=events.grant_withdrawn,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -309,16 +320,20 @@ def application_start_review(
     *, actor: Identity, application_id: int, expected_version: int | None = None
 ) -> Application:
     """A caseworker opens the review (and takes the application if nobody has)."""
-    rule = _require_transition_role(actor, "start_review")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, staff=True)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
+    rule = transition_for("start_review", actor=actor)  # a wrong role is a 403, before any lookup
+
+    def prepare(application: Application) -> str:
         if application.assignee_id is None:
             application.assignee_id = actor.user_id
-        _audit(actor, "start_review", application, status=[application.status, rule.target])
-        _move(application, rule, actor=actor)
-    return application
+        return ""
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+    )
 
 
 def application_request_changes(
@@ -329,22 +344,23 @@ def application_request_changes(
     expected_version: int | None = None,
 ) -> Application:
     """Return an application to the applicant, saying what to change."""
-    rule = _require_transition_role(actor, "request_changes")
+    rule = transition_for(
+        "request_changes", actor=actor
+    )  # a wrong role is a 403, before any lookup
     reason = _required_reason(reason, "Say what the applicant should change.")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, staff=True)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
+
+    def prepare(application: Application) -> str:
         application.status_reason = reason
-        _audit(
-            actor,
-            "request_changes",
-            application,
-            status=[application.status, rule.target],
-            reason=reason,
-        )
-        _move(application, rule, actor=actor, reason=reason)
-    return application
+        return reason
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+        audit_changes={"reason": reason},
+    )
 
 
 def application_approve(
@@ -360,11 +376,10 @@ def application_approve(
     The program row is locked too, so approvals in one program are serialised and their total
     never exceeds the program's funds.
     """
-    rule = _require_transition_role(actor, "approve")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, staff=True)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
+    rule = transition_for("approve", actor=actor)  # a wrong role is a 403, before any lookup
+    audit_changes = {}
+
+    def prepare(application: Application) -> str:
         amount = application.requested_amount if awarded_amount is None else awarded_amount
         if amount <= 0:
             raise ValidationFailed(
@@ -380,11 +395,7 @@ def application_approve(
                 fields={"awarded_amount": f"At most {application.requested_amount}."},
             )
         program = Program.objects.select_for_update().get(pk=application.program_id)
-        committed = (
-            Application.objects.filter(program=program, status__in=COMMITTED_STATUSES)
-            .exclude(pk=application.pk)
-            .aggregate(total=Sum("awarded_amount"))["total"]
-        ) or Decimal("0")
+        committed = selectors.program_committed_funds(program=program, excluding=application)
         remaining = program.total_funds - committed
         if amount > remaining:
             raise ValidationFailed(
@@ -395,21 +406,19 @@ def application_approve(
             )
         application.program = program
         application.awarded_amount = amount
-        application.decided_at = timezone.now()
-        application.status_reason = reason
-        if application.assignee_id is None:
-            application.assignee_id = actor.user_id
-        _audit(
-            actor,
-            "approve",
-            application,
-            status=[application.status, rule.target],
-            awarded_amount=amount,
-            reason=reason,
-        )
-        _move(application, rule, actor=actor, reason=reason)
-        publish(events.grant_approved(application))
-    return application
+        _decide(application, actor=actor, reason=reason)
+        audit_changes.update(awarded_amount=amount, reason=reason)
+        return reason
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+        audit_changes=audit_changes,
+        event=events.grant_approved,
+    )
 
 
 def application_reject(
@@ -420,22 +429,22 @@ def application_reject(
     expected_version: int | None = None,
 ) -> Application:
     """Reject an application; the reason is shown to the applicant."""
-    rule = _require_transition_role(actor, "reject")
+    rule = transition_for("reject", actor=actor)  # a wrong role is a 403, before any lookup
     reason = _required_reason(reason, "Give the applicant the reason for the rejection.")
-    with service_atomic(SERVICE):
-        application = _locked(application_id, staff=True)
-        _check_version(application, expected_version)
-        check_transition(rule.name, actor=actor, status=application.status)
-        application.decided_at = timezone.now()
-        application.status_reason = reason
-        if application.assignee_id is None:
-            application.assignee_id = actor.user_id
-        _audit(
-            actor, "reject", application, status=[application.status, rule.target], reason=reason
-        )
-        _move(application, rule, actor=actor, reason=reason)
-        publish(events.grant_rejected(application))
-    return application
+
+    def prepare(application: Application) -> str:
+        _decide(application, actor=actor, reason=reason)
+        return reason
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        expected_version=expected_version,
+        prepare=prepare,
+        audit_changes={"reason": reason},
+        event=events.grant_rejected,
+    )
 
 
 def application_score(
@@ -502,13 +511,9 @@ def application_mark_awarded(
     *, actor: Identity, application_id: int, award_id: int, amount: Decimal
 ) -> Application:
     """Finance obligated the award: approved -> awarded. A repeat changes nothing."""
-    rule = _require_transition_role(actor, "award")
-    with service_atomic(SERVICE):
-        application = _locked(application_id)
-        if application.status in {ApplicationStatus.AWARDED, ApplicationStatus.CLOSED}:
-            logger.info("application %s is already %s", application.pk, application.status)
-            return application
-        check_transition(rule.name, actor=actor, status=application.status)
+    rule = transition_for("award", actor=actor)  # a wrong role is a 403, before any lookup
+
+    def prepare(application: Application) -> str:
         if amount != application.awarded_amount:
             logger.warning(
                 "award %s for application %s obligates %s, approved was %s",
@@ -518,23 +523,30 @@ def application_mark_awarded(
                 application.awarded_amount,
             )
         application.award_id = award_id
-        _move(
-            application, rule, actor=actor, reason=f"Finance obligated award #{award_id}: {amount}"
-        )
-    return application
+        return f"Finance obligated award #{award_id}: {amount}"
+
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        prepare=prepare,
+        already_done={ApplicationStatus.AWARDED, ApplicationStatus.CLOSED},
+        audited=False,  # a service applying Finance's event: the history row records it
+    )
 
 
 def application_close(*, actor: Identity, application_id: int, award_id: int) -> Application:
     """Finance closed the award: awarded -> closed. A repeat changes nothing."""
-    rule = _require_transition_role(actor, "close")
-    with service_atomic(SERVICE):
-        application = _locked(application_id)
-        if application.status == ApplicationStatus.CLOSED:
-            return application
-        check_transition(rule.name, actor=actor, status=application.status)
-        _move(application, rule, actor=actor, reason=f"Finance closed award #{award_id}")
-        publish(events.grant_closed(application))
-    return application
+    rule = transition_for("close", actor=actor)  # a wrong role is a 403, before any lookup
+    return _transition(
+        rule,
+        actor=actor,
+        application_id=application_id,
+        prepare=lambda application: f"Finance closed award #{award_id}",
+        already_done={ApplicationStatus.CLOSED},
+        audited=False,
+        event=events.grant_closed,
+    )
 
 
 # ------------------------------------------------------------------------------------------------
@@ -576,14 +588,52 @@ def _require_role(actor: Identity, role: str, doing: str) -> None:
         raise PermissionDenied(f"A {actor.role} cannot {doing}.", code="wrong_role")
 
 
-def _require_transition_role(actor: Identity, name: str) -> Transition:
-    # Checked before the application is looked up, so a wrong role is a 403 and not a 404.
-    rule = TRANSITIONS[name]
-    if not actor.has_role(*rule.roles):
-        raise PermissionDenied(
-            f"A {actor.role} cannot {name.replace('_', ' ')} an application.", code="wrong_role"
+def _transition(
+    rule: Transition,
+    *,
+    actor: Identity,
+    application_id: int,
+    expected_version: int | None = None,
+    prepare: Callable[[Application], str],
+    audited: bool = True,
+    audit_changes: dict | None = None,
+    already_done: frozenset[str] | set[str] = frozenset(),
+    event: Callable[[Application], Event] | None = None,
+) -> Application:
+    """Every move of the lifecycle: lock, check version and state, prepare, audit, move, publish.
+
+    `prepare(application)` makes the move's own checks and changes and returns the reason for
+    its history row; whatever it raises leaves everything as it was. An application already in
+    one of `already_done` is returned unchanged (a repeated event). Applicants reach only their
+    own applications, caseworkers none that are still drafts.
+    """
+    with service_atomic(SERVICE):
+        application = _locked(
+            application_id,
+            applicant_id=actor.user_id if ROLE_APPLICANT in rule.roles else None,
+            staff=ROLE_CASEWORKER in rule.roles,
         )
-    return rule
+        if application.status in already_done:
+            logger.info("application %s is already %s", application.pk, application.status)
+            return application
+        _check_version(application, expected_version)
+        check_source(rule, application.status)
+        reason = prepare(application)
+        if audited:
+            changes = {"status": [application.status, rule.target], **(audit_changes or {})}
+            _audit(actor, rule.name, application, **changes)
+        _move(application, rule, actor=actor, reason=reason)
+        if event is not None:
+            publish(event(application))
+    return application
+
+
+def _decide(application: Application, *, actor: Identity, reason: str) -> None:
+    """An approval's or rejection's record; the decider takes the application if nobody has."""
+    application.decided_at = timezone.now()
+    application.status_reason = reason
+    if application.assignee_id is None:
+        application.assignee_id = actor.user_id
 
 
 def _locked(

@@ -7,8 +7,9 @@
     withdraw: draft | submitted | under_review | changes_requested ──▶ withdrawn (the applicant)
 
 Service functions in `services.py` are the only code that changes `Application.status`; each one
-names its transition here, and `check_transition` refuses a wrong role (403) or a state the
-application is no longer in (409: someone else moved it first).
+names its transition here: `transition_for` refuses a wrong role (403, before the application is
+even looked up) and `check_source` a state the application is no longer in (409: someone else
+moved it first).
 """
 
 from dataclasses import dataclass
@@ -63,7 +64,6 @@ EDITABLE_STATUSES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED})
 # Approved money counts against the program's funds from approval on.
 COMMITTED_STATUSES = frozenset({S.APPROVED, S.AWARDED, S.CLOSED})
-FINAL_STATUSES = frozenset({S.REJECTED, S.CLOSED, S.WITHDRAWN})
 
 
 def actions_from(status: str) -> list[str]:
@@ -71,14 +71,19 @@ def actions_from(status: str) -> list[str]:
     return [name for name, rule in TRANSITIONS.items() if status in rule.sources]
 
 
-def check_transition(name: str, *, actor: Identity, status: str) -> Transition:
-    """The rule for `name`; PermissionDenied for a wrong role, Conflict for a wrong state."""
+def transition_for(name: str, *, actor: Identity) -> Transition:
+    """The rule for `name`, if `actor` may make that move at all; else PermissionDenied."""
     rule = TRANSITIONS[name]
     if not actor.has_role(*rule.roles):
         raise PermissionDenied(
             f"A {actor.role} cannot {name.replace('_', ' ')} an application.",
             code="wrong_role",
         )
+    return rule
+
+
+def check_source(rule: Transition, status: str) -> None:
+    """Conflict unless an application in `status` can make the move."""
     if status not in rule.sources:
         raise Conflict(
             f"An application that is {S(status).label.lower()} cannot be {rule.done} "
@@ -86,4 +91,3 @@ def check_transition(name: str, *, actor: Identity, status: str) -> Transition:
             code="invalid_transition",
             fields={"status": status, "allowed_from": sorted(rule.sources)},
         )
-    return rule

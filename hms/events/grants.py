@@ -44,8 +44,8 @@ class GrantViewed(Event):
 class GrantApproved(Event):
     """A caseworker approved an application; Finance obligates the award.
 
-    `budget_lines` add up to `awarded_amount`: when less than the requested amount is awarded,
-    each requested line is scaled down pro rata (cents left over go to the largest line).
+    `budget_lines` are the budget as requested; when less is awarded, Finance (which owns the
+    split, `apps.finance.services.budget_split`) obligates each category its pro-rata share.
     """
 
     name = "grant.approved"

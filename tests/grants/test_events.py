@@ -71,7 +71,7 @@ def test_approving_publishes_the_awarded_amount_and_the_budget(open_program):
     ]
 
 
-def test_a_partial_award_scales_the_budget_to_the_awarded_amount(open_program):
+def test_a_partial_award_publishes_the_budget_as_requested_for_finance_to_split(open_program):
     application = factories.under_review(
         program=open_program, requested="10000.00", budget=["3333.33", "3333.33", "3333.34"]
     )
@@ -79,9 +79,13 @@ def test_a_partial_award_scales_the_budget_to_the_awarded_amount(open_program):
         actor=CASEWORKER, application_id=application.pk, awarded_amount=Decimal("5000.00")
     )
 
-    lines = payload("grant.approved")["budget_lines"]
-    assert sum(Decimal(line["amount"]) for line in lines) == Decimal("5000.00")
-    assert [line["category"] for line in lines] == ["personnel", "equipment", "supplies"]
+    body = payload("grant.approved")
+    assert body["awarded_amount"] == "5000.00"
+    assert [(line["category"], line["amount"]) for line in body["budget_lines"]] == [
+        ("personnel", "3333.33"),
+        ("equipment", "3333.33"),
+        ("supplies", "3333.34"),
+    ]
 
 
 def test_rejecting_publishes_the_reason(open_program):
