@@ -133,7 +133,8 @@ class GrantStatusApi(APIView):
 
     @extend_schema(
         operation_id="grants_status",
-        summary="A user's applications (most recent first, at most 100); records grant.viewed",
+        summary="A user's applications (most recent first, at most 100)",
+        description="A read by anyone but the applicant (staff, a service) is audited.",
         parameters=[OpenApiParameter("user", int, OpenApiParameter.QUERY, required=True)],
         responses={200: OutputSerializer},
     )

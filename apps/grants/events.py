@@ -1,7 +1,5 @@
 """Build the events this service publishes from its models (schemas: `hms.events.grants`)."""
 
-from collections.abc import Iterable
-
 from apps.grants.models import Application
 from hms.events.grants import (
     BudgetLine,
@@ -9,7 +7,6 @@ from hms.events.grants import (
     GrantClosed,
     GrantRejected,
     GrantSubmitted,
-    GrantViewed,
     GrantWithdrawn,
 )
 
@@ -21,14 +18,6 @@ def grant_submitted(application: Application) -> GrantSubmitted:
         program_code=application.program.code,
         tracking_number=application.tracking_number,
         requested_amount=application.requested_amount,
-    )
-
-
-def grant_viewed(
-    *, applicant_id: int, viewer_id: int, application_ids: Iterable[int]
-) -> GrantViewed:
-    return GrantViewed(
-        applicant_id=applicant_id, viewer_id=viewer_id, application_ids=list(application_ids)
     )
 
 

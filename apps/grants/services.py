@@ -550,14 +550,15 @@ def application_close(*, actor: Identity, application_id: int, award_id: int) ->
 
 
 # ------------------------------------------------------------------------------------------------
-# The status read (an access that is itself recorded)
+# The status read (a read of someone else's records is itself recorded)
 # ------------------------------------------------------------------------------------------------
 
 
 def applications_view_for_user(*, actor: Identity, user_id: int) -> list[Application]:
-    """The user's latest applications, for themselves, staff or a service; records grant.viewed.
+    """The user's latest applications, for themselves, staff or a service.
 
-    Anyone else is told there is nothing (404), never shown someone else's data.
+    Anyone else is told there is nothing (404), never shown someone else's data. A read by
+    anyone but the applicant is an access to their records, kept in the audit trail.
     """
     allowed = (
         actor.role == ROLE_SERVICE
@@ -566,15 +567,17 @@ def applications_view_for_user(*, actor: Identity, user_id: int) -> list[Applica
     )
     if not allowed:
         raise NotFound("No such user.")
-    with service_atomic(SERVICE):
-        applications = selectors.applications_for_user(user_id=user_id)
-        publish(
-            events.grant_viewed(
-                applicant_id=user_id,
-                viewer_id=actor.user_id,
-                application_ids=[application.pk for application in applications],
+    applications = selectors.applications_for_user(user_id=user_id)
+    if actor.user_id != user_id or not actor.is_applicant:
+        with service_atomic(SERVICE):
+            audit_record(
+                service=SERVICE,
+                actor=actor,
+                action="applications.view",
+                object_type="applicant",
+                object_id=user_id,
+                changes={"application_ids": [application.pk for application in applications]},
             )
-        )
     return applications
 
 

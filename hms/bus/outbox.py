@@ -47,7 +47,7 @@ def publish(event: Event) -> OutboxEvent:
         "correlation_id": current_correlation_id(),
         "payload": event.model_dump(mode="json"),
     }
-    # An event nobody consumes (a record such as grant.viewed) has nothing to relay.
+    # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
     has_consumers = bool(event.consumers)
     row = OutboxEvent.objects.using(alias).create(
         event_id=envelope["event_id"],

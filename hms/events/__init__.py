@@ -16,7 +16,6 @@ from hms.events.grants import (
     GrantClosed,
     GrantRejected,
     GrantSubmitted,
-    GrantViewed,
     GrantWithdrawn,
 )
 from hms.events.users import UserRegistered, UserUpdated
@@ -25,7 +24,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     UserRegistered,
     UserUpdated,
     GrantSubmitted,
-    GrantViewed,
     GrantApproved,
     GrantRejected,
     GrantWithdrawn,

@@ -29,18 +29,6 @@ class GrantSubmitted(Event):
     requested_amount: Decimal
 
 
-class GrantViewed(Event):
-    """Someone read an applicant's applications (an access record)."""
-
-    name = "grant.viewed"
-    producer = "grants"
-    aggregate_field = "applicant_id"
-
-    applicant_id: int
-    viewer_id: int
-    application_ids: list[int]
-
-
 class GrantApproved(Event):
     """A caseworker approved an application; Finance obligates the award.
 

@@ -22,12 +22,12 @@ ACCESS_LOG = {
     )
 }
 
-GRANT_VIEWED_CORRELATIONS = """
+AUDITED_VIEW_REQUEST_IDS = """
 import json
-from hms.bus.models import OutboxEvent
+from hms.audit.models import AuditEntry
 from hms.db import database_for
-rows = OutboxEvent.objects.using(database_for("grants")).filter(event_type="grant.viewed")
-print(json.dumps([row.envelope["correlation_id"] for row in rows]))
+rows = AuditEntry.objects.using(database_for("grants")).filter(action="applications.view")
+print(json.dumps([row.request_id for row in rows]))
 """
 
 
@@ -78,14 +78,13 @@ def test_status_latency_is_that_of_the_slowest_backend_not_the_sum(slow_platform
     assert status < users + grants, (status, users, grants)
 
 
-def test_the_request_id_reaches_every_service_log_and_the_grant_viewed_event(
-    slow_platform, applicant
-):
-    user_id, access = applicant
+def test_the_request_id_reaches_every_service_log_and_the_audit_trail(slow_platform, applicant):
+    user_id, _access = applicant
+    caseworker = slow_platform.token(2, role="caseworker", kind=None)
     request_id = new_request_id()
 
     reply = call(
-        slow_platform, "GET", f"/status?user={user_id}", token=access, request_id=request_id
+        slow_platform, "GET", f"/status?user={user_id}", token=caseworker, request_id=request_id
     )
 
     assert reply.status == 200, reply.body
@@ -96,8 +95,8 @@ def test_the_request_id_reaches_every_service_log_and_the_grant_viewed_event(
             timeout=10,
             message=f"{request_id} not in the {service} log",
         )
-    correlations = json.loads(slow_platform.shell("grants", GRANT_VIEWED_CORRELATIONS))
-    assert request_id in correlations
+    audited = json.loads(slow_platform.shell("grants", AUDITED_VIEW_REQUEST_IDS))
+    assert request_id in audited
 
 
 def test_an_invalid_or_expired_token_never_reaches_a_service(slow_platform, applicant):

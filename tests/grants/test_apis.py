@@ -8,6 +8,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.grants import services
 from apps.grants.models import Application, ApplicationStatus
+from hms.audit.models import AuditEntry
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
 from tests.grants import factories
@@ -325,24 +326,37 @@ def test_the_status_read_matches_the_contract(business_client, open_program):
     assert body["applications"][0]["awarded_amount"] is None
 
 
-def test_the_status_read_records_grant_viewed(client_as, open_program):
+def views_audited():
+    return AuditEntry.objects.using(database_for("grants")).filter(action="applications.view")
+
+
+def test_a_caseworker_reading_someones_status_is_audited_with_the_request_id(
+    client_as, open_program
+):
     application = factories.submitted(program=open_program, actor=factories.applicant(BUSINESS_ID))
 
-    client_as(CASEWORKER.user_id, "caseworker", None).get("/grants", {"user": BUSINESS_ID})
+    client_as(CASEWORKER.user_id, "caseworker", None).get(
+        "/grants", {"user": BUSINESS_ID}, HTTP_X_REQUEST_ID="req-status-12345"
+    )
 
-    row = OutboxEvent.objects.using(database_for("grants")).get(event_type="grant.viewed")
-    assert row.envelope["payload"] == {
-        "applicant_id": BUSINESS_ID,
-        "viewer_id": CASEWORKER.user_id,
-        "application_ids": [application.pk],
-    }
+    entry = views_audited().get()
+    assert (entry.actor_id, entry.actor_role) == (CASEWORKER.user_id, "caseworker")
+    assert (entry.object_type, entry.object_id) == ("applicant", str(BUSINESS_ID))
+    assert entry.changes == {"application_ids": [application.pk]}
+    assert entry.request_id == "req-status-12345"
 
 
-def test_the_status_read_carries_the_request_id_into_grant_viewed(business_client):
-    business_client.get("/grants", {"user": BUSINESS_ID}, HTTP_X_REQUEST_ID="req-status-12345")
+def test_the_status_read_writes_nothing_to_the_bus_and_an_own_read_is_not_audited(
+    business_client, open_program
+):
+    factories.submitted(program=open_program, actor=factories.applicant(BUSINESS_ID))
+    before = OutboxEvent.objects.using(database_for("grants")).count()
 
-    row = OutboxEvent.objects.using(database_for("grants")).get(event_type="grant.viewed")
-    assert row.envelope["correlation_id"] == "req-status-12345"
+    response = business_client.get("/grants", {"user": BUSINESS_ID})
+
+    assert response.status_code == 200
+    assert OutboxEvent.objects.using(database_for("grants")).count() == before
+    assert not views_audited().exists()
 
 
 def test_an_applicant_asking_for_another_user_gets_404_and_nothing_is_recorded(
@@ -356,11 +370,7 @@ def test_an_applicant_asking_for_another_user_gets_404_and_nothing_is_recorded(
 
     assert response.status_code == 404
     assert "applications" not in response.json()
-    assert (
-        not OutboxEvent.objects.using(database_for("grants"))
-        .filter(event_type="grant.viewed")
-        .exists()
-    )
+    assert not views_audited().exists()
 
 
 @pytest.mark.parametrize("role", ["caseworker", "finance_officer", "administrator"])

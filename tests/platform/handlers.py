@@ -2,7 +2,7 @@
 event), so a test can see that the effect commits, or rolls back, with the inbox row."""
 
 from hms.bus.outbox import publish
-from hms.events.grants import GrantViewed
+from hms.events.grants import GrantRejected
 from hms.events.users import UserRegistered
 
 calls: list[UserRegistered] = []
@@ -11,7 +11,7 @@ failures_left = {"count": 0}
 
 def record_registration(event: UserRegistered) -> None:
     calls.append(event)
-    publish(GrantViewed(applicant_id=event.user_id, viewer_id=0, application_ids=[]))
+    publish(GrantRejected(application_id=1, applicant_id=event.user_id, reason="test effect"))
     if failures_left["count"] > 0:
         failures_left["count"] -= 1
         raise RuntimeError("the handler's dependency is down")

@@ -36,7 +36,7 @@ def registration(user_id: int = 5, **overrides) -> dict:
 
 def effects() -> int:
     """How many times the test handler's database effect committed in the grants database."""
-    return OutboxEvent.objects.using(GRANTS).filter(event_type="grant.viewed").count()
+    return OutboxEvent.objects.using(GRANTS).filter(event_type="grant.rejected").count()
 
 
 def dead_letters():
@@ -68,7 +68,7 @@ def test_the_same_event_delivered_twice_has_one_effect(test_handlers):
 def test_handlers_see_the_events_correlation_id(test_handlers):
     process_envelope("grants", registration(correlation_id="req-abcdef123"))
 
-    viewed = OutboxEvent.objects.using(GRANTS).get(event_type="grant.viewed")
+    viewed = OutboxEvent.objects.using(GRANTS).get(event_type="grant.rejected")
     assert viewed.envelope["correlation_id"] == "req-abcdef123"
 
 

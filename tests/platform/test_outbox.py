@@ -169,17 +169,17 @@ def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
 
 
 def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch, settings):
-    from hms.events.grants import GrantViewed
+    from hms.events.grants import GrantRejected
 
     settings.HMS_BUS_DISPATCH_ON_COMMIT = True
     sent = []
     monkeypatch.setattr(outbox, "send_envelope", lambda envelope: sent.append(envelope))
 
     with service_atomic("grants"):
-        publish(GrantViewed(applicant_id=4, viewer_id=4, application_ids=[1]))
+        publish(GrantRejected(application_id=1, applicant_id=4, reason="Out of scope"))
 
     row = OutboxEvent.objects.using(database_for("grants")).get()
-    assert row.event_type == "grant.viewed"
+    assert row.event_type == "grant.rejected"
     assert row.sent_at is not None
     assert sent == []
     assert bus_status("grants").outbox_backlog == 0
