@@ -1,4 +1,7 @@
-"""Prometheus metrics of a service: requests, events, outbox backlog and dead letters.
+"""The Prometheus metrics every service defines (a leaf: it imports nothing of HMS).
+
+What records them lives with what is measured (`hms.middleware`, the bus, the gateway's
+breakers); the bus's own gauges are collected at scrape time by `hms.bus.metrics`.
 
 Under gunicorn several worker processes serve one service; with PROMETHEUS_MULTIPROC_DIR set
 (hms/deploy/gunicorn.py sets it) every worker writes its samples there and `/metrics` adds them up.
@@ -6,9 +9,7 @@ https://prometheus.github.io/client_python/multiprocess/
 """
 
 import os
-import time
 
-from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,7 +20,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily
 
 REQUESTS = Counter(
     "hms_http_requests_total", "HTTP requests answered.", ["service", "route", "method", "status"]
@@ -52,51 +52,8 @@ def route_of(request) -> str:
     return match.route if match and match.route else "unmatched"
 
 
-class MetricsMiddleware:
-    """Counts and times every request by route, method and status."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        started = time.perf_counter()
-        response = self.get_response(request)
-        route, service = route_of(request), settings.HMS_SERVICE
-        REQUEST_SECONDS.labels(service, route, request.method).observe(
-            time.perf_counter() - started
-        )
-        REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
-        return response
-
-
-class BusCollector:
-    """Outbox backlog and pending dead letters, read from the service's database at scrape time."""
-
-    def collect(self):
-        from hms.bus.outbox import bus_status
-
-        backlog = GaugeMetricFamily(
-            "hms_outbox_backlog", "Events waiting to be relayed.", labels=["service"]
-        )
-        oldest = GaugeMetricFamily(
-            "hms_outbox_oldest_unsent_seconds",
-            "Age of the oldest unsent event.",
-            labels=["service"],
-        )
-        dead = GaugeMetricFamily(
-            "hms_dead_letters_pending", "Events a consumer could not apply.", labels=["service"]
-        )
-        for service in settings.HMS_SERVICE_DATABASES:
-            status = bus_status(service)
-            backlog.add_metric([service], status.outbox_backlog)
-            age = status.oldest_unsent_age.total_seconds() if status.oldest_unsent_age else 0
-            oldest.add_metric([service], age)
-            dead.add_metric([service], status.dead_letters_pending)
-        yield from (backlog, oldest, dead)
-
-
-def metrics_view(request):
-    """`GET /metrics` in Prometheus' text format."""
+def metrics_response(*extra: CollectorRegistry) -> HttpResponse:
+    """Every sample of this service (summed across worker processes), then `extra`'s."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
@@ -104,9 +61,10 @@ def metrics_view(request):
         from prometheus_client import REGISTRY
 
         registry = REGISTRY
-    output = generate_latest(registry)
-    if settings.HMS_SERVICE_DATABASES:
-        bus_registry = CollectorRegistry()
-        bus_registry.register(BusCollector())
-        output += generate_latest(bus_registry)
+    output = generate_latest(registry) + b"".join(generate_latest(other) for other in extra)
     return HttpResponse(output, content_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_view(request):
+    """`GET /metrics` in Prometheus' text format."""
+    return metrics_response()

@@ -1,6 +1,7 @@
 """Request middleware shared by the data services.
 
 - `RequestIdMiddleware`: every request gets an id, carried into logs and events.
+- `MetricsMiddleware`: every request counted and timed by route, method and status.
 - `HostileInputMiddleware`: a body over DATA_UPLOAD_MAX_MEMORY_SIZE gets a 413 JSON answer
   before any view reads it (Django itself would raise RequestDataTooBig, a bare 400), and an id in
   a path wider than 64 bits gets a 404 before it reaches a query (SQLite overflows on it: a 500).
@@ -11,12 +12,14 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
 from hms.context import correlation_id
 from hms.errors import error_body, json_not_found
 from hms.limits import MAX_ID
+from hms.metrics import REQUEST_SECONDS, REQUESTS, route_of
 from hms.parsers import body_limit, declared_length
 
 logger = logging.getLogger("hms.request")
@@ -91,3 +94,20 @@ def too_large_response(limit: int | None) -> JsonResponse:
     return JsonResponse(
         error_body("too_large", f"The request body may have at most {limit} bytes."), status=413
     )
+
+
+class MetricsMiddleware:
+    """Counts and times every request by route, method and status."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        route, service = route_of(request), settings.HMS_SERVICE
+        REQUEST_SECONDS.labels(service, route, request.method).observe(
+            time.perf_counter() - started
+        )
+        REQUESTS.labels(service, route, request.method, str(response.status_code)).inc()
+        return response

@@ -56,7 +56,7 @@ MIDDLEWARE = [
     "hms.audit.middleware.AuditOriginMiddleware",
     # Oversized bodies (413) and ids too wide for any column (404) stop here (hms/middleware.py).
     "hms.middleware.HostileInputMiddleware",
-    "hms.metrics.MetricsMiddleware",
+    "hms.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from the service itself (no separate web server needed).
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -6,7 +6,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hms import health
-from hms.metrics import metrics_view
+from hms.bus.metrics import metrics_view
 
 SERVICE_TITLES = {
     "users": "HMS User Service",
