@@ -17,13 +17,32 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings.gateway")
 
 
 class GatewayASGIHandler(ASGIHandler):
-    """Django's handler without a thread per request (see the module docstring)."""
+    """Django's handler without a thread per request (see the module docstring), and the ASGI
+    lifespan: each worker builds its state when it starts and closes its pooled client when it
+    stops (gateway/state.py)."""
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+            return
         if scope["type"] != "http":
             raise ValueError(f"The gateway serves HTTP only, not {scope['type']}.")
         await self.handle(scope, receive, send)
 
+    async def lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                state.restart()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await state.current().close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
 
 django.setup(set_prefix=False)
+
+from gateway import state  # noqa: E402 - its settings are read once Django is set up
+
 application = GatewayASGIHandler()

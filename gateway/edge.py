@@ -6,10 +6,10 @@ middleware layer costs on every request, health checks included.
 
 import re
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from gateway.ratelimit import Rate, TokenBucketLimiter, parse_rate, retry_after_seconds
+from gateway import state
+from gateway.ratelimit import retry_after_seconds
 from gateway.tokens import InvalidToken, bearer_token, verify_access_token
 from hms.errors import error_body
 
@@ -21,9 +21,6 @@ PUBLIC_ROUTES: tuple[tuple[frozenset[str], re.Pattern], ...] = (
     (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs$")),
     (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs/[\w-]+$")),
 )
-
-limiter = TokenBucketLimiter()
-_rates: dict[str, Rate | None] = {}
 
 
 def is_public_route(method: str, service_path: str) -> bool:
@@ -38,18 +35,6 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def rate_for(group: str) -> Rate | None:
-    if group not in _rates:
-        text = settings.GATEWAY_RATE_LIMITS.get(group, settings.GATEWAY_RATE_LIMIT)
-        _rates[group] = parse_rate(text, burst=settings.GATEWAY_RATE_LIMIT_BURST)
-    return _rates[group]
-
-
-def reset_limits() -> None:
-    _rates.clear()
-    limiter._buckets.clear()
-
-
 def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | None:
     """None when the request may go on (request.caller is set, or None on a public route);
     else the 401 or 429 answer. A presented token must be valid even on a public route."""
@@ -61,10 +46,11 @@ def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | N
             request.caller = verify_access_token(token)
         except InvalidToken as exc:
             problem = str(exc)
-    rate = rate_for(group)
+    gateway = state.current()
+    rate = gateway.rate_for(group)
     if rate is not None:
         client = f"user:{request.caller.user_id}" if request.caller else f"ip:{client_ip(request)}"
-        wait = limiter.take(f"{group}|{client}", rate)
+        wait = gateway.limiter.take(f"{group}|{client}", rate)
         if wait:
             response = JsonResponse(
                 error_body("rate_limited", "Too many requests: slow down and retry later."),

@@ -5,7 +5,8 @@ import asyncio
 import aiohttp
 from django.http import JsonResponse
 
-from gateway.backends import BACKENDS, backend_url, client_session
+from gateway import state
+from gateway.backends import BACKENDS, backend_url
 
 
 async def liveness(request):
@@ -14,9 +15,13 @@ async def liveness(request):
 
 async def _backend_status(service: str) -> str:
     try:
-        async with client_session().get(
-            f"{backend_url(service)}/health", timeout=aiohttp.ClientTimeout(total=2)
-        ) as response:
+        async with (
+            state.current()
+            .client_session()
+            .get(
+                f"{backend_url(service)}/health", timeout=aiohttp.ClientTimeout(total=2)
+            ) as response
+        ):
             return "ok" if response.status == 200 else f"status {response.status}"
     except (aiohttp.ClientError, TimeoutError) as exc:
         return f"unreachable: {type(exc).__name__}"

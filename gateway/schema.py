@@ -18,7 +18,7 @@ import drf_spectacular_sidecar
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from gateway import edge
+from gateway import edge, state
 from gateway.backends import BACKENDS, BackendUnavailable, call_backend
 
 SWAGGER_UI_DIST = (
@@ -34,7 +34,6 @@ SWAGGER_UI_ASSETS = {
 }
 SCHEMA_TIMEOUT = 5.0
 
-_cache: dict[str, tuple[float, dict]] = {}
 
 BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 ERROR = {"$ref": "#/components/schemas/gateway.Error"}
@@ -221,7 +220,8 @@ async def _service_schema(service: str, headers: dict[str, str]) -> dict | None:
 
 
 async def platform_schema(request_id: str) -> dict:
-    cached = _cache.get("schema")
+    gateway = state.current()
+    cached = gateway.schema
     if cached and cached[0] > time.monotonic():
         return cached[1]
     headers = {"Accept": "application/vnd.oai.openapi+json", "X-Request-ID": request_id}
@@ -230,12 +230,8 @@ async def platform_schema(request_id: str) -> dict:
     missing = [service for service in BACKENDS if service not in documents]
     merged = merge_schemas(documents, missing=missing)
     if not missing:  # a partial document is served, never kept
-        _cache["schema"] = (time.monotonic() + settings.GATEWAY_SCHEMA_CACHE_SECONDS, merged)
+        gateway.schema = (time.monotonic() + settings.GATEWAY_SCHEMA_CACHE_SECONDS, merged)
     return merged
-
-
-def clear_schema_cache() -> None:
-    _cache.clear()
 
 
 async def schema_view(request: HttpRequest) -> JsonResponse:

@@ -4,7 +4,7 @@ uvloop and httptools are chosen by measurement: a bare async view served about 2
 with the defaults and 2,400 with both on this 2-core machine.
 
 Each worker is a separate process with its own event loop, pooled client, circuit breakers and
-rate-limit buckets (see gateway/backends.py and gateway/ratelimit.py). The client address that
+rate-limit buckets (gateway/state.py). The client address that
 rate limiting and X-Forwarded-For use is the peer's, or what a trusted proxy in
 FORWARDED_ALLOW_IPS (uvicorn's own variable, default 127.0.0.1) says in X-Forwarded-For.
 """
@@ -33,7 +33,7 @@ def main() -> None:
         workers=env.int("WEB_CONCURRENCY", default=2),
         loop="uvloop",
         http="httptools",
-        lifespan="off",
+        lifespan="on",  # each worker builds and closes its state (gateway/state.py)
         # The gateway writes its own access line, with the request id (GATEWAY_ACCESS_LOG).
         access_log=env.bool("WEB_ACCESS_LOG", default=False),
         server_header=False,

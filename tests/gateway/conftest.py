@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway import backends, edge, schema
+from gateway import state
 from hms.settings import gateway as gateway_settings
 
 
@@ -15,10 +15,6 @@ def gateway(settings):
     settings.ROOT_URLCONF = "gateway.urls"
     settings.MIDDLEWARE = gateway_settings.MIDDLEWARE
     settings.GATEWAY_RETRY_BACKOFF = 0.0
-    backends.reset_breakers()
-    edge.reset_limits()
-    schema.clear_schema_cache()
+    state.restart()
     yield settings
-    backends.reset_breakers()
-    edge.reset_limits()
-    schema.clear_schema_cache()
+    state.restart()

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from django.test import AsyncClient
 
-from gateway.backends import close_client_session
+from gateway import state
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -68,7 +68,7 @@ def run(scenario: Awaitable) -> None:
         try:
             return await scenario
         finally:
-            await close_client_session()
+            await state.current().close()
 
     return asyncio.run(main())
 

@@ -68,3 +68,57 @@ def test_requests_share_the_sync_thread_instead_of_starting_one_each():
 
     assert result.returncode == 0, result.stderr
     assert "threads started for 5 requests: 0" in result.stdout
+
+
+LIFESPAN = """
+import asyncio
+import gateway.asgi
+from gateway import state
+
+
+async def main():
+    before = state.current()
+    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent, seen = [], {}
+
+    async def receive():
+        message = messages.pop(0)
+        if message["type"] == "lifespan.shutdown":
+            # What a worker does between the two: call a backend through the pooled client.
+            seen["state"] = state.current()
+            seen["session"] = seen["state"].client_session()
+            print("fresh state at startup:", seen["state"] is not before)
+            print("session open:", not seen["session"].closed)
+        return message
+
+    async def send(message):
+        sent.append(message["type"])
+
+    await gateway.asgi.application({"type": "lifespan"}, receive, send)
+    print("answered:", sent)
+    print("session closed at shutdown:", seen["session"].closed and seen["state"].session is None)
+
+asyncio.run(main())
+"""
+
+
+def test_each_worker_builds_its_state_at_startup_and_closes_its_client_at_shutdown():
+    result = subprocess.run(
+        [sys.executable, "-c", LIFESPAN],
+        env={
+            "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
+            "DEBUG": "true",
+            "JWT_CREATE_DEV_KEYS": "true",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "fresh state at startup: True" in result.stdout
+    assert "session open: True" in result.stdout
+    assert "answered: ['lifespan.startup.complete', 'lifespan.shutdown.complete']" in result.stdout
+    assert "session closed at shutdown: True" in result.stdout

@@ -5,7 +5,8 @@ import asyncio
 import pytest
 from aiohttp import web
 
-from gateway.backends import BackendUnavailable, breaker_for, call_backend
+from gateway import state
+from gateway.backends import BackendUnavailable, call_backend
 from gateway.breaker import CLOSED, OPEN
 from tests.gateway.fakes import FakeService, dead_url, gateway_client, run, running
 from tests.identity import access_token_for
@@ -108,7 +109,7 @@ def test_the_breaker_opens_after_repeated_failures_and_then_fails_fast_without_c
     assert responses[3].json()["error"]["code"] == "circuit_open"
     assert responses[3].json()["error"]["fields"] == {"service": "grants"}
     assert 1 <= int(responses[3]["Retry-After"]) <= 30
-    assert breaker_for("grants").state == OPEN
+    assert state.current().breaker_for("grants").state == OPEN
 
 
 def test_the_breaker_closes_when_the_service_is_back_after_the_cooldown(gateway):
@@ -134,7 +135,7 @@ def test_the_breaker_closes_when_the_service_is_back_after_the_cooldown(gateway)
 
     assert still_open.json()["error"]["code"] == "circuit_open"
     assert (trial.status_code, after.status_code) == (200, 200)
-    assert breaker_for("grants").state == CLOSED
+    assert state.current().breaker_for("grants").state == CLOSED
     assert len(grants.requests) == 4
 
 
@@ -158,7 +159,7 @@ def test_a_dead_service_opens_its_breaker_and_only_its_own(gateway):
         "circuit_open",
     ]
     assert user.status_code == 200
-    assert breaker_for("users").state == CLOSED
+    assert state.current().breaker_for("users").state == CLOSED
 
 
 def test_a_client_error_answer_does_not_count_against_the_breaker(gateway):
@@ -170,4 +171,4 @@ def test_a_client_error_answer_does_not_count_against_the_breaker(gateway):
             return [(await call_backend("grants", "GET", "/grants")).status for _ in range(4)]
 
     assert run(scenario()) == [404] * 4
-    assert breaker_for("grants").state == CLOSED
+    assert state.current().breaker_for("grants").state == CLOSED
