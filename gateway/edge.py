@@ -4,29 +4,12 @@ Run inside the views rather than as middleware: only the view knows the route gr
 middleware layer costs on every request, health checks included.
 """
 
-import re
-
 from django.http import HttpRequest, JsonResponse
 
 from gateway import state
 from gateway.ratelimit import retry_after_seconds
 from gateway.tokens import InvalidToken, bearer_token, verify_access_token
 from hms.errors import error_body
-
-# Routes anyone may call without a token (paths as the owning service sees them).
-PUBLIC_ROUTES: tuple[tuple[frozenset[str], re.Pattern], ...] = (
-    (frozenset({"POST"}), re.compile(r"^/users/register$")),
-    (frozenset({"POST"}), re.compile(r"^/users/token$")),
-    (frozenset({"POST"}), re.compile(r"^/users/token/refresh$")),
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs$")),
-    (frozenset({"GET", "HEAD"}), re.compile(r"^/grants/programs/[\w-]+$")),
-)
-
-
-def is_public_route(method: str, service_path: str) -> bool:
-    return any(
-        method in methods and pattern.match(service_path) for methods, pattern in PUBLIC_ROUTES
-    )
 
 
 def client_ip(request: HttpRequest) -> str:

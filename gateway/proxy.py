@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from gateway import edge
 from gateway.backends import BackendUnavailable, call_backend
+from hms.public_routes import is_public
 
 logger = logging.getLogger("gateway.proxy")
 
@@ -77,9 +78,7 @@ def backend_headers(request: HttpRequest) -> dict[str, str]:
 async def forward(request: HttpRequest, service: str, rest: str | None = None) -> HttpResponse:
     """The view behind /api/users..., /api/grants..., /api/finance...."""
     service_path = f"/{service}{rest or ''}"
-    rejection = edge.admit(
-        request, group=service, public=edge.is_public_route(request.method, service_path)
-    )
+    rejection = edge.admit(request, group=service, public=is_public(request.method, service_path))
     if rejection is not None:
         return rejection
     started = time.monotonic()
