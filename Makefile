@@ -7,11 +7,11 @@ BIN := $(CURDIR)/$(VENV)/bin
 SERVICES := users grants finance
 PYTEST_ARGS ?=
 
-# `make run` is a development run: debug on, dev-only keys and secret created under var/.
+# `make run` is a development run: debug on, dev-only keys (`make workspace`) under var/.
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install browser migrate seed run test test-fast lint format bench catalogue clean
+.PHONY: help install workspace browser migrate seed run test test-fast lint format bench catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -24,7 +24,10 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed ## Create .venv and install the pinned dependencies
 
-migrate: install ## Migrate every service's own database
+workspace: install ## Create var/ (SQLite files, file-system broker) and development keys if missing
+	@$(BIN)/python -m hms.workspace
+
+migrate: workspace ## Migrate every service's own database
 	@for service in $(SERVICES); do \
 		echo "migrating $$service"; \
 		$(RUN_ENV) DJANGO_SETTINGS_MODULE=hms.settings.$$service $(BIN)/python manage.py migrate --no-input -v0 || exit 1; \
@@ -67,10 +70,10 @@ browser: install ## Install headless Chromium (Debian's package) for the admin b
 		fi; \
 	}
 
-test: install browser ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
+test: workspace browser ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: install ## Run the in-process tests only (no real processes)
+test-fast: workspace ## Run the in-process tests only (no real processes)
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: install ## Check style with ruff (lint and format)

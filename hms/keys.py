@@ -1,7 +1,8 @@
 """The RS256 key pair behind platform tokens.
 
 In production both files come from the environment (a mounted secret); only the User Service is
-given the private key. For local development and tests a pair is created under var/ on demand.
+given the private key. For local development and tests `python -m hms.workspace` makes a pair
+under var/.
 """
 
 from pathlib import Path
@@ -36,17 +37,14 @@ def write_key_pair(private_path: Path, public_path: Path) -> None:
     public_path.write_text(public_pem)
 
 
-def load_key_pair(
-    private_file: str, public_file: str, *, create_missing: bool
-) -> tuple[str | None, str]:
+def read_key_pair(private_file: str, public_file: str) -> tuple[str | None, str]:
     """(private PEM or None where this service is not given it, public PEM)."""
     private_path, public_path = Path(private_file), Path(public_file)
     if not public_path.exists():
-        if not create_missing:
-            raise ImproperlyConfigured(
-                f"JWT public key not found at {public_path}: set JWT_PUBLIC_KEY_FILE."
-            )
-        write_key_pair(private_path, public_path)
+        raise ImproperlyConfigured(
+            f"JWT public key not found at {public_path}: set JWT_PUBLIC_KEY_FILE "
+            "(for development, `python -m hms.workspace` creates a key pair under var/)."
+        )
     private_pem = private_path.read_text() if private_path.exists() else None
     return private_pem, public_path.read_text()
 

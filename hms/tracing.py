@@ -8,9 +8,8 @@ consumer's span joins the request's trace even when the relay sends the event la
 
 from contextlib import contextmanager
 
-import environ
+from hms.env import env
 
-env = environ.Env()
 _configured = False
 
 

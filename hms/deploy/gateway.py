@@ -13,10 +13,9 @@ import os
 import shutil
 import tempfile
 
-import environ
 import uvicorn
 
-env = environ.Env()
+from hms.env import env
 
 
 def main() -> None:

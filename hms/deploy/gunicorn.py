@@ -8,9 +8,7 @@ import os
 import shutil
 import tempfile
 
-import environ
-
-env = environ.Env()
+from hms.env import env
 
 # Prometheus multiprocess mode: each worker writes its samples here and /metrics adds them up.
 _metrics_dir = os.environ.setdefault(

@@ -5,13 +5,9 @@ and URLconf. Every variable read here is listed, with its default, in `.env.exam
 https://docs.djangoproject.com/en/5.2/ref/settings/
 """
 
-import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from hms.keys import load_key_pair
-from hms.settings.concerns.paths import BASE_DIR, VAR_DIR
-
-env = environ.Env()
+from hms.env import BASE_DIR, VAR_DIR, env
 
 # ------------------------------------------------------------------------------------------------
 # Core
@@ -32,7 +28,6 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Apps every service runs: admin and its dependencies, the API toolkit, the event bus.
@@ -119,19 +114,6 @@ def service_database(service: str) -> dict:
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 # ------------------------------------------------------------------------------------------------
-# Identity: the User Service signs RS256 tokens; every service verifies with the public key.
-# ------------------------------------------------------------------------------------------------
-JWT_PRIVATE_KEY_FILE = env.str("JWT_PRIVATE_KEY_FILE", default=str(VAR_DIR / "jwt" / "private.pem"))
-JWT_PUBLIC_KEY_FILE = env.str("JWT_PUBLIC_KEY_FILE", default=str(VAR_DIR / "jwt" / "public.pem"))
-JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = load_key_pair(
-    JWT_PRIVATE_KEY_FILE,
-    JWT_PUBLIC_KEY_FILE,
-    create_missing=env.bool("JWT_CREATE_DEV_KEYS", default=DEBUG),
-)
-JWT_ISSUER = "hms-users"
-JWT_AUDIENCE = "hms"
-
-# ------------------------------------------------------------------------------------------------
 # Service URLs: how services (and the gateway) reach each other.
 # ------------------------------------------------------------------------------------------------
 USERS_SERVICE_URL = env.str("USERS_SERVICE_URL", default="http://127.0.0.1:5001")
@@ -157,12 +139,5 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 from hms.settings.concerns.bus import *  # noqa: E402
 from hms.settings.concerns.celery import *  # noqa: E402
 from hms.settings.concerns.drf import *  # noqa: E402
+from hms.settings.concerns.identity import *  # noqa: E402
 from hms.settings.concerns.logging import *  # noqa: E402
-
-SIMPLE_JWT = {
-    **SIMPLE_JWT,
-    "SIGNING_KEY": JWT_PRIVATE_KEY,
-    "VERIFYING_KEY": JWT_PUBLIC_KEY,
-    "ISSUER": JWT_ISSUER,
-    "AUDIENCE": JWT_AUDIENCE,
-}

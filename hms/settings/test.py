@@ -7,9 +7,13 @@ import os
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-deployment")
-os.environ.setdefault("JWT_CREATE_DEV_KEYS", "true")
 
-from hms.settings.base import *
+# The suite's own var/ folders and development keys, made before the settings read them.
+from hms.workspace import prepare
+
+prepare()
+
+from hms.settings.base import *  # noqa: E402
 
 HMS_SERVICE = "test"
 INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.users", "apps.grants", "apps.finance"]

@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from hms.keys import write_key_pair
+from hms.workspace import prepare as prepare_workspace
 from tests.faults import with_faults
 
 REPO = Path(__file__).resolve().parents[2]
@@ -67,6 +68,7 @@ class Platform:
     def prepare(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "logs").mkdir(exist_ok=True)
+        prepare_workspace(self.root / "var", keys=False)  # the platform's keys are made below
         self.ports = {name: free_port() for name in (*DATA_SERVICES, "gateway")}
         private_key, public_key = (
             self.root / "jwt" / "private.pem",

@@ -23,7 +23,6 @@ def test_the_database_request_signals_are_disconnected_in_the_gateway_process():
         env={
             "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
             "DEBUG": "true",
-            "JWT_CREATE_DEV_KEYS": "true",
             "PATH": "/usr/bin:/bin",
         },
         capture_output=True,

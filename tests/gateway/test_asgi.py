@@ -56,7 +56,6 @@ def test_requests_share_the_sync_thread_instead_of_starting_one_each():
         env={
             "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
             "DEBUG": "true",
-            "JWT_CREATE_DEV_KEYS": "true",
             "GATEWAY_ACCESS_LOG": "false",
             "PATH": "/usr/bin:/bin",
         },
@@ -108,7 +107,6 @@ def test_each_worker_builds_its_state_at_startup_and_closes_its_client_at_shutdo
         env={
             "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
             "DEBUG": "true",
-            "JWT_CREATE_DEV_KEYS": "true",
             "PATH": "/usr/bin:/bin",
         },
         capture_output=True,

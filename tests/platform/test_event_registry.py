@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from hms.bus.catalogue import render_catalogue
 from hms.events import EVENT_TYPES, Envelope, UnknownEventType, event_class
 from hms.events.grants import GrantApproved
-from hms.settings.concerns.paths import BASE_DIR
+from hms.env import BASE_DIR
 from tests.platform.events import envelope_for, example_event
 
 SERVICE_HANDLERS = {

@@ -1,8 +1,6 @@
 """The event bus (`hms.bus`): retries, dead letters, dispatch."""
 
-import environ
-
-env = environ.Env()
+from hms.env import env
 
 # A failing handler is retried with exponential backoff (base * 2**n seconds, capped), then its
 # event goes to the dead letters.

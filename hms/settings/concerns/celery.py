@@ -3,20 +3,14 @@
 https://docs.celeryq.dev/en/stable/userguide/configuration.html
 """
 
-import environ
-
-from hms.settings.concerns.paths import VAR_DIR
-
-env = environ.Env()
+from hms.env import VAR_DIR, env
 
 CELERY_BROKER_URL = env.str("BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    _queue_dir = VAR_DIR / "broker" / "queue"
-    _queue_dir.mkdir(parents=True, exist_ok=True)
-    (VAR_DIR / "broker" / "control").mkdir(parents=True, exist_ok=True)
+    # The folders are made by `python -m hms.workspace` (make run), not here.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir),
-        "data_folder_out": str(_queue_dir),
+        "data_folder_in": str(VAR_DIR / "broker" / "queue"),
+        "data_folder_out": str(VAR_DIR / "broker" / "queue"),
         "control_folder": str(VAR_DIR / "broker" / "control"),
         # The file-system transport polls; 50 ms keeps events moving quickly.
         "polling_interval": 0.05,

@@ -1,13 +1,9 @@
-"""Django REST Framework, SimpleJWT and drf-spectacular.
+"""Django REST Framework and drf-spectacular.
 
 https://www.django-rest-framework.org/api-guide/settings/
 """
 
-from datetime import timedelta
-
-import environ
-
-env = environ.Env()
+from hms.env import env
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["hms.auth.TokenAuthentication"],
@@ -24,16 +20,6 @@ REST_FRAMEWORK = {
     },
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
-}
-
-# Only the User Service holds the private key; every other service verifies with the public one.
-SIMPLE_JWT = {
-    "ALGORITHM": "RS256",
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
-    "USER_ID_CLAIM": "user_id",
-    "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": False,
 }
 
 SPECTACULAR_SETTINGS = {

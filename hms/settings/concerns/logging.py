@@ -1,8 +1,6 @@
 """Logging: one line per event, with service, request id and correlation id."""
 
-import environ
-
-env = environ.Env()
+from hms.env import env
 
 LOGGING = {
     "version": 1,
