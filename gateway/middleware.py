@@ -10,7 +10,7 @@ import time
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from hms.context import correlation_id
+from hms import context
 from hms.metrics import REQUEST_SECONDS, REQUESTS, route_of
 from hms.middleware import request_id_from
 
@@ -41,7 +41,8 @@ class RequestIdMiddleware:
         # Set and deliberately not reset: under ASGI each request runs in its own asyncio task
         # with its own copy of the context, so nothing leaks to other requests, and the lines
         # Django writes after the middleware returned (django.request, for 4xx/5xx) keep the id.
-        correlation_id.set(request_id)
+        context.request_id.set(request_id)
+        context.correlation_id.set(request_id)
         started = time.monotonic()
         response = await self.get_response(request)
         elapsed = time.monotonic() - started

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 
-from hms.context import correlation_id
+from hms import context
 from hms.errors import error_body, json_not_found
 from hms.limits import MAX_ID
 from hms.metrics import REQUEST_SECONDS, REQUESTS, route_of
@@ -43,7 +43,8 @@ class RequestIdMiddleware:
     def __call__(self, request):
         request_id = request_id_from(request.headers)
         request.request_id = request_id
-        token = correlation_id.set(request_id)
+        # A request starts (or, forwarded by the gateway, continues) the chain its events carry.
+        tokens = (context.request_id.set(request_id), context.correlation_id.set(request_id))
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -55,7 +56,8 @@ class RequestIdMiddleware:
                 (time.perf_counter() - started) * 1000,
             )
         finally:
-            correlation_id.reset(token)
+            context.request_id.reset(tokens[0])
+            context.correlation_id.reset(tokens[1])
         response["X-Request-ID"] = request_id
         return response
 

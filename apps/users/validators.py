@@ -1,82 +1,30 @@
 """What a valid US postal address, phone number, EIN and UEI look like.
 
+States come from django-localflavor and phone numbers from phonenumbers (Google's numbering
+plans); EIN and UEI are IRS and SAM.gov rules of our own.
+
 Each `normalize_*` function accepts the usual ways people type a value, returns the one stored
 form, and raises `ValidationError` with a message that says what is expected.
 """
 
 import re
 
+import phonenumbers
 from django.core.exceptions import ValidationError
+from localflavor.us.forms import USZipCodeField
+from localflavor.us.us_states import USPS_CHOICES
 
-# The 50 states, DC, the inhabited territories and the military "states" (APO/FPO/DPO mail).
-US_STATES: dict[str, str] = {
-    "AL": "Alabama",
-    "AK": "Alaska",
-    "AZ": "Arizona",
-    "AR": "Arkansas",
-    "CA": "California",
-    "CO": "Colorado",
-    "CT": "Connecticut",
-    "DE": "Delaware",
-    "DC": "District of Columbia",
-    "FL": "Florida",
-    "GA": "Georgia",
-    "HI": "Hawaii",
-    "ID": "Idaho",
-    "IL": "Illinois",
-    "IN": "Indiana",
-    "IA": "Iowa",
-    "KS": "Kansas",
-    "KY": "Kentucky",
-    "LA": "Louisiana",
-    "ME": "Maine",
-    "MD": "Maryland",
-    "MA": "Massachusetts",
-    "MI": "Michigan",
-    "MN": "Minnesota",
-    "MS": "Mississippi",
-    "MO": "Missouri",
-    "MT": "Montana",
-    "NE": "Nebraska",
-    "NV": "Nevada",
-    "NH": "New Hampshire",
-    "NJ": "New Jersey",
-    "NM": "New Mexico",
-    "NY": "New York",
-    "NC": "North Carolina",
-    "ND": "North Dakota",
-    "OH": "Ohio",
-    "OK": "Oklahoma",
-    "OR": "Oregon",
-    "PA": "Pennsylvania",
-    "RI": "Rhode Island",
-    "SC": "South Carolina",
-    "SD": "South Dakota",
-    "TN": "Tennessee",
-    "TX": "Texas",
-    "UT": "Utah",
-    "VT": "Vermont",
-    "VA": "Virginia",
-    "WA": "Washington",
-    "WV": "West Virginia",
-    "WI": "Wisconsin",
-    "WY": "Wyoming",
-    "AS": "American Samoa",
-    "GU": "Guam",
-    "MP": "Northern Mariana Islands",
-    "PR": "Puerto Rico",
-    "VI": "U.S. Virgin Islands",
-    "AA": "Armed Forces Americas",
-    "AE": "Armed Forces Europe",
-    "AP": "Armed Forces Pacific",
-}
-US_STATE_CHOICES = sorted(US_STATES.items())
+# Every code the US Postal Service delivers to: the states, DC, the territories, the freely
+# associated states and the military "states" (APO/FPO/DPO mail), as django-localflavor keeps them.
+US_STATE_CHOICES = sorted(USPS_CHOICES)
+US_STATES: dict[str, str] = dict(US_STATE_CHOICES)
 
-ZIP_CODE = re.compile(r"^\d{5}(-\d{4})?$")
+ZIP_CODE_FIELD = USZipCodeField(
+    error_messages={"invalid": "Enter a ZIP code as 5 digits or ZIP+4 (12345 or 12345-6789)."}
+)
 EIN = re.compile(r"^(\d{2})-?(\d{7})$")
 # SAM.gov Unique Entity ID: 12 characters, digits and capitals without O and I, never led by 0.
 UEI = re.compile(r"^[1-9A-HJ-NP-Z][0-9A-HJ-NP-Z]{11}$")
-PHONE_PUNCTUATION = re.compile(r"[\s().\-]")
 
 
 def normalize_state(value: str) -> str:
@@ -89,12 +37,10 @@ def normalize_state(value: str) -> str:
 
 
 def normalize_zip_code(value: str) -> str:
-    zip_code = value.strip()
-    if not ZIP_CODE.match(zip_code):
-        raise ValidationError(
-            "Enter a ZIP code as 5 digits or ZIP+4 (12345 or 12345-6789).", code="zip_code"
-        )
-    return zip_code
+    try:
+        return ZIP_CODE_FIELD.clean(value.strip())
+    except ValidationError as exc:
+        raise ValidationError(exc.messages[0], code="zip_code") from None
 
 
 def normalize_ein(value: str) -> str:
@@ -118,24 +64,22 @@ def normalize_uei(value: str) -> str:
     return uei
 
 
+PHONE_HELP = "Enter a phone number such as (202) 555-0100, or +44 20 7946 0958 outside the US."
+
+
 def normalize_phone(value: str) -> str:
-    """A phone number in E.164 (+15555550100); a 10-digit number is taken as US/NANP."""
-    digits = PHONE_PUNCTUATION.sub("", value.strip())
-    international = digits.startswith("+")
-    digits = digits.removeprefix("+")
-    message = "Enter a phone number such as (202) 555-0100, or +44 20 7946 0958 outside the US."
-    if not digits.isdigit():
-        raise ValidationError(message, code="phone")
-    if not international:
-        if len(digits) == 11 and digits.startswith("1"):
-            digits = digits[1:]
-        # NANP: neither the area code nor the exchange starts with 0 or 1.
-        if len(digits) != 10 or digits[0] in "01" or digits[3] in "01":
-            raise ValidationError(message, code="phone")
-        return f"+1{digits}"
-    if not 8 <= len(digits) <= 15 or digits.startswith("0"):
-        raise ValidationError(message, code="phone")
-    return f"+{digits}"
+    """A phone number in E.164 (+12025550100), checked against its country's numbering plan
+    (phonenumbers); a number without a country code is taken as US/NANP."""
+    try:
+        number = phonenumbers.parse(value.strip(), "US")
+    except phonenumbers.NumberParseException:
+        raise ValidationError(PHONE_HELP, code="phone") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(PHONE_HELP, code="phone")
+    if number.extension:
+        # E.164 has no extension: storing the number would quietly drop it.
+        raise ValidationError(f"{PHONE_HELP} Leave out the extension.", code="phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _require_normal_form(normalize, value: str) -> None:

@@ -6,9 +6,9 @@ from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
 from hms.bus.catalogue import render_catalogue
+from hms.env import BASE_DIR
 from hms.events import EVENT_TYPES, Envelope, UnknownEventType, event_class
 from hms.events.grants import GrantApproved
-from hms.env import BASE_DIR
 from tests.platform.events import envelope_for, example_event
 
 SERVICE_HANDLERS = {

@@ -103,3 +103,14 @@ def test_phone_numbers_are_stored_in_e164(typed, stored):
 def test_a_phone_number_that_cannot_be_dialled_is_refused(typed):
     with pytest.raises(ValidationError, match="phone"):
         normalize_phone(typed)
+
+
+@pytest.mark.parametrize("typed", ["+1 999 555 0100", "+44 20 7946", "202-555-0100 ext. 12"])
+def test_a_number_outside_its_countrys_plan_or_with_an_extension_is_refused(typed):
+    with pytest.raises(ValidationError, match="phone"):
+        normalize_phone(typed)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [("fm", "FM"), ("MH", "MH"), ("PW", "PW")])
+def test_the_freely_associated_states_the_postal_service_serves_are_accepted(typed, stored):
+    assert normalize_state(typed) == stored
