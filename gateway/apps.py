@@ -11,8 +11,7 @@ class GatewayConfig(AppConfig):
 
     def ready(self) -> None:
         # The gateway has no database, yet Django runs these receivers around every request, and
-        # under ASGI the sync ones go through a thread (sync_to_async). Disconnecting them took a
-        # bare async view from about 1,500 to 2,100 requests/s on the 2-core machine.
+        # under ASGI the sync ones go through a thread (sync_to_async) on every request.
         signals.request_started.disconnect(reset_queries)
         signals.request_started.disconnect(close_old_connections)
         signals.request_finished.disconnect(close_old_connections)

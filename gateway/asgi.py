@@ -4,8 +4,8 @@ Django's ASGIHandler serves each request inside its own asgiref ThreadSensitiveC
 each response with `sync_to_async(response.close)`; in a fresh context that call starts a thread
 and joins it again, for every request. The gateway runs no sync code on its request path (no
 database; async views and middleware), so its requests share the process's one sync thread
-instead. Measured with `make bench` on the 2-core machine: /health went from about 1,100 to about
-4,500 requests/s at 32 concurrent, and a forwarded read's added p50 from about 8 ms to 1-2 ms.
+instead: a thread per request was most of what the gateway added to a forwarded read (figures in
+bench/README.md, "Choices measured").
 """
 
 import os

@@ -1,7 +1,7 @@
 """The services behind the gateway, and the one pooled HTTP client that calls them.
 
-aiohttp's ClientSession is used rather than httpx: forwarding measured about 1,050 requests/s
-with aiohttp against about 530 with httpx.AsyncClient on this 2-core machine. One session per
+aiohttp's ClientSession is used rather than httpx: it forwarded about twice as many requests on
+the same machine (bench/README.md, "Choices measured"). One session per
 process (per event loop, `gateway.state`) keeps connections to the services open and reused.
 
 Every call goes through `call_backend`: connect and read timeouts per backend, the backend's

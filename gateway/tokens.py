@@ -50,7 +50,7 @@ def verify_access_token(token: str) -> Identity:
 
 
 # A client sends the same token with every request until it expires; checking its RS256 signature
-# again each time was ~11 % of the gateway's CPU per forwarded request (`make bench`, py-spy). Only
+# again each time was a large share of the gateway's CPU per forwarded request (py-spy). Only
 # tokens that passed every check are kept (a refused one raises, which lru_cache never stores), and
 # expiry is checked on every use above. Bounded, so it costs at most a few MB per worker.
 @lru_cache(maxsize=4096)

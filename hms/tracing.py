@@ -60,11 +60,6 @@ def current_trace_context() -> dict[str, str]:
     return carrier
 
 
-def inject_headers(headers: dict[str, str]) -> None:
-    """Add the current trace context to outgoing HTTP headers."""
-    headers.update(current_trace_context())
-
-
 @contextmanager
 def trace_context(carrier: dict[str, str] | None):
     """Run the block as part of the trace described by `carrier` (from an outbox row)."""

@@ -1,7 +1,7 @@
 """The gateway's production server: `python -m hms.deploy.gateway` (uvicorn, uvloop, httptools).
 
-uvloop and httptools are chosen by measurement: a bare async view served about 2,100 requests/s
-with the defaults and 2,400 with both on this 2-core machine.
+uvloop and httptools are chosen by measurement: both together serve a bare async view faster than
+uvicorn's defaults (figures in bench/README.md, "Choices measured").
 
 Each worker is a separate process with its own event loop, pooled client, circuit breakers and
 rate-limit buckets (gateway/state.py). The client address that

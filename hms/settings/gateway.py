@@ -1,10 +1,9 @@
 """The API gateway: `DJANGO_SETTINGS_MODULE=hms.settings.gateway`. No database, no domain models.
 
-Every part of the gateway's request path was chosen by measurement on a 2-core machine (a DRF
-endpoint serving ~4,500 requests/s directly): a bare async Django view under uvicorn served
-~1,500 requests/s, ~2,100 once the database-connection request signals were disconnected
-(gateway/apps.py), ~2,400 with uvloop and httptools (hms/deploy/gateway.py); forwarding kept
-~1,050 requests/s with aiohttp's ClientSession against ~530 with httpx (gateway/backends.py).
+Every part of the gateway's request path was chosen by measurement: no database request signals
+(gateway/apps.py), uvloop and httptools (hms/deploy/gateway.py), aiohttp rather than httpx
+(gateway/backends.py), no thread per request (gateway/asgi.py). The figures are in
+bench/README.md, "Choices measured".
 """
 
 from hms.settings.base import *
@@ -27,7 +26,6 @@ DATABASES = {}
 HMS_SERVICE_DATABASES = {}
 HMS_BUS_HANDLERS = {}
 ROOT_URLCONF = "gateway.urls"
-CELERY_TASK_DEFAULT_QUEUE = "gateway"
 
 # ------------------------------------------------------------------------------------------------
 # Backend calls: timeouts, retries, circuit breakers (gateway/backends.py, gateway/breaker.py).

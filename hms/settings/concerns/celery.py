@@ -45,8 +45,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("BROKER_CONNECTION_TIMEOUT", defaul
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's Django fixup closes the database connection around every task unless told to reuse
-# it: a new PostgreSQL connection per event cost about two thirds of the bus's throughput
-# (`make bench`: 13-17 events/s without, 42-57 with). Stale connections are still dropped before
+# it, and a new PostgreSQL connection per event cost most of the bus's throughput (bench/README.md,
+# finding 4). Stale connections are still dropped before
 # each task (hms/celery.py), honouring CONN_MAX_AGE and CONN_HEALTH_CHECKS.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TIMEZONE = "UTC"
