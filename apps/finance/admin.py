@@ -17,7 +17,7 @@ from apps.finance.models import (
     ReimbursementRequest,
 )
 from hms.admin_actions import ServiceActionsMixin
-from hms.admin_readonly import ReadOnlyInline
+from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.errors import ApplicationError
 from hms.limits import POSITIVE_MONEY
 
@@ -316,7 +316,7 @@ class DisbursementAdmin(ServiceOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
+class LedgerEntryAdmin(ReadOnlyModelAdmin):
     list_display = [
         "id",
         "created_at",
@@ -333,12 +333,3 @@ class LedgerEntryAdmin(admin.ModelAdmin):
     list_select_related = ["award", "category"]
     search_fields = ["award__tracking_number", "=award__application_id", "memo"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -25,7 +25,7 @@ from apps.grants.models import (
     RubricCriterion,
 )
 from hms.admin_actions import ReasonForm, ServiceActionsMixin
-from hms.admin_readonly import ReadOnlyInline
+from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.errors import ApplicationError
 from hms.staff import identity_of
 
@@ -376,24 +376,17 @@ class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Request changes from the applicant", permissions=["change"])
     def request_changes(self, request, queryset):
-        def apply(data):
-            self.run_service(
-                request,
-                queryset,
-                lambda actor, application: services.application_request_changes(
-                    actor=actor, application_id=application.pk, reason=data["reason"]
-                ),
-                done="Returned {count} application(s) to the applicant.",
-            )
-
-        return self.ask_then_run(
+        return self.reason_action(
             request,
             queryset,
-            form=RequestChangesForm(self.submitted_form_data(request)),
+            lambda actor, application, reason: services.application_request_changes(
+                actor=actor, application_id=application.pk, reason=reason
+            ),
+            form_class=RequestChangesForm,
+            done="Returned {count} application(s) to the applicant.",
             title="Request changes",
             intro="These applications go back to their applicants, who can edit and resubmit.",
             submit_label="Return for changes",
-            apply=apply,
         )
 
     @admin.action(description="Approve", permissions=["change"])
@@ -423,24 +416,17 @@ class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Reject with a reason", permissions=["change"])
     def reject(self, request, queryset):
-        def apply(data):
-            self.run_service(
-                request,
-                queryset,
-                lambda actor, application: services.application_reject(
-                    actor=actor, application_id=application.pk, reason=data["reason"]
-                ),
-                done="Rejected {count} application(s).",
-            )
-
-        return self.ask_then_run(
+        return self.reason_action(
             request,
             queryset,
-            form=RejectForm(self.submitted_form_data(request)),
+            lambda actor, application, reason: services.application_reject(
+                actor=actor, application_id=application.pk, reason=reason
+            ),
+            form_class=RejectForm,
+            done="Rejected {count} application(s).",
             title="Reject",
             intro="The reason is sent to each applicant.",
             submit_label="Reject",
-            apply=apply,
         )
 
 
@@ -542,18 +528,9 @@ class RubricAdmin(admin.ModelAdmin):
 
 
 @admin.register(Applicant)
-class ApplicantAdmin(admin.ModelAdmin):
+class ApplicantAdmin(ReadOnlyModelAdmin):
     """The read model, for reference: it changes only through the User Service's events."""
 
     list_display = ["user_id", "display_name", "kind", "verification_status", "synced_at"]
     list_filter = ["kind", "verification_status"]
     search_fields = ["display_name", "=user_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

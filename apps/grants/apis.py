@@ -3,8 +3,6 @@
 Application errors raised below become JSON 4xx responses in `hms.errors.api_exception_handler`.
 """
 
-from decimal import Decimal
-
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -27,7 +25,7 @@ from apps.grants.models import (
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
 from hms.filtering import filter_parameters
-from hms.limits import MAX_ID, MONEY
+from hms.limits import MAX_ID, MONEY, POSITIVE_MONEY
 from hms.pagination import (
     PAGE_PARAMETERS,
     CappedCountPagination,
@@ -51,7 +49,7 @@ VERSION_HELP = "The version you last read: the action is refused with 409 if it 
 class BudgetLineSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=BudgetCategory.choices)
     description = serializers.CharField(max_length=255)
-    amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+    amount = serializers.DecimalField(**POSITIVE_MONEY)
 
 
 class ProgramSerializer(serializers.Serializer):
@@ -189,7 +187,7 @@ class ApplicationListCreateApi(APIView):
         program = serializers.CharField(max_length=40, help_text="The program code.")
         title = serializers.CharField(max_length=200)
         project_summary = serializers.CharField(max_length=20000)
-        requested_amount = serializers.DecimalField(**MONEY, min_value=Decimal("0.01"))
+        requested_amount = serializers.DecimalField(**POSITIVE_MONEY)
         budget_lines = BudgetLineSerializer(many=True, allow_empty=False, max_length=50)
 
     @extend_schema(
@@ -238,9 +236,7 @@ class ApplicationDetailApi(APIView):
         version = serializers.IntegerField(required=False, help_text=VERSION_HELP)
         title = serializers.CharField(max_length=200, required=False)
         project_summary = serializers.CharField(max_length=20000, required=False)
-        requested_amount = serializers.DecimalField(
-            **MONEY, min_value=Decimal("0.01"), required=False
-        )
+        requested_amount = serializers.DecimalField(**POSITIVE_MONEY, required=False)
         budget_lines = BudgetLineSerializer(
             many=True,
             allow_empty=False,
@@ -544,26 +540,36 @@ class ReviewStartApi(_ReviewActionApi):
         )
 
 
-class ReviewRequestChangesApi(_ReviewActionApi):
+class _ReviewReasonActionApi(_ReviewActionApi):
+    """A decision that needs a reason the applicant will read: `decide` is the service."""
+
     class InputSerializer(_ReviewActionApi.InputSerializer):
         class Meta:
-            ref_name = "ReviewRequestChanges"
+            ref_name = "ReviewReasonInput"
 
         reason = serializers.CharField(max_length=4000)
 
-    @_review_action_schema(
-        "request_changes", "Return the application to the applicant for changes", InputSerializer
-    )
-    def post(self, request, application_id: int):
-        return super().post(request, application_id)
+    decide = None
 
     def act(self, request, application_id, data):
-        services.application_request_changes(
+        type(self).decide(
             actor=request.user,
             application_id=application_id,
             reason=data["reason"],
             expected_version=data.get("version"),
         )
+
+
+class ReviewRequestChangesApi(_ReviewReasonActionApi):
+    decide = staticmethod(services.application_request_changes)
+
+    @_review_action_schema(
+        "request_changes",
+        "Return the application to the applicant for changes",
+        _ReviewReasonActionApi.InputSerializer,
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
 
 
 class ReviewApproveApi(_ReviewActionApi):
@@ -572,8 +578,7 @@ class ReviewApproveApi(_ReviewActionApi):
             ref_name = "ReviewApprove"
 
         awarded_amount = serializers.DecimalField(
-            **MONEY,
-            min_value=Decimal("0.01"),
+            **POSITIVE_MONEY,
             required=False,
             help_text="At most the requested amount; default: the requested amount.",
         )
@@ -593,26 +598,16 @@ class ReviewApproveApi(_ReviewActionApi):
         )
 
 
-class ReviewRejectApi(_ReviewActionApi):
-    class InputSerializer(_ReviewActionApi.InputSerializer):
-        class Meta:
-            ref_name = "ReviewReject"
-
-        reason = serializers.CharField(max_length=4000)
+class ReviewRejectApi(_ReviewReasonActionApi):
+    decide = staticmethod(services.application_reject)
 
     @_review_action_schema(
-        "reject", "Reject, with the reason the applicant will see", InputSerializer
+        "reject",
+        "Reject, with the reason the applicant will see",
+        _ReviewReasonActionApi.InputSerializer,
     )
     def post(self, request, application_id: int):
         return super().post(request, application_id)
-
-    def act(self, request, application_id, data):
-        services.application_reject(
-            actor=request.user,
-            application_id=application_id,
-            reason=data["reason"],
-            expected_version=data.get("version"),
-        )
 
 
 class ReviewScoreApi(_ReviewActionApi):

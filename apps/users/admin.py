@@ -14,6 +14,7 @@ from apps.users.filters import EIN_DIGITS
 from apps.users.models import Profile, VerificationDecision
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
+from hms.admin_readonly import ReadOnlyModelAdmin
 from hms.auth import ROLE_CASEWORKER, Identity
 from hms.errors import PermissionDenied
 
@@ -183,7 +184,7 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(VerificationDecision)
-class VerificationDecisionAdmin(admin.ModelAdmin):
+class VerificationDecisionAdmin(ReadOnlyModelAdmin):
     """Every verification decision across profiles (read-only, for audits)."""
 
     list_display = ["decided_at", "profile", "previous_status", "status", "decided_by"]
@@ -198,12 +199,3 @@ class VerificationDecisionAdmin(admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         identity = _identity(request)
         return bool(identity and identity.is_staff)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

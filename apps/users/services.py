@@ -231,26 +231,9 @@ def applicant_register(
             if values.get(field):
                 errors[field] = ["Only a business has an EIN and a UEI."]
     profile = Profile(role=Role.APPLICANT, kind=kind if kind in Kind.values else "")
-    for field, value in values.items():
-        if field not in errors:
-            setattr(profile, field, value)
-    errors.update(_profile_errors(profile, known=errors))
-    if "email" not in errors and "legal_name" not in errors:
-        errors.update(
-            _password_errors(password, email=profile.email, legal_name=profile.legal_name)
-        )
-    if errors:
-        raise _invalid(errors)
-
+    _fill_new_profile(profile, values, errors, password)
     with service_atomic("users"):
-        try:
-            profile.user = _create_credentials(
-                email=profile.email, password=password, role=Role.APPLICANT
-            )
-            profile.save(force_insert=True)
-        except IntegrityError as exc:
-            # Two registrations with one email raced past the check above.
-            raise _email_already_registered() from exc
+        _save_new_account(profile, password)
         publish(events.user_registered(profile))
     logger.info("applicant %s registered (%s)", profile.pk, profile.kind)
     return profile
@@ -264,25 +247,37 @@ def staff_account_create(
     if role not in STAFF_ROLES:
         errors["role"] = [f"Choose one of: {', '.join(STAFF_ROLES)}."]
     profile = Profile(role=role if role in STAFF_ROLES else Role.CASEWORKER)
+    _fill_new_profile(profile, values, errors, password)
+    with service_atomic("users"):
+        _save_new_account(profile, password)
+    logger.info("staff account %s created (%s)", profile.pk, role)
+    return profile
+
+
+def _fill_new_profile(profile: Profile, values: dict, errors: dict, password: str) -> None:
+    """Set the normalized values on a new profile; every problem found is raised at once."""
     for field, value in values.items():
         if field not in errors:
             setattr(profile, field, value)
     errors.update(_profile_errors(profile, known=errors))
-    if "email" not in errors:
+    if "email" not in errors and "legal_name" not in errors:
         errors.update(
             _password_errors(password, email=profile.email, legal_name=profile.legal_name)
         )
     if errors:
         raise _invalid(errors)
 
-    with service_atomic("users"):
-        try:
-            profile.user = _create_credentials(email=profile.email, password=password, role=role)
-            profile.save(force_insert=True)
-        except IntegrityError as exc:
-            raise _email_already_registered() from exc
-    logger.info("staff account %s created (%s)", profile.pk, role)
-    return profile
+
+def _save_new_account(profile: Profile, password: str) -> None:
+    """The sign-in account and the profile, in the caller's transaction."""
+    try:
+        profile.user = _create_credentials(
+            email=profile.email, password=password, role=profile.role
+        )
+        profile.save(force_insert=True)
+    except IntegrityError as exc:
+        # Two registrations with one email raced past the uniqueness check.
+        raise _email_already_registered() from exc
 
 
 def profile_update(*, actor: Identity, profile_id: int, changes: Mapping[str, str]) -> Profile:
