@@ -16,6 +16,7 @@ from gateway import edge
 from gateway.backends import BackendResponse, BackendUnavailable, call_backend
 from gateway.proxy import backend_headers
 from hms.errors import error_body
+from hms.limits import MAX_ID
 
 REQUIRED = ("users", "grants")
 OPTIONAL = ("finance",)
@@ -29,7 +30,7 @@ def _user_param(request: HttpRequest) -> int | None:
         value = int(raw)
     except ValueError:
         return None
-    return value if 0 < value < 2**63 else None
+    return value if 0 < value <= MAX_ID else None
 
 
 def _awards(answer: BackendResponse) -> list | None:

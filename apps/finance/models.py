@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from hms.limits import MONEY
 
 
 class Award(models.Model):

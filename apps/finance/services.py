@@ -29,11 +29,11 @@ from hms.auth import ROLE_FINANCE_OFFICER, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from hms.limits import MAX_AMOUNT
 
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
-MAX_AMOUNT = Decimal("999999999999.99")  # what DecimalField(max_digits=14, decimal_places=2) holds
 GENERAL_CATEGORY = "General"
 
 

@@ -27,6 +27,7 @@ from apps.grants.models import (
 from hms.admin_actions import ReasonForm, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.errors import ApplicationError
+from hms.limits import POSITIVE_MONEY
 from hms.staff import identity_of
 
 CENT = Decimal("0.01")
@@ -119,9 +120,7 @@ class RejectForm(ReasonForm):
 
 class ApproveForm(forms.Form):
     awarded_amount = forms.DecimalField(
-        max_digits=14,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
+        **POSITIVE_MONEY,
         required=False,
         help_text="Leave empty to award what each application requested. "
         "An amount can be given only when approving one application.",

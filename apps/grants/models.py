@@ -6,7 +6,6 @@ date from `user.registered` / `user.updated`, so eligibility and names work whil
 """
 
 import datetime
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -14,9 +13,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+from hms.limits import MIN_AMOUNT, MONEY
+
 TRACKING_NUMBER_PATTERN = r"^HMS-\d{4}-\d{6,}$"
-POSITIVE_MONEY = [MinValueValidator(Decimal("0.01"))]
+POSITIVE_MONEY = [MinValueValidator(MIN_AMOUNT)]
 
 # Agency, optional series, fiscal year, round: SBA-SBIR-2027-01, NSF-2026-03.
 PROGRAM_CODE_PATTERN = r"^[A-Z]{2,10}(-[A-Z0-9]{2,12})*-\d{4}-\d{2}$"
