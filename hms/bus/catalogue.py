@@ -20,8 +20,12 @@ def render_catalogue() -> str:
         "",
         "Generated from `hms/events/` by `python manage.py bus_catalogue`; do not edit by hand.",
         "",
-        "| event | version | producer | consumers | fields |",
-        "| --- | --- | --- | --- | --- |",
+        "Order is kept per aggregate: an `in sequence` event that arrives early waits for the",
+        "earlier ones; a `latest wins` event (a whole state) older than one already applied is",
+        "recorded as superseded.",
+        "",
+        "| event | version | producer | consumers | aggregate | order | fields |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for event in EVENT_TYPES:
         fields = ", ".join(
@@ -30,7 +34,9 @@ def render_catalogue() -> str:
             for name, field in event.model_fields.items()
         )
         consumers = ", ".join(event.consumers) or "(none: a record)"
+        order = event.ordering.replace("_", " ")
         lines.append(
-            f"| `{event.name}` | {event.version} | {event.producer} | {consumers} | {fields} |"
+            f"| `{event.name}` | {event.version} | {event.producer} | {consumers} "
+            f"| `{event.aggregate_field}` | {order} | {fields} |"
         )
     return "\n".join(lines) + "\n"

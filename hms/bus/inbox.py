@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
-from hms.bus.models import DeadLetter, InboxEvent
+from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent
 from hms.context import correlation_id
 from hms.db import database_for
 from hms.events import Envelope, Event, UnknownEventType, event_class
+from hms.events.base import IN_SEQUENCE
 from hms.metrics import EVENTS_CONSUMED
 
 logger = logging.getLogger("hms.bus")
@@ -27,6 +28,7 @@ logger = logging.getLogger("hms.bus")
 Handler = Callable[[Event], None]
 HANDLED = "handled"
 DUPLICATE = "duplicate"
+SUPERSEDED = "superseded"
 DEAD_LETTERED = "dead_lettered"
 
 
@@ -41,6 +43,12 @@ class Undeliverable(Exception):
 
 class HandlerFailed(Exception):
     """A handler raised; the delivery may succeed on a retry."""
+
+
+class WaitingForEarlier(HandlerFailed):
+    """An event that must be applied in sequence came before one of its aggregate's earlier
+    events: nothing was applied, and the delivery is tried again later (never dead-lettered, so
+    it waits until the earlier one is applied, or replayed from the dead letters)."""
 
 
 @cache
@@ -72,18 +80,46 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
     alias = database_for(consumer)
     token = correlation_id.set(envelope.correlation_id)
     logger.info("applying event %s %s in %s", event_type.name, envelope.event_id, consumer)
+    sequence = envelope.sequences.get(consumer)
     try:
         with transaction.atomic(using=alias):
             try:
                 with transaction.atomic(using=alias):
-                    InboxEvent.objects.using(alias).create(
+                    inbox_row = InboxEvent.objects.using(alias).create(
                         event_id=envelope.event_id, consumer=consumer, event_type=event_type.name
                     )
             except IntegrityError:
                 logger.info("event %s already applied by %s", envelope.event_id, consumer)
                 return DUPLICATE
+            position = None
+            if sequence is not None:
+                position = _locked_position(alias, consumer, event.aggregate)
+                if sequence <= position.last_sequence:
+                    inbox_row.outcome = InboxEvent.Outcome.SUPERSEDED
+                    inbox_row.save(update_fields=["outcome"])
+                    logger.info(
+                        "event %s %s (#%s of %s) superseded by #%s in %s",
+                        event_type.name,
+                        envelope.event_id,
+                        sequence,
+                        event.aggregate,
+                        position.last_sequence,
+                        consumer,
+                    )
+                    return SUPERSEDED
+                if event_type.ordering == IN_SEQUENCE and sequence > position.last_sequence + 1:
+                    raise WaitingForEarlier(
+                        f"{event_type.name} #{sequence} of {event.aggregate} waits for "
+                        f"#{position.last_sequence + 1} in {consumer}."
+                    )
             for handler in handlers:
                 handler(event)
+            if position is not None:
+                position.last_sequence = sequence
+                position.updated_at = timezone.now()
+                position.save(update_fields=["last_sequence", "updated_at"])
+    except WaitingForEarlier:
+        raise
     except Exception as exc:
         raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
     finally:
@@ -92,14 +128,28 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
     return HANDLED
 
 
+def _locked_position(alias: str, consumer: str, aggregate: str) -> AggregatePosition:
+    """The consumer's position in the aggregate, locked until the delivery's transaction ends."""
+    positions = AggregatePosition.objects.using(alias)
+    try:
+        with transaction.atomic(using=alias):
+            positions.get_or_create(consumer=consumer, aggregate=aggregate)
+    except IntegrityError:  # another worker created it first
+        pass
+    return positions.select_for_update().get(consumer=consumer, aggregate=aggregate)
+
+
 def consume(consumer: str, raw_envelope: dict, *, final_attempt: bool) -> str:
     """Process a delivery; dead-letter it if it is undeliverable or failed its last attempt.
 
-    Raises HandlerFailed when the delivery should be retried.
+    Raises HandlerFailed or WaitingForEarlier when the delivery should be retried.
     """
     event_type = str(raw_envelope.get("event_type", "?")) if isinstance(raw_envelope, dict) else "?"
     try:
         outcome = process_envelope(consumer, raw_envelope)
+    except WaitingForEarlier:
+        EVENTS_CONSUMED.labels(consumer, event_type, "waiting").inc()
+        raise
     except Undeliverable as exc:
         record_dead_letter(consumer, raw_envelope, exc.reason, exc.detail)
         outcome = DEAD_LETTERED

@@ -31,13 +31,51 @@ class OutboxEvent(models.Model):
         return f"{self.event_type} v{self.version} {self.event_id}"
 
 
+class AggregateSequence(models.Model):
+    """Producer side: the last sequence number given to an aggregate's events for one consumer."""
+
+    aggregate = models.CharField(max_length=120)
+    consumer = models.CharField(max_length=50)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["aggregate", "consumer"], name="bus_sequence_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.aggregate} -> {self.consumer}: {self.last_sequence}"
+
+
+class AggregatePosition(models.Model):
+    """Consumer side: the newest event of an aggregate this consumer has applied (or superseded)."""
+
+    consumer = models.CharField(max_length=50)
+    aggregate = models.CharField(max_length=120)
+    last_sequence = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "aggregate"], name="bus_position_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} at {self.aggregate} #{self.last_sequence}"
+
+
 class InboxEvent(models.Model):
     """An event a consumer has applied: its presence makes a second delivery a no-op."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        SUPERSEDED = "superseded", "Superseded by a newer event of its aggregate"
 
     event_id = models.UUIDField()
     consumer = models.CharField(max_length=50)
     event_type = models.CharField(max_length=100)
     processed_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.APPLIED)
 
     class Meta:
         constraints = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from hms.bus.models import DeadLetter, OutboxEvent
@@ -47,6 +47,11 @@ def publish(event: Event) -> OutboxEvent:
         "correlation_id": current_correlation_id(),
         "payload": event.model_dump(mode="json"),
     }
+    if event.consumers:
+        envelope["sequences"] = {
+            consumer: next_sequence(alias, aggregate=event.aggregate, consumer=consumer)
+            for consumer in event.consumers
+        }
     # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
     has_consumers = bool(event.consumers)
     row = OutboxEvent.objects.using(alias).create(
@@ -63,6 +68,27 @@ def publish(event: Event) -> OutboxEvent:
     if has_consumers and settings.HMS_BUS_DISPATCH_ON_COMMIT:
         transaction.on_commit(lambda: _dispatch_after_commit(event.producer), using=alias)
     return row
+
+
+# One statement on PostgreSQL and SQLite alike (both have INSERT ... ON CONFLICT ... RETURNING).
+NEXT_SEQUENCE_SQL = (
+    'INSERT INTO "bus_aggregatesequence" ("aggregate", "consumer", "last_sequence") '
+    "VALUES (%s, %s, 1) "
+    'ON CONFLICT ("aggregate", "consumer") DO UPDATE '
+    'SET "last_sequence" = "bus_aggregatesequence"."last_sequence" + 1 '
+    'RETURNING "last_sequence"'
+)
+
+
+def next_sequence(alias: str, *, aggregate: str, consumer: str) -> int:
+    """The aggregate's next number for `consumer`, in the caller's transaction.
+
+    One upsert; its row lock holds until commit, so a second transaction publishing for the same
+    aggregate waits and gets the next number: numbers follow the order of commits.
+    """
+    with connections[alias].cursor() as cursor:
+        cursor.execute(NEXT_SEQUENCE_SQL, [aggregate, consumer])
+        return cursor.fetchone()[0]
 
 
 def _dispatch_after_commit(service: str) -> None:

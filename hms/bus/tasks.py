@@ -22,5 +22,5 @@ def deliver(self, consumer: str, envelope: dict) -> str:
     final_attempt = self.request.retries >= settings.HMS_BUS_MAX_RETRIES
     try:
         return consume(consumer, envelope, final_attempt=final_attempt)
-    except HandlerFailed as exc:
+    except HandlerFailed as exc:  # WaitingForEarlier included: it is tried again, never dead
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from hms.events.base import Event
+from hms.events.base import LATEST_WINS, Event
 
 
 class UserRegistered(Event):
@@ -12,6 +12,7 @@ class UserRegistered(Event):
     producer = "users"
     consumers = ("grants",)
     aggregate_field = "user_id"
+    ordering = LATEST_WINS  # the whole summary: the newest one is the truth
 
     user_id: int
     kind: Literal["individual", "business"]
@@ -26,6 +27,7 @@ class UserUpdated(Event):
     producer = "users"
     consumers = ("grants",)
     aggregate_field = "user_id"
+    ordering = LATEST_WINS  # the whole summary: the newest one is the truth
 
     user_id: int
     kind: Literal["individual", "business"]

@@ -8,12 +8,23 @@ cannot go down, and deletes a message when a worker takes it: see the README).
 import json
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
 
 from tests.e2e.harness import free_port, start_platform, uses_redis, wait_until
 from tests.faults import HANDLER_DELAY
+
+PUBLISH_UPDATE = """
+from hms.db import service_atomic
+from hms.bus.outbox import publish
+from hms.events.users import UserUpdated
+with service_atomic("users"):
+    row = publish(UserUpdated(user_id={user_id}, kind="business",
+                              display_name="{name}", verification_status="unverified"))
+print(row.event_id)
+"""
 
 PUBLISH_REGISTRATION = """
 from hms.db import service_atomic
@@ -189,7 +200,12 @@ def private_redis(tmp_path_factory):
 def redis_platform(private_redis, tmp_path_factory):
     running = start_platform(
         tmp_path_factory.mktemp("redis-platform"),
-        {"*": {"BROKER_URL": private_redis.url}, "grants": {HANDLER_DELAY: "2000"}},
+        {
+            # Long enough that the events published after a kill are applied before the killed
+            # delivery comes back, which is the redelivery the ordering test is about.
+            "*": {"BROKER_URL": private_redis.url, "BROKER_VISIBILITY_TIMEOUT": "15"},
+            "grants": {HANDLER_DELAY: "2000"},
+        },
     )
     yield running
     running.close()
@@ -227,3 +243,86 @@ def test_a_worker_killed_mid_handler_loses_nothing_and_applies_it_once(redis_pla
         lambda: (e := grants_effect(redis_platform, event_id, 9102))["inbox"] and e, timeout=60
     )
     assert effect == {"inbox": 1, "applicants": ["Firm 9102"]}
+
+
+def publish_update(platform, user_id: int, name: str) -> str:
+    return platform.shell("users", PUBLISH_UPDATE.format(user_id=user_id, name=name)).splitlines()[
+        -1
+    ]
+
+
+class ReadModelWatcher:
+    """Reads the grants database directly (no process per look), often enough to see every
+    state the applicant's read model passes through."""
+
+    def __init__(self, platform, user_id: int):
+        url = platform.env["GRANTS_DATABASE_URL"]
+        self.postgres = url.startswith("postgres")
+        if self.postgres:
+            import psycopg
+
+            self.connection = psycopg.connect(url, autocommit=True)
+        else:
+            import sqlite3
+
+            self.connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        self.user_id = user_id
+        self.seen: list[str] = []
+
+    def _one(self, sql: str, value):
+        placeholder = "%s" if self.postgres else "?"
+        row = self.connection.execute(sql.replace("?", placeholder), (value,)).fetchone()
+        return row[0] if row else None
+
+    def look(self) -> None:
+        name = self._one(
+            "SELECT display_name FROM grants_applicant WHERE user_id = ?", self.user_id
+        )
+        if name and (not self.seen or self.seen[-1] != name):
+            self.seen.append(name)
+
+    def outcome(self, event_id: str) -> str | None:
+        value = event_id if self.postgres else uuid.UUID(event_id).hex
+        return self._one(
+            "SELECT outcome FROM bus_inboxevent WHERE consumer = 'grants' AND event_id = ?", value
+        )
+
+    def watch_until_decided(self, event_id: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.look()
+            outcome = self.outcome(event_id)
+            if outcome:
+                self.look()
+                return outcome
+            time.sleep(0.05)
+        raise TimeoutError(f"{event_id} not decided in {timeout}s; seen {self.seen}")
+
+
+def test_a_killed_workers_older_event_never_overwrites_the_newer_ones_that_followed(
+    redis_platform,
+):
+    user_id = 9104
+    registered = publish_registration(redis_platform, user_id)
+    wait_until(lambda: grants_effect(redis_platform, registered, user_id)["inbox"], timeout=60)
+    watcher = ReadModelWatcher(redis_platform, user_id)
+
+    older = publish_update(redis_platform, user_id, "Version 2")
+    wait_until(
+        lambda: f"applying event user.updated {older}" in redis_platform.log("grants-worker"),
+        timeout=30,
+    )
+    redis_platform.kill("grants-worker")  # SIGKILL holding version 2, its transaction open
+    publish_update(redis_platform, user_id, "Version 3")
+    newest = publish_update(redis_platform, user_id, "Version 4")
+    redis_platform.start("grants-worker")
+
+    # Until the killed delivery has come back (after the visibility timeout) and been decided.
+    outcome = watcher.watch_until_decided(older, timeout=90)
+
+    assert outcome == "superseded", watcher.seen
+    assert watcher.outcome(newest) == "applied"
+    assert watcher.seen[-1] == "Version 4"
+    # What the read model showed over time only ever moved forward.
+    versions = [name for name in watcher.seen if name.startswith("Version")]
+    assert versions == sorted(versions), watcher.seen

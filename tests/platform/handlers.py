@@ -2,10 +2,11 @@
 event), so a test can see that the effect commits, or rolls back, with the inbox row."""
 
 from hms.bus.outbox import publish
+from hms.events.finance import AwardClosed, AwardObligated
 from hms.events.grants import GrantRejected
-from hms.events.users import UserRegistered
+from hms.events.users import UserRegistered, UserUpdated
 
-calls: list[UserRegistered] = []
+calls: list = []
 failures_left = {"count": 0}
 
 
@@ -18,6 +19,18 @@ def record_registration(event: UserRegistered) -> None:
 
 
 HANDLERS = {UserRegistered: [record_registration]}
+
+
+def record(event) -> None:
+    calls.append(event)
+
+
+# For the ordering tests: an event type of each ordering, each recorded as it is applied.
+ORDERING_HANDLERS = {
+    UserUpdated: [record],
+    AwardObligated: [record],
+    AwardClosed: [record],
+}
 
 
 def record_only(event: UserRegistered) -> None:
