@@ -572,13 +572,6 @@ def scale_endpoints(platform: Platform) -> dict[str, tuple[str, str]]:
     }
 
 
-# The after-commit send of an outbox row races with the relay process (whichever locks the row
-# first sends it; the other finds nothing and skips its UPDATE), so the count would flicker by one.
-# It is left out of the count: it is one locked SELECT of at most 200 unsent rows and one UPDATE,
-# the same whatever the data. The outbox INSERT itself is counted.
-COUNT_ENV = {"BUS_DISPATCH_ON_COMMIT": "false"}
-
-
 def query_counts(platform: Platform) -> dict:
     """SQL queries per request, per service; /status is the sum of its three backend calls."""
     applicant = platform.token(APPLICANT_ID, "applicant", APPLICANT_KIND)
@@ -602,7 +595,7 @@ def query_counts(platform: Platform) -> dict:
         args = ["count-queries", "--service", service]
         for path, token in requests[service]:
             args += ["--request", path, token]
-        return run_inside(platform, service, *args, extra_env=COUNT_ENV)
+        return run_inside(platform, service, *args)
 
     # Three processes at once: each spends most of its time starting Django.
     with ThreadPoolExecutor(max_workers=3) as pool:

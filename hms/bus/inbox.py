@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
-from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent
+from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
 from hms.context import correlation_id
 from hms.db import database_for
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
+from hms.identity import SERVICES
 from hms.metrics import EVENTS_CONSUMED
 
 logger = logging.getLogger("hms.bus")
@@ -90,7 +91,9 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
                     )
             except IntegrityError:
                 logger.info("event %s already applied by %s", envelope.event_id, consumer)
+                _owe_acknowledgement(alias, envelope.event_id, envelope.producer, consumer)
                 return DUPLICATE
+            _owe_acknowledgement(alias, envelope.event_id, envelope.producer, consumer)
             position = None
             if sequence is not None:
                 position = _locked_position(alias, consumer, event.aggregate)
@@ -126,6 +129,14 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
         correlation_id.reset(token)
     logger.info("event %s %s applied by %s", event_type.name, envelope.event_id, consumer)
     return HANDLED
+
+
+def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> None:
+    """The producer is to be told that this consumer holds the event (the relay tells it)."""
+    PendingAck.objects.using(alias).bulk_create(
+        [PendingAck(event_id=event_id, producer=producer, consumer=consumer)],
+        ignore_conflicts=True,
+    )
 
 
 def _locked_position(alias: str, consumer: str, aggregate: str) -> AggregatePosition:
@@ -178,10 +189,17 @@ def record_dead_letter(consumer: str, raw_envelope, reason: str, error: str) -> 
         "replayed_at": None,
     }
     letters = DeadLetter.objects.using(alias)
-    if event_id is None:
-        letter = letters.create(consumer=consumer, **values)
-    else:
-        letter, _ = letters.update_or_create(event_id=event_id, consumer=consumer, defaults=values)
+    producer = str(envelope.get("producer", ""))
+    with transaction.atomic(using=alias):
+        if event_id is None:
+            letter = letters.create(consumer=consumer, **values)
+        else:
+            letter, _ = letters.update_or_create(
+                event_id=event_id, consumer=consumer, defaults=values
+            )
+            if producer in SERVICES:
+                # Held here (for an operator to replay): the producer need not send it again.
+                _owe_acknowledgement(alias, event_id, producer, consumer)
     logger.error("event %s dead-lettered by %s (%s): %s", event_id, consumer, reason, error[:500])
     return letter
 

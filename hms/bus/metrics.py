@@ -9,7 +9,8 @@ from hms.metrics import metrics_response
 
 
 class BusCollector:
-    """Outbox backlog and pending dead letters, read from the service's database at scrape time."""
+    """Outbox backlog, unacknowledged deliveries per consumer and pending dead letters, read
+    from the service's database at scrape time."""
 
     def collect(self):
         backlog = GaugeMetricFamily(
@@ -20,6 +21,16 @@ class BusCollector:
             "Age of the oldest unsent event.",
             labels=["service"],
         )
+        unacknowledged = GaugeMetricFamily(
+            "hms_outbox_unacknowledged",
+            "Events sent to a consumer and not yet acknowledged by it.",
+            labels=["service", "consumer"],
+        )
+        oldest_unacknowledged = GaugeMetricFamily(
+            "hms_outbox_oldest_unacknowledged_seconds",
+            "Age of the oldest event a consumer has not acknowledged.",
+            labels=["service", "consumer"],
+        )
         dead = GaugeMetricFamily(
             "hms_dead_letters_pending", "Events a consumer could not apply.", labels=["service"]
         )
@@ -29,7 +40,12 @@ class BusCollector:
             age = status.oldest_unsent_age.total_seconds() if status.oldest_unsent_age else 0
             oldest.add_metric([service], age)
             dead.add_metric([service], status.dead_letters_pending)
-        yield from (backlog, oldest, dead)
+            for lag in status.consumers:
+                unacknowledged.add_metric([service, lag.consumer], lag.unacknowledged)
+                oldest_unacknowledged.add_metric(
+                    [service, lag.consumer], lag.oldest_unacknowledged_age.total_seconds()
+                )
+        yield from (backlog, oldest, unacknowledged, oldest_unacknowledged, dead)
 
 
 def metrics_view(request):

@@ -31,6 +31,54 @@ class OutboxEvent(models.Model):
         return f"{self.event_type} v{self.version} {self.event_id}"
 
 
+class OutboxDelivery(models.Model):
+    """One consumer's copy of an outbox event: sent, then acknowledged once the consumer holds it.
+
+    Until it is acknowledged the relay sends it again (after BUS_ACK_TIMEOUT, then less and less
+    often), so a broker that loses what it held delays the event but never loses it.
+    """
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    consumer = models.CharField(max_length=50)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sends = models.PositiveIntegerField(default=0)
+    next_send_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "consumer"], name="bus_delivery_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_send_at"],
+                condition=models.Q(acked_at__isnull=True),
+                name="bus_delivery_unacked",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} -> {self.consumer}"
+
+
+class PendingAck(models.Model):
+    """Consumer side: an event this service now holds (applied, superseded or dead-lettered)
+    whose producer has not been told yet. The relay tells it in batches, then deletes the row."""
+
+    event_id = models.UUIDField()
+    producer = models.CharField(max_length=50)
+    consumer = models.CharField(max_length=50)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "consumer"], name="bus_pending_ack_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer} holds {self.event_id} of {self.producer}"
+
+
 class AggregateSequence(models.Model):
     """Producer side: the last sequence number given to an aggregate's events for one consumer."""
 

@@ -1,18 +1,26 @@
 """Publishing: the event is written to the producer's outbox in the same transaction as the state
-change, then relayed to the broker right after commit (or later, by the relay loop)."""
+change; the relay (`manage.py bus_relay`) sends it to the broker once that transaction commits.
+
+Nothing here runs on a request's path after its commit: a broker that is down or slow costs a
+request nothing. On PostgreSQL the commit wakes the relay (NOTIFY), elsewhere the relay polls.
+Each consumer acknowledges the events it holds back to the producer (`acknowledge`), and the relay
+sends again what was not acknowledged in time: the inbox makes a second copy harmless, so a broker
+that loses everything it held delays events but loses none.
+"""
 
 import logging
-import time
 import uuid
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
-from hms.bus.models import DeadLetter, OutboxEvent
-from hms.bus.transport import send_envelope
+from hms.bus.models import DeadLetter, InboxEvent, OutboxDelivery, OutboxEvent, PendingAck
+from hms.bus.transport import send_acknowledgements, send_envelope
 from hms.context import current_correlation_id
 from hms.db import database_for
 from hms.events import Event
@@ -21,10 +29,20 @@ from hms.tracing import current_trace_context, trace_context
 
 logger = logging.getLogger("hms.bus")
 
-# After a failed send, requests stop trying the broker for a moment and leave the outbox to the
-# relay loop, so an outage does not add a connection timeout to every request.
-BROKER_BACKOFF_SECONDS = 5.0
-_broker_unavailable_until = 0.0
+# The channel a commit that published events notifies, so the relay wakes at once (PostgreSQL).
+NOTIFY_CHANNEL = "hms_outbox"
+# A delivery not acknowledged is sent again after BUS_ACK_TIMEOUT, then after twice that, and so
+# on up to this many doublings: a consumer that is down for a day is not sent a copy a minute.
+MAX_BACKOFF_DOUBLINGS = 6
+
+# One statement on PostgreSQL and SQLite alike (both have INSERT ... ON CONFLICT ... RETURNING).
+NEXT_SEQUENCE_SQL = (
+    'INSERT INTO "bus_aggregatesequence" ("aggregate", "consumer", "last_sequence") '
+    "VALUES (%s, %s, 1) "
+    'ON CONFLICT ("aggregate", "consumer") DO UPDATE '
+    'SET "last_sequence" = "bus_aggregatesequence"."last_sequence" + 1 '
+    'RETURNING "last_sequence"'
+)
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -52,8 +70,6 @@ def publish(event: Event) -> OutboxEvent:
             consumer: next_sequence(alias, aggregate=event.aggregate, consumer=consumer)
             for consumer in event.consumers
         }
-    # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
-    has_consumers = bool(event.consumers)
     row = OutboxEvent.objects.using(alias).create(
         event_id=envelope["event_id"],
         event_type=event.name,
@@ -61,23 +77,18 @@ def publish(event: Event) -> OutboxEvent:
         aggregate=event.aggregate,
         envelope=envelope,
         trace_context=current_trace_context(),
-        sent_at=None if has_consumers else timezone.now(),
+        # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
+        sent_at=None if event.consumers else timezone.now(),
     )
+    OutboxDelivery.objects.using(alias).bulk_create(
+        OutboxDelivery(event=row, consumer=consumer) for consumer in event.consumers
+    )
+    if event.consumers and connections[alias].vendor == "postgresql":
+        with connections[alias].cursor() as cursor:  # delivered when the transaction commits
+            cursor.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, event.producer])
     logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
     transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
-    if has_consumers and settings.HMS_BUS_DISPATCH_ON_COMMIT:
-        transaction.on_commit(lambda: _dispatch_after_commit(event.producer), using=alias)
     return row
-
-
-# One statement on PostgreSQL and SQLite alike (both have INSERT ... ON CONFLICT ... RETURNING).
-NEXT_SEQUENCE_SQL = (
-    'INSERT INTO "bus_aggregatesequence" ("aggregate", "consumer", "last_sequence") '
-    "VALUES (%s, %s, 1) "
-    'ON CONFLICT ("aggregate", "consumer") DO UPDATE '
-    'SET "last_sequence" = "bus_aggregatesequence"."last_sequence" + 1 '
-    'RETURNING "last_sequence"'
-)
 
 
 def next_sequence(alias: str, *, aggregate: str, consumer: str) -> int:
@@ -91,13 +102,14 @@ def next_sequence(alias: str, *, aggregate: str, consumer: str) -> int:
         return cursor.fetchone()[0]
 
 
-def _dispatch_after_commit(service: str) -> None:
-    if time.monotonic() < _broker_unavailable_until:
-        return
-    try:
-        relay_outbox(service)
-    except Exception:  # the request already committed; the relay loop will send it
-        logger.exception("dispatch after commit failed; the relay will retry")
+# ------------------------------------------------------------------------------------------------
+# The relay: first sends, sends again, acknowledgements, pruning
+# ------------------------------------------------------------------------------------------------
+
+
+def _next_send_at(now, sends: int):
+    doublings = min(max(sends - 1, 0), MAX_BACKOFF_DOUBLINGS)
+    return now + timedelta(seconds=settings.HMS_BUS_ACK_TIMEOUT * 2**doublings)
 
 
 def relay_outbox(service: str, *, batch_size: int = 200) -> int:
@@ -106,7 +118,6 @@ def relay_outbox(service: str, *, batch_size: int = 200) -> int:
     Rows are locked while they are sent, so two relays never interleave (a second one waits).
     Returns how many rows were sent.
     """
-    global _broker_unavailable_until
     alias = database_for(service)
     sent_ids: list[int] = []
     with transaction.atomic(using=alias):
@@ -121,7 +132,6 @@ def relay_outbox(service: str, *, batch_size: int = 200) -> int:
                 with trace_context(row.trace_context):
                     send_envelope(row.envelope)
             except Exception as exc:
-                _broker_unavailable_until = time.monotonic() + BROKER_BACKOFF_SECONDS
                 OutboxEvent.objects.using(alias).filter(pk=row.pk).update(
                     attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
                 )
@@ -129,10 +139,130 @@ def relay_outbox(service: str, *, batch_size: int = 200) -> int:
                 break
             sent_ids.append(row.pk)
         if sent_ids:
-            OutboxEvent.objects.using(alias).filter(pk__in=sent_ids).update(sent_at=timezone.now())
-    if sent_ids:
-        _broker_unavailable_until = 0.0
+            now = timezone.now()
+            OutboxEvent.objects.using(alias).filter(pk__in=sent_ids).update(sent_at=now)
+            OutboxDelivery.objects.using(alias).filter(event_id__in=sent_ids).update(
+                sent_at=now, sends=1, next_send_at=_next_send_at(now, 1)
+            )
     return len(sent_ids)
+
+
+def resend_unacknowledged(service: str, *, batch_size: int = 200) -> int:
+    """Send again, to its consumer only, each copy not acknowledged in time. Returns how many.
+
+    The consumer's inbox makes a copy it already holds a no-op (and acknowledges it again).
+    """
+    alias = database_for(service)
+    resent = 0
+    with transaction.atomic(using=alias):
+        due = list(
+            OutboxDelivery.objects.using(alias)
+            .select_for_update(
+                skip_locked=connections[alias].features.has_select_for_update_skip_locked
+            )
+            .select_related("event")
+            .filter(acked_at__isnull=True, next_send_at__lte=timezone.now())
+            .order_by("event_id")[:batch_size]
+        )
+        for delivery in due:
+            try:
+                send_envelope(delivery.event.envelope, consumers=[delivery.consumer])
+            except Exception as exc:
+                logger.warning("broker unavailable, %s is sent again later: %s", delivery, exc)
+                break
+            now = timezone.now()
+            delivery.sends += 1
+            delivery.sent_at = now
+            delivery.next_send_at = _next_send_at(now, delivery.sends)
+            delivery.save(update_fields=["sends", "sent_at", "next_send_at"])
+            resent += 1
+    if resent:
+        logger.warning("%s: sent %s unacknowledged event(s) again", service, resent)
+    return resent
+
+
+def acknowledge(*, producer: str, consumer: str, event_ids: list[str]) -> int:
+    """`consumer` holds these events: they are not sent to it again. Returns how many were due."""
+    return (
+        OutboxDelivery.objects.using(database_for(producer))
+        .filter(consumer=consumer, event__event_id__in=event_ids, acked_at__isnull=True)
+        .update(acked_at=timezone.now())
+    )
+
+
+def flush_acknowledgements(service: str, *, batch_size: int = 500) -> int:
+    """Tell producers, one message per producer, which of their events this service now holds."""
+    alias = database_for(service)
+    pending = list(
+        PendingAck.objects.using(alias)
+        .order_by("id")
+        .values("id", "event_id", "producer")[:batch_size]
+    )
+    by_producer: dict[str, list[str]] = defaultdict(list)
+    for ack in pending:
+        by_producer[ack["producer"]].append(str(ack["event_id"]))
+    done: list[int] = []
+    for producer, event_ids in by_producer.items():
+        try:
+            send_acknowledgements(producer=producer, consumer=service, event_ids=event_ids)
+        except Exception as exc:
+            logger.warning("broker unavailable, acknowledgements to %s wait: %s", producer, exc)
+            continue
+        done += [ack["id"] for ack in pending if ack["producer"] == producer]
+    PendingAck.objects.using(alias).filter(pk__in=done).delete()
+    return len(done)
+
+
+def prune_bus(service: str) -> tuple[int, int]:
+    """Delete outbox rows every consumer acknowledged and inbox rows, once older than
+    BUS_RETENTION_DAYS. Returns (outbox rows, inbox rows) deleted.
+
+    A copy of an event older than that which turns up again is still never applied twice: its
+    number is behind the consumer's position in its aggregate.
+    """
+    alias = database_for(service)
+    cutoff = timezone.now() - timedelta(days=settings.HMS_BUS_RETENTION_DAYS)
+    unacknowledged = OutboxDelivery.objects.using(alias).filter(
+        event=OuterRef("pk"), acked_at__isnull=True
+    )
+    settled = OutboxEvent.objects.using(alias).filter(
+        ~Exists(unacknowledged), created_at__lt=cutoff, sent_at__isnull=False
+    )
+    outbox_deleted, _ = settled.delete()
+    inbox_deleted, _ = InboxEvent.objects.using(alias).filter(processed_at__lt=cutoff).delete()
+    return outbox_deleted, inbox_deleted
+
+
+def wait_for_outbox(alias: str, timeout: float) -> None:
+    """Block until a commit notifies the outbox channel (PostgreSQL) or `timeout` passes."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        import time
+
+        time.sleep(timeout)
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    if getattr(raw, "_hms_listening", False) is False:
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        raw._hms_listening = True
+    for _notification in raw.notifies(timeout=timeout, stop_after=1):
+        break
+
+
+# ------------------------------------------------------------------------------------------------
+# Status for ops
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsumerLag:
+    """Events sent to one consumer and not yet acknowledged."""
+
+    consumer: str
+    unacknowledged: int
+    oldest_unacknowledged_age: timedelta | None
 
 
 @dataclass(frozen=True)
@@ -142,18 +272,30 @@ class BusStatus:
     oldest_unsent_age: timedelta | None
     dead_letters: int
     dead_letters_pending: int
+    consumers: tuple[ConsumerLag, ...] = field(default=())
 
 
 def bus_status(service: str) -> BusStatus:
-    """How far behind the service's outbox is, and how many events it could not apply."""
+    """How far behind the service's outbox is, per consumer too, and what it could not apply."""
     alias = database_for(service)
+    now = timezone.now()
     unsent = OutboxEvent.objects.using(alias).filter(sent_at__isnull=True)
     oldest = unsent.order_by("id").values_list("created_at", flat=True).first()
     letters = DeadLetter.objects.using(alias)
+    lags = (
+        OutboxDelivery.objects.using(alias)
+        .filter(acked_at__isnull=True, sent_at__isnull=False)
+        .values("consumer")
+        .annotate(count=Count("id"), oldest=Min("event__created_at"))
+        .order_by("consumer")
+    )
     return BusStatus(
         service=service,
         outbox_backlog=unsent.count(),
-        oldest_unsent_age=(timezone.now() - oldest) if oldest else None,
+        oldest_unsent_age=(now - oldest) if oldest else None,
         dead_letters=letters.count(),
         dead_letters_pending=letters.filter(replayed_at__isnull=True).count(),
+        consumers=tuple(
+            ConsumerLag(lag["consumer"], lag["count"], now - lag["oldest"]) for lag in lags
+        ),
     )

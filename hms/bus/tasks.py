@@ -1,9 +1,10 @@
-"""The one Celery task of the bus: deliver an event to a consuming service."""
+"""The Celery tasks of the bus: deliver an event to a consumer; take a consumer's acknowledgements."""
 
 from celery import shared_task
 from django.conf import settings
 
 from hms.bus.inbox import HandlerFailed, consume
+from hms.bus.outbox import acknowledge
 
 
 def retry_delay(retries: int) -> float:
@@ -24,3 +25,9 @@ def deliver(self, consumer: str, envelope: dict) -> str:
         return consume(consumer, envelope, final_attempt=final_attempt)
     except HandlerFailed as exc:  # WaitingForEarlier included: it is tried again, never dead
         raise self.retry(exc=exc, countdown=retry_delay(self.request.retries)) from exc
+
+
+@shared_task(name="hms.bus.acknowledge", acks_late=True, reject_on_worker_lost=True)
+def acknowledge_held(producer: str, consumer: str, event_ids: list[str]) -> int:
+    """Producer side: `consumer` holds these events, so the relay stops sending them."""
+    return acknowledge(producer=producer, consumer=consumer, event_ids=event_ids)

@@ -1,8 +1,11 @@
-"""Putting envelopes on the broker: one copy on the queue of each consuming service.
+"""Putting messages on the broker: one copy of an event on the queue of each consuming service,
+and acknowledgements back on the producer's own queue.
 
 Fanout is done here, from the registry, rather than with a broker fanout exchange: Redis fanout is
 pub/sub and drops messages while a consumer is down, whereas a per-service queue keeps them.
 """
+
+from collections.abc import Sequence
 
 from hms.events import event_class
 
@@ -12,11 +15,13 @@ def events_queue(service: str) -> str:
     return f"{service}.events"
 
 
-def send_envelope(envelope: dict) -> None:
-    """Publish the envelope to every subscribed service's queue; raises if the broker is down."""
+def send_envelope(envelope: dict, *, consumers: Sequence[str] | None = None) -> None:
+    """Publish the envelope to each consumer's queue (default: every subscribed service's);
+    raises if the broker is down."""
     from hms.celery import app
 
-    consumers = event_class(envelope["event_type"], envelope["version"]).consumers
+    if consumers is None:
+        consumers = event_class(envelope["event_type"], envelope["version"]).consumers
     for consumer in consumers:
         app.send_task(
             "hms.bus.deliver",
@@ -25,3 +30,15 @@ def send_envelope(envelope: dict) -> None:
             retry=False,
             headers={"correlation_id": envelope["correlation_id"]},
         )
+
+
+def send_acknowledgements(*, producer: str, consumer: str, event_ids: list[str]) -> None:
+    """Tell `producer` that `consumer` holds these events (on the producer's service queue)."""
+    from hms.celery import app
+
+    app.send_task(
+        "hms.bus.acknowledge",
+        args=[producer, consumer, event_ids],
+        queue=producer,
+        retry=False,
+    )

@@ -34,7 +34,5 @@ HMS_BUS_HANDLERS = {
     "finance": "apps.finance.handlers.HANDLERS",
 }
 ROOT_URLCONF = "hms.urls.test"
-# In-process tests look at the outbox; delivery across processes is tested in tests/e2e.
-HMS_BUS_DISPATCH_ON_COMMIT = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False

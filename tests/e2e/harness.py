@@ -100,6 +100,8 @@ class Platform:
                 "BUS_RETRY_BACKOFF": "0.2",
                 "BUS_RETRY_BACKOFF_MAX": "2",
                 "BUS_RELAY_INTERVAL": "0.2",
+                # A copy the consumer did not acknowledge is sent again after 3 s (then 6, 12...).
+                "BUS_ACK_TIMEOUT": "3",
                 "BROKER_VISIBILITY_TIMEOUT": "8",
                 "BROKER_RESTORE_INTERVAL": "1",
                 "BROKER_KEY_PREFIX": f"{self.prefix}:",

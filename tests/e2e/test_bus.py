@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from tests.e2e.harness import free_port, start_platform, uses_redis, wait_until
-from tests.faults import HANDLER_DELAY
+from tests.faults import HANDLER_DELAY, HANDLER_DELAY_AGGREGATES
 
 PUBLISH_UPDATE = """
 from hms.db import service_atomic
@@ -189,6 +189,11 @@ def private_redis(tmp_path_factory):
             self.process.terminate()
             self.process.wait(10)
 
+        def kill(self):
+            """SIGKILL: no persistence, so it comes back empty."""
+            self.process.kill()
+            self.process.wait(10)
+
     redis = PrivateRedis()
     redis.start()
     yield redis
@@ -204,7 +209,8 @@ def redis_platform(private_redis, tmp_path_factory):
             # Long enough that the events published after a kill are applied before the killed
             # delivery comes back, which is the redelivery the ordering test is about.
             "*": {"BROKER_URL": private_redis.url, "BROKER_VISIBILITY_TIMEOUT": "15"},
-            "grants": {HANDLER_DELAY: "2000"},
+            # Slow handlers for the 91xx applicants of the kill tests only; the bulk runs fast.
+            "grants": {HANDLER_DELAY: "2000", HANDLER_DELAY_AGGREGATES: r"^user:91\d\d$"},
         },
     )
     yield running
@@ -326,3 +332,51 @@ def test_a_killed_workers_older_event_never_overwrites_the_newer_ones_that_follo
     # What the read model showed over time only ever moved forward.
     versions = [name for name in watcher.seen if name.startswith("Version")]
     assert versions == sorted(versions), watcher.seen
+
+
+PUBLISH_MANY = """
+from hms.db import service_atomic
+from hms.bus.outbox import publish
+from hms.events.users import UserRegistered
+ids = []
+with service_atomic("users"):
+    for user_id in range({first}, {first} + {count}):
+        ids.append(str(publish(UserRegistered(user_id=user_id, kind="individual",
+            display_name=f"Bulk {{user_id}}", verification_status="unverified")).event_id))
+print(len(ids))
+"""
+
+APPLIED_BULK = """
+from hms.bus.models import InboxEvent
+from apps.grants.models import Applicant
+applicants = Applicant.objects.filter(user_id__gte={first}, user_id__lt={first} + {count})
+print(applicants.count(), InboxEvent.objects.filter(consumer="grants").count())
+"""
+
+
+def test_a_broker_that_loses_everything_it_held_delays_events_but_loses_none(
+    redis_platform, private_redis
+):
+    first, count = 20_000, 1_000
+    redis_platform.stop("grants-worker")  # the consumer falls behind: the events wait in Redis
+    bulk = APPLIED_BULK.format(first=first, count=count)
+    inbox_before = int(redis_platform.shell("grants", bulk).split()[1])
+    assert redis_platform.shell(
+        "users", PUBLISH_MANY.format(first=first, count=count)
+    ).splitlines()[-1] == str(count)
+    wait_until(lambda: "outbox backlog 0" in bus_status(redis_platform, "users"), timeout=60)
+
+    private_redis.kill()  # all 1,000 acknowledged changes were only in the broker's memory
+    private_redis.start()
+    redis_platform.start("grants-worker")
+
+    def applied() -> tuple[int, int]:
+        applicants, inbox = redis_platform.shell("grants", bulk).split()
+        return int(applicants), int(inbox) - inbox_before
+
+    wait_until(lambda: applied()[0] == count, timeout=240, interval=2)
+    # Exactly once: one inbox row per event, however many copies were sent.
+    assert applied() == (count, count)
+    wait_until(
+        lambda: "not yet acknowledged" not in bus_status(redis_platform, "users"), timeout=60
+    )

@@ -6,6 +6,8 @@ own settings module plus the asked-for fault; production settings and code carry
 
 RESPONSE_DELAY = "FAULT_RESPONSE_DELAY_MS"
 HANDLER_DELAY = "FAULT_HANDLER_DELAY_MS"
+# Only events of the aggregates this regular expression matches are delayed (default: all).
+HANDLER_DELAY_AGGREGATES = "FAULT_HANDLER_DELAY_AGGREGATES"
 BASE_SETTINGS = "FAULT_BASE_SETTINGS"
 FAULTS = (RESPONSE_DELAY, HANDLER_DELAY)
 

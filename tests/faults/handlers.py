@@ -3,17 +3,19 @@
 import functools
 import importlib
 import os
+import re
 import time
 
 from django.utils.module_loading import import_string
 
-from tests.faults import BASE_SETTINGS, HANDLER_DELAY
+from tests.faults import BASE_SETTINGS, HANDLER_DELAY, HANDLER_DELAY_AGGREGATES
 
 
-def _delayed(handler, seconds: float):
+def _delayed(handler, seconds: float, aggregates: re.Pattern):
     @functools.wraps(handler)
     def delayed(event):
-        time.sleep(seconds)
+        if aggregates.search(event.aggregate):
+            time.sleep(seconds)
         return handler(event)
 
     return delayed
@@ -25,8 +27,9 @@ def __getattr__(consumer: str):
     if consumer not in base.HMS_BUS_HANDLERS:
         raise AttributeError(consumer)
     seconds = int(os.environ[HANDLER_DELAY]) / 1000
+    aggregates = re.compile(os.environ.get(HANDLER_DELAY_AGGREGATES, ""))
     table = import_string(base.HMS_BUS_HANDLERS[consumer])
     return {
-        event_type: [_delayed(handler, seconds) for handler in handlers]
+        event_type: [_delayed(handler, seconds, aggregates) for handler in handlers]
         for event_type, handlers in table.items()
     }

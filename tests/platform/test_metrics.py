@@ -68,3 +68,22 @@ def test_outbox_backlog_and_published_events_are_exposed(
         ]
         >= 1
     )
+
+
+def test_what_each_consumer_has_not_acknowledged_is_exposed(api_client, monkeypatch):
+    from hms.bus import outbox
+
+    monkeypatch.setattr(outbox, "send_envelope", lambda envelope, consumers=None: None)
+    with service_atomic("users"):
+        publish(
+            UserRegistered(
+                user_id=1, kind="individual", display_name="A", verification_status="unverified"
+            )
+        )
+    outbox.relay_outbox("users")
+
+    samples = scrape(api_client)
+
+    key = (("consumer", "grants"), ("service", "users"))
+    assert samples[("hms_outbox_unacknowledged", key)] == 1
+    assert samples[("hms_outbox_oldest_unacknowledged_seconds", key)] >= 0

@@ -7,7 +7,12 @@ from hms.env import env
 HMS_BUS_MAX_RETRIES = env.int("BUS_MAX_RETRIES", default=5)
 HMS_BUS_RETRY_BACKOFF = env.float("BUS_RETRY_BACKOFF", default=1.0)
 HMS_BUS_RETRY_BACKOFF_MAX = env.float("BUS_RETRY_BACKOFF_MAX", default=300.0)
-# Send outbox rows right after the transaction commits (the relay loop catches whatever fails).
-HMS_BUS_DISPATCH_ON_COMMIT = env.bool("BUS_DISPATCH_ON_COMMIT", default=True)
-# How often the relay loop sweeps the outbox for rows that on-commit dispatch could not send.
+# The relay sends what commits; on PostgreSQL the commit wakes it, elsewhere it looks this often.
 HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
+# A copy a consumer has not acknowledged after this many seconds is sent again (then after twice
+# that, and so on): a broker that lost it delays the event by about this much.
+HMS_BUS_ACK_TIMEOUT = env.float("BUS_ACK_TIMEOUT", default=60.0)
+# Outbox rows every consumer acknowledged, and inbox rows, are deleted once this old.
+HMS_BUS_RETENTION_DAYS = env.float("BUS_RETENTION_DAYS", default=7.0)
+# How often the relay prunes them (seconds).
+HMS_BUS_PRUNE_INTERVAL = env.float("BUS_PRUNE_INTERVAL", default=600.0)

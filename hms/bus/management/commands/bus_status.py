@@ -7,7 +7,7 @@ from hms.db import database_for
 
 
 class Command(BaseCommand):
-    help = "Show the outbox backlog, the oldest unsent event's age, and the dead letters."
+    help = "Show the outbox backlog, what each consumer has not acknowledged yet, and the dead letters."
 
     def handle(self, *args, **options):
         for service in settings.HMS_SERVICE_DATABASES:
@@ -21,6 +21,11 @@ class Command(BaseCommand):
                 f"{service}: outbox backlog {status.outbox_backlog}, oldest unsent {age}, "
                 f"dead letters {status.dead_letters_pending} pending / {status.dead_letters} total"
             )
+            for lag in status.consumers:
+                self.stdout.write(
+                    f"  {lag.consumer}: {lag.unacknowledged} sent, not yet acknowledged, oldest "
+                    f"{lag.oldest_unacknowledged_age.total_seconds():.1f}s"
+                )
             pending = DeadLetter.objects.using(database_for(service)).filter(
                 replayed_at__isnull=True
             )
