@@ -130,7 +130,7 @@ def relay_outbox(service: str, *, batch_size: int = 200) -> int:
         for row in rows:
             try:
                 with trace_context(row.trace_context):
-                    send_envelope(row.envelope)
+                    send_envelope(row.envelope, aggregate=row.aggregate)
             except Exception as exc:
                 OutboxEvent.objects.using(alias).filter(pk=row.pk).update(
                     attempts=row.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
@@ -166,7 +166,11 @@ def resend_unacknowledged(service: str, *, batch_size: int = 200) -> int:
         )
         for delivery in due:
             try:
-                send_envelope(delivery.event.envelope, consumers=[delivery.consumer])
+                send_envelope(
+                    delivery.event.envelope,
+                    aggregate=delivery.event.aggregate,
+                    consumers=[delivery.consumer],
+                )
             except Exception as exc:
                 logger.warning("broker unavailable, %s is sent again later: %s", delivery, exc)
                 break

@@ -1,5 +1,6 @@
-"""Putting messages on the broker: one copy of an event on the queue of each consuming service,
-and acknowledgements back on the producer's own queue.
+"""Putting messages on the broker: one copy of an event on the queue of each consuming service
+(the partition of its aggregate, `hms.bus.partitions`), and acknowledgements back on the
+producer's own queue.
 
 Fanout is done here, from the registry, rather than with a broker fanout exchange: Redis fanout is
 pub/sub and drops messages while a consumer is down, whereas a per-service queue keeps them.
@@ -7,26 +8,23 @@ pub/sub and drops messages while a consumer is down, whereas a per-service queue
 
 from collections.abc import Sequence
 
+from hms.bus.partitions import events_queue
 from hms.events import event_class
 
 
-def events_queue(service: str) -> str:
-    """The queue a service's worker consumes events from."""
-    return f"{service}.events"
-
-
-def send_envelope(envelope: dict, *, consumers: Sequence[str] | None = None) -> None:
-    """Publish the envelope to each consumer's queue (default: every subscribed service's);
-    raises if the broker is down."""
+def send_envelope(
+    envelope: dict, *, aggregate: str, consumers: Sequence[str] | None = None
+) -> None:
+    """Publish the envelope to each consumer's queue (default: every subscribed service's), in
+    the partition of its aggregate; raises if the broker is down."""
     from hms.celery import app
 
-    if consumers is None:
-        consumers = event_class(envelope["event_type"], envelope["version"]).consumers
-    for consumer in consumers:
+    event_type = event_class(envelope["event_type"], envelope["version"])
+    for consumer in event_type.consumers if consumers is None else consumers:
         app.send_task(
             "hms.bus.deliver",
             args=[consumer, envelope],
-            queue=events_queue(consumer),
+            queue=events_queue(consumer, aggregate),
             retry=False,
             headers={"correlation_id": envelope["correlation_id"]},
         )

@@ -194,27 +194,49 @@ class Platform:
                 [str(BIN / "gunicorn"), "-c", "python:hms.deploy.gunicorn", "hms.wsgi"],
                 env,
             )
-            self._define(
-                f"{service}-worker",
-                [
-                    str(BIN / "celery"),
-                    "-A",
-                    "hms.celery",
-                    "worker",
-                    "-Q",
-                    f"{service}.events,{service}",
-                    "-n",
-                    f"{service}-{self.prefix}@%h",
-                    "--concurrency",
-                    "1",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "-l",
-                    "INFO",
-                ],
-                self.service_env(service),
-            )
+            worker_env = self.service_env(service)
+            workers = int(worker_env.get("BUS_WORKERS", "1"))
+            for worker in range(workers):
+                # Worker i of n consumes its share of the service's partitions (hms.bus.partitions).
+                queues = subprocess.run(
+                    [
+                        PYTHON,
+                        "-m",
+                        "hms.bus.partitions",
+                        service,
+                        "--worker",
+                        str(worker),
+                        "--of",
+                        str(workers),
+                    ],
+                    cwd=REPO,
+                    env=worker_env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout.strip()
+                name = f"{service}-worker" if worker == 0 else f"{service}-worker-{worker}"
+                self._define(
+                    name,
+                    [
+                        str(BIN / "celery"),
+                        "-A",
+                        "hms.celery",
+                        "worker",
+                        "-Q",
+                        queues,
+                        "-n",
+                        f"{name}-{self.prefix}@%h",
+                        "--concurrency",
+                        "1",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "--without-heartbeat",
+                        "-l",
+                        "INFO",
+                    ],
+                    worker_env,
+                )
             self._define(
                 f"{service}-relay", [PYTHON, "manage.py", "bus_relay"], self.service_env(service)
             )
@@ -281,7 +303,7 @@ class Platform:
         raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
 
     def _is_ready(self, name: str) -> bool:
-        if name.endswith("-worker"):
+        if "-worker" in name:
             return " ready." in self.log(name)
         if name.endswith("-relay"):
             return "relaying outbox" in self.log(name)

@@ -47,7 +47,7 @@ def broker(monkeypatch):
     sent: list[tuple[str, str]] = []
     acks: list[tuple[str, str, list[str]]] = []
 
-    def send_envelope(envelope, consumers=None):
+    def send_envelope(envelope, aggregate, consumers=None):
         for consumer in consumers or ["grants"]:
             sent.append((consumer, envelope["event_id"]))
 
@@ -145,7 +145,7 @@ def test_acknowledgements_wait_while_the_broker_is_down(monkeypatch):
 def test_the_round_trip_settles_the_delivery(monkeypatch):
     """Producer to consumer and back, each side as its relay and worker would run it."""
 
-    def deliver(envelope, consumers=None):
+    def deliver(envelope, aggregate, consumers=None):
         for consumer in consumers or ["grants"]:
             process_envelope(consumer, envelope)
 

@@ -67,7 +67,7 @@ def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
     monkeypatch.setattr(
         outbox,
         "send_envelope",
-        lambda envelope, consumers=None: sent.append(envelope["payload"]["user_id"]),
+        lambda envelope, aggregate, consumers=None: sent.append(envelope["payload"]["user_id"]),
     )
     for user_id in (3, 1, 2):
         with service_atomic("users"):
@@ -83,7 +83,7 @@ def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
 def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch):
     sent, broker = [], {"up": True}
 
-    def send(envelope, consumers=None):
+    def send(envelope, aggregate, consumers=None):
         if envelope["payload"]["user_id"] == 2 and not broker["up"]:
             raise ConnectionError("broker down")
         sent.append(envelope["payload"]["user_id"])
@@ -110,7 +110,7 @@ def test_a_commit_that_publishes_never_calls_the_broker(monkeypatch):
     # costs the same, and the relay sends the event.
     calls = []
 
-    def broker_down(envelope, consumers=None):
+    def broker_down(envelope, aggregate, consumers=None):
         calls.append(envelope["event_type"])
         raise ConnectionError("down")
 
@@ -164,7 +164,9 @@ def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     from hms.events.grants import GrantRejected
 
     sent = []
-    monkeypatch.setattr(outbox, "send_envelope", lambda envelope, consumers=None: sent.append(1))
+    monkeypatch.setattr(
+        outbox, "send_envelope", lambda envelope, aggregate, consumers=None: sent.append(1)
+    )
 
     with service_atomic("grants"):
         publish(GrantRejected(application_id=1, applicant_id=4, reason="Out of scope"))
