@@ -503,9 +503,26 @@ def _sample_envelope() -> dict:
     }
 
 
+def _burst(platform: Platform, ids: list[int], finance_url: str) -> dict:
+    """Approve `ids` as fast as the producer can; how fast the awards appear in Finance."""
+    with AwardWatcher(finance_url, ids, interval=0.02) as watcher:
+        committed = _publish(platform, ids, None)
+        watcher.wait(timeout=600)
+    first_commit = min(committed.values())
+    last_seen = max(watcher.seen.values())
+    return {
+        "events": len(ids),
+        "missing": len([i for i in ids if i not in watcher.seen]),
+        "events_per_s": round(len(watcher.seen) / (last_seen - first_commit), 1),
+        "producer_commits_per_s": round(
+            len(committed) / max(max(committed.values()) - first_commit, 1e-9), 1
+        ),
+    }
+
+
 def event_bus(platform: Platform, profile: Profile, root: Path) -> dict:
     say("3. Event bus: grant.approved committed in Grants -> award readable in Finance")
-    total = profile.bus_latency_events + profile.bus_throughput_events
+    total = profile.bus_latency_events + 2 * profile.bus_throughput_events
     ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
     if ids != list(range(ids[0], ids[0] + total)):
         raise RuntimeError("the bus benchmark's applications did not get consecutive ids")
@@ -523,22 +540,32 @@ def event_bus(platform: Platform, profile: Profile, root: Path) -> dict:
         f"p99 {latency['p99']} ms (poll every 5 ms){f', MISSING {len(lost)}' if lost else ''}"
     )
 
-    burst = ids[profile.bus_latency_events :]
-    with AwardWatcher(finance_url, burst, interval=0.02) as watcher:
-        committed = _publish(platform, burst, None)
-        watcher.wait(timeout=600)
-    lost_burst = [i for i in burst if i not in watcher.seen]
-    first_commit = min(committed.values())
-    last_seen = max(watcher.seen.values())
-    end_to_end = len(watcher.seen) / (last_seen - first_commit)
-    producer_rate = len(committed) / max(max(committed.values()) - first_commit, 1e-9)
+    burst_size = profile.bus_throughput_events
+    burst = ids[profile.bus_latency_events : profile.bus_latency_events + burst_size]
+    one = _burst(platform, burst, finance_url)
     say(
-        f"    burst of {len(burst)}: {end_to_end:.1f} events/s end to end "
-        f"(the producer committed {producer_rate:.1f}/s)"
+        f"    burst of {len(burst)}, 1 Finance worker: {one['events_per_s']} events/s end to end "
+        f"(the producer committed {one['producer_commits_per_s']}/s)"
+    )
+    # The same burst again with two Finance worker processes sharing its partitions.
+    platform.set_workers("finance", 2)
+    try:
+        two = _burst(platform, ids[profile.bus_latency_events + burst_size :], finance_url)
+    finally:
+        platform.set_workers("finance", 1)
+    scaling = ratio(two["events_per_s"], one["events_per_s"])
+    say(
+        f"    burst of {len(burst)}, 2 Finance workers: {two['events_per_s']} events/s "
+        f"-> {scaling}x one worker"
+    )
+    end_to_end, producer_rate, lost_burst = (
+        one["events_per_s"],
+        one["producer_commits_per_s"],
+        one["missing"],
     )
     raw = raw_celery_throughput(platform, profile.raw_tasks, root)
     say(f"    raw Celery no-op task (acks_late, same Redis): {raw['tasks_per_s']} tasks/s")
-    throughput_ratio = ratio(round(end_to_end, 1), raw["tasks_per_s"])
+    throughput_ratio = ratio(end_to_end, raw["tasks_per_s"])
     say(f"    -> bus throughput {throughput_ratio}x raw Celery")
     return {
         "latency": {
@@ -550,11 +577,13 @@ def event_bus(platform: Platform, profile: Profile, root: Path) -> dict:
         },
         "throughput": {
             "events": len(burst),
-            "missing": len(lost_burst),
-            "events_per_s": round(end_to_end, 1),
-            "producer_commits_per_s": round(producer_rate, 1),
+            "missing": lost_burst,
+            "events_per_s": end_to_end,
+            "producer_commits_per_s": producer_rate,
             "raw_celery": raw,
             "ratio_to_raw_celery": throughput_ratio,
+            "two_workers": two,
+            "two_workers_ratio": scaling,
         },
     }
 

@@ -39,7 +39,8 @@ DATA_SERVICE_WORKERS = str(multiprocessing.cpu_count() * 2 + 1)
 # Production settings, except the per-client rate limit: the load generator is one client at one
 # address, which the gateway would otherwise turn away.
 BENCH_ENV = {
-    "*": {"GATEWAY_RATE_LIMIT": "off"},
+    # Four partitions per consuming service, so that a second worker has a share to take.
+    "*": {"GATEWAY_RATE_LIMIT": "off", "BUS_PARTITIONS": "4"},
     **{
         service: {"WEB_CONCURRENCY": DATA_SERVICE_WORKERS}
         for service in ("users", "grants", "finance")

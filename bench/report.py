@@ -110,6 +110,11 @@ def markdown(results: dict) -> str:
         f"{_fmt(throughput['raw_celery']['tasks_per_s'], 1)} tasks/s over "
         f"{throughput['raw_celery']['tasks']} tasks.",
         f"- Ratio: **{_fmt(throughput['ratio_to_raw_celery'], 3)}x** raw Celery.",
+        f"- Two Finance worker processes sharing its four partitions: "
+        f"{_fmt(throughput['two_workers']['events_per_s'], 1)} events/s over "
+        f"{throughput['two_workers']['events']} events, "
+        f"**{_fmt(throughput['two_workers_ratio'], 3)}x** one worker; missing "
+        f"{throughput['two_workers']['missing']}.",
     ]
 
     scale = figures["scale"]

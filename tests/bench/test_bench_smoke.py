@@ -105,6 +105,8 @@ def test_the_bus_figure_has_latency_throughput_and_the_raw_celery_baseline(smoke
     assert is_number(figure["throughput"]["events_per_s"])
     assert is_number(figure["throughput"]["raw_celery"]["tasks_per_s"])
     assert is_number(figure["throughput"]["ratio_to_raw_celery"])
+    assert figure["throughput"]["two_workers"]["missing"] == 0
+    assert is_number(figure["throughput"]["two_workers_ratio"])
 
 
 def test_the_scale_figure_has_latency_and_query_counts_at_both_sizes(smoke_results):

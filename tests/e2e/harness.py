@@ -195,54 +195,70 @@ class Platform:
                 env,
             )
             worker_env = self.service_env(service)
-            workers = int(worker_env.get("BUS_WORKERS", "1"))
-            for worker in range(workers):
-                # Worker i of n consumes its share of the service's partitions (hms.bus.partitions).
-                queues = subprocess.run(
-                    [
-                        PYTHON,
-                        "-m",
-                        "hms.bus.partitions",
-                        service,
-                        "--worker",
-                        str(worker),
-                        "--of",
-                        str(workers),
-                    ],
-                    cwd=REPO,
-                    env=worker_env,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                ).stdout.strip()
-                name = f"{service}-worker" if worker == 0 else f"{service}-worker-{worker}"
-                self._define(
-                    name,
-                    [
-                        str(BIN / "celery"),
-                        "-A",
-                        "hms.celery",
-                        "worker",
-                        "-Q",
-                        queues,
-                        "-n",
-                        f"{name}-{self.prefix}@%h",
-                        "--concurrency",
-                        "1",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "--without-heartbeat",
-                        "-l",
-                        "INFO",
-                    ],
-                    worker_env,
-                )
+            self._define_workers(service, int(worker_env.get("BUS_WORKERS", "1")))
             self._define(
                 f"{service}-relay", [PYTHON, "manage.py", "bus_relay"], self.service_env(service)
             )
         gateway_env = self.service_env("gateway")
         gateway_env.update({"HOST": "127.0.0.1", "PORT": str(self.ports["gateway"])})
         self._define("gateway", [PYTHON, "-m", "hms.deploy.gateway"], gateway_env)
+
+    def _define_workers(self, service: str, workers: int) -> None:
+        worker_env = {**self.service_env(service), "BUS_WORKERS": str(workers)}
+        for worker in range(workers):
+            # Worker i of n consumes its share of the service's partitions (hms.bus.partitions).
+            queues = subprocess.run(
+                [
+                    PYTHON,
+                    "-m",
+                    "hms.bus.partitions",
+                    service,
+                    "--worker",
+                    str(worker),
+                    "--of",
+                    str(workers),
+                ],
+                cwd=REPO,
+                env=worker_env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            name = f"{service}-worker" if worker == 0 else f"{service}-worker-{worker}"
+            self._define(
+                name,
+                [
+                    str(BIN / "celery"),
+                    "-A",
+                    "hms.celery",
+                    "worker",
+                    "-Q",
+                    queues,
+                    "-n",
+                    f"{name}-{self.prefix}@%h",
+                    "--concurrency",
+                    "1",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "INFO",
+                ],
+                worker_env,
+            )
+
+    def set_workers(self, service: str, workers: int) -> None:
+        """Run `workers` bus worker processes for `service` from now on (each its share)."""
+        names = [name for name in self.processes if name.startswith(f"{service}-worker")]
+        for name in names:
+            self.stop(name)
+            del self.processes[name]
+        self._define_workers(service, workers)
+        started = [name for name in self.processes if name.startswith(f"{service}-worker")]
+        for name in started:
+            self.start(name, wait=False)
+        for name in started:
+            self.wait_ready(name)
 
     def _define(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.processes[name] = Process(name, argv, env, self.root / "logs" / f"{name}.log")
