@@ -177,3 +177,33 @@ def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     assert relay_outbox("grants") == 0
     assert sent == []
     assert bus_status("grants").outbox_backlog == 0
+
+
+def test_a_commit_that_publishes_wakes_the_waiting_relay_on_postgresql():
+    import threading
+
+    from django.db import connections
+
+    from hms.bus.outbox import wait_for_outbox
+
+    alias = database_for("users")
+    if connections[alias].vendor != "postgresql":
+        pytest.skip("NOTIFY is PostgreSQL's; elsewhere the relay polls every BUS_RELAY_INTERVAL")
+    listening, woken = threading.Event(), threading.Event()
+
+    def relay():
+        wait_for_outbox(alias, timeout=0)  # starts listening
+        listening.set()
+        wait_for_outbox(alias, timeout=30)
+        woken.set()
+        connections[alias].close()
+
+    waiting = threading.Thread(target=relay)
+    waiting.start()
+    assert listening.wait(10)
+    assert not woken.is_set()
+    with service_atomic("users"):
+        publish(registered(8))
+    waiting.join(timeout=10)
+
+    assert woken.is_set()  # long before its 30 s timeout
