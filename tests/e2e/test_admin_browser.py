@@ -95,7 +95,13 @@ def test_a_caseworker_approves_an_application_in_the_grants_admin(
     expect(page.locator(".messagelist")).to_be_visible()
     page.goto(f"{admin}grants/application/?q={tracking}")
     run_action(page, tracking, "Approve")
+    # The one intermediate page of every action: what it acts on, by name, and its form.
+    form = page.locator("#content")
+    expect(form.locator("table", has_text=tracking)).to_be_visible()
+    expect(form.locator("th", has_text="Applicant")).to_be_visible()
+    expect(form.locator("input[name=apply]")).to_have_value("Approve")
     page.fill("textarea[name=reason]", "Strong proposal; full amount.")
+    page.screenshot(path=str(platform.root / "admin-approve-form.png"))
     page.click("input[name=apply]")
 
     expect(page.locator(".messagelist", has_text="Approved 1 application(s).")).to_be_visible()
