@@ -1,7 +1,6 @@
 """The gateway process runs with no database plumbing on its request path."""
 
-import subprocess
-import sys
+from tests.gateway.process import run_in_gateway_process
 
 CHECK = """
 import django
@@ -18,18 +17,7 @@ print("ok")
 
 
 def test_the_database_request_signals_are_disconnected_in_the_gateway_process():
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK],
-        env={
-            "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
-            "DEBUG": "true",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    result = run_in_gateway_process(CHECK)
 
     assert result.stdout.strip() == "ok", result.stderr
 

@@ -1,7 +1,6 @@
 """The gateway's ASGI handler serves requests without starting a thread for each one."""
 
-import subprocess
-import sys
+from tests.gateway.process import run_in_gateway_process
 
 CHECK = """
 import asyncio, threading
@@ -51,19 +50,7 @@ asyncio.run(main())
 
 
 def test_requests_share_the_sync_thread_instead_of_starting_one_each():
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK],
-        env={
-            "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
-            "DEBUG": "true",
-            "GATEWAY_ACCESS_LOG": "false",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_in_gateway_process(CHECK, GATEWAY_ACCESS_LOG="false")
 
     assert result.returncode == 0, result.stderr
     assert "threads started for 5 requests: 0" in result.stdout
@@ -102,18 +89,7 @@ asyncio.run(main())
 
 
 def test_each_worker_builds_its_state_at_startup_and_closes_its_client_at_shutdown():
-    result = subprocess.run(
-        [sys.executable, "-c", LIFESPAN],
-        env={
-            "DJANGO_SETTINGS_MODULE": "hms.settings.gateway",
-            "DEBUG": "true",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_in_gateway_process(LIFESPAN)
 
     assert result.returncode == 0, result.stderr
     assert "fresh state at startup: True" in result.stdout
