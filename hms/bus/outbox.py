@@ -9,6 +9,7 @@ that loses everything it held delays events but loses none.
 """
 
 import logging
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -153,7 +154,6 @@ def resend_unacknowledged(service: str, *, batch_size: int = 200) -> int:
     The consumer's inbox makes a copy it already holds a no-op (and acknowledges it again).
     """
     alias = database_for(service)
-    resent = 0
     with transaction.atomic(using=alias):
         due = list(
             OutboxDelivery.objects.using(alias)
@@ -164,6 +164,7 @@ def resend_unacknowledged(service: str, *, batch_size: int = 200) -> int:
             .filter(acked_at__isnull=True, next_send_at__lte=timezone.now())
             .order_by("event_id")[:batch_size]
         )
+        sent: list[OutboxDelivery] = []
         for delivery in due:
             try:
                 send_envelope(
@@ -178,8 +179,10 @@ def resend_unacknowledged(service: str, *, batch_size: int = 200) -> int:
             delivery.sends += 1
             delivery.sent_at = now
             delivery.next_send_at = _next_send_at(now, delivery.sends)
-            delivery.save(update_fields=["sends", "sent_at", "next_send_at"])
-            resent += 1
+            sent.append(delivery)
+        # One UPDATE for the batch, not one per copy sent.
+        OutboxDelivery.objects.using(alias).bulk_update(sent, ["sends", "sent_at", "next_send_at"])
+        resent = len(sent)
     if resent:
         logger.warning("%s: sent %s unacknowledged event(s) again", service, resent)
     return resent
@@ -232,17 +235,15 @@ def prune_bus(service: str) -> tuple[int, int]:
     settled = OutboxEvent.objects.using(alias).filter(
         ~Exists(unacknowledged), created_at__lt=cutoff, sent_at__isnull=False
     )
-    outbox_deleted, _ = settled.delete()
+    _, outbox_deleted = settled.delete()  # the count per model: deliveries go with their rows
     inbox_deleted, _ = InboxEvent.objects.using(alias).filter(processed_at__lt=cutoff).delete()
-    return outbox_deleted, inbox_deleted
+    return outbox_deleted.get(OutboxEvent._meta.label, 0), inbox_deleted
 
 
 def wait_for_outbox(alias: str, timeout: float) -> None:
     """Block until a commit notifies the outbox channel (PostgreSQL) or `timeout` passes."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
-        import time
-
         time.sleep(timeout)
         return
     connection.ensure_connection()

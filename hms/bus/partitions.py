@@ -33,11 +33,15 @@ def events_queue(service: str, aggregate: str) -> str:
     return partition_queue(service, partition_of(aggregate, partition_count()))
 
 
-def worker_queues(service: str, *, worker: int = 0, workers: int = 1) -> list[str]:
-    """The queues worker `worker` of `workers` consumes: its partitions, then the service's own."""
+def worker_queues(
+    service: str, *, worker: int = 0, workers: int = 1, partitions: int | None = None
+) -> list[str]:
+    """The queues worker `worker` of `workers` consumes: its partitions, then the service's own.
+
+    `partitions` defaults to BUS_PARTITIONS of this process's environment."""
     if not 0 <= worker < workers:
         raise ValueError(f"worker {worker} of {workers} does not exist")
-    partitions = range(partition_count())
+    partitions = range(partition_count() if partitions is None else partitions)
     owned = [partition_queue(service, k) for k in partitions if k % workers == worker]
     return [*owned, service]
 

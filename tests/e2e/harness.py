@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from hms.bus.partitions import worker_queues
 from hms.keys import write_key_pair
 from hms.workspace import prepare as prepare_workspace
 from tests.faults import with_faults
@@ -207,23 +208,14 @@ class Platform:
         worker_env = {**self.service_env(service), "BUS_WORKERS": str(workers)}
         for worker in range(workers):
             # Worker i of n consumes its share of the service's partitions (hms.bus.partitions).
-            queues = subprocess.run(
-                [
-                    PYTHON,
-                    "-m",
-                    "hms.bus.partitions",
+            queues = ",".join(
+                worker_queues(
                     service,
-                    "--worker",
-                    str(worker),
-                    "--of",
-                    str(workers),
-                ],
-                cwd=REPO,
-                env=worker_env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
+                    worker=worker,
+                    workers=workers,
+                    partitions=int(worker_env.get("BUS_PARTITIONS", "1")),
+                )
+            )
             name = f"{service}-worker" if worker == 0 else f"{service}-worker-{worker}"
             self._define(
                 name,

@@ -6,6 +6,7 @@ cannot go down, and deletes a message when a worker takes it: see the README).
 """
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -365,6 +366,10 @@ def test_a_broker_that_loses_everything_it_held_delays_events_but_loses_none(
         "users", PUBLISH_MANY.format(first=first, count=count)
     ).splitlines()[-1] == str(count)
     wait_until(lambda: "outbox backlog 0" in bus_status(redis_platform, "users"), timeout=60)
+    # Sent, so the outbox backlog is 0; but grants holds none of them yet, and ops can see it.
+    assert re.search(
+        r"grants: \d{4} sent, not yet acknowledged", bus_status(redis_platform, "users")
+    )
 
     private_redis.kill()  # all 1,000 acknowledged changes were only in the broker's memory
     private_redis.start()

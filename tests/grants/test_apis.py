@@ -587,3 +587,16 @@ def test_the_status_enum_is_in_the_schema(api_client, status):
     assert (
         status.value in api_client.get("/schema", HTTP_ACCEPT="application/json").content.decode()
     )
+
+
+def test_the_schema_documents_each_lists_filters_from_its_filterset(api_client):
+    schema = api_client.get("/schema", HTTP_ACCEPT="application/json").json()
+    queue = schema["paths"]["/grants/review/applications"]["get"]["parameters"]
+    by_name = {parameter["name"]: parameter for parameter in queue}
+
+    assert {"status", "program", "assignee", "q", "ordering", "page", "page_size"} <= set(by_name)
+    assert by_name["status"]["schema"]["type"] == "array"  # repeat it for several
+    assert "submitted" in by_name["status"]["schema"]["items"]["enum"]
+    assert "prefix - to reverse" in by_name["ordering"]["description"]
+    page = schema["paths"]["/grants/review/applications"]["get"]["responses"]["200"]
+    assert page["content"]["application/json"]["schema"]["$ref"].endswith("PaginatedQueueItemList")

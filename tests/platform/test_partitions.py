@@ -30,6 +30,8 @@ def test_the_workers_share_every_partition_exactly_once(monkeypatch):
     assert second == ["grants.events.1", "grants.events.3", "grants"]
     with pytest.raises(ValueError):
         worker_queues("grants", worker=2, workers=2)
+    # Another platform's count, given explicitly (the e2e harness does that for its processes).
+    assert worker_queues("grants", partitions=2) == ["grants.events", "grants.events.1", "grants"]
 
 
 def test_an_event_is_sent_to_its_aggregates_partition(monkeypatch):
