@@ -85,6 +85,8 @@ def load(
     duration: float | None = None,
     warmup: float | None = None,
     raw: bool = False,
+    method: str = "GET",
+    body: str | None = None,
 ) -> dict:
     """One run of the load generator, in its own process."""
     argv = [
@@ -106,6 +108,8 @@ def load(
         argv += ["--duration", str(duration or profile.duration)]
     if raw:
         argv.append("--raw")
+    if body is not None:
+        argv += ["--method", method, "--body", body]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     env["PYTHONPATH"] = str(REPO)
     result = subprocess.run(  # noqa: S603 - our own interpreter and arguments

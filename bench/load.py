@@ -1,7 +1,8 @@
 """The load generator: a small asyncio + aiohttp client, run in its own process.
 
 `python -m bench.load --url URL [--header "Name: value"] --concurrency 32 --duration 8`
-(or `--requests N`) keeps `concurrency` requests in flight (a closed loop: each virtual client
+(or `--requests N`; `--method PATCH --body '{"legal_name": "Firm {n}"}'` for writes, where `{n}`
+becomes each request's number, so every write changes something) keeps `concurrency` requests in flight (a closed loop: each virtual client
 sends its next request when the previous answer has been read) and prints one JSON document:
 requests, errors, statuses, requests/s and latency percentiles in milliseconds.
 
@@ -95,6 +96,8 @@ async def run_load(
     warmup: float,
     expect: int,
     timeout: float,
+    method: str = "GET",
+    body: str | None = None,
 ) -> LoadResult:
     """Drive `url` with `concurrency` clients until `requests` are done or `duration` is over."""
     # Connections are kept alive where the server allows it (uvicorn does; gunicorn's sync workers
@@ -106,14 +109,18 @@ async def run_load(
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     errors = 0
+    numbers = iter(range(1, 10**12))
+    if body is not None:
+        headers = {"Content-Type": "application/json", **headers}
     async with aiohttp.ClientSession(
         connector=connector, timeout=client_timeout, headers=headers
     ) as session:
 
         async def one() -> tuple[int | str, float]:
             started = time.perf_counter()
+            data = None if body is None else body.replace("{n}", str(next(numbers))).encode()
             try:
-                async with session.get(url) as response:
+                async with session.request(method, url, data=data) as response:
                     await response.read()
                     status: int | str = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:
@@ -164,6 +171,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expect", type=int, default=200, help="any other status is an error")
     parser.add_argument("--timeout", type=float, default=30.0, help="per request, seconds")
     parser.add_argument("--raw", action="store_true", help="include every latency measured")
+    parser.add_argument("--method", default="GET")
+    parser.add_argument("--body", help="a JSON body; {n} becomes the request's number")
     args = parser.parse_args(argv)
     if args.requests is None and args.duration is None:
         parser.error("give --requests or --duration (or both: whichever comes first)")
@@ -183,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
             warmup=args.warmup,
             expect=args.expect,
             timeout=args.timeout,
+            method=args.method,
+            body=args.body,
         )
     )
     json.dump(result.summary(raw=args.raw), sys.stdout)

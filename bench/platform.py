@@ -40,7 +40,7 @@ DATA_SERVICE_WORKERS = str(multiprocessing.cpu_count() * 2 + 1)
 # address, which the gateway would otherwise turn away.
 BENCH_ENV = {
     # Four partitions per consuming service, so that a second worker has a share to take.
-    "*": {"GATEWAY_RATE_LIMIT": "off", "BUS_PARTITIONS": "4"},
+    "*": {"GATEWAY_RATE_LIMIT": "off", "BUS_PARTITIONS": "4", "BUS_ACK_TIMEOUT": "60"},
     **{
         service: {"WEB_CONCURRENCY": DATA_SERVICE_WORKERS}
         for service in ("users", "grants", "finance")

@@ -73,3 +73,16 @@ def trace_context(carrier: dict[str, str] | None):
         yield
     finally:
         context.detach(token)
+
+
+@contextmanager
+def consumer_span(name: str, carrier: dict[str, str] | None):
+    """A span for applying one event, in the trace of the request that published it."""
+    if not _configured:
+        yield
+        return
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("hms.bus")
+    with trace_context(carrier), tracer.start_as_current_span(name, kind=trace.SpanKind.CONSUMER):
+        yield

@@ -132,7 +132,14 @@ def budget_split(
 # ------------------------------------------------------------------------------------------------
 # Ledger
 # ------------------------------------------------------------------------------------------------
-def _ledger_record(
+def _ledger_record(**entry) -> LedgerEntry:
+    """Record one ledger entry (the keywords of `_ledger_entry`)."""
+    recorded = _ledger_entry(**entry)
+    recorded.save()
+    return recorded
+
+
+def _ledger_entry(
     *,
     award: Award,
     category: BudgetCategory,
@@ -142,8 +149,9 @@ def _ledger_record(
     disbursement: Disbursement | None = None,
     memo: str = "",
 ) -> LedgerEntry:
+    """An unsaved entry moving `amount` between the accounts `kind` names."""
     debit, credit = ENTRY_MOVEMENTS[kind]
-    return LedgerEntry.objects.create(
+    return LedgerEntry(
         award=award,
         category=category,
         kind=kind,
@@ -274,19 +282,23 @@ def award_obligate(
             _log_repeat(existing, awarded_amount)
             return existing
         memo = f"Obligated for {tracking_number or f'application {application_id}'}"
-        for line in split:
-            category = BudgetCategory.objects.create(
-                award=award, name=line.name, budgeted_amount=line.budgeted
+        # One INSERT for the categories and one for their obligations, however many there are.
+        categories = BudgetCategory.objects.bulk_create(
+            BudgetCategory(award=award, name=line.name, budgeted_amount=line.budgeted)
+            for line in split
+        )
+        LedgerEntry.objects.bulk_create(
+            _ledger_entry(
+                award=award,
+                category=category,
+                kind=EntryKind.OBLIGATION,
+                amount=line.obligated,
+                recorded_by_id=None,
+                memo=memo,
             )
-            if line.obligated > 0:
-                _ledger_record(
-                    award=award,
-                    category=category,
-                    kind=EntryKind.OBLIGATION,
-                    amount=line.obligated,
-                    recorded_by_id=None,
-                    memo=memo,
-                )
+            for line, category in zip(split, categories, strict=True)
+            if line.obligated > 0
+        )
         publish(events.award_obligated_event(award, amount=award.awarded_amount))
     logger.info(
         "award %s obligated %s for application %s", award.pk, awarded_amount, application_id

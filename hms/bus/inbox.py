@@ -8,10 +8,11 @@ import logging
 import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
 from hms.metrics import EVENTS_CONSUMED
+from hms.tracing import consumer_span
 
 logger = logging.getLogger("hms.bus")
 
@@ -58,8 +60,25 @@ def handlers_for(consumer: str) -> Mapping[type[Event], Sequence[Handler]]:
     return import_string(settings.HMS_BUS_HANDLERS[consumer])
 
 
-def process_envelope(consumer: str, raw_envelope: dict) -> str:
-    """Apply one delivered envelope for `consumer`. Raises Undeliverable or HandlerFailed."""
+@dataclass(frozen=True)
+class Delivery:
+    """A delivered envelope that validated: the event and the consumer's handlers for it."""
+
+    envelope: Envelope
+    event: Event
+    handlers: Sequence[Handler]
+    # W3C trace headers of the request that published it (empty when tracing is off).
+    trace_context: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.event.name
+
+
+def parse_delivery(
+    consumer: str, raw_envelope: dict, trace_context: dict | None = None
+) -> Delivery:
+    """Validate the envelope and its payload for `consumer`. Raises Undeliverable."""
     try:
         envelope = Envelope.model_validate(raw_envelope)
     except ValidationError as exc:
@@ -77,87 +96,216 @@ def process_envelope(consumer: str, raw_envelope: dict) -> str:
         raise Undeliverable(
             DeadLetter.Reason.NO_HANDLER, f"{consumer} has no handler for {event_type.name}."
         )
+    return Delivery(envelope, event, handlers, trace_context or {})
 
-    alias = database_for(consumer)
-    token = correlation_id.set(envelope.correlation_id)
-    logger.info("applying event %s %s in %s", event_type.name, envelope.event_id, consumer)
-    sequence = envelope.sequences.get(consumer)
+
+def process_envelope(consumer: str, raw_envelope: dict, trace_context: dict | None = None) -> str:
+    """Apply one delivered envelope for `consumer` in a transaction of its own.
+
+    Raises Undeliverable, or HandlerFailed (WaitingForEarlier included) to be tried again.
+    """
+    delivery = parse_delivery(consumer, raw_envelope, trace_context)
     try:
-        with transaction.atomic(using=alias):
-            try:
-                with transaction.atomic(using=alias):
-                    inbox_row = InboxEvent.objects.using(alias).create(
-                        event_id=envelope.event_id, consumer=consumer, event_type=event_type.name
-                    )
-            except IntegrityError:
-                logger.info("event %s already applied by %s", envelope.event_id, consumer)
-                _owe_acknowledgement(alias, envelope.event_id, envelope.producer, consumer)
-                return DUPLICATE
-            _owe_acknowledgement(alias, envelope.event_id, envelope.producer, consumer)
-            position = None
-            if sequence is not None:
-                position = _locked_position(alias, consumer, event.aggregate)
-                if sequence <= position.last_sequence:
-                    inbox_row.outcome = InboxEvent.Outcome.SUPERSEDED
-                    inbox_row.save(update_fields=["outcome"])
-                    logger.info(
-                        "event %s %s (#%s of %s) superseded by #%s in %s",
-                        event_type.name,
-                        envelope.event_id,
-                        sequence,
-                        event.aggregate,
-                        position.last_sequence,
-                        consumer,
-                    )
-                    return SUPERSEDED
-                if event_type.ordering == IN_SEQUENCE and sequence > position.last_sequence + 1:
-                    raise WaitingForEarlier(
-                        f"{event_type.name} #{sequence} of {event.aggregate} waits for "
-                        f"#{position.last_sequence + 1} in {consumer}."
-                    )
-            for handler in handlers:
-                handler(event)
-            if position is not None:
-                position.last_sequence = sequence
-                position.updated_at = timezone.now()
-                position.save(update_fields=["last_sequence", "updated_at"])
+        with transaction.atomic(using=database_for(consumer)):
+            return apply_deliveries(consumer, [delivery])[0]
     except WaitingForEarlier:
         raise
     except Exception as exc:
         raise HandlerFailed(f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        correlation_id.reset(token)
-    logger.info("event %s %s applied by %s", event_type.name, envelope.event_id, consumer)
-    return HANDLED
+
+
+def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]:
+    """Apply each delivery once, in order, in the caller's transaction on the consumer's database;
+    returns each one's outcome.
+
+    The inbox rows, the acknowledgements owed to producers, the aggregates' positions and the
+    handlers' changes commit (or roll back) together. The bookkeeping takes the same few
+    statements for a batch of any size. Raises WaitingForEarlier when an in-sequence event came
+    before one of its aggregate's earlier events, or whatever a handler raised.
+    """
+    alias = database_for(consumer)
+    _owe_acknowledgements(alias, consumer, deliveries)
+    claimed = _claim_inbox(alias, consumer, deliveries)
+    positions = _lock_positions(
+        alias,
+        consumer,
+        {
+            delivery.event.aggregate
+            for delivery in deliveries
+            if delivery.envelope.event_id in claimed and consumer in delivery.envelope.sequences
+        },
+    )
+    outcomes: list[str] = []
+    superseded: list = []
+    moved: dict[str, int] = {}
+    for delivery in deliveries:
+        envelope, event = delivery.envelope, delivery.event
+        if envelope.event_id not in claimed:
+            logger.info("event %s already applied by %s", envelope.event_id, consumer)
+            outcomes.append(DUPLICATE)
+            continue
+        claimed.discard(envelope.event_id)  # a second copy in the same batch is a duplicate
+        sequence = envelope.sequences.get(consumer)
+        if sequence is not None:
+            last = moved.get(event.aggregate, positions[event.aggregate][1])
+            if sequence <= last:
+                logger.info(
+                    "event %s %s (#%s of %s) superseded by #%s in %s",
+                    event.name,
+                    envelope.event_id,
+                    sequence,
+                    event.aggregate,
+                    last,
+                    consumer,
+                )
+                superseded.append(envelope.event_id)
+                outcomes.append(SUPERSEDED)
+                continue
+            if event.ordering == IN_SEQUENCE and sequence > last + 1:
+                raise WaitingForEarlier(
+                    f"{event.name} #{sequence} of {event.aggregate} waits for #{last + 1} in "
+                    f"{consumer}."
+                )
+        token = correlation_id.set(envelope.correlation_id)
+        try:
+            with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
+                logger.info("applying event %s %s in %s", event.name, envelope.event_id, consumer)
+                for handler in delivery.handlers:
+                    handler(event)
+                logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
+        finally:
+            correlation_id.reset(token)
+        if sequence is not None:
+            moved[event.aggregate] = sequence
+        outcomes.append(HANDLED)
+    if superseded:
+        InboxEvent.objects.using(alias).filter(consumer=consumer, event_id__in=superseded).update(
+            outcome=InboxEvent.Outcome.SUPERSEDED
+        )
+    if moved:
+        now = timezone.now()
+        AggregatePosition.objects.using(alias).bulk_update(
+            [
+                AggregatePosition(
+                    pk=positions[aggregate][0], last_sequence=sequence, updated_at=now
+                )
+                for aggregate, sequence in moved.items()
+            ],
+            ["last_sequence", "updated_at"],
+        )
+    return outcomes
+
+
+def _owe_acknowledgements(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> None:
+    """The producers are to be told that this consumer holds these events (the relay tells them)."""
+    PendingAck.objects.using(alias).bulk_create(
+        [
+            PendingAck(
+                event_id=delivery.envelope.event_id,
+                producer=delivery.envelope.producer,
+                consumer=consumer,
+            )
+            for delivery in deliveries
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> None:
-    """The producer is to be told that this consumer holds the event (the relay tells it)."""
     PendingAck.objects.using(alias).bulk_create(
         [PendingAck(event_id=event_id, producer=producer, consumer=consumer)],
         ignore_conflicts=True,
     )
 
 
-def _locked_position(alias: str, consumer: str, aggregate: str) -> AggregatePosition:
-    """The consumer's position in the aggregate, locked until the delivery's transaction ends."""
-    positions = AggregatePosition.objects.using(alias)
-    try:
-        with transaction.atomic(using=alias):
-            positions.get_or_create(consumer=consumer, aggregate=aggregate)
-    except IntegrityError:  # another worker created it first
-        pass
-    return positions.select_for_update().get(consumer=consumer, aggregate=aggregate)
+def _upsert(
+    alias: str, model, rows: list[dict], *, conflict: tuple[str, ...], update: str, returning: tuple
+) -> list[tuple]:
+    """One multi-row INSERT ... ON CONFLICT ... RETURNING statement (PostgreSQL and SQLite
+    alike): the rows it inserted (or, with DO UPDATE, met), as Python values."""
+    if not rows:
+        return []
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    fields = {field.name: field for field in model._meta.concrete_fields}
+    names = list(rows[0])
+
+    def columns(chosen) -> str:
+        return ", ".join(quote(fields[name].column) for name in chosen)
+
+    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+    params = [
+        fields[name].get_db_prep_save(row[name], connection) for row in rows for name in names
+    ]
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns(names)}) "  # noqa: S608 - names from the model; values are parameters
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT ({columns(conflict)}) {update} RETURNING {columns(returning)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    converters = [fields[name] for name in returning]
+    return [
+        tuple(field.to_python(value) for field, value in zip(converters, row, strict=True))
+        for row in fetched
+    ]
 
 
-def consume(consumer: str, raw_envelope: dict, *, final_attempt: bool) -> str:
+def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> set:
+    """Insert the inbox rows; the event ids this consumer did not hold yet."""
+    now = timezone.now()
+    rows = {
+        delivery.envelope.event_id: {
+            "event_id": delivery.envelope.event_id,
+            "consumer": consumer,
+            "event_type": delivery.event.name,
+            "processed_at": now,
+            "outcome": InboxEvent.Outcome.APPLIED,
+        }
+        for delivery in deliveries
+    }
+    inserted = _upsert(
+        alias,
+        InboxEvent,
+        list(rows.values()),
+        conflict=("event_id", "consumer"),
+        update="DO NOTHING",
+        returning=("event_id",),
+    )
+    return {event_id for (event_id,) in inserted}
+
+
+def _lock_positions(alias: str, consumer: str, aggregates: set[str]) -> dict[str, tuple[int, int]]:
+    """The consumer's position in each aggregate as (row id, last sequence), each row locked until
+    the transaction ends (ON CONFLICT DO UPDATE locks the rows it meets), in a stable order."""
+    quote = connections[alias].ops.quote_name
+    column = quote("last_sequence")
+    now = timezone.now()
+    rows = _upsert(
+        alias,
+        AggregatePosition,
+        [
+            {"consumer": consumer, "aggregate": aggregate, "last_sequence": 0, "updated_at": now}
+            for aggregate in sorted(aggregates)
+        ],
+        conflict=("consumer", "aggregate"),
+        update=f"DO UPDATE SET {column} = {quote(AggregatePosition._meta.db_table)}.{column}",
+        returning=("aggregate", "id", "last_sequence"),
+    )
+    return {aggregate: (pk, last) for aggregate, pk, last in rows}
+
+
+def consume(
+    consumer: str, raw_envelope: dict, *, final_attempt: bool, trace_context: dict | None = None
+) -> str:
     """Process a delivery; dead-letter it if it is undeliverable or failed its last attempt.
 
     Raises HandlerFailed or WaitingForEarlier when the delivery should be retried.
     """
-    event_type = str(raw_envelope.get("event_type", "?")) if isinstance(raw_envelope, dict) else "?"
+    event_type = _type_of(raw_envelope)
     try:
-        outcome = process_envelope(consumer, raw_envelope)
+        outcome = process_envelope(consumer, raw_envelope, trace_context)
     except WaitingForEarlier:
         EVENTS_CONSUMED.labels(consumer, event_type, "waiting").inc()
         raise
@@ -166,6 +314,9 @@ def consume(consumer: str, raw_envelope: dict, *, final_attempt: bool) -> str:
         outcome = DEAD_LETTERED
     except HandlerFailed as exc:
         if not final_attempt:
+            logger.warning(
+                "event %s failed in %s, tried again later: %s", event_type, consumer, exc
+            )
             EVENTS_CONSUMED.labels(consumer, event_type, "retried").inc()
             raise
         record_dead_letter(
@@ -174,6 +325,57 @@ def consume(consumer: str, raw_envelope: dict, *, final_attempt: bool) -> str:
         outcome = DEAD_LETTERED
     EVENTS_CONSUMED.labels(consumer, event_type, outcome).inc()
     return outcome
+
+
+def consume_batch(
+    consumer: str,
+    raw_envelopes: Sequence[dict],
+    trace_contexts: Sequence[dict] | None = None,
+    *,
+    final_attempt: bool,
+) -> list[int]:
+    """Apply a batch of deliveries in order; returns the positions of those to try again.
+
+    The batch is applied in one transaction (one commit for all of it). If any event in it cannot
+    be applied, that transaction is rolled back and each event is consumed on its own, so one
+    failing event holds back only itself (and the later events of its aggregate that must wait
+    for it).
+    """
+    traces = list(trace_contexts or [])
+    traces += [{}] * (len(raw_envelopes) - len(traces))
+    valid: list[tuple[int, Delivery]] = []
+    for index, raw in enumerate(raw_envelopes):
+        try:
+            valid.append((index, parse_delivery(consumer, raw, traces[index])))
+        except Undeliverable as exc:
+            record_dead_letter(consumer, raw, exc.reason, exc.detail)
+            EVENTS_CONSUMED.labels(consumer, _type_of(raw), DEAD_LETTERED).inc()
+    if len(valid) > 1:
+        try:
+            with transaction.atomic(using=database_for(consumer)):
+                outcomes = apply_deliveries(consumer, [delivery for _, delivery in valid])
+        except Exception as exc:
+            logger.info("batch of %s for %s applied one at a time: %s", len(valid), consumer, exc)
+        else:
+            for (_index, delivery), outcome in zip(valid, outcomes, strict=True):
+                EVENTS_CONSUMED.labels(consumer, delivery.name, outcome).inc()
+            return []
+    retry = []
+    for index, _delivery in valid:
+        try:
+            consume(
+                consumer,
+                raw_envelopes[index],
+                final_attempt=final_attempt,
+                trace_context=traces[index],
+            )
+        except HandlerFailed:
+            retry.append(index)
+    return retry
+
+
+def _type_of(raw_envelope) -> str:
+    return str(raw_envelope.get("event_type", "?")) if isinstance(raw_envelope, dict) else "?"
 
 
 def record_dead_letter(consumer: str, raw_envelope, reason: str, error: str) -> DeadLetter:

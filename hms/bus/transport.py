@@ -1,33 +1,84 @@
-"""Putting messages on the broker: one copy of an event on the queue of each consuming service
-(the partition of its aggregate, `hms.bus.partitions`), and acknowledgements back on the
-producer's own queue.
+"""Putting messages on the broker: events go to the queue of each consuming service (the partition
+of their aggregate, `hms.bus.partitions`) in batches, one message per queue; acknowledgements go
+back on the producer's own queue.
 
 Fanout is done here, from the registry, rather than with a broker fanout exchange: Redis fanout is
 pub/sub and drops messages while a consumer is down, whereas a per-service queue keeps them.
+
+A batch is a run of events bound for one queue, in commit order: one message and one broker round
+trip for all of them, and one transaction for all of them at the consumer
+(`hms.bus.inbox.consume_batch`). Order per aggregate is kept because an aggregate always lands in
+the same queue and a queue is consumed by one worker process at a time.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from hms.bus.partitions import events_queue
 from hms.events import event_class
 
+DELIVER_BATCH_TASK = "hms.bus.deliver_batch"
 
-def send_envelope(
-    envelope: dict, *, aggregate: str, consumers: Sequence[str] | None = None
-) -> None:
-    """Publish the envelope to each consumer's queue (default: every subscribed service's), in
-    the partition of its aggregate; raises if the broker is down."""
+
+@dataclass
+class Batch:
+    """Events for one consumer's queue, in the order they are to be applied."""
+
+    consumer: str
+    queue: str
+    envelopes: list[dict] = field(default_factory=list)
+    # W3C trace headers of each event's publishing request (empty when tracing is off).
+    trace_contexts: list[dict] = field(default_factory=list)
+    # The caller's keys for what the batch carries (outbox row or delivery ids).
+    keys: list[int] = field(default_factory=list)
+
+
+def consumers_of(envelope: dict) -> tuple[str, ...]:
+    return event_class(envelope["event_type"], envelope["version"]).consumers
+
+
+def batches_for(
+    items: Iterable[tuple[int, dict, str, dict, Sequence[str]]], *, limit: int
+) -> list[Batch]:
+    """Group `(key, envelope, aggregate, trace_context, consumers)` items, in their order, into
+    batches of at most `limit` events per queue, ordered by the first item each carries."""
+    open_batches: dict[str, Batch] = {}
+    batches: list[Batch] = []
+    for key, envelope, aggregate, trace, consumers in items:
+        for consumer in consumers:
+            queue = events_queue(consumer, aggregate)
+            batch = open_batches.get(queue)
+            if batch is None or len(batch.envelopes) >= limit:
+                batch = open_batches[queue] = Batch(consumer, queue)
+                batches.append(batch)
+            batch.envelopes.append(envelope)
+            batch.trace_contexts.append(trace or {})
+            batch.keys.append(key)
+    return batches
+
+
+def send_batches(batches: Sequence[Batch]) -> tuple[int, Exception | None]:
+    """Send each batch as one message, in order, over one broker connection.
+
+    Stops at the first failure. Returns how many batches were sent, and the failure if any.
+    """
     from hms.celery import app
 
-    event_type = event_class(envelope["event_type"], envelope["version"])
-    for consumer in event_type.consumers if consumers is None else consumers:
-        app.send_task(
-            "hms.bus.deliver",
-            args=[consumer, envelope],
-            queue=events_queue(consumer, aggregate),
-            retry=False,
-            headers={"correlation_id": envelope["correlation_id"]},
-        )
+    sent = 0
+    try:
+        with app.producer_or_acquire() as producer:
+            for batch in batches:
+                app.send_task(
+                    DELIVER_BATCH_TASK,
+                    args=[batch.consumer, batch.envelopes, batch.trace_contexts],
+                    queue=batch.queue,
+                    retry=False,
+                    producer=producer,
+                )
+                sent += 1
+    except Exception as exc:  # the broker is down or refused the message
+        return sent, exc
+    return sent, None
 
 
 def send_acknowledgements(*, producer: str, consumer: str, event_ids: list[str]) -> None:

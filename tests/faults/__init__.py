@@ -8,8 +8,12 @@ RESPONSE_DELAY = "FAULT_RESPONSE_DELAY_MS"
 HANDLER_DELAY = "FAULT_HANDLER_DELAY_MS"
 # Only events of the aggregates this regular expression matches are delayed (default: all).
 HANDLER_DELAY_AGGREGATES = "FAULT_HANDLER_DELAY_AGGREGATES"
+# Each event of the aggregates this regular expression matches fails its first
+# HANDLER_FAILURES attempts (in each worker process), then succeeds.
+HANDLER_FAILURES = "FAULT_HANDLER_FAILURES"
+HANDLER_FAILURE_AGGREGATES = "FAULT_HANDLER_FAILURE_AGGREGATES"
 BASE_SETTINGS = "FAULT_BASE_SETTINGS"
-FAULTS = (RESPONSE_DELAY, HANDLER_DELAY)
+FAULTS = (RESPONSE_DELAY, HANDLER_DELAY, HANDLER_FAILURES)
 
 
 def with_faults(env: dict[str, str], **faults: int) -> dict[str, str]:

@@ -20,6 +20,7 @@ from hms.bus.outbox import (
 )
 from hms.db import database_for, service_atomic
 from hms.events.users import UserRegistered
+from tests.platform.broker import FakeBroker
 from tests.platform.events import envelope_for
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
@@ -44,19 +45,15 @@ def published(user_id: int) -> OutboxEvent:
 @pytest.fixture
 def broker(monkeypatch):
     """Records what is put on the broker instead of putting it there."""
-    sent: list[tuple[str, str]] = []
+    fake = FakeBroker()
     acks: list[tuple[str, str, list[str]]] = []
-
-    def send_envelope(envelope, aggregate, consumers=None):
-        for consumer in consumers or ["grants"]:
-            sent.append((consumer, envelope["event_id"]))
 
     def send_acknowledgements(*, producer, consumer, event_ids):
         acks.append((producer, consumer, list(event_ids)))
 
-    monkeypatch.setattr(outbox, "send_envelope", send_envelope)
+    monkeypatch.setattr(outbox, "send_batches", fake.send_batches)
     monkeypatch.setattr(outbox, "send_acknowledgements", send_acknowledgements)
-    return sent, acks
+    return fake, acks
 
 
 def delivery(row: OutboxEvent) -> OutboxDelivery:
@@ -84,7 +81,7 @@ def test_each_consumer_gets_a_delivery_that_waits_for_its_acknowledgement(broker
 
 
 def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_often(broker, settings):
-    sent, _ = broker
+    fake, _ = broker
     settings.HMS_BUS_ACK_TIMEOUT = 10
     lost, held = published(4), published(5)
     relay_outbox("users")
@@ -94,7 +91,8 @@ def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_ofte
     OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
     assert resend_unacknowledged("users") == 1
 
-    assert sent[-1] == ("grants", str(lost.event_id))
+    assert fake.sent[-1] == ("grants", str(lost.event_id))
+    assert len(fake.batches) == 2  # the first send (both events in one batch), then the resend
     again = delivery(lost)
     assert again.sends == 2
     assert again.next_send_at - again.sent_at == timedelta(seconds=20)  # twice the timeout now
@@ -145,14 +143,11 @@ def test_acknowledgements_wait_while_the_broker_is_down(monkeypatch):
 def test_the_round_trip_settles_the_delivery(monkeypatch):
     """Producer to consumer and back, each side as its relay and worker would run it."""
 
-    def deliver(envelope, aggregate, consumers=None):
-        for consumer in consumers or ["grants"]:
-            process_envelope(consumer, envelope)
-
     def acknowledged(*, producer, consumer, event_ids):
         acknowledge(producer=producer, consumer=consumer, event_ids=event_ids)
 
-    monkeypatch.setattr(outbox, "send_envelope", deliver)
+    delivering = FakeBroker(on_deliver=process_envelope)
+    monkeypatch.setattr(outbox, "send_batches", delivering.send_batches)
     monkeypatch.setattr(outbox, "send_acknowledgements", acknowledged)
     row = published(4)
 

@@ -4,6 +4,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hms.bus.outbox import publish
 from hms.db import service_atomic
 from hms.events.users import UserRegistered
+from tests.platform.broker import FakeBroker
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -73,7 +74,7 @@ def test_outbox_backlog_and_published_events_are_exposed(
 def test_what_each_consumer_has_not_acknowledged_is_exposed(api_client, monkeypatch):
     from hms.bus import outbox
 
-    monkeypatch.setattr(outbox, "send_envelope", lambda envelope, aggregate, consumers=None: None)
+    monkeypatch.setattr(outbox, "send_batches", FakeBroker().send_batches)
     with service_atomic("users"):
         publish(
             UserRegistered(

@@ -6,9 +6,11 @@ import pytest
 from hms.bus import outbox
 from hms.bus.models import OutboxEvent
 from hms.bus.outbox import PublishOutsideTransaction, bus_status, publish, relay_outbox
+from hms.bus.partitions import events_queue, partition_of
 from hms.context import correlation_id
 from hms.db import database_for, service_atomic
 from hms.events.users import UserRegistered, UserUpdated
+from tests.platform.broker import FakeBroker
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -63,36 +65,53 @@ def test_a_rolled_back_transaction_publishes_nothing():
 
 
 def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
-    sent = []
-    monkeypatch.setattr(
-        outbox,
-        "send_envelope",
-        lambda envelope, aggregate, consumers=None: sent.append(envelope["payload"]["user_id"]),
-    )
+    broker = FakeBroker()
+    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
     for user_id in (3, 1, 2):
         with service_atomic("users"):
             publish(registered(user_id))
 
     assert relay_outbox("users") == 3
 
-    assert sent == [3, 1, 2]
+    assert broker.payloads("user_id") == [3, 1, 2]
+    assert len(broker.batches) == 1  # one queue: one message for all three
     assert not users_outbox().filter(sent_at__isnull=True).exists()
     assert relay_outbox("users") == 0
 
 
-def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch):
-    sent, broker = [], {"up": True}
+def test_relay_puts_each_queues_events_in_batches_of_at_most_the_batch_size(monkeypatch, settings):
+    monkeypatch.setenv("BUS_PARTITIONS", "2")
+    settings.HMS_BUS_BATCH_SIZE = 2
+    broker = FakeBroker()
+    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
+    # user:4 and user:8 land in different partitions of grants' queues (CRC-32 of the aggregate).
+    assert partition_of("user:4", 2) != partition_of("user:8", 2)
+    for user_id in (4, 8, 4, 4, 8):
+        with service_atomic("users"):
+            publish(registered(user_id))
 
-    def send(envelope, aggregate, consumers=None):
-        if envelope["payload"]["user_id"] == 2 and not broker["up"]:
-            raise ConnectionError("broker down")
-        sent.append(envelope["payload"]["user_id"])
+    assert relay_outbox("users") == 5
 
-    monkeypatch.setattr(outbox, "send_envelope", send)
+    by_queue = [
+        (batch.queue, [e["payload"]["user_id"] for e in batch.envelopes])
+        for batch in broker.batches
+    ]
+    first, second = events_queue("grants", "user:4"), events_queue("grants", "user:8")
+    assert by_queue == [(first, [4, 4]), (second, [8, 8]), (first, [4])]
+
+
+def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch, settings):
+    settings.HMS_BUS_BATCH_SIZE = 1
+    broker = FakeBroker()
+    broker_up = {"value": True}
+    broker.refuse = lambda batch: (
+        not broker_up["value"] and batch.envelopes[0]["payload"]["user_id"] == 2
+    )
+    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
     for user_id in (1, 2, 3):
         with service_atomic("users"):
             publish(registered(user_id))
-    broker["up"] = False
+    broker_up["value"] = False
 
     assert relay_outbox("users") == 1
     waiting = users_outbox().filter(sent_at__isnull=True).order_by("id")
@@ -100,21 +119,22 @@ def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch):
     assert "broker down" in waiting[0].last_error
     assert waiting[0].attempts == 1
 
-    broker["up"] = True
+    broker_up["value"] = True
     assert relay_outbox("users") == 2
-    assert sent == [1, 2, 3]
+    assert broker.payloads("user_id") == [1, 2, 3]
 
 
 def test_a_commit_that_publishes_never_calls_the_broker(monkeypatch):
     # The broker is not on a request's path at all: down, slow or up, the request's commit
     # costs the same, and the relay sends the event.
+    broker = FakeBroker(refuse=lambda batch: True)
     calls = []
-
-    def broker_down(envelope, aggregate, consumers=None):
-        calls.append(envelope["event_type"])
-        raise ConnectionError("down")
-
-    monkeypatch.setattr(outbox, "send_envelope", broker_down)
+    broker.on_deliver = lambda consumer, envelope: calls.append(envelope["event_type"])
+    attempts = []
+    real_send = broker.send_batches
+    monkeypatch.setattr(
+        outbox, "send_batches", lambda batches: attempts.append(len(batches)) or real_send(batches)
+    )
 
     with service_atomic("users"):
         publish(registered(1))
@@ -124,12 +144,13 @@ def test_a_commit_that_publishes_never_calls_the_broker(monkeypatch):
             )
         )
 
-    assert calls == []
+    assert attempts == []
     status = bus_status("users")
     assert status.outbox_backlog == 2
     assert status.oldest_unsent_age is not None
     assert relay_outbox("users") == 0  # the relay meets the outage, and keeps the rows
-    assert calls == ["user.registered"]
+    assert attempts == [1]
+    assert calls == []
     assert users_outbox().filter(sent_at__isnull=True).count() == 2
 
 
@@ -155,18 +176,17 @@ def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
         assert message is not None
         body = message.decode()
         message.ack()
-    consumer, envelope = body[0]
+    consumer, envelopes, trace_contexts = body[0]
     assert consumer == "grants"
-    assert envelope["event_id"] == str(row.event_id)
+    assert [envelope["event_id"] for envelope in envelopes] == [str(row.event_id)]
+    assert trace_contexts == [{}]
 
 
 def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     from hms.events.grants import GrantRejected
 
-    sent = []
-    monkeypatch.setattr(
-        outbox, "send_envelope", lambda envelope, aggregate, consumers=None: sent.append(1)
-    )
+    broker = FakeBroker()
+    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
 
     with service_atomic("grants"):
         publish(GrantRejected(application_id=1, applicant_id=4, reason="Out of scope"))
@@ -175,7 +195,7 @@ def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     assert row.event_type == "grant.rejected"
     assert row.sent_at is not None
     assert relay_outbox("grants") == 0
-    assert sent == []
+    assert broker.batches == []
     assert bus_status("grants").outbox_backlog == 0
 
 

@@ -39,9 +39,15 @@ def test_an_event_is_sent_to_its_aggregates_partition(monkeypatch):
     sent = []
     from hms.celery import app
 
-    monkeypatch.setattr(app, "send_task", lambda name, **options: sent.append(options["queue"]))
+    monkeypatch.setattr(
+        app, "send_task", lambda name, **options: sent.append((name, options["queue"]))
+    )
     envelope = {"event_type": "user.updated", "version": 1, "correlation_id": "c"}
+    batches = transport.batches_for(
+        [(1, envelope, "user:4", {}, transport.consumers_of(envelope))], limit=100
+    )
 
-    transport.send_envelope(envelope, aggregate="user:4")
+    assert transport.send_batches(batches) == (1, None)
 
-    assert sent == [partitions.partition_queue("grants", partition_of("user:4", 4))]
+    queue = partitions.partition_queue("grants", partition_of("user:4", 4))
+    assert sent == [("hms.bus.deliver_batch", queue)]

@@ -9,6 +9,13 @@ HMS_BUS_RETRY_BACKOFF = env.float("BUS_RETRY_BACKOFF", default=1.0)
 HMS_BUS_RETRY_BACKOFF_MAX = env.float("BUS_RETRY_BACKOFF_MAX", default=300.0)
 # The relay sends what commits; on PostgreSQL the commit wakes it, elsewhere it looks this often.
 HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
+# Once woken, the relay waits this long (seconds) so the commits under way join the same batch.
+HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.01)
+# At most this many events in one message (one queue, in order); the consumer applies a batch in
+# one transaction.
+HMS_BUS_BATCH_SIZE = env.int("BUS_BATCH_SIZE", default=100)
+# How often (seconds) the relay tells producers which of their events this service now holds.
+HMS_BUS_ACK_FLUSH_INTERVAL = env.float("BUS_ACK_FLUSH_INTERVAL", default=0.2)
 # A copy a consumer has not acknowledged after this many seconds is sent again (then after twice
 # that, and so on): a broker that lost it delays the event by about this much.
 HMS_BUS_ACK_TIMEOUT = env.float("BUS_ACK_TIMEOUT", default=60.0)

@@ -18,6 +18,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # Remote control is a fanout exchange kept in one shared file: workers starting together
     # race on it. The bus needs none of it (workers also run --without-gossip/mingle/heartbeat).
     CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+elif CELERY_BROKER_URL.startswith(("amqp://", "amqps://", "pyamqp://")):
+    # RabbitMQ: every queue is a quorum queue (replicated over the cluster's nodes, kept on disk),
+    # and a send returns only once the broker has confirmed it holds the message.
+    # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-default-queue-type
+    CELERY_TASK_DEFAULT_QUEUE_TYPE = "quorum"
+    CELERY_TASK_CREATE_MISSING_QUEUE_TYPE = "quorum"
+    CELERY_WORKER_DETECT_QUORUM_QUEUES = True
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # How long an unacknowledged message (a worker died mid-handler) waits before redelivery.

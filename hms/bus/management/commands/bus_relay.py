@@ -15,6 +15,21 @@ from hms.db import database_for
 from hms.tracing import configure_tracing
 
 
+class Every:
+    """True at most once per `seconds` (the first call included)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.last = float("-inf")
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return True
+
+
 class Command(BaseCommand):
     help = (
         "Relay this service's outbox to the broker until stopped: send what commits, send again "
@@ -28,7 +43,12 @@ class Command(BaseCommand):
         configure_tracing(settings.HMS_SERVICE, django=False)
         services = list(settings.HMS_SERVICE_DATABASES)
         stopping = False
-        pruned_at = 0.0
+        # Sending what commits is the hot path; the rest is bookkeeping that need not run on
+        # every wake (each costs a transaction): acknowledgements are batched for a moment, the
+        # resend scan runs a few times per acknowledgement timeout, pruning rarely.
+        flush_due = Every(settings.HMS_BUS_ACK_FLUSH_INTERVAL)
+        resend_due = Every(min(1.0, settings.HMS_BUS_ACK_TIMEOUT / 4))
+        prune_due = Every(settings.HMS_BUS_PRUNE_INTERVAL)
 
         def stop(signum, frame):
             nonlocal stopping
@@ -39,24 +59,35 @@ class Command(BaseCommand):
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
         while not stopping:
             work = 0
-            prune = time.monotonic() - pruned_at >= settings.HMS_BUS_PRUNE_INTERVAL
+            flush, resend, prune = (
+                once or flush_due.due(),
+                once or resend_due.due(),
+                prune_due.due(),
+            )
             for service in services:
                 try:
                     work += relay_outbox(service)
-                    work += resend_unacknowledged(service)
-                    work += flush_acknowledgements(service)
+                    if resend:
+                        work += resend_unacknowledged(service)
+                    if flush:
+                        work += flush_acknowledgements(service)
                     if prune:
                         prune_bus(service)
                 except Exception as exc:  # a database or broker blip must not end the relay
                     self.stderr.write(f"relay of {service} failed: {exc}")
-            if prune:
-                pruned_at = time.monotonic()
             if once:
                 self.stdout.write(f"sent {work}")
                 return
-            if not work:
-                try:
-                    wait_for_outbox(database_for(services[0]), settings.HMS_BUS_RELAY_INTERVAL)
-                except Exception as exc:
-                    self.stderr.write(f"waiting for the outbox failed: {exc}")
-                    time.sleep(settings.HMS_BUS_RELAY_INTERVAL)
+            try:
+                if work:
+                    # Let the commits that are under way land, so the next batch carries them.
+                    time.sleep(settings.HMS_BUS_RELAY_LINGER)
+                else:
+                    wait_for_outbox(
+                        database_for(services[0]),
+                        min(settings.HMS_BUS_RELAY_INTERVAL, settings.HMS_BUS_ACK_FLUSH_INTERVAL),
+                    )
+                    time.sleep(settings.HMS_BUS_RELAY_LINGER)
+            except Exception as exc:
+                self.stderr.write(f"waiting for the outbox failed: {exc}")
+                time.sleep(settings.HMS_BUS_RELAY_INTERVAL)
