@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install workspace browser migrate seed run test test-fast lint format bench catalogue clean
+.PHONY: help install workspace browser brokers migrate seed run test test-fast lint format bench catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,7 +70,21 @@ browser: install ## Install headless Chromium (Debian's package) for the admin b
 		fi; \
 	}
 
-test: workspace browser ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
+brokers: ## Install redis-server and rabbitmq-server (Debian's packages) for the broker-fault tests
+	@for package in redis-server rabbitmq-server; do \
+		command -v $$package >/dev/null 2>&1 || test -x /usr/lib/rabbitmq/bin/$$package || { \
+			if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+				echo "installing $$package (Debian package) for the broker-fault tests"; \
+				DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$package >/dev/null || \
+				echo "could not install $$package: its broker-fault tests will be skipped"; \
+			else \
+				echo "$$package is not installed (needs root and apt-get): its broker-fault tests will be skipped"; \
+			fi; \
+		}; \
+	done
+
+test: workspace browser brokers ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: workspace ## Run the in-process tests only (no real processes)

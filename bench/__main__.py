@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(repo), os.environ.get("PYTHONPATH")])
     )
-    from bench import figures, platform, report
+    from bench import bus, figures, platform, report
     from bench.profiles import PROFILES
 
     profile = PROFILES["smoke" if args.smoke else "quick" if args.quick else "full"]
@@ -91,11 +91,12 @@ def main(argv: list[str] | None = None) -> int:
             "composition slowed", figures.composition_slowed, running, profile, composition
         )
         scale = timed("scale", figures.scale, running, profile)
-        bus = timed("bus", figures.event_bus, running, profile, root)
+        bus_figure = timed("bus", bus.event_bus, running, profile, root, running.broker)
         targets = [
             *figures.composition_targets(composition),
             *figures.proxy_targets(proxy),
             *figures.scale_targets(scale),
+            *bus.bus_targets(bus_figure),
         ]
         results = {
             "meta": {
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             "figures": {
                 "composition": composition,
                 "proxy_overhead": proxy,
-                "event_bus": bus,
+                "event_bus": bus_figure,
                 "scale": scale,
                 "memory": memory,
             },

@@ -9,34 +9,24 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import secrets
 import subprocess
-import threading
-import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-
-import psycopg
-import redis
 
 from bench.load import merge
 from bench.platform import (
     MemorySampler,
     run_inside,
     slowed,
-    wait_for,
 )
 from bench.profiles import Profile
-from tests.e2e.harness import BIN, PYTHON, REPO, Platform
+from tests.e2e.harness import PYTHON, REPO, Platform
 
 # The demo identities the seed creates (see the brief): the measured applicant and caseworker.
 APPLICANT_ID = 4
 APPLICANT_KIND = "individual"
 CASEWORKER_ID = 2
 SLOW_MS = 50
-AWARD_TABLE = "finance_award"
 
 
 @dataclass(frozen=True)
@@ -356,240 +346,6 @@ def proxy_targets(figure: dict) -> list[Target]:
             higher_is_better=True,
         ),
     ]
-
-
-# ------------------------------------------------------------------------------------------------
-# 3. Event bus
-# ------------------------------------------------------------------------------------------------
-class AwardWatcher:
-    """Polls the Finance database for the awards of the given applications: when each became
-    readable there (committed by the Finance worker), as seen by any reader."""
-
-    def __init__(self, database_url: str, ids: list[int], interval: float):
-        self.database_url = database_url
-        self.pending = set(ids)
-        self.low, self.high = min(ids), max(ids)
-        self.interval = interval
-        self.seen: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as connection:
-            while self.pending and not self._stop.is_set():
-                rows = connection.execute(
-                    f"SELECT application_id FROM {AWARD_TABLE} "  # noqa: S608
-                    "WHERE application_id BETWEEN %s AND %s",
-                    (self.low, self.high),
-                ).fetchall()
-                now = time.time()
-                for (application_id,) in rows:
-                    if application_id in self.pending:
-                        self.pending.discard(application_id)
-                        self.seen[application_id] = now
-                self._stop.wait(self.interval)
-
-    def __enter__(self) -> AwardWatcher:
-        self._thread.start()
-        return self
-
-    def wait(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-def _publish(platform: Platform, ids: list[int], rate: float | None) -> dict[int, float]:
-    args = ["publish-approvals", "--first", str(ids[0]), "--last", str(ids[-1])]
-    if rate:
-        args += ["--rate", str(rate)]
-    result = run_inside(platform, "grants", *args)
-    return {int(key): value for key, value in result["committed"].items()}
-
-
-def _latency_summary(values_ms: list[float]) -> dict:
-    from bench.load import latency_summary
-
-    return latency_summary(values_ms)
-
-
-def raw_celery_throughput(platform: Platform, tasks: int, root: Path) -> dict:
-    """The baseline: a no-op Celery task app with the bus's settings on the same Redis."""
-    prefix = f"{platform.prefix}:benchnoop:"
-    env = dict(platform.env)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    env["BENCH_NOOP_PREFIX"] = prefix
-    log_path = root / "logs" / "noop-worker.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            str(BIN / "celery"),
-            "-A",
-            "bench.noop_celery",
-            "worker",
-            "-Q",
-            "bench.noop",
-            "-n",
-            f"noop-{platform.prefix}@%h",
-            "--concurrency",
-            "1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "INFO",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log_path.open("a"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for(lambda: " ready." in log_path.read_text(errors="replace"), timeout=60)
-        os.environ["BENCH_NOOP_PREFIX"] = prefix
-        from bench.noop_celery import app
-
-        app.conf.broker_transport_options = {
-            **app.conf.broker_transport_options,
-            "global_keyprefix": prefix,
-        }
-        counter = f"{prefix}done:{uuid.uuid4().hex}"
-        client = redis.Redis.from_url(platform.env["BROKER_URL"])
-        envelope = _sample_envelope()
-        started = time.time()
-        with app.producer_or_acquire() as producer:
-            for _ in range(tasks):
-                app.send_task(
-                    "bench.noop", args=[counter, envelope], queue="bench.noop", producer=producer
-                )
-        sent = time.time()
-        wait_for(
-            lambda: int(client.get(counter) or 0) >= tasks,
-            timeout=300,
-            interval=0.01,
-            message="raw Celery tasks did not finish",
-        )
-        finished = time.time()
-        client.delete(counter)
-    finally:
-        os.killpg(worker.pid, 15)
-        worker.wait(20)
-    return {
-        "tasks": tasks,
-        "seconds": round(finished - started, 3),
-        "tasks_per_s": round(tasks / (finished - started), 1),
-        "send_per_s": round(tasks / (sent - started), 1),
-    }
-
-
-def _sample_envelope() -> dict:
-    return {
-        "event_id": str(uuid.uuid4()),
-        "event_type": "grant.approved",
-        "version": 1,
-        "occurred_at": "2027-01-15T12:00:00+00:00",
-        "producer": "grants",
-        "correlation_id": secrets.token_hex(16),
-        "payload": {
-            "application_id": 1,
-            "applicant_id": 3000001,
-            "program_code": "SBA-SBIR-2027-01",
-            "tracking_number": "E-1-1",
-            "awarded_amount": "10000.00",
-            "budget_lines": [
-                {"category": "personnel", "description": "Salaries", "amount": "6000.00"},
-                {"category": "equipment", "description": "Equipment", "amount": "4000.00"},
-            ],
-        },
-    }
-
-
-def _burst(platform: Platform, ids: list[int], finance_url: str) -> dict:
-    """Approve `ids` as fast as the producer can; how fast the awards appear in Finance."""
-    with AwardWatcher(finance_url, ids, interval=0.02) as watcher:
-        committed = _publish(platform, ids, None)
-        watcher.wait(timeout=600)
-    first_commit = min(committed.values())
-    last_seen = max(watcher.seen.values())
-    return {
-        "events": len(ids),
-        "missing": len([i for i in ids if i not in watcher.seen]),
-        "events_per_s": round(len(watcher.seen) / (last_seen - first_commit), 1),
-        "producer_commits_per_s": round(
-            len(committed) / max(max(committed.values()) - first_commit, 1e-9), 1
-        ),
-    }
-
-
-def event_bus(platform: Platform, profile: Profile, root: Path) -> dict:
-    say("3. Event bus: grant.approved committed in Grants -> award readable in Finance")
-    total = profile.bus_latency_events + 2 * profile.bus_throughput_events
-    ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
-    if ids != list(range(ids[0], ids[0] + total)):
-        raise RuntimeError("the bus benchmark's applications did not get consecutive ids")
-    finance_url = platform.env["FINANCE_DATABASE_URL"]
-
-    steady = ids[: profile.bus_latency_events]
-    with AwardWatcher(finance_url, steady, interval=0.005) as watcher:
-        committed = _publish(platform, steady, profile.bus_rate)
-        watcher.wait(timeout=120)
-    lost = [i for i in steady if i not in watcher.seen]
-    latencies = [(watcher.seen[i] - committed[i]) * 1000 for i in steady if i in watcher.seen]
-    latency = _latency_summary(latencies)
-    say(
-        f"    steady {profile.bus_rate:g} events/s, {len(steady)} events: p50 {latency['p50']} ms, "
-        f"p99 {latency['p99']} ms (poll every 5 ms){f', MISSING {len(lost)}' if lost else ''}"
-    )
-
-    burst_size = profile.bus_throughput_events
-    burst = ids[profile.bus_latency_events : profile.bus_latency_events + burst_size]
-    one = _burst(platform, burst, finance_url)
-    say(
-        f"    burst of {len(burst)}, 1 Finance worker: {one['events_per_s']} events/s end to end "
-        f"(the producer committed {one['producer_commits_per_s']}/s)"
-    )
-    # The same burst again with two Finance worker processes sharing its partitions.
-    platform.set_workers("finance", 2)
-    try:
-        two = _burst(platform, ids[profile.bus_latency_events + burst_size :], finance_url)
-    finally:
-        platform.set_workers("finance", 1)
-    scaling = ratio(two["events_per_s"], one["events_per_s"])
-    say(
-        f"    burst of {len(burst)}, 2 Finance workers: {two['events_per_s']} events/s "
-        f"-> {scaling}x one worker"
-    )
-    end_to_end, producer_rate, lost_burst = (
-        one["events_per_s"],
-        one["producer_commits_per_s"],
-        one["missing"],
-    )
-    raw = raw_celery_throughput(platform, profile.raw_tasks, root)
-    say(f"    raw Celery no-op task (acks_late, same Redis): {raw['tasks_per_s']} tasks/s")
-    throughput_ratio = ratio(end_to_end, raw["tasks_per_s"])
-    say(f"    -> bus throughput {throughput_ratio}x raw Celery")
-    return {
-        "latency": {
-            "events": len(steady),
-            "rate_per_s": profile.bus_rate,
-            "poll_interval_ms": 5,
-            "missing": len(lost),
-            "latency_ms": latency,
-        },
-        "throughput": {
-            "events": len(burst),
-            "missing": lost_burst,
-            "events_per_s": end_to_end,
-            "producer_commits_per_s": producer_rate,
-            "raw_celery": raw,
-            "ratio_to_raw_celery": throughput_ratio,
-            "two_workers": two,
-            "two_workers_ratio": scaling,
-        },
-    }
 
 
 # ------------------------------------------------------------------------------------------------

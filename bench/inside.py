@@ -205,8 +205,8 @@ def prepare_approvals(count: int) -> dict:
 def publish_approvals(ids: list[int], rate: float | None) -> dict:
     """Approve each application in its own transaction, publishing grant.approved with it.
 
-    At `rate` per second (a steady, open-loop schedule), or as fast as one producer can when no
-    rate is given. The commit time of each is taken by an on-commit callback registered before
+    At `rate` per second (a steady, open-loop schedule), or as fast as this producer can when no
+    rate is given (the bench runs several at once). The commit time of each is taken by an on-commit callback registered before
     the event's own, so it is the moment the transaction committed, before the send to the broker.
     """
     from decimal import Decimal
@@ -270,8 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     prepare = commands.add_parser("prepare-approvals")
     prepare.add_argument("--count", type=int, required=True)
     approve = commands.add_parser("publish-approvals")
-    approve.add_argument("--first", type=int, required=True)
-    approve.add_argument("--last", type=int, required=True)
+    approve.add_argument("--ids", required=True, help="application ids, comma-separated")
     approve.add_argument("--rate", type=float)
     args = parser.parse_args(argv)
 
@@ -283,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "prepare-approvals":
         result = prepare_approvals(args.count)
     else:
-        result = publish_approvals(list(range(args.first, args.last + 1)), args.rate)
+        result = publish_approvals([int(value) for value in args.ids.split(",")], args.rate)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
 
 

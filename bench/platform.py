@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.e2e.brokers import PrivateRedis
 from tests.e2e.harness import PYTHON, REPO, Platform, start_platform
 from tests.faults import with_faults, without_faults
 
@@ -68,7 +69,18 @@ def configure_environment() -> dict[str, str]:
 
 
 def start(root: Path) -> Platform:
-    return start_platform(root, BENCH_ENV)
+    """The platform on PostgreSQL and a private redis-server (the bench stops it to measure
+    writes while the broker is down, and measures raw Celery on it)."""
+    broker = PrivateRedis(root)
+    broker.start()
+    environment = {**BENCH_ENV, "*": {**BENCH_ENV["*"], "BROKER_URL": broker.url}}
+    try:
+        platform = start_platform(root, environment)
+    except BaseException:
+        broker.stop()
+        raise
+    platform.broker = broker
+    return platform
 
 
 def seed(platform: Platform) -> None:

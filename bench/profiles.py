@@ -19,12 +19,19 @@ class Profile:
     # the requests made to each endpoint at each size (one at a time).
     scale_rows: tuple[int, int]
     scale_requests: int
-    # Event bus: events at a steady rate for latency, then a burst for throughput, and as many
-    # raw Celery tasks for the baseline.
+    # Event bus: events at a steady rate for latency; a burst while producers commit; drains of
+    # a committed backlog (the bus's throughput, against raw Celery's), one then two Finance
+    # workers in turn for `bus_scaling_rounds` rounds; the raw Celery no-op tasks.
     bus_latency_events: int
     bus_rate: float
     bus_throughput_events: int
+    bus_drain_events: int
+    bus_scaling_rounds: int
+    # Producer processes committing at once (a deadline day's web workers).
+    bus_producers: int
     raw_tasks: int
+    # Writes in flight at once while the broker is up, then down.
+    write_concurrency: int
 
 
 PROFILES = {
@@ -38,9 +45,13 @@ PROFILES = {
         scale_rows=(1_000, 1_000_000),
         scale_requests=300,
         bus_latency_events=300,
-        bus_rate=25.0,
+        bus_rate=50.0,
         bus_throughput_events=1500,
+        bus_drain_events=1000,
+        bus_scaling_rounds=2,
+        bus_producers=4,
         raw_tasks=3000,
+        write_concurrency=4,
     ),
     "quick": Profile(
         name="quick",
@@ -52,9 +63,13 @@ PROFILES = {
         scale_rows=(1_000, 100_000),
         scale_requests=150,
         bus_latency_events=100,
-        bus_rate=25.0,
+        bus_rate=50.0,
         bus_throughput_events=400,
+        bus_drain_events=500,
+        bus_scaling_rounds=1,
+        bus_producers=4,
         raw_tasks=1000,
+        write_concurrency=4,
     ),
     # For the smoke test: every figure, each with a few requests; its numbers mean nothing.
     "smoke": Profile(
@@ -69,6 +84,10 @@ PROFILES = {
         bus_latency_events=10,
         bus_rate=20.0,
         bus_throughput_events=30,
+        bus_drain_events=30,
+        bus_scaling_rounds=1,
+        bus_producers=2,
         raw_tasks=100,
+        write_concurrency=2,
     ),
 }

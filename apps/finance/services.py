@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.db import IntegrityError
+from django.db import transaction
 from django.utils import timezone
 
 from apps.finance import events, selectors
@@ -27,7 +27,7 @@ from apps.finance.models import (
 from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, Identity
 from hms.bus.outbox import publish
-from hms.db import service_atomic
+from hms.db import database_for, insert_returning, service_atomic
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.limits import MAX_AMOUNT
 
@@ -262,25 +262,39 @@ def award_obligate(
     award that exists and changes nothing: the first obligation stands.
     """
     split = budget_split(awarded_amount=awarded_amount, budget_lines=budget_lines)
-    with service_atomic("finance"):
-        existing = Award.objects.filter(application_id=application_id).first()
-        if existing is not None:
-            _log_repeat(existing, awarded_amount)
-            return existing
-        try:
-            with service_atomic("finance"):
-                award = Award.objects.create(
-                    application_id=application_id,
-                    applicant_id=applicant_id,
-                    program_code=program_code,
-                    tracking_number=tracking_number,
-                    awarded_amount=money(awarded_amount, field="awarded_amount"),
-                )
-        except IntegrityError:
-            # A concurrent delivery obligated this application and committed first.
+    amount = money(awarded_amount, field="awarded_amount")
+    alias = database_for("finance")
+    # No savepoint when nested (the bus's inbox transaction): nothing here is caught and retried.
+    with transaction.atomic(using=alias, savepoint=False):
+        # One statement, safe against a concurrent delivery of the same approval: the award is
+        # created, or the one that exists (unique per application) is left as it is.
+        rows = [
+            {
+                "application_id": application_id,
+                "applicant_id": applicant_id,
+                "program_code": program_code,
+                "tracking_number": tracking_number,
+                "awarded_amount": amount,
+                "status": Award.Status.ACTIVE,
+                "created_at": timezone.now(),
+                "closeout_note": "",
+            }
+        ]
+        created = insert_returning(
+            alias,
+            Award,
+            rows,
+            conflict=("application_id",),
+            update="DO NOTHING",
+            returning=("id",),
+        )
+        if not created:
             existing = Award.objects.get(application_id=application_id)
             _log_repeat(existing, awarded_amount)
             return existing
+        values = rows[0]
+        award = Award(pk=created[0][0], **values)
+        award._state.adding, award._state.db = False, alias  # as the row just inserted
         memo = f"Obligated for {tracking_number or f'application {application_id}'}"
         # One INSERT for the categories and one for their obligations, however many there are.
         categories = BudgetCategory.objects.bulk_create(

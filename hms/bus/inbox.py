@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
 from hms.context import correlation_id
-from hms.db import database_for
+from hms.db import database_for, insert_returning
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
@@ -169,7 +169,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
         token = correlation_id.set(envelope.correlation_id)
         try:
             with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
-                logger.info("applying event %s %s in %s", event.name, envelope.event_id, consumer)
+                logger.debug("applying event %s %s in %s", event.name, envelope.event_id, consumer)
                 for handler in delivery.handlers:
                     handler(event)
                 logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
@@ -218,40 +218,6 @@ def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> 
     )
 
 
-def _upsert(
-    alias: str, model, rows: list[dict], *, conflict: tuple[str, ...], update: str, returning: tuple
-) -> list[tuple]:
-    """One multi-row INSERT ... ON CONFLICT ... RETURNING statement (PostgreSQL and SQLite
-    alike): the rows it inserted (or, with DO UPDATE, met), as Python values."""
-    if not rows:
-        return []
-    connection = connections[alias]
-    quote = connection.ops.quote_name
-    fields = {field.name: field for field in model._meta.concrete_fields}
-    names = list(rows[0])
-
-    def columns(chosen) -> str:
-        return ", ".join(quote(fields[name].column) for name in chosen)
-
-    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
-    params = [
-        fields[name].get_db_prep_save(row[name], connection) for row in rows for name in names
-    ]
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns(names)}) "  # noqa: S608 - names from the model; values are parameters
-        f"VALUES {', '.join([placeholders] * len(rows))} "
-        f"ON CONFLICT ({columns(conflict)}) {update} RETURNING {columns(returning)}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    converters = [fields[name] for name in returning]
-    return [
-        tuple(field.to_python(value) for field, value in zip(converters, row, strict=True))
-        for row in fetched
-    ]
-
-
 def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> set:
     """Insert the inbox rows; the event ids this consumer did not hold yet."""
     now = timezone.now()
@@ -265,7 +231,7 @@ def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> s
         }
         for delivery in deliveries
     }
-    inserted = _upsert(
+    inserted = insert_returning(
         alias,
         InboxEvent,
         list(rows.values()),
@@ -282,7 +248,7 @@ def _lock_positions(alias: str, consumer: str, aggregates: set[str]) -> dict[str
     quote = connections[alias].ops.quote_name
     column = quote("last_sequence")
     now = timezone.now()
-    rows = _upsert(
+    rows = insert_returning(
         alias,
         AggregatePosition,
         [

@@ -12,18 +12,34 @@ import logging
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Count, Exists, Min, OuterRef
 from django.utils import timezone
 
-from hms.bus.models import DeadLetter, InboxEvent, OutboxDelivery, OutboxEvent, PendingAck
-from hms.bus.transport import batches_for, consumers_of, send_acknowledgements, send_batches
+from hms.bus.models import (
+    AggregateSequence,
+    DeadLetter,
+    InboxEvent,
+    OutboxDelivery,
+    OutboxEvent,
+    PendingAck,
+)
+from hms.bus.partitions import events_queue
+from hms.bus.transport import (
+    batches_for,
+    consumers_of,
+    send_acknowledgements,
+    send_batches,
+    waiting_messages,
+)
 from hms.context import current_correlation_id
-from hms.db import database_for
+from hms.db import database_for, insert_returning
 from hms.events import Event
 from hms.metrics import EVENTS_PUBLISHED
 from hms.tracing import current_trace_context
@@ -36,15 +52,6 @@ NOTIFY_CHANNEL = "hms_outbox"
 # A delivery not acknowledged is sent again after BUS_ACK_TIMEOUT, then after twice that, and so
 # on up to this many doublings: a consumer that is down for a day is not sent a copy a minute.
 MAX_BACKOFF_DOUBLINGS = 6
-
-# One statement on PostgreSQL and SQLite alike (both have INSERT ... ON CONFLICT ... RETURNING).
-NEXT_SEQUENCE_SQL = (
-    'INSERT INTO "bus_aggregatesequence" ("aggregate", "consumer", "last_sequence") '
-    "VALUES (%s, %s, 1) "
-    'ON CONFLICT ("aggregate", "consumer") DO UPDATE '
-    'SET "last_sequence" = "bus_aggregatesequence"."last_sequence" + 1 '
-    'RETURNING "last_sequence"'
-)
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -68,11 +75,10 @@ def publish(event: Event) -> OutboxEvent:
         "payload": event.model_dump(mode="json"),
     }
     if event.consumers:
-        envelope["sequences"] = {
-            consumer: next_sequence(alias, aggregate=event.aggregate, consumer=consumer)
-            for consumer in event.consumers
-        }
-    row = OutboxEvent.objects.using(alias).create(
+        envelope["sequences"] = next_sequences(
+            alias, aggregate=event.aggregate, consumers=event.consumers
+        )
+    row = OutboxEvent(
         event_id=envelope["event_id"],
         event_type=event.name,
         version=event.version,
@@ -82,23 +88,57 @@ def publish(event: Event) -> OutboxEvent:
         # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
         sent_at=None if event.consumers else timezone.now(),
     )
-    OutboxDelivery.objects.using(alias).bulk_create(
-        OutboxDelivery(event=row, consumer=consumer) for consumer in event.consumers
-    )
+    _record(alias, row, event.consumers)
     logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
     transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
     return row
 
 
-def next_sequence(alias: str, *, aggregate: str, consumer: str) -> int:
-    """The aggregate's next number for `consumer`, in the caller's transaction.
+def next_sequences(alias: str, *, aggregate: str, consumers: Sequence[str]) -> dict[str, int]:
+    """The aggregate's next number for each consumer, in the caller's transaction.
 
-    One upsert; its row lock holds until commit, so a second transaction publishing for the same
-    aggregate waits and gets the next number: numbers follow the order of commits.
+    One upsert; its row locks hold until commit, so a second transaction publishing for the same
+    aggregate waits and gets the next numbers: numbers follow the order of commits.
     """
-    with connections[alias].cursor() as cursor:
-        cursor.execute(NEXT_SEQUENCE_SQL, [aggregate, consumer])
-        return cursor.fetchone()[0]
+    table = connections[alias].ops.quote_name(AggregateSequence._meta.db_table)
+    numbered = insert_returning(
+        alias,
+        AggregateSequence,
+        [
+            {"aggregate": aggregate, "consumer": consumer, "last_sequence": 1}
+            for consumer in consumers
+        ],
+        conflict=("aggregate", "consumer"),
+        update=f'DO UPDATE SET "last_sequence" = {table}."last_sequence" + 1',
+        returning=("consumer", "last_sequence"),
+    )
+    return dict(numbered)
+
+
+def _record(alias: str, row: OutboxEvent, consumers: Sequence[str]) -> None:
+    """Insert the outbox row and one delivery per consumer: on PostgreSQL in one statement."""
+    connection = connections[alias]
+    if not consumers or connection.vendor != "postgresql":
+        row.save(using=alias)
+        OutboxDelivery.objects.using(alias).bulk_create(
+            OutboxDelivery(event=row, consumer=consumer) for consumer in consumers
+        )
+        return
+    quote = connection.ops.quote_name
+    fields = [field for field in OutboxEvent._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    sql = (
+        f"WITH event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the models; values are parameters
+        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id) "
+        f"INSERT INTO {quote(OutboxDelivery._meta.db_table)} (event_id, consumer, sends) "
+        "SELECT event.id, consumer, 0 FROM event, unnest(%s::varchar[]) AS consumer "
+        "RETURNING event_id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, list(consumers)])
+        row.pk = cursor.fetchone()[0]
+    row._state.adding, row._state.db = False, alias
 
 
 # ------------------------------------------------------------------------------------------------
@@ -111,37 +151,70 @@ def _next_send_at(now, sends: int):
     return now + timedelta(seconds=settings.HMS_BUS_ACK_TIMEOUT * 2**doublings)
 
 
-def relay_outbox(service: str, *, batch_size: int = 500) -> int:
+class Relayed(NamedTuple):
+    """What the relay reads of an outbox row (plain values: no model instances on its hot path)."""
+
+    id: int
+    event_type: str
+    version: int
+    aggregate: str
+    created_at: datetime
+    envelope: dict
+    trace_context: dict
+    attempts: int
+
+
+RELAYED_FIELDS = Relayed._fields
+
+
+class RelayPass(NamedTuple):
+    sent: int  # outbox rows sent
+    held: int  # rows held back for a larger batch (their queue's consumer is behind)
+
+
+def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> RelayPass:
     """Send unsent outbox rows in commit order, in batches (one message per consumer's queue).
 
     Rows are locked while they are sent, so two relays never interleave (a second one waits). If
     the broker fails, the rows of the batches not sent stay unsent and go first next time.
-    Returns how many rows were sent.
+
+    A queue in which messages still wait for a worker gets nothing more for now (until it has
+    drained, its batch is full, or its oldest event has waited BUS_BATCH_HOLD): its consumer is
+    behind, so the events would wait anyway, and they then go as one larger batch that the
+    consumer applies in one transaction. An idle consumer gets each event at once.
     """
     alias = database_for(service)
     with transaction.atomic(using=alias):
-        rows = list(
+        waiting = list(
             OutboxEvent.objects.using(alias)
             .select_for_update()
             .filter(sent_at__isnull=True)
             .order_by("id")
-            .only("id", "envelope", "aggregate", "trace_context", "attempts")[:batch_size]
+            .values_list(*RELAYED_FIELDS)[:batch_size]
         )
-        if not rows:
-            return 0
+        if not waiting:
+            return RelayPass(0, 0)
+        held = _held_back(waiting) if hold else set()
+        rows = [Relayed(*row) for row in waiting if row[0] not in held]
         batches = batches_for(
             (
-                (row.pk, row.envelope, row.aggregate, row.trace_context, consumers_of(row.envelope))
+                (
+                    row.id,
+                    row.envelope,
+                    row.aggregate,
+                    row.trace_context,
+                    consumers_of(row.event_type, row.version),
+                )
                 for row in rows
             ),
             limit=settings.HMS_BUS_BATCH_SIZE,
         )
         sent, failure = send_batches(batches)
         unsent = {key for batch in batches[sent:] for key in batch.keys}
-        sent_ids = [row.pk for row in rows if row.pk not in unsent]
+        sent_ids = [row.id for row in rows if row.id not in unsent]
         if failure is not None:
-            first_unsent = next(row for row in rows if row.pk in unsent)
-            OutboxEvent.objects.using(alias).filter(pk=first_unsent.pk).update(
+            first_unsent = next(row for row in rows if row.id in unsent)
+            OutboxEvent.objects.using(alias).filter(pk=first_unsent.id).update(
                 attempts=first_unsent.attempts + 1,
                 last_error=f"{type(failure).__name__}: {failure}"[:2000],
             )
@@ -154,13 +227,41 @@ def relay_outbox(service: str, *, batch_size: int = 500) -> int:
             OutboxDelivery.objects.using(alias).filter(event_id__in=sent_ids).update(
                 sent_at=now, sends=1, next_send_at=_next_send_at(now, 1)
             )
-    return len(sent_ids)
+    return RelayPass(len(sent_ids), len(held))
+
+
+def _held_back(rows: list[tuple]) -> set[int]:
+    """Of the rows (`Relayed` values), the ids to keep for a later, larger batch: those bound for
+    a queue that still holds messages, while that queue's batch is not full and its oldest event
+    is not too old."""
+    hold = settings.HMS_BUS_BATCH_HOLD
+    if hold <= 0:
+        return set()
+    by_queue: dict[str, list[tuple]] = defaultdict(list)
+    for row in map(Relayed._make, rows):
+        for consumer in consumers_of(row.event_type, row.version):
+            by_queue[events_queue(consumer, row.aggregate)].append(row)
+    oldest_allowed = timezone.now() - timedelta(seconds=hold)
+    candidates = {
+        queue: queued
+        for queue, queued in by_queue.items()
+        if len(queued) < settings.HMS_BUS_BATCH_SIZE and queued[0].created_at > oldest_allowed
+    }
+    if not candidates:
+        return set()
+    try:
+        busy = [queue for queue, count in waiting_messages(candidates).items() if count]
+    except Exception:  # the broker is down: the send will say so
+        return set()
+    return {row.id for queue in busy for row in candidates[queue]}
 
 
 def resend_unacknowledged(service: str, *, batch_size: int = 500) -> int:
     """Send again, to its consumer only, each copy not acknowledged in time. Returns how many.
 
-    The consumer's inbox makes a copy it already holds a no-op (and acknowledges it again).
+    The consumer's inbox makes a copy it already holds a no-op (and acknowledges it again). A copy
+    whose queue still holds messages is not lost but waiting behind them (the consumer is behind
+    or stopped): it is looked at again a timeout later rather than added to that backlog again.
     """
     alias = database_for(service)
     with transaction.atomic(using=alias):
@@ -175,6 +276,7 @@ def resend_unacknowledged(service: str, *, batch_size: int = 500) -> int:
         )
         if not due:
             return 0
+        due = _not_waiting_in_a_queue(alias, due)
         batches = batches_for(
             (
                 (
@@ -207,6 +309,23 @@ def resend_unacknowledged(service: str, *, batch_size: int = 500) -> int:
     if resent:
         logger.warning("%s: sent %s unacknowledged event(s) again", service, len(resent))
     return len(resent)
+
+
+def _not_waiting_in_a_queue(alias: str, due: list[OutboxDelivery]) -> list[OutboxDelivery]:
+    """The deliveries to send again; those whose queue still holds messages are postponed."""
+    queues = {
+        delivery.pk: events_queue(delivery.consumer, delivery.event.aggregate) for delivery in due
+    }
+    try:
+        busy = {queue for queue, count in waiting_messages(set(queues.values())).items() if count}
+    except Exception:  # the broker is down: the send will say so
+        return due
+    postponed = [delivery.pk for delivery in due if queues[delivery.pk] in busy]
+    if postponed:
+        OutboxDelivery.objects.using(alias).filter(pk__in=postponed).update(
+            next_send_at=timezone.now() + timedelta(seconds=settings.HMS_BUS_ACK_TIMEOUT)
+        )
+    return [delivery for delivery in due if queues[delivery.pk] not in busy]
 
 
 def acknowledge(*, producer: str, consumer: str, event_ids: list[str]) -> int:

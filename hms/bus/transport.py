@@ -33,8 +33,8 @@ class Batch:
     keys: list[int] = field(default_factory=list)
 
 
-def consumers_of(envelope: dict) -> tuple[str, ...]:
-    return event_class(envelope["event_type"], envelope["version"]).consumers
+def consumers_of(event_type: str, version: int) -> tuple[str, ...]:
+    return event_class(event_type, version).consumers
 
 
 def batches_for(
@@ -71,6 +71,9 @@ def send_batches(batches: Sequence[Batch]) -> tuple[int, Exception | None]:
                 app.send_task(
                     DELIVER_BATCH_TASK,
                     args=[batch.consumer, batch.envelopes, batch.trace_contexts],
+                    # What logs and monitoring show of the message; Celery would otherwise
+                    # render the whole batch to make it.
+                    argsrepr=f"[{batch.consumer!r}, <{len(batch.envelopes)} events>]",
                     queue=batch.queue,
                     retry=False,
                     producer=producer,
@@ -79,6 +82,22 @@ def send_batches(batches: Sequence[Batch]) -> tuple[int, Exception | None]:
     except Exception as exc:  # the broker is down or refused the message
         return sent, exc
     return sent, None
+
+
+def waiting_messages(queues: Iterable[str]) -> dict[str, int]:
+    """How many messages wait in each queue, not yet taken by a worker (0 for a queue the broker
+    does not have). Raises if the broker is down."""
+    from hms.celery import app
+
+    counts = {}
+    with app.pool.acquire(block=True) as connection:  # pooled: no new connection per look
+        channel = connection.default_channel
+        for name in queues:
+            # Declared as the workers declare it (a quorum queue on RabbitMQ), so it is never
+            # refused, and a queue nobody has declared yet simply holds nothing.
+            declared = app.amqp.queues[name].bind(channel).queue_declare()
+            counts[name] = declared.message_count
+    return counts
 
 
 def send_acknowledgements(*, producer: str, consumer: str, event_ids: list[str]) -> None:

@@ -63,6 +63,8 @@ class Platform:
     processes: dict[str, Process] = field(default_factory=dict)
     databases: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    # A private broker (tests.e2e.brokers) the platform runs on, stopped with it, if it has one.
+    broker: object | None = None
     _created_databases: list[str] = field(default_factory=list)
 
     # -- setup ---------------------------------------------------------------------------------
@@ -336,6 +338,8 @@ class Platform:
             self.stop(name, timeout=10)
         self._drop_databases()
         self._delete_broker_keys()
+        if self.broker is not None:
+            self.broker.stop()
 
     def _drop_databases(self) -> None:
         if not self._created_databases:

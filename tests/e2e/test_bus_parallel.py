@@ -60,7 +60,7 @@ def busy_span(log: str) -> tuple[str, str] | None:
     """The first and last second in which this worker applied an event."""
     times = []
     for line in log.splitlines():
-        if line.startswith("{") and '"applying event' in line:
+        if line.startswith("{") and " applied by grants" in line:
             times.append(json.loads(line)["time"])
     return (min(times), max(times)) if times else None
 

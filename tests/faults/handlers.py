@@ -4,6 +4,7 @@ made to fail its first attempts (as the environment asks)."""
 import collections
 import functools
 import importlib
+import logging
 import os
 import re
 import time
@@ -19,6 +20,7 @@ from tests.faults import (
 )
 
 _attempts: collections.Counter = collections.Counter()
+logger = logging.getLogger("tests.faults")
 
 
 class InjectedFailure(RuntimeError):
@@ -29,6 +31,7 @@ def _faulty(handler, delay: float, delayed: re.Pattern, failures: int, failing: 
     @functools.wraps(handler)
     def faulty(event):
         if delay and delayed.search(event.aggregate):
+            logger.warning("fault: holding %s %s for %s s", event.name, event.aggregate, delay)
             time.sleep(delay)
         if failures and failing.search(event.aggregate):
             key = (handler.__name__, event.model_dump_json())

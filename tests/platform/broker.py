@@ -1,7 +1,8 @@
 """A stand-in broker for in-process bus tests: records what the relay sends, and can refuse it.
 
-`monkeypatch.setattr(outbox, "send_batches", broker.send_batches)` (the `broker` fixtures do it).
-It keeps the real transport's contract: batches in order, stopping at the first refused one.
+`broker.install(monkeypatch)` puts it in the relay's place. It keeps the real transport's
+contract: batches in order, stopping at the first refused one; `waiting` says how many messages
+wait in a queue (none, unless a test says so).
 """
 
 from collections.abc import Callable, Sequence
@@ -17,8 +18,22 @@ class FakeBroker:
     refuse: Callable[[Batch], bool] = lambda batch: False
     # Called with (consumer, envelope) for each event of every batch it accepts.
     on_deliver: Callable[[str, dict], None] | None = None
+    waiting: dict[str, int] = field(default_factory=dict)
+    # How many times the relay tried to send (whatever the broker then did).
+    attempts: int = 0
+
+    def install(self, monkeypatch) -> "FakeBroker":
+        from hms.bus import outbox
+
+        monkeypatch.setattr(outbox, "send_batches", self.send_batches)
+        monkeypatch.setattr(outbox, "waiting_messages", self.waiting_messages)
+        return self
+
+    def waiting_messages(self, queues) -> dict[str, int]:
+        return {queue: self.waiting.get(queue, 0) for queue in queues}
 
     def send_batches(self, batches: Sequence[Batch]) -> tuple[int, Exception | None]:
+        self.attempts += 1
         for sent, batch in enumerate(batches):
             if self.refuse(batch):
                 return sent, ConnectionError("broker down")

@@ -18,6 +18,7 @@ from hms.bus.outbox import (
     relay_outbox,
     resend_unacknowledged,
 )
+from hms.bus.partitions import events_queue
 from hms.db import database_for, service_atomic
 from hms.events.users import UserRegistered
 from tests.platform.broker import FakeBroker
@@ -51,7 +52,7 @@ def broker(monkeypatch):
     def send_acknowledgements(*, producer, consumer, event_ids):
         acks.append((producer, consumer, list(event_ids)))
 
-    monkeypatch.setattr(outbox, "send_batches", fake.send_batches)
+    fake.install(monkeypatch)
     monkeypatch.setattr(outbox, "send_acknowledgements", send_acknowledgements)
     return fake, acks
 
@@ -97,6 +98,28 @@ def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_ofte
     assert again.sends == 2
     assert again.next_send_at - again.sent_at == timedelta(seconds=20)  # twice the timeout now
     assert delivery(held).sends == 1
+
+
+def test_a_copy_waiting_behind_a_backlog_is_not_sent_again_until_the_queue_has_drained(
+    broker, settings
+):
+    fake, _ = broker
+    settings.HMS_BUS_ACK_TIMEOUT = 10
+    row = published(4)
+    relay_outbox("users")
+    queue = events_queue("grants", "user:4")
+    OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
+    fake.waiting[queue] = 250  # the consumer is behind (or stopped): the copy is in the queue
+
+    assert resend_unacknowledged("users") == 0
+
+    postponed = delivery(row)
+    assert postponed.sends == 1  # not counted as a send
+    assert postponed.next_send_at > timezone.now() + timedelta(seconds=9)
+    fake.waiting[queue] = 0  # drained, and still no acknowledgement: the copy was lost
+    OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
+    assert resend_unacknowledged("users") == 1
+    assert fake.sent[-1] == ("grants", str(row.event_id))
 
 
 def test_a_consumer_owes_an_acknowledgement_for_what_it_applies_repeats_and_dead_letters(
@@ -147,7 +170,7 @@ def test_the_round_trip_settles_the_delivery(monkeypatch):
         acknowledge(producer=producer, consumer=consumer, event_ids=event_ids)
 
     delivering = FakeBroker(on_deliver=process_envelope)
-    monkeypatch.setattr(outbox, "send_batches", delivering.send_batches)
+    delivering.install(monkeypatch)
     monkeypatch.setattr(outbox, "send_acknowledgements", acknowledged)
     row = published(4)
 

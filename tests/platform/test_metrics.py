@@ -74,7 +74,7 @@ def test_outbox_backlog_and_published_events_are_exposed(
 def test_what_each_consumer_has_not_acknowledged_is_exposed(api_client, monkeypatch):
     from hms.bus import outbox
 
-    monkeypatch.setattr(outbox, "send_batches", FakeBroker().send_batches)
+    FakeBroker().install(monkeypatch)
     with service_atomic("users"):
         publish(
             UserRegistered(

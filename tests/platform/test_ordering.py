@@ -148,10 +148,3 @@ def test_one_consumer_never_sees_two_kinds_of_aggregate_under_one_key():
 def test_only_events_that_carry_a_whole_state_may_supersede():
     latest_wins = sorted(e.name for e in EVENT_TYPES if e.ordering == LATEST_WINS)
     assert latest_wins == ["user.registered", "user.updated"]
-
-
-def test_the_numbering_statement_names_the_model_table():
-    from hms.bus.models import AggregateSequence
-    from hms.bus.outbox import NEXT_SEQUENCE_SQL
-
-    assert f'"{AggregateSequence._meta.db_table}"' in NEXT_SEQUENCE_SQL

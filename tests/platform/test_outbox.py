@@ -1,9 +1,10 @@
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from hms.bus import outbox
 from hms.bus.models import OutboxEvent
 from hms.bus.outbox import PublishOutsideTransaction, bus_status, publish, relay_outbox
 from hms.bus.partitions import events_queue, partition_of
@@ -66,31 +67,31 @@ def test_a_rolled_back_transaction_publishes_nothing():
 
 def test_relay_sends_in_commit_order_and_marks_rows_sent(monkeypatch):
     broker = FakeBroker()
-    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
+    broker.install(monkeypatch)
     for user_id in (3, 1, 2):
         with service_atomic("users"):
             publish(registered(user_id))
 
-    assert relay_outbox("users") == 3
+    assert relay_outbox("users").sent == 3
 
     assert broker.payloads("user_id") == [3, 1, 2]
     assert len(broker.batches) == 1  # one queue: one message for all three
     assert not users_outbox().filter(sent_at__isnull=True).exists()
-    assert relay_outbox("users") == 0
+    assert relay_outbox("users").sent == 0
 
 
 def test_relay_puts_each_queues_events_in_batches_of_at_most_the_batch_size(monkeypatch, settings):
     monkeypatch.setenv("BUS_PARTITIONS", "2")
     settings.HMS_BUS_BATCH_SIZE = 2
     broker = FakeBroker()
-    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
+    broker.install(monkeypatch)
     # user:4 and user:8 land in different partitions of grants' queues (CRC-32 of the aggregate).
     assert partition_of("user:4", 2) != partition_of("user:8", 2)
     for user_id in (4, 8, 4, 4, 8):
         with service_atomic("users"):
             publish(registered(user_id))
 
-    assert relay_outbox("users") == 5
+    assert relay_outbox("users").sent == 5
 
     by_queue = [
         (batch.queue, [e["payload"]["user_id"] for e in batch.envelopes])
@@ -107,34 +108,27 @@ def test_relay_stops_at_a_broker_failure_and_resumes_in_order(monkeypatch, setti
     broker.refuse = lambda batch: (
         not broker_up["value"] and batch.envelopes[0]["payload"]["user_id"] == 2
     )
-    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
+    broker.install(monkeypatch)
     for user_id in (1, 2, 3):
         with service_atomic("users"):
             publish(registered(user_id))
     broker_up["value"] = False
 
-    assert relay_outbox("users") == 1
+    assert relay_outbox("users").sent == 1
     waiting = users_outbox().filter(sent_at__isnull=True).order_by("id")
     assert [row.envelope["payload"]["user_id"] for row in waiting] == [2, 3]
     assert "broker down" in waiting[0].last_error
     assert waiting[0].attempts == 1
 
     broker_up["value"] = True
-    assert relay_outbox("users") == 2
+    assert relay_outbox("users").sent == 2
     assert broker.payloads("user_id") == [1, 2, 3]
 
 
 def test_a_commit_that_publishes_never_calls_the_broker(monkeypatch):
     # The broker is not on a request's path at all: down, slow or up, the request's commit
     # costs the same, and the relay sends the event.
-    broker = FakeBroker(refuse=lambda batch: True)
-    calls = []
-    broker.on_deliver = lambda consumer, envelope: calls.append(envelope["event_type"])
-    attempts = []
-    real_send = broker.send_batches
-    monkeypatch.setattr(
-        outbox, "send_batches", lambda batches: attempts.append(len(batches)) or real_send(batches)
-    )
+    broker = FakeBroker(refuse=lambda batch: True).install(monkeypatch)
 
     with service_atomic("users"):
         publish(registered(1))
@@ -144,14 +138,53 @@ def test_a_commit_that_publishes_never_calls_the_broker(monkeypatch):
             )
         )
 
-    assert attempts == []
+    assert broker.attempts == 0
     status = bus_status("users")
     assert status.outbox_backlog == 2
     assert status.oldest_unsent_age is not None
-    assert relay_outbox("users") == 0  # the relay meets the outage, and keeps the rows
-    assert attempts == [1]
-    assert calls == []
+    assert relay_outbox("users").sent == 0  # the relay meets the outage, and keeps the rows
+    assert broker.attempts == 1
+    assert broker.batches == []
     assert users_outbox().filter(sent_at__isnull=True).count() == 2
+
+
+def test_a_queue_whose_consumer_is_behind_gets_its_next_events_later_in_one_batch(monkeypatch):
+    broker = FakeBroker().install(monkeypatch)
+    queue = events_queue("grants", "user:4")
+    broker.waiting[queue] = 3  # the consumer has not taken the last three messages yet
+    for _ in range(4):
+        with service_atomic("users"):
+            publish(registered(4))
+
+    assert relay_outbox("users").sent == 0
+    assert broker.batches == []
+
+    broker.waiting[queue] = 0  # it caught up: everything held goes, as one batch
+    assert relay_outbox("users").sent == 4
+    assert [len(batch.envelopes) for batch in broker.batches] == [4]
+
+
+def test_held_events_go_once_the_oldest_has_waited_long_enough_or_the_batch_is_full(
+    monkeypatch, settings
+):
+    monkeypatch.setenv("BUS_PARTITIONS", "2")  # user:4 and user:8 go to different queues
+    settings.HMS_BUS_BATCH_HOLD = 0.5
+    settings.HMS_BUS_BATCH_SIZE = 3
+    broker = FakeBroker().install(monkeypatch)
+    assert events_queue("grants", "user:4") != events_queue("grants", "user:8")
+    broker.waiting[events_queue("grants", "user:4")] = 1
+    broker.waiting[events_queue("grants", "user:8")] = 1
+    with service_atomic("users"):
+        publish(registered(4))
+    assert relay_outbox("users").sent == 0
+    users_outbox().update(created_at=timezone.now() - timedelta(seconds=1))
+    for _ in range(3):
+        with service_atomic("users"):
+            publish(registered(8))
+
+    assert relay_outbox("users").sent == 4  # user:4 waited long enough; user:8 filled a batch
+
+    assert sorted(len(batch.envelopes) for batch in broker.batches) == [1, 3]
 
 
 def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
@@ -166,7 +199,7 @@ def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
         # Start from an empty queue so the message read back is ours.
         app.amqp.queues[queue].bind(channel).declare()
         channel.queue_purge(queue)
-        assert relay_outbox("users") == 1
+        assert relay_outbox("users").sent == 1
         message = None
         for _ in range(50):
             message = channel.basic_get(queue)
@@ -186,7 +219,7 @@ def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     from hms.events.grants import GrantRejected
 
     broker = FakeBroker()
-    monkeypatch.setattr(outbox, "send_batches", broker.send_batches)
+    broker.install(monkeypatch)
 
     with service_atomic("grants"):
         publish(GrantRejected(application_id=1, applicant_id=4, reason="Out of scope"))
@@ -194,7 +227,7 @@ def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
     row = OutboxEvent.objects.using(database_for("grants")).get()
     assert row.event_type == "grant.rejected"
     assert row.sent_at is not None
-    assert relay_outbox("grants") == 0
+    assert relay_outbox("grants").sent == 0
     assert broker.batches == []
     assert bus_status("grants").outbox_backlog == 0
 

@@ -44,7 +44,7 @@ def test_an_event_is_sent_to_its_aggregates_partition(monkeypatch):
     )
     envelope = {"event_type": "user.updated", "version": 1, "correlation_id": "c"}
     batches = transport.batches_for(
-        [(1, envelope, "user:4", {}, transport.consumers_of(envelope))], limit=100
+        [(1, envelope, "user:4", {}, transport.consumers_of("user.updated", 1))], limit=100
     )
 
     assert transport.send_batches(batches) == (1, None)

@@ -14,6 +14,9 @@ HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.01)
 # At most this many events in one message (one queue, in order); the consumer applies a batch in
 # one transaction.
 HMS_BUS_BATCH_SIZE = env.int("BUS_BATCH_SIZE", default=100)
+# While messages still wait in a consumer's queue (it is behind), the relay holds that queue's
+# next events back for up to this long (seconds) so they go as one larger batch; 0 never holds.
+HMS_BUS_BATCH_HOLD = env.float("BUS_BATCH_HOLD", default=0.2)
 # How often (seconds) the relay tells producers which of their events this service now holds.
 HMS_BUS_ACK_FLUSH_INTERVAL = env.float("BUS_ACK_FLUSH_INTERVAL", default=0.2)
 # A copy a consumer has not acknowledged after this many seconds is sent again (then after twice

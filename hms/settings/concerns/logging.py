@@ -23,5 +23,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "celery": {"level": env.str("CELERY_LOG_LEVEL", default="INFO")},
+        # A line for every message received and every task that succeeded: the bus logs each
+        # event it applies itself, and these cost a worker more than a small handler does.
+        # Retries, failures and worker events still show (WARNING and up).
+        "celery.worker.strategy": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
+        "celery.app.trace": {"level": env.str("CELERY_TASK_LOG_LEVEL", default="WARNING")},
     },
 }

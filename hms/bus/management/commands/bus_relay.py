@@ -58,7 +58,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
         while not stopping:
-            work = 0
+            work = held = 0
             flush, resend, prune = (
                 once or flush_due.due(),
                 once or resend_due.due(),
@@ -66,7 +66,8 @@ class Command(BaseCommand):
             )
             for service in services:
                 try:
-                    work += relay_outbox(service)
+                    relayed = relay_outbox(service, hold=not once)
+                    work, held = work + relayed.sent, held + relayed.held
                     if resend:
                         work += resend_unacknowledged(service)
                     if flush:
@@ -79,8 +80,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"sent {work}")
                 return
             try:
-                if work:
-                    # Let the commits that are under way land, so the next batch carries them.
+                if work or held:
+                    # Let the commits that are under way land, so the next batch carries them;
+                    # held events are looked at again as soon (their queue may have drained).
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
                 else:
                     wait_for_outbox(

@@ -1,0 +1,493 @@
+"""3. The event bus: grant.approved committed in Grants -> the award readable in Finance.
+
+Measured against two baselines on the same (private) Redis, in the same run:
+- raw Celery running a task that does nothing (`bench/noop_celery.py`): what Celery itself costs;
+- raw Celery running the same handler (Finance obligating the award, `bench/handler_celery.py`)
+  with no outbox, relay, inbox or acknowledgement: so the bus's own cost is what is left.
+Each throughput is a drain of a backlog (the tasks or events all waiting before the consumer or
+the relay starts), counted from the first to the last one done, so that no process's start-up
+time and no producer's speed is in it. The figure also reports the rate with the producers
+still committing (bounded here by what four producer processes commit on the same two cores),
+the delivery latency at a steady rate, two Finance workers against one, and the latency of
+event-producing writes while the broker is down against the same writes while it is up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import redis
+
+from bench.figures import Target, load, ratio, say
+from bench.load import latency_summary, merge
+from bench.platform import run_inside, wait_for
+from bench.profiles import Profile
+from tests.e2e.harness import BIN, REPO, Platform
+
+AWARD_TABLE = "finance_award"
+
+
+class AwardWatcher:
+    """Polls the Finance database for the awards of the given applications: when each became
+    readable there (committed by the Finance worker), as seen by any reader."""
+
+    def __init__(self, database_url: str, ids: list[int], interval: float):
+        self.database_url = database_url
+        self.pending = set(ids)
+        self.low, self.high = min(ids), max(ids)
+        self.interval = interval
+        self.seen: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            while self.pending and not self._stop.is_set():
+                rows = connection.execute(
+                    f"SELECT application_id FROM {AWARD_TABLE} "  # noqa: S608
+                    "WHERE application_id BETWEEN %s AND %s",
+                    (self.low, self.high),
+                ).fetchall()
+                now = time.time()
+                for (application_id,) in rows:
+                    if application_id in self.pending:
+                        self.pending.discard(application_id)
+                        self.seen[application_id] = now
+                self._stop.wait(self.interval)
+
+    def __enter__(self) -> AwardWatcher:
+        self._thread.start()
+        return self
+
+    def wait(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def steady_rate(self) -> float | None:
+        """Awards per second from the first to the last seen."""
+        if len(self.seen) < 2:
+            return None
+        times = sorted(self.seen.values())
+        return round((len(times) - 1) / max(times[-1] - times[0], 1e-9), 1)
+
+
+def publish(
+    platform: Platform, ids: list[int], rate: float | None, producers: int = 1
+) -> dict[int, float]:
+    """Approve `ids` from `producers` processes at once (each its share, each approval in its own
+    transaction), as a deadline day's web workers would; the commit time of each."""
+
+    def produce(share: list[int]) -> dict:
+        args = ["publish-approvals", "--ids", ",".join(map(str, share))]
+        if rate:
+            args += ["--rate", str(rate / producers)]
+        return run_inside(platform, "grants", *args)
+
+    shares = [ids[index::producers] for index in range(producers)]
+    with ThreadPoolExecutor(producers) as pool:
+        results = list(pool.map(produce, shares))
+    return {int(key): value for result in results for key, value in result["committed"].items()}
+
+
+# ------------------------------------------------------------------------------------------------
+# The baselines: raw Celery on the same Redis
+# ------------------------------------------------------------------------------------------------
+def _celery_worker(platform: Platform, app: str, queue: str, env: dict, log: Path):
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            str(BIN / "celery"),
+            "-A",
+            app,
+            "worker",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}-{platform.prefix}@%h",
+            "--concurrency",
+            "1",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-l",
+            "INFO",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("a"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def _stop(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, 15)
+    worker.wait(20)
+
+
+def raw_celery_noop(platform: Platform, tasks: int, root: Path) -> dict:
+    """A task that does nothing but count itself (one Redis INCR), with the bus's settings."""
+    prefix = f"{platform.prefix}:benchnoop:"
+    env = {key: value for key, value in platform.env.items() if key != "DJANGO_SETTINGS_MODULE"}
+    env["BENCH_NOOP_PREFIX"] = prefix
+    os.environ["BENCH_NOOP_PREFIX"] = prefix
+    from bench.noop_celery import QUEUE, app
+
+    app.conf.broker_url = platform.env["BROKER_URL"]
+    app.conf.broker_transport_options = {
+        **app.conf.broker_transport_options,
+        "global_keyprefix": prefix,
+    }
+    counter = f"{prefix}done:{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(platform.env["BROKER_URL"])
+    envelope = sample_envelope()
+    with app.producer_or_acquire() as producer:
+        for _ in range(tasks):
+            app.send_task("bench.noop", args=[counter, envelope], queue=QUEUE, producer=producer)
+    # The backlog waits; the worker drains it.
+    worker = _celery_worker(platform, "bench.noop_celery", QUEUE, env, root / "logs/noop.log")
+    try:
+        first = wait_for(lambda: int(client.get(counter) or 0) >= 1, timeout=120, interval=0.005)
+        started = time.time() if first else None
+        wait_for(
+            lambda: int(client.get(counter) or 0) >= tasks,
+            timeout=300,
+            interval=0.005,
+            message="raw Celery tasks did not finish",
+        )
+        finished = time.time()
+    finally:
+        _stop(worker)
+        client.delete(counter)
+    return {"tasks": tasks, "tasks_per_s": round((tasks - 1) / (finished - started), 1)}
+
+
+def raw_celery_handler(platform: Platform, ids: list[int], root: Path) -> dict:
+    """The bus's own handler for grant.approved run by plain Celery tasks (one per event), no
+    outbox, relay, inbox, position or acknowledgement."""
+    prefix = f"{platform.prefix}:benchhandler:"
+    env = {**platform.service_env("finance"), "BROKER_KEY_PREFIX": prefix}
+    from celery import Celery
+
+    sender = Celery("bench_handler_sender")
+    sender.conf.update(
+        broker_url=platform.env["BROKER_URL"],
+        broker_transport_options={"global_keyprefix": prefix},
+        task_serializer="json",
+    )
+    with sender.producer_or_acquire() as producer:
+        for application_id in ids:
+            sender.send_task(
+                "bench.obligate",
+                args=[grant_approved_payload(application_id)],
+                queue="bench.handler",
+                producer=producer,
+            )
+    with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.01) as watcher:
+        worker = _celery_worker(
+            platform, "bench.handler_celery", "bench.handler", env, root / "logs/handler.log"
+        )
+        try:
+            watcher.wait(timeout=300)
+        finally:
+            _stop(worker)
+    return {
+        "tasks": len(ids),
+        "missing": len(watcher.pending),
+        "tasks_per_s": watcher.steady_rate(),
+    }
+
+
+def sample_envelope() -> dict:
+    return {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "grant.approved",
+        "version": 1,
+        "occurred_at": "2027-01-15T12:00:00+00:00",
+        "producer": "grants",
+        "correlation_id": uuid.uuid4().hex,
+        "payload": grant_approved_payload(1),
+    }
+
+
+def grant_approved_payload(application_id: int) -> dict:
+    return {
+        "application_id": application_id,
+        "applicant_id": 3000001,
+        "program_code": "SBA-SBIR-2027-01",
+        "tracking_number": f"E-{application_id}",
+        "awarded_amount": "10000.00",
+        "budget_lines": [
+            {"category": "personnel", "description": "Salaries", "amount": "6000.00"},
+            {"category": "equipment", "description": "Equipment", "amount": "4000.00"},
+        ],
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The bus
+# ------------------------------------------------------------------------------------------------
+def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
+    """Commit to award readable, each event alone at a steady rate (an open-loop schedule)."""
+    with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.005) as watcher:
+        committed = publish(platform, ids, rate)
+        watcher.wait(timeout=120)
+    latencies = [(watcher.seen[i] - committed[i]) * 1000 for i in ids if i in watcher.seen]
+    return {
+        "events": len(ids),
+        "rate_per_s": rate,
+        "poll_interval_ms": 5,
+        "missing": len(watcher.pending),
+        "latency_ms": latency_summary(latencies),
+    }
+
+
+def live_burst(platform: Platform, ids: list[int], producers: int) -> dict:
+    """Producers commit as fast as they can while the bus delivers: events/s end to end."""
+    with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.02) as watcher:
+        committed = publish(platform, ids, None, producers)
+        watcher.wait(timeout=600)
+    first_commit = min(committed.values())
+    return {
+        "events": len(ids),
+        "missing": len(watcher.pending),
+        "events_per_s": round(len(watcher.seen) / (max(watcher.seen.values()) - first_commit), 1),
+        "producer_commits_per_s": round(
+            len(committed) / max(max(committed.values()) - first_commit, 1e-9), 1
+        ),
+    }
+
+
+def drain(platform: Platform, ids: list[int], producers: int) -> dict:
+    """The bus alone (relay, broker, consumer, acknowledgements): the events are committed while
+    the Grants relay is stopped, then it starts; awards per second, first to last."""
+    platform.stop("grants-relay")
+    publish(platform, ids, None, producers)
+    with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.01) as watcher:
+        platform.start("grants-relay", wait=False)
+        watcher.wait(timeout=600)
+    platform.wait_ready("grants-relay")
+    return {
+        "events": len(ids),
+        "missing": len(watcher.pending),
+        "events_per_s": watcher.steady_rate(),
+    }
+
+
+def scaling(platform: Platform, batches: list[list[int]], producers: int) -> dict:
+    """Drains with one and with two Finance worker processes (sharing its partitions), in turn,
+    so whatever else the machine does falls on both alike.
+
+    Grants' worker is stopped meanwhile: the award.obligated events the drains cause wait in its
+    queue (and are applied when it starts again), so that on two cores the consumer being scaled
+    does not share them with another service's consumer as well.
+    """
+    runs: dict[int, list[dict]] = {1: [], 2: []}
+    platform.stop("grants-worker")
+    try:
+        for index, ids in enumerate(batches):
+            workers = 1 if index % 2 == 0 else 2
+            platform.set_workers("finance", workers)
+            runs[workers].append(drain(platform, ids, producers))
+    finally:
+        platform.set_workers("finance", 1)
+        platform.start("grants-worker")
+
+    def rate(results: list[dict]) -> float:
+        # Every event of the rounds over their time together.
+        events = sum(result["events"] for result in results)
+        seconds = sum(result["events"] / result["events_per_s"] for result in results)
+        return round(events / seconds, 1)
+
+    one, two = rate(runs[1]), rate(runs[2])
+    return {"one_worker": runs[1], "two_workers": runs[2], "one_per_s": one, "two_per_s": two}
+
+
+# ------------------------------------------------------------------------------------------------
+# Writes while the broker is down
+# ------------------------------------------------------------------------------------------------
+def _register_writer(platform: Platform) -> tuple[int, str]:
+    """A fresh applicant, registered through the User Service; their id and a token."""
+    body = {
+        "kind": "individual",
+        "legal_name": "Bench Writer",
+        "email": f"writer-{uuid.uuid4().hex[:10]}@bench.example",
+        "password": "a-long-unusual-passphrase-42",
+        "phone": "+1 202 555 0143",
+        "address_line1": "1 Main St",
+        "city": "Springfield",
+        "state": "IL",
+        "zip_code": "62701",
+    }
+    request = urllib.request.Request(  # noqa: S310 - the platform on loopback
+        f"{platform.url('users')}/users/register",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        user_id = json.loads(response.read())["id"]
+    return user_id, platform.token(user_id, "applicant", "individual")
+
+
+def writes_while_broker_down(platform: Platform, profile: Profile, broker) -> dict:
+    """PATCH /users/me (each one renames the applicant, so each publishes user.updated) with the
+    broker up and down, in turn; then the broker comes back and every event must arrive."""
+    user_id, token = _register_writer(platform)
+    url = f"{platform.url('users')}/users/me"
+    body = '{"legal_name": "Bench Writer {n}"}'
+    slices: dict[str, list[dict]] = {"up": [], "down": []}
+    for round_number in range(profile.rounds):
+        for state in ("up", "down"):
+            if state == "down":
+                broker.stop()
+            try:
+                slices[state].append(
+                    load(
+                        url,
+                        token=token,
+                        concurrency=profile.write_concurrency,
+                        profile=profile,
+                        duration=profile.duration / profile.rounds,
+                        warmup=profile.warmup if round_number == 0 else 0.2,
+                        raw=True,
+                        method="PATCH",
+                        body=body.replace("Writer", f"Writer {round_number}{state}"),
+                    )
+                )
+            finally:
+                if state == "down":
+                    broker.start()
+    merged = {state: merge(runs) for state, runs in slices.items()}
+    writes = sum(run["requests"] for run in merged.values())
+    # Every write committed its event; once the broker is back the relay sends them all.
+    delivered = wait_for(
+        lambda: "outbox backlog 0" in platform.manage("users", "bus_status").stdout,
+        timeout=120,
+        interval=0.5,
+        message="the events written while the broker was down were not sent after it came back",
+    )
+    return {
+        "user_id": user_id,
+        "writes": writes,
+        "up": merged["up"],
+        "down": merged["down"],
+        "p50_ratio": ratio(merged["down"]["latency_ms"]["p50"], merged["up"]["latency_ms"]["p50"]),
+        "p99_ratio": ratio(merged["down"]["latency_ms"]["p99"], merged["up"]["latency_ms"]["p99"]),
+        "outbox_drained": bool(delivered),
+    }
+
+
+# ------------------------------------------------------------------------------------------------
+# The figure
+# ------------------------------------------------------------------------------------------------
+def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
+    say("3. Event bus: grant.approved committed in Grants -> award readable in Finance")
+    steady_n, burst_n, drain_n = (
+        profile.bus_latency_events,
+        profile.bus_throughput_events,
+        profile.bus_drain_events,
+    )
+    total = steady_n + burst_n + drain_n * (1 + 2 * profile.bus_scaling_rounds) + drain_n
+    ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
+    chunks = iter([ids[:steady_n], ids[steady_n : steady_n + burst_n]])
+    rest = ids[steady_n + burst_n :]
+    drains = [rest[i : i + drain_n] for i in range(0, len(rest), drain_n)]
+
+    latency = steady_latency(platform, next(chunks), profile.bus_rate)
+    missing = f", MISSING {latency['missing']}" if latency["missing"] else ""
+    say(
+        f"    steady {profile.bus_rate:g} events/s, {steady_n} events: p50 "
+        f"{latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms{missing}"
+    )
+    burst = live_burst(platform, next(chunks), profile.bus_producers)
+    say(
+        f"    with {profile.bus_producers} producers committing: {burst['events_per_s']} events/s "
+        f"end to end (they committed {burst['producer_commits_per_s']}/s)"
+    )
+    bus = drain(platform, drains[0], profile.bus_producers)
+    say(
+        f"    the bus draining {drain_n} committed events (1 Finance worker): {bus['events_per_s']} events/s"
+    )
+    scaled = scaling(
+        platform, drains[1 : 1 + 2 * profile.bus_scaling_rounds], profile.bus_producers
+    )
+    scale_ratio = ratio(scaled["two_per_s"], scaled["one_per_s"])
+    say(
+        f"    1 Finance worker {scaled['one_per_s']}/s, 2 workers {scaled['two_per_s']}/s "
+        f"-> {scale_ratio}x"
+    )
+    noop = raw_celery_noop(platform, profile.raw_tasks, root)
+    say(f"    raw Celery, no-op task: {noop['tasks_per_s']} tasks/s")
+    handler = raw_celery_handler(platform, drains[-1], root)
+    say(f"    raw Celery, the same handler without the bus: {handler['tasks_per_s']} tasks/s")
+    writes = writes_while_broker_down(platform, profile, broker)
+    say(
+        f"    writes (PATCH /users/me, c={profile.write_concurrency}) broker up: p50 "
+        f"{writes['up']['latency_ms']['p50']} / p99 {writes['up']['latency_ms']['p99']} ms; down: "
+        f"p50 {writes['down']['latency_ms']['p50']} / p99 {writes['down']['latency_ms']['p99']} ms"
+        f" -> p99 {writes['p99_ratio']}x"
+    )
+    figure = {
+        "latency": latency,
+        "live_burst": burst,
+        "drain": bus,
+        "scaling": {**scaled, "ratio": scale_ratio},
+        "raw_celery_noop": noop,
+        "raw_celery_handler": handler,
+        "ratio_to_raw_celery": ratio(bus["events_per_s"], noop["tasks_per_s"]),
+        "ratio_to_handler_alone": ratio(bus["events_per_s"], handler["tasks_per_s"]),
+        "writes_broker_down": writes,
+    }
+    say(
+        f"    -> the bus {figure['ratio_to_raw_celery']}x raw Celery, "
+        f"{figure['ratio_to_handler_alone']}x the handler alone"
+    )
+    return figure
+
+
+def bus_targets(figure: dict) -> list[Target]:
+    return [
+        Target(
+            "3 bus",
+            "drain events/s, against raw Celery no-op",
+            figure["ratio_to_raw_celery"],
+            f"{figure['raw_celery_noop']['tasks_per_s']} tasks/s",
+            0.5,
+            higher_is_better=True,
+        ),
+        Target(
+            "3 bus",
+            "2 Finance workers against 1",
+            figure["scaling"]["ratio"],
+            f"{figure['scaling']['one_per_s']} events/s",
+            1.6,
+            higher_is_better=True,
+        ),
+        Target(
+            "3 bus",
+            f"steady {figure['latency']['rate_per_s']:g}/s delivery p99",
+            figure["latency"]["latency_ms"]["p99"],
+            "-",
+            100,
+            unit=" ms",
+        ),
+        Target(
+            "3 bus",
+            "write p99, broker down/up",
+            figure["writes_broker_down"]["p99_ratio"],
+            f"{figure['writes_broker_down']['up']['latency_ms']['p99']} ms up",
+            1.2,
+        ),
+    ]
