@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install workspace browser brokers migrate seed run test test-fast lint format bench catalogue clean
+.PHONY: help install workspace browser brokers migrate seed run test test-fast lint format bench api-schema catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,7 +41,7 @@ seed: migrate ## Load the demo data into every service (idempotent)
 run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo ""
 	@echo "HMS is starting:"
-	@echo "  gateway        http://127.0.0.1:8000   (API: /api/users, /api/grants, /api/finance, /status; docs: /docs)"
+	@echo "  gateway        http://127.0.0.1:8000   (API: /api/v1/users, /api/v1/grants, /api/v1/finance, /status; docs: /docs)"
 	@echo "  users admin    http://127.0.0.1:5001/admin/"
 	@echo "  grants admin   http://127.0.0.1:5002/admin/   (caseworkers)"
 	@echo "  finance admin  http://127.0.0.1:5003/admin/   (finance officers)"
@@ -53,7 +53,7 @@ run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo "  applicant        ada@example.com         hms-applicant-demo-2027   (individual)"
 	@echo "  applicant        owner@acme.example      hms-applicant-demo-2027   (business)"
 	@echo ""
-	@echo "  curl -s -X POST http://127.0.0.1:8000/api/users/token -H 'Content-Type: application/json' \\"
+	@echo "  curl -s -X POST http://127.0.0.1:8000/api/v1/users/token -H 'Content-Type: application/json' \\"
 	@echo "       -d '{\"email\": \"owner@acme.example\", \"password\": \"hms-applicant-demo-2027\"}'"
 	@echo ""
 	PATH="$(BIN):$$PATH" $(RUN_ENV) $(BIN)/honcho start -f Procfile
@@ -100,6 +100,11 @@ format: install ## Fix what ruff can fix
 
 bench: install ## Measure the platform against its same-run baselines (needs PostgreSQL and Redis)
 	$(BIN)/python -m bench
+
+api-schema: workspace ## Record the API document a release promises (docs/api/openapi-v1.json)
+	@mkdir -p docs/api
+	$(BIN)/python -m tests.api.schema > docs/api/openapi-v1.json
+	@echo "wrote docs/api/openapi-v1.json: tests/api/test_compatibility.py now holds changes to it"
 
 catalogue: install ## Regenerate docs/events.md from the event registry
 	DEBUG=true DJANGO_SETTINGS_MODULE=hms.settings.users $(BIN)/python manage.py bus_catalogue

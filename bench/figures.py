@@ -300,7 +300,7 @@ def proxy_overhead(platform: Platform, profile: Profile) -> dict:
     say(f"2. Proxy overhead: GET {PROXIED_PATH} (applicant's list) via /api against direct")
     token = platform.token(APPLICANT_ID, "applicant", APPLICANT_KIND)
     direct_url = f"{platform.url('grants')}{PROXIED_PATH}"
-    gateway_url = f"{platform.url('gateway')}/api{PROXIED_PATH}"
+    gateway_url = f"{platform.url('gateway')}/api/v1{PROXIED_PATH}"
     levels = {}
     for concurrency in profile.concurrency:
         runs = compare(

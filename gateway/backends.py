@@ -20,7 +20,7 @@ from yarl import URL
 
 from gateway import state
 from gateway.breaker import CircuitOpen
-from hms.errors import error_body
+from hms.errors import problem_response
 
 BACKENDS = ("users", "grants", "finance")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -57,14 +57,18 @@ class BackendUnavailable(Exception):
         self.message = message
         self.retry_after = retry_after
 
-    def as_response(self, status: int | None = None) -> JsonResponse:
-        response = JsonResponse(
-            error_body(self.code, self.message, {"service": self.service}),
-            status=status or self.status,
+    def as_response(self, request, status: int | None = None) -> JsonResponse:
+        status = status or self.status
+        # A client is told when to try again whenever the answer says "not now".
+        retry_after = self.retry_after or (1 if status == 503 else None)
+        return problem_response(
+            request,
+            status,
+            self.code,
+            self.message,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
+            service=self.service,
         )
-        if self.retry_after:
-            response["Retry-After"] = str(self.retry_after)
-        return response
 
 
 def _timeout(service: str, read_timeout: float | None) -> aiohttp.ClientTimeout:

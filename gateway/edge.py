@@ -9,7 +9,7 @@ from django.http import HttpRequest, JsonResponse
 from gateway import state
 from gateway.ratelimit import retry_after_seconds
 from gateway.tokens import InvalidToken, bearer_token, verify_access_token
-from hms.errors import error_body
+from hms.errors import problem_response
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -35,20 +35,23 @@ def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | N
         client = f"user:{request.caller.user_id}" if request.caller else f"ip:{client_ip(request)}"
         wait = gateway.limiter.take(f"{group}|{client}", rate)
         if wait:
-            response = JsonResponse(
-                error_body("rate_limited", "Too many requests: slow down and retry later."),
-                status=429,
+            return problem_response(
+                request,
+                429,
+                "rate_limited",
+                "Too many requests: slow down and retry later.",
+                headers={"Retry-After": str(retry_after_seconds(wait))},
             )
-            response["Retry-After"] = str(retry_after_seconds(wait))
-            return response
     if problem is not None:
-        return _unauthorized("token_not_valid", problem)
+        return _unauthorized(request, "token_not_valid", problem)
     if request.caller is None and not public:
-        return _unauthorized("not_authenticated", "Authentication credentials were not provided.")
+        return _unauthorized(
+            request, "not_authenticated", "Authentication credentials were not provided."
+        )
     return None
 
 
-def _unauthorized(code: str, message: str) -> JsonResponse:
-    response = JsonResponse(error_body(code, message), status=401)
-    response["WWW-Authenticate"] = 'Bearer realm="hms"'
-    return response
+def _unauthorized(request: HttpRequest, code: str, message: str) -> JsonResponse:
+    return problem_response(
+        request, 401, code, message, headers={"WWW-Authenticate": 'Bearer realm="hms"'}
+    )

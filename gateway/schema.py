@@ -1,8 +1,10 @@
 """One OpenAPI document for the whole platform, and Swagger UI to read it, served by the gateway.
 
 GET /schema asks every service for its own document at the same time and merges them: paths are
-prefixed with /api (the gateway's routes), component names are namespaced per service
-("grants.Application") so two services may both have an "Error". The result is cached briefly.
+prefixed with /api/v1 (the gateway's routes), component names are namespaced per service
+("grants.Application"), the problem document and the one bearer scheme are shared, and every
+forwarded operation also documents what the gateway itself may answer (401, 429, 502-504). The
+result is cached briefly.
 
 GET /docs is Swagger UI with its assets served from the pinned drf-spectacular-sidecar package:
 the gateway may run where there is no internet, so no CDN.
@@ -20,6 +22,14 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from gateway import edge, state
 from gateway.backends import BACKENDS, BackendUnavailable, call_backend
+from gateway.proxy import API_V1
+from hms.schema import (
+    FIELD_ERROR,
+    FIELD_ERROR_SCHEMA,
+    PROBLEM,
+    PROBLEM_SCHEMA,
+    problem_response,
+)
 
 SWAGGER_UI_DIST = (
     Path(drf_spectacular_sidecar.__file__).parent
@@ -33,52 +43,60 @@ SWAGGER_UI_ASSETS = {
     "favicon-32x32.png": "image/png",
 }
 SCHEMA_TIMEOUT = 5.0
+# The API's version (semantic: a new minor is additive, a new major a new /api/vN).
+API_VERSION = "1.0.0"
 
 
-BEARER = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-ERROR = {"$ref": "#/components/schemas/gateway.Error"}
-GATEWAY_PATHS = {
-    "/status": {
-        "get": {
-            "operationId": "gateway_status",
-            "summary": "A user's profile, applications and award balances in one document",
-            "description": (
-                "Asks the User, Grant and Finance services at the same time. When finance is "
-                'unavailable the answer is still 200, with "degraded": ["finance"] and no awards.'
-            ),
-            "tags": ["gateway"],
-            "security": [{"gateway.jwtAuth": []}],
-            "parameters": [
-                {
-                    "name": "user",
-                    "in": "query",
-                    "required": False,
-                    "description": "The user id (default: the caller).",
-                    "schema": {"type": "integer", "minimum": 1},
-                }
-            ],
-            "responses": {
-                "200": {
-                    "description": "The combined status",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/gateway.Status"}
-                        }
-                    },
-                },
-                **{
-                    code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
-                    for code, text in (
-                        ("400", "Invalid user parameter"),
-                        ("401", "No valid access token"),
-                        ("404", "No such user visible to the caller"),
-                        ("429", "Rate limited (see Retry-After)"),
-                        ("503", "The users or grants service is unavailable"),
-                    )
-                },
-            },
+BEARER = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from POST /api/v1/users/token; one token for every service.",
+}
+SECURITY_SCHEME = "bearerAuth"
+# Components every service documents alike (hms/schema.py): kept once, not per service.
+SHARED_COMPONENTS = frozenset({PROBLEM, FIELD_ERROR})
+STATUS_OPERATION = {
+    "operationId": "gateway_status",
+    "summary": "A user's profile, applications and award balances in one document",
+    "description": (
+        "Asks the User, Grant and Finance services at the same time. When finance is "
+        'unavailable the answer is still 200, with "degraded": ["finance"] and no awards.'
+    ),
+    "tags": ["gateway"],
+    "security": [{SECURITY_SCHEME: []}],
+    "parameters": [
+        {
+            "name": "user",
+            "in": "query",
+            "required": False,
+            "description": "The user id (default: the caller).",
+            "schema": {"type": "integer", "minimum": 1},
         }
+    ],
+    "responses": {
+        "200": {
+            "description": "The combined status",
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/gateway.Status"}}
+            },
+        },
+        **{
+            code: problem_response(int(code), text)
+            for code, text in (
+                ("400", "Invalid user parameter"),
+                ("401", "No valid access token"),
+                ("403", "The caller may not read this user's status"),
+                ("404", "No such user visible to the caller"),
+                ("429", "Rate limited (see Retry-After)"),
+                ("502", "A service answered with an unexpected document"),
+                ("503", "The users or grants service is unavailable (see Retry-After)"),
+            )
+        },
     },
+}
+GATEWAY_PATHS = {
+    "/status": {"get": STATUS_OPERATION},
     "/health": {
         "get": {
             "operationId": "gateway_health",
@@ -98,43 +116,51 @@ GATEWAY_PATHS = {
         }
     },
 }
-GATEWAY_COMPONENTS = {
-    "schemas": {
-        "gateway.Error": {
-            "type": "object",
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "properties": {
-                        "code": {"type": "string"},
-                        "message": {"type": "string"},
-                        "fields": {"type": "object"},
-                    },
-                }
-            },
-        },
-        "gateway.Status": {
-            "type": "object",
-            "properties": {
-                "user": {"type": "object"},
-                "applications": {"type": "array", "items": {"type": "object"}},
-                "awards": {"type": "array", "items": {"type": "object"}},
-                "degraded": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-    },
-    "securitySchemes": {"gateway.jwtAuth": BEARER},
+# What the gateway itself may answer on any forwarded operation, whatever the service documents:
+# a presented token that is not valid (even on a public route), the rate limit, and a service it
+# could not ask in time.
+GATEWAY_ANSWERS = {
+    "401": "The access token presented is not valid",
+    "429": "Rate limited (see Retry-After)",
+    "502": "The service answered with something unexpected",
+    "503": "The service is unavailable (see Retry-After)",
+    "504": "The service did not answer in time",
 }
 
 
+def _status_schema(components: dict) -> dict:
+    """/status, typed with the services' own components (as far as each is in the document)."""
+
+    def ref(name: str, fallback: dict) -> dict:
+        return {"$ref": f"#/components/schemas/{name}"} if name in components else fallback
+
+    summary = ref("grants.ApplicationSummary", {"type": "object"})
+    return {
+        "type": "object",
+        "required": ["user", "applications", "awards", "degraded"],
+        "properties": {
+            "user": ref("users.UserProfile", {"type": "object"}),
+            "applications": {"type": "array", "items": summary},
+            "awards": {"type": "array", "items": ref("finance.Award", {"type": "object"})},
+            "degraded": {
+                "type": "array",
+                "description": "Optional services that did not answer (their part is empty).",
+                "items": {"type": "string", "enum": ["finance"]},
+            },
+        },
+    }
+
+
 def _namespaced_refs(node, service: str):
-    """A copy of `node` where every "#/components/<kind>/<name>" points at "<service>.<name>"."""
+    """A copy of `node` where every "#/components/<kind>/<name>" points at "<service>.<name>"
+    (shared components keep their name)."""
     if isinstance(node, dict):
         result = {}
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str) and value.startswith("#/components/"):
-                _, _, kind, name = value.split("/", 3)
-                result[key] = f"#/components/{kind}/{service}.{name}"
+                result[key] = _namespaced_ref(value, service)
+            elif key == "mapping" and isinstance(value, dict):  # a discriminator's
+                result[key] = {name: _namespaced_ref(ref, service) for name, ref in value.items()}
             else:
                 result[key] = _namespaced_refs(value, service)
         return result
@@ -143,8 +169,14 @@ def _namespaced_refs(node, service: str):
     return node
 
 
-def _namespaced_security(requirements: list, service: str) -> list:
-    return [{f"{service}.{name}": scopes for name, scopes in item.items()} for item in requirements]
+def _namespaced_ref(ref: str, service: str) -> str:
+    _, _, kind, name = ref.split("/", 3)
+    return f"#/components/{kind}/{name if name in SHARED_COMPONENTS else f'{service}.{name}'}"
+
+
+def _one_security_scheme(requirements: list) -> list:
+    """Every service's bearer scheme is the one token: one scheme at the gateway."""
+    return [{SECURITY_SCHEME: []} if item else {} for item in requirements]
 
 
 def _belongs_to(path: str, service: str) -> bool:
@@ -157,12 +189,20 @@ def merge_schemas(documents: dict[str, dict], *, missing: list[str] | None = Non
         "openapi": "3.0.3",
         "info": {
             "title": "HMS API",
-            "version": "1.0.0",
-            "description": "All services of the platform, as the gateway serves them.",
+            "version": API_VERSION,
+            "description": (
+                "All services of the platform, as the gateway serves them under /api/v1. Every "
+                "error is an RFC 9457 problem document (`Problem`, application/problem+json); "
+                "the catalogue of codes is at /problems. Changes are listed in CHANGELOG.md."
+            ),
         },
         "servers": [{"url": "/"}],
         "paths": copy.deepcopy(GATEWAY_PATHS),
-        "components": copy.deepcopy(GATEWAY_COMPONENTS),
+        "components": {
+            "schemas": {PROBLEM: PROBLEM_SCHEMA, FIELD_ERROR: FIELD_ERROR_SCHEMA},
+            "securitySchemes": {SECURITY_SCHEME: BEARER},
+        },
+        "security": [{SECURITY_SCHEME: []}],
         "tags": [{"name": "gateway"}],
     }
     if missing:
@@ -180,8 +220,11 @@ def merge_schemas(documents: dict[str, dict], *, missing: list[str] | None = Non
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
                 security = operation.get("security", default_security)
-                if security is not None:
-                    operation["security"] = _namespaced_security(security, service)
+                operation["security"] = _one_security_scheme(security or [{}])
+                for status, description in GATEWAY_ANSWERS.items():
+                    operation["responses"].setdefault(
+                        status, problem_response(int(status), description)
+                    )
                 operation_id = operation.get("operationId")
                 if operation_id in operation_ids:
                     operation["operationId"] = f"{service}_{operation_id}_{method}"
@@ -190,11 +233,17 @@ def merge_schemas(documents: dict[str, dict], *, missing: list[str] | None = Non
                     if tag not in tags:
                         tags.add(tag)
                         merged["tags"].append({"name": tag})
-            merged["paths"][f"/api{path}"] = item
+            merged["paths"][f"{API_V1}{path}"] = item
         for kind, entries in document.get("components", {}).items():
+            if kind == "securitySchemes":
+                continue
             target = merged["components"].setdefault(kind, {})
             for name, value in entries.items():
-                target[f"{service}.{name}"] = value
+                if name not in SHARED_COMPONENTS:
+                    target[f"{service}.{name}"] = value
+    merged["components"]["schemas"]["gateway.Status"] = _status_schema(
+        merged["components"]["schemas"]
+    )
     return merged
 
 

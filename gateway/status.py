@@ -15,7 +15,7 @@ from django.http import HttpRequest, JsonResponse
 from gateway import edge
 from gateway.backends import BackendResponse, BackendUnavailable, call_backend
 from gateway.proxy import backend_headers
-from hms.errors import error_body
+from hms.errors import PROBLEM_CONTENT_TYPE, field_errors, instance_of, problem_response
 from hms.limits import MAX_ID
 
 REQUIRED = ("users", "grants")
@@ -48,18 +48,25 @@ def _usable(answer: BackendResponse) -> bool:
 
 
 async def status_view(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        return problem_response(
+            request,
+            405,
+            "method_not_allowed",
+            f'Method "{request.method}" not allowed.',
+            headers={"Allow": "GET, HEAD"},
+        )
     rejection = edge.admit(request, group="status", public=False)
     if rejection is not None:
         return rejection
     user_id = _user_param(request)
     if user_id is None:
-        return JsonResponse(
-            error_body(
-                "invalid",
-                "The request has invalid fields.",
-                {"user": ["A valid user id (a positive integer) is required."]},
-            ),
-            status=400,
+        return problem_response(
+            request,
+            400,
+            "invalid",
+            "Please correct: user.",
+            errors=field_errors({"user": "A valid user id (a positive integer) is required."}),
         )
     headers = backend_headers(request)
     headers.pop("Content-Type", None)
@@ -92,9 +99,9 @@ async def status_view(request: HttpRequest) -> JsonResponse:
                     if name in OPTIONAL:
                         degraded.append(name)
                         continue
-                    return exc.as_response(status=503)
+                    return exc.as_response(request, status=503)
                 if name in REQUIRED and answer.status != 200:
-                    return _passed_on(answer)
+                    return _passed_on(request, answer)
                 if name in OPTIONAL and not _usable(answer):
                     degraded.append(name)
                     continue
@@ -110,14 +117,13 @@ async def status_view(request: HttpRequest) -> JsonResponse:
             "degraded": sorted(degraded),
         }
     except (ValueError, AttributeError):
-        return JsonResponse(
-            error_body("bad_gateway", "A service answered with an unexpected document."),
-            status=502,
+        return problem_response(
+            request, 502, "bad_gateway", "A service answered with an unexpected document."
         )
     return JsonResponse(document)
 
 
-def _passed_on(answer: BackendResponse) -> JsonResponse:
+def _passed_on(request: HttpRequest, answer: BackendResponse) -> JsonResponse:
     """A required service refused (404 someone else's user, 401, 403...): its answer, as it is;
     a 5xx becomes a 503 naming the service."""
     if answer.status >= 500:
@@ -126,9 +132,11 @@ def _passed_on(answer: BackendResponse) -> JsonResponse:
             503,
             "service_unavailable",
             f"The {answer.service} service failed ({answer.status}).",
-        ).as_response()
-    try:
-        body = answer.json()
-    except ValueError:
-        body = error_body("error", f"The {answer.service} service refused the request.")
-    return JsonResponse(body, status=answer.status, safe=False)
+        ).as_response(request)
+    if answer.headers.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE):
+        document = answer.json()
+        document["instance"] = instance_of(request)  # what the client asked for: /status
+        return JsonResponse(document, status=answer.status, content_type=PROBLEM_CONTENT_TYPE)
+    return problem_response(
+        request, answer.status, "bad_gateway", f"The {answer.service} service refused the request."
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from gateway import health, proxy, schema, status
+from gateway import health, problems, proxy, schema, status
 from hms.metrics import metrics_view
 
 urlpatterns = [
@@ -13,8 +13,18 @@ urlpatterns = [
     path("schema", schema.schema_view, name="schema"),
     path("docs", schema.docs_view, name="docs"),
     path("docs/assets/<str:name>", schema.docs_asset_view, name="docs-asset"),
-    # /api/users/me -> users:/users/me; /api/grants -> grants:/grants (no trailing slashes).
-    re_path(r"^api/(?P<service>users|grants|finance)(?P<rest>/.*)?$", proxy.forward, name="api"),
+    # /api/v1/users/me -> users:/users/me; /api/v1/grants -> grants:/grants (no trailing slash).
+    re_path(r"^api/v1/(?P<service>users|grants|finance)(?P<rest>/.*)?$", proxy.forward, name="api"),
+    # The first releases' unversioned routes: v1, announced deprecated (gateway/proxy.py).
+    re_path(
+        r"^api/(?P<service>users|grants|finance)(?P<rest>/.*)?$",
+        proxy.forward_unversioned,
+        name="api-unversioned",
+    ),
+    path("problems", problems.catalogue, name="problems"),
+    path("problems/<str:code>", problems.problem_type, name="problem-type"),
+    # Anything else: a problem document, whatever DEBUG is.
+    re_path(r"^(?P<path>.*)$", proxy.not_found, name="not-found"),
 ]
 
 handler400 = "hms.errors.json_bad_request"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.constants import EMPTY_VALUES
 from drf_spectacular.utils import OpenApiParameter
 
 from hms.errors import ValidationFailed
@@ -22,6 +23,16 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", ID_RANGE["min_value"])
         kwargs.setdefault("max_value", ID_RANGE["max_value"])
         super().__init__(*args, **kwargs)
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """A client's choice of order, then the primary key: rows that tie on the chosen field keep
+    one order, so pages neither repeat nor skip a row."""
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        return qs.order_by(*(self.get_ordering_value(param) for param in value), "pk")
 
 
 def apply_filters(

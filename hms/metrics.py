@@ -49,7 +49,9 @@ EVENTS_CONSUMED = Counter(
 def route_of(request) -> str:
     """The URL pattern (not the path), so ids do not explode the label's cardinality."""
     match = getattr(request, "resolver_match", None)
-    return match.route if match and match.route else "unmatched"
+    if match is None or not match.route or match.url_name == "not-found":
+        return "unmatched"
+    return match.route
 
 
 def metrics_response(*extra: CollectorRegistry) -> HttpResponse:

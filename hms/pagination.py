@@ -2,6 +2,9 @@
 
 A view answers a page with `paginated_response` and documents it with `paginated_schema`; a list
 that can grow without bound and is paged by staff (the work queue) uses `CappedCountPagination`.
+`next` and `previous` are links relative to the host the client called, under the prefix the
+gateway serves the service at (`/api/v1/grants/applications?page=2`); every list is ordered by a
+unique key last, so pages never repeat or skip a row.
 """
 
 from django.core.paginator import Paginator
@@ -11,6 +14,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 # Counting every row for each page grows with the table; counting stops here instead, and
 # `count_capped` says there are more (nobody pages through a thousand items: they filter).
@@ -21,6 +25,35 @@ class StandardPagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+    max_page = 1_000_000
+
+    def paginate_queryset(self, queryset, request, view=None):
+        # A page that is not a number is the caller's mistake (400); a page past the last is a
+        # page that does not exist (404, as DRF answers).
+        raw = request.query_params.get(self.page_query_param, "")
+        if raw and not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page):
+            raise ValidationError(
+                {self.page_query_param: [f"Must be a whole number from 1 to {self.max_page:,}."]}
+            )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_next_link(self) -> str | None:
+        if not self.page.has_next():
+            return None
+        return replace_query_param(
+            self._here(), self.page_query_param, self.page.next_page_number()
+        )
+
+    def get_previous_link(self) -> str | None:
+        if not self.page.has_previous():
+            return None
+        number = self.page.previous_page_number()
+        if number == 1:
+            return remove_query_param(self._here(), self.page_query_param)
+        return replace_query_param(self._here(), self.page_query_param, number)
+
+    def _here(self) -> str:
+        return f"{getattr(self.request, 'api_prefix', '')}{self.request.get_full_path()}"
 
     def get_page_size(self, request) -> int:
         # A page size out of bounds is the caller's mistake: say so (400) rather than silently
@@ -97,8 +130,12 @@ def paginated_schema(serializer_class, *, capped: bool = False, name: str | None
     """The OpenAPI shape of a page of `serializer_class`."""
     fields = {
         "count": serializers.IntegerField(),
-        "next": serializers.URLField(allow_null=True),
-        "previous": serializers.URLField(allow_null=True),
+        "next": serializers.CharField(
+            allow_null=True, help_text="The next page (a URL on the host called), or null."
+        ),
+        "previous": serializers.CharField(
+            allow_null=True, help_text="The previous page (a URL on the host called), or null."
+        ),
         "results": serializer_class(many=True),
     }
     if capped:
@@ -107,6 +144,9 @@ def paginated_schema(serializer_class, *, capped: bool = False, name: str | None
         )
         fields["count_capped"] = serializers.BooleanField()
     # drf-spectacular's own naming for a paginated list: Paginated<Component>List.
-    component = serializer_class.__qualname__.replace(".", "").removesuffix("Serializer")
+    meta = getattr(serializer_class, "Meta", None)
+    component = getattr(meta, "ref_name", None) or serializer_class.__qualname__.replace(
+        ".", ""
+    ).removesuffix("Serializer")
     name = name or f"Paginated{component}List"
     return inline_serializer(name=name, fields=fields)

@@ -1,18 +1,21 @@
 """The JSON parser every data service's API uses: bounded in bytes, depth and integer width.
 
 `LimitedJSONParser` refuses documents nested deeper than MAX_JSON_DEPTH and integers wider than
-64 bits (400), which would otherwise cost a RecursionError or a database overflow (500); it also
-keeps the byte limit (413) when it is handed a stream rather than `request.body`.
+64 bits (400), which would otherwise cost a RecursionError or a database overflow (500), and
+strings holding a control character other than tab and line breaks (400, naming the field):
+PostgreSQL cannot store NUL, and no HMS field means to hold the others. It also keeps the byte
+limit (413) when it is handed a stream rather than `request.body`.
 
 https://owasp.org/API-Security/editions/2023/en/0xa4-unrestricted-resource-consumption/
 """
 
 import codecs
 import json
+import re
 
 from django.conf import settings
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ErrorDetail, ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.utils.json import strict_constant
 
@@ -23,6 +26,8 @@ MAX_JSON_DEPTH = 32
 # is refused before it can overflow a database column (a 500 on PostgreSQL).
 MAX_JSON_INTEGER = MAX_ID
 READ_CHUNK_BYTES = 64 * 1024
+# C0 controls but tab, line feed and carriage return, and DEL.
+FORBIDDEN_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class RequestTooLarge(APIException):
@@ -102,7 +107,40 @@ class LimitedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from exc
         if json_depth_exceeds(data, self.max_depth):
             raise ParseError(f"JSON nested deeper than {self.max_depth} levels.")
+        paths = control_character_paths(data)
+        if paths:
+            message = "Control characters (such as NUL) are not allowed; tab and line breaks are."
+            raise ValidationError(
+                {
+                    path or "non_field_errors": [ErrorDetail(message, "control_character")]
+                    for path in paths
+                }
+            )
         return data
+
+
+def control_character_paths(data) -> list[str]:
+    """The dotted paths of the strings (values or keys) in `data` holding a forbidden control
+    character (iterative: the depth is already bounded, but no recursion either way)."""
+    found, stack = [], [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if FORBIDDEN_IN_TEXT.search(value):
+                found.append(path)
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                child_path = f"{path}.{key}" if path else str(key)
+                if FORBIDDEN_IN_TEXT.search(key):
+                    found.append(path)
+                else:
+                    stack.append((child, child_path))
+        elif isinstance(value, list):
+            stack.extend(
+                (child, f"{path}.{index}" if path else str(index))
+                for index, child in enumerate(value)
+            )
+    return sorted(set(found))
 
 
 def declared_length(request) -> int | None:

@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.e2e.harness import Platform, start_platform
 from tests.identity import access_token_for
 
 # The three data services' databases, as the test settings name them.
@@ -25,3 +26,18 @@ def client_as():
         return client
 
     return make
+
+
+@pytest.fixture(scope="session")
+def seeded_platform(tmp_path_factory) -> Platform:
+    """A private running platform loaded with the demo data (the shared e2e one stays empty),
+    for the security and API-contract tests."""
+    running = start_platform(tmp_path_factory.mktemp("security-platform"))
+    try:
+        for service in ("users", "grants", "finance"):
+            running.manage(service, "seed_demo")
+    except BaseException:
+        running.close()
+        raise
+    yield running
+    running.close()

@@ -16,8 +16,13 @@ from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementF
 from apps.finance.models import Award, Disbursement, ReimbursementRequest
 from hms.auth import IsApplicant, IsFinanceOfficer
 from hms.filtering import filter_parameters
+from hms.idempotency.keys import PARAMETER as IDEMPOTENCY_KEY
+from hms.idempotency.keys import idempotent
 from hms.limits import ID_RANGE, MONEY, POSITIVE_MONEY
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
+from hms.schema import problems
+
+SERVICE = "finance"
 
 
 class BalancesSerializer(serializers.Serializer):
@@ -27,6 +32,9 @@ class BalancesSerializer(serializers.Serializer):
     disbursed = serializers.DecimalField(**MONEY)
     pending = serializers.DecimalField(**MONEY)
     remaining = serializers.DecimalField(**MONEY)
+
+    class Meta:
+        ref_name = "Balances"
 
 
 class AwardOutputSerializer(serializers.Serializer):
@@ -41,16 +49,25 @@ class AwardOutputSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     balances = BalancesSerializer(source="*")
 
+    class Meta:
+        ref_name = "Award"
+
 
 class CategoryOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     budgeted_amount = serializers.DecimalField(**MONEY)
     balances = BalancesSerializer(source="*")
 
+    class Meta:
+        ref_name = "BudgetCategory"
+
 
 class AwardDetailOutputSerializer(AwardOutputSerializer):
     closeout_note = serializers.CharField()
     categories = CategoryOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "AwardDetail"
 
 
 class DisbursementOutputSerializer(serializers.Serializer):
@@ -74,6 +91,9 @@ class DisbursementOutputSerializer(serializers.Serializer):
         request = getattr(disbursement, "reimbursement", None)
         return request.pk if request else None
 
+    class Meta:
+        ref_name = "Disbursement"
+
 
 class ReimbursementOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -87,6 +107,9 @@ class ReimbursementOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
 
+    class Meta:
+        ref_name = "Reimbursement"
+
 
 class LedgerEntryOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -99,10 +122,15 @@ class LedgerEntryOutputSerializer(serializers.Serializer):
     memo = serializers.CharField()
     created_at = serializers.DateTimeField()
 
+    class Meta:
+        ref_name = "LedgerEntry"
+
 
 # ------------------------------------------------------------------------------------------------
 # Awards
 # ------------------------------------------------------------------------------------------------
+
+
 class AwardListApi(APIView):
     """Awards with balances: a recipient's own; staff see all and may filter by applicant."""
 
@@ -145,7 +173,7 @@ class AwardCloseApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "AwardCloseInput"
+            ref_name = "AwardClose"
 
         note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -170,7 +198,7 @@ class DisbursementListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "DisbursementScheduleInput"
+            ref_name = "DisbursementSchedule"
 
         award = serializers.IntegerField(**ID_RANGE)
         category = serializers.CharField(max_length=100)
@@ -195,9 +223,11 @@ class DisbursementListApi(APIView):
 
     @extend_schema(
         operation_id="finance_disbursements_schedule",
+        parameters=[IDEMPOTENCY_KEY],
         request=InputSerializer,
-        responses={201: DisbursementOutputSerializer},
+        responses={201: DisbursementOutputSerializer, **problems(404, 422)},
     )
+    @idempotent(SERVICE)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -243,7 +273,7 @@ class DisbursementSendApi(_DisbursementActionApi):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "DisbursementSendInput"
+            ref_name = "DisbursementSend"
 
         payment_reference = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
@@ -279,7 +309,7 @@ class DisbursementFailApi(_DisbursementActionApi):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "DisbursementFailInput"
+            ref_name = "DisbursementFail"
 
         reason = serializers.CharField(max_length=2000)
 
@@ -302,16 +332,18 @@ class DisbursementRecoverApi(_DisbursementActionApi):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "DisbursementRecoverInput"
+            ref_name = "DisbursementRecover"
 
         amount = serializers.DecimalField(**POSITIVE_MONEY)
         reason = serializers.CharField(max_length=2000)
 
     @extend_schema(
         operation_id="finance_disbursements_recover",
+        parameters=[IDEMPOTENCY_KEY],
         request=InputSerializer,
-        responses={201: LedgerEntryOutputSerializer},
+        responses={201: LedgerEntryOutputSerializer, **problems(422)},
     )
+    @idempotent(SERVICE)
     def post(self, request, disbursement_id: int):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -329,7 +361,7 @@ class ReimbursementListApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "ReimbursementCreateInput"
+            ref_name = "ReimbursementCreate"
 
         award = serializers.IntegerField(**ID_RANGE)
         category = serializers.CharField(max_length=100)
@@ -352,9 +384,11 @@ class ReimbursementListApi(APIView):
 
     @extend_schema(
         operation_id="finance_reimbursements_create",
+        parameters=[IDEMPOTENCY_KEY],
         request=InputSerializer,
-        responses={201: ReimbursementOutputSerializer},
+        responses={201: ReimbursementOutputSerializer, **problems(404, 422)},
     )
+    @idempotent(SERVICE)
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -391,7 +425,7 @@ class ReimbursementApproveApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "ReimbursementApproveInput"
+            ref_name = "ReimbursementApprove"
 
         memo = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
@@ -416,7 +450,7 @@ class ReimbursementRejectApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "ReimbursementRejectInput"
+            ref_name = "ReimbursementReject"
 
         reason = serializers.CharField(max_length=2000)
 

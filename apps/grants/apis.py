@@ -5,6 +5,7 @@ Application errors raised below become JSON 4xx responses in `hms.errors.api_exc
 
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_field,
 )
@@ -24,7 +25,10 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
+from hms.concurrency import IF_MATCH_PARAMETER, acting_version, etag, if_match_refusals
 from hms.filtering import filter_parameters
+from hms.idempotency.keys import PARAMETER as IDEMPOTENCY_KEY
+from hms.idempotency.keys import idempotent
 from hms.limits import MAX_ID, MONEY, POSITIVE_MONEY
 from hms.pagination import (
     PAGE_PARAMETERS,
@@ -32,13 +36,19 @@ from hms.pagination import (
     paginated_response,
     paginated_schema,
 )
+from hms.schema import problems
+
+SERVICE = "grants"
 
 
 def _identity(request) -> Identity | None:
     return request.user if isinstance(request.user, Identity) else None
 
 
-VERSION_HELP = "The version you last read: the action is refused with 409 if it changed since."
+VERSION_HELP = (
+    "The version you last read: the action is refused with 409 if it changed since (or send "
+    'If-Match: "v<version>" for a 412)."'
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -134,7 +144,7 @@ class GrantStatusApi(APIView):
         summary="A user's applications (most recent first, at most 100)",
         description="A read by anyone but the applicant (staff, a service) is audited.",
         parameters=[OpenApiParameter("user", int, OpenApiParameter.QUERY, required=True)],
-        responses={200: OutputSerializer},
+        responses={200: OutputSerializer, **problems(404)},
     )
     def get(self, request):
         query = self.InputSerializer(data=request.query_params)
@@ -205,9 +215,11 @@ class ApplicationListCreateApi(APIView):
     @extend_schema(
         operation_id="grants_applications_create",
         summary="Start a draft application",
+        parameters=[IDEMPOTENCY_KEY],
         request=InputSerializer,
-        responses={201: ApplicationSerializer},
+        responses={201: ApplicationSerializer, **problems(422)},
     )
+    @idempotent(SERVICE)
     def post(self, request):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -224,6 +236,16 @@ class ApplicationListCreateApi(APIView):
             applicant_id=request.user.user_id, application_id=application.pk
         )
         return Response(ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+
+def application_response(request, application_id: int) -> Response:
+    """The caller's application, with its version as ETag."""
+    application = selectors.application_for_applicant(
+        applicant_id=request.user.user_id, application_id=application_id
+    )
+    response = Response(ApplicationSerializer(application).data)
+    response["ETag"] = etag(application.version)
+    return response
 
 
 class ApplicationDetailApi(APIView):
@@ -246,37 +268,42 @@ class ApplicationDetailApi(APIView):
         )
 
     @extend_schema(
-        operation_id="grants_applications_retrieve", responses={200: ApplicationSerializer}
+        operation_id="grants_applications_retrieve",
+        responses={
+            200: OpenApiResponse(
+                ApplicationSerializer,
+                description="The application; its ETag is its version, for If-Match.",
+            )
+        },
     )
     def get(self, request, application_id: int):
-        application = selectors.application_for_applicant(
-            applicant_id=request.user.user_id, application_id=application_id
-        )
-        return Response(ApplicationSerializer(application).data)
+        return application_response(request, application_id)
 
     @extend_schema(
         operation_id="grants_applications_update",
         summary="Edit a draft or an application returned for changes",
+        parameters=[IF_MATCH_PARAMETER],
         request=InputSerializer,
-        responses={200: ApplicationSerializer},
+        responses={200: ApplicationSerializer, **problems(412)},
     )
     def patch(self, request, application_id: int):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         lines = data.get("budget_lines")
-        services.application_update(
-            actor=request.user,
-            application_id=application_id,
-            expected_version=data.get("version"),
-            title=data.get("title"),
-            project_summary=data.get("project_summary"),
-            requested_amount=data.get("requested_amount"),
-            budget_lines=None
-            if lines is None
-            else [services.BudgetLineInput(**line) for line in lines],
-        )
-        return self.get(request, application_id)
+        with if_match_refusals(request):
+            services.application_update(
+                actor=request.user,
+                application_id=application_id,
+                expected_version=acting_version(request, data.get("version")),
+                title=data.get("title"),
+                project_summary=data.get("project_summary"),
+                requested_amount=data.get("requested_amount"),
+                budget_lines=None
+                if lines is None
+                else [services.BudgetLineInput(**line) for line in lines],
+            )
+        return application_response(request, application_id)
 
 
 class _ApplicantActionApi(APIView):
@@ -294,20 +321,22 @@ class _ApplicantActionApi(APIView):
     def post(self, request, application_id: int):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        self.act(request, application_id, body.validated_data)
-        application = selectors.application_for_applicant(
-            applicant_id=request.user.user_id, application_id=application_id
-        )
-        return Response(ApplicationSerializer(application).data)
+        data = {**body.validated_data}
+        data["version"] = acting_version(request, data.get("version"))
+        with if_match_refusals(request):
+            self.act(request, application_id, data)
+        return application_response(request, application_id)
 
 
 class ApplicationSubmitApi(_ApplicantActionApi):
     @extend_schema(
         operation_id="grants_applications_submit",
         summary="Submit (or resubmit) an application",
+        parameters=[IF_MATCH_PARAMETER, IDEMPOTENCY_KEY],
         request=_ApplicantActionApi.InputSerializer,
-        responses={200: ApplicationSerializer},
+        responses={200: ApplicationSerializer, **problems(412, 422)},
     )
+    @idempotent(SERVICE)
     def post(self, request, application_id: int):
         return super().post(request, application_id)
 
@@ -327,8 +356,9 @@ class ApplicationWithdrawApi(_ApplicantActionApi):
     @extend_schema(
         operation_id="grants_applications_withdraw",
         summary="Withdraw an application before a decision",
+        parameters=[IF_MATCH_PARAMETER],
         request=InputSerializer,
-        responses={200: ApplicationSerializer},
+        responses={200: ApplicationSerializer, **problems(412)},
     )
     def post(self, request, application_id: int):
         return super().post(request, application_id)
@@ -545,7 +575,7 @@ class _ReviewReasonActionApi(_ReviewActionApi):
 
     class InputSerializer(_ReviewActionApi.InputSerializer):
         class Meta:
-            ref_name = "ReviewReasonInput"
+            ref_name = "ReviewReason"
 
         reason = serializers.CharField(max_length=4000)
 
@@ -639,7 +669,7 @@ class ReviewScoreApi(_ReviewActionApi):
 class ReviewCommentApi(_ReviewActionApi):
     class InputSerializer(serializers.Serializer):
         class Meta:
-            ref_name = "ReviewCommentInput"
+            ref_name = "ReviewComment"
 
         body = serializers.CharField(max_length=10000)
 

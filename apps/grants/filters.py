@@ -13,6 +13,7 @@ from apps.grants.models import (
     ApplicationStatus,
     Program,
 )
+from hms.filtering import StableOrderingFilter
 from hms.limits import MAX_ID
 
 
@@ -67,7 +68,7 @@ class ReviewQueueFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search", help_text="Tracking number or applicant name."
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("submitted_at", "submitted_at"),
             ("updated_at", "updated_at"),

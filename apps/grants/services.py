@@ -211,7 +211,7 @@ def application_update(
                 f"Only drafts and applications returned for changes can be edited; this one is "
                 f"{application.get_status_display().lower()}.",
                 code="not_editable",
-                fields={"status": application.status},
+                context={"current_status": application.status},
             )
         if title is not None:
             application.title = title
@@ -306,7 +306,7 @@ def application_assign(
                 f"An application that is {application.get_status_display().lower()} "
                 "cannot be assigned.",
                 code="not_assignable",
-                fields={"status": application.status},
+                context={"current_status": application.status},
             )
         if application.assignee_id != assignee_id:
             _audit(actor, "assign", application, assignee_id=[application.assignee_id, assignee_id])
@@ -460,7 +460,7 @@ def application_score(
             raise Conflict(
                 "Only applications under review can be scored.",
                 code="not_under_review",
-                fields={"status": application.status},
+                context={"current_status": application.status},
             )
         criteria = {c.pk: c for c in selectors.rubric_criteria_for(program=application.program)}
         errors = {}
@@ -660,7 +660,7 @@ def _check_version(application: Application, expected_version: int | None) -> No
             f"The application changed since you loaded it (it is at version "
             f"{application.version}, you had {expected_version}): reload it and try again.",
             code="stale_version",
-            fields={"version": application.version, "status": application.status},
+            context={"current_version": application.version, "current_status": application.status},
         )
 
 

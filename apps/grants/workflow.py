@@ -89,5 +89,5 @@ def check_source(rule: Transition, status: str) -> None:
             f"An application that is {S(status).label.lower()} cannot be {rule.done} "
             "(it may have changed since you loaded it).",
             code="invalid_transition",
-            fields={"status": status, "allowed_from": sorted(rule.sources)},
+            context={"current_status": status, "allowed_from": sorted(rule.sources)},
         )

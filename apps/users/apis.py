@@ -1,22 +1,21 @@
 """The Users Service's HTTP API: each view parses, calls one service or selector, and answers."""
 
 from django.core.exceptions import ImproperlyConfigured
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status, throttling
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.users import selectors, services
+from apps.users import selectors, services, validators
 from apps.users.filters import ProfileFilter
 from apps.users.models import Kind
-from apps.users.serializers import ErrorSerializer, ProfileOutputSerializer
+from apps.users.serializers import ProfileOutputSerializer
 from hms.auth import IsStaff
 from hms.filtering import filter_parameters
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
-
-ERRORS_400 = {400: ErrorSerializer}
+from hms.schema import problems, with_example
 
 
 def profile_context(request) -> dict:
@@ -43,13 +42,90 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
 class RefuseUnknownFieldsMixin:
     """A field the endpoint does not take is an error, not silently dropped (e.g. "role")."""
 
+    unknown_field_message = "This field cannot be changed."
+
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError(
-                {field: ["This field cannot be changed."] for field in unknown}
+                {field: [self.unknown_field_message] for field in unknown}
             )
         return attrs
+
+
+class _RegistrationSerializer(serializers.Serializer):
+    """What every applicant gives; the input forms documented are those the service accepts
+    (and stores normalized: EIN with its dash, UEI in capitals, ZIP as typed)."""
+
+    legal_name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH)
+    password = serializers.CharField(
+        max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    phone = with_example(
+        serializers.CharField(max_length=32, help_text=validators.PHONE_HELP), "+1 202 555 0143"
+    )
+    address_line1 = serializers.CharField(max_length=200)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100)
+    state = with_example(
+        serializers.CharField(
+            max_length=2, min_length=2, help_text="A USPS state or territory code."
+        ),
+        "IL",
+    )
+    zip_code = with_example(
+        serializers.RegexField(
+            validators.ZIP_CODE_INPUT,
+            max_length=10,
+            error_messages={"invalid": validators.ZIP_CODE_HELP},
+        ),
+        "62701",
+    )
+
+
+class IndividualRegistrationSerializer(RefuseUnknownFieldsMixin, _RegistrationSerializer):
+    """An individual's registration."""
+
+    unknown_field_message = "A registration does not take this field."
+
+    kind = serializers.ChoiceField(choices=[Kind.INDIVIDUAL.value])
+
+    class Meta:
+        ref_name = "IndividualRegistration"
+
+
+class BusinessRegistrationSerializer(RefuseUnknownFieldsMixin, _RegistrationSerializer):
+    """A business's registration: its EIN and UEI are required (verified by a caseworker)."""
+
+    unknown_field_message = "A registration does not take this field."
+
+    kind = serializers.ChoiceField(choices=[Kind.BUSINESS.value])
+    ein = with_example(
+        serializers.RegexField(
+            validators.EIN.pattern,
+            error_messages={"invalid": validators.EIN_HELP},
+            help_text="The IRS Employer Identification Number.",
+        ),
+        "12-3456789",
+    )
+    uei = with_example(
+        serializers.RegexField(
+            validators.UEI_INPUT,
+            error_messages={"invalid": validators.UEI_HELP},
+            help_text="The SAM.gov Unique Entity ID.",
+        ),
+        "JX3MKLQ7N2B5",
+    )
+
+    class Meta:
+        ref_name = "BusinessRegistration"
+
+
+REGISTRATION_BY_KIND = {
+    Kind.INDIVIDUAL.value: IndividualRegistrationSerializer,
+    Kind.BUSINESS.value: BusinessRegistrationSerializer,
+}
 
 
 class RegisterApi(APIView):
@@ -60,33 +136,23 @@ class RegisterApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "registration"
 
-    class InputSerializer(serializers.Serializer):
+    class KindSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=Kind.choices)
-        legal_name = serializers.CharField(max_length=200)
-        email = serializers.EmailField(max_length=services.EMAIL_MAX_LENGTH)
-        password = serializers.CharField(
-            max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"}
-        )
-        phone = serializers.CharField(max_length=32)
-        address_line1 = serializers.CharField(max_length=200)
-        address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
-        city = serializers.CharField(max_length=100)
-        state = serializers.CharField(max_length=20)
-        zip_code = serializers.CharField(max_length=20)
-        ein = serializers.CharField(max_length=20, required=False, allow_blank=True)
-        uei = serializers.CharField(max_length=20, required=False, allow_blank=True)
-
-        class Meta:
-            ref_name = "UserRegistration"
 
     @extend_schema(
         operation_id="users_register",
-        request=InputSerializer,
-        responses={201: ProfileOutputSerializer, **ERRORS_400, 429: ErrorSerializer},
+        request=PolymorphicProxySerializer(
+            component_name="UserRegistration",
+            serializers=REGISTRATION_BY_KIND,
+            resource_type_field_name="kind",
+        ),
+        responses={201: ProfileOutputSerializer, **problems(429)},
         auth=[],
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        kind = self.KindSerializer(data=request.data)
+        kind.is_valid(raise_exception=True)
+        serializer = REGISTRATION_BY_KIND[kind.validated_data["kind"]](data=request.data)
         serializer.is_valid(raise_exception=True)
         profile = services.applicant_register(**serializer.validated_data)
         return Response(profile_data(profile, request), status=status.HTTP_201_CREATED)
@@ -107,7 +173,7 @@ class TokenObtainApi(APIView):
         )
 
         class Meta:
-            ref_name = "TokenObtainRequest"
+            ref_name = "TokenObtain"
 
     class OutputSerializer(serializers.Serializer):
         access = serializers.CharField()
@@ -119,7 +185,7 @@ class TokenObtainApi(APIView):
     @extend_schema(
         operation_id="users_token_obtain",
         request=InputSerializer,
-        responses={200: OutputSerializer, **ERRORS_400, 401: ErrorSerializer, 429: ErrorSerializer},
+        responses={200: OutputSerializer, **problems(401, 429)},
         auth=[],
     )
     def post(self, request):
@@ -139,7 +205,7 @@ class TokenRefreshApi(APIView):
         refresh = serializers.CharField()
 
         class Meta:
-            ref_name = "TokenRefreshRequest"
+            ref_name = "TokenRefresh"
 
     class OutputSerializer(serializers.Serializer):
         access = serializers.CharField()
@@ -150,7 +216,7 @@ class TokenRefreshApi(APIView):
     @extend_schema(
         operation_id="users_token_refresh",
         request=InputSerializer,
-        responses={200: OutputSerializer, **ERRORS_400, 401: ErrorSerializer},
+        responses={200: OutputSerializer, **problems(401)},
         auth=[],
     )
     def post(self, request):
@@ -186,7 +252,7 @@ class MeApi(APIView):
     @extend_schema(
         operation_id="users_me_update",
         request=InputSerializer,
-        responses={200: ProfileOutputSerializer, **ERRORS_400},
+        responses={200: ProfileOutputSerializer},
     )
     def patch(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -216,7 +282,6 @@ class UserListApi(APIView):
         parameters=[*filter_parameters(ProfileFilter), *PAGE_PARAMETERS],
         responses={
             200: paginated_schema(ProfileOutputSerializer, name="UserProfilePage"),
-            **ERRORS_400,
         },
     )
     def get(self, request):

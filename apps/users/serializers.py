@@ -37,21 +37,3 @@ class ProfileOutputSerializer(serializers.Serializer):
         if data["ein"] and not self.context.get("show_full_ein"):
             data["ein"] = mask_ein(data["ein"])
         return data
-
-
-class ErrorDetailSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField()
-
-    class Meta:
-        ref_name = "UsersErrorDetail"
-
-
-class ErrorSerializer(serializers.Serializer):
-    """Every error response: {"error": {"code", "message", "fields"}} (hms.errors)."""
-
-    error = ErrorDetailSerializer()
-
-    class Meta:
-        ref_name = "UsersError"

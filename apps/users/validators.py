@@ -19,12 +19,19 @@ from localflavor.us.us_states import USPS_CHOICES
 US_STATE_CHOICES = sorted(USPS_CHOICES)
 US_STATES: dict[str, str] = dict(US_STATE_CHOICES)
 
-ZIP_CODE_FIELD = USZipCodeField(
-    error_messages={"invalid": "Enter a ZIP code as 5 digits or ZIP+4 (12345 or 12345-6789)."}
-)
+ZIP_CODE_HELP = "Enter a ZIP code as 5 digits or ZIP+4 (12345 or 12345-6789)."
+ZIP_CODE_FIELD = USZipCodeField(error_messages={"invalid": ZIP_CODE_HELP})
+# What the API documents as input (the normal forms above are what is stored).
+ZIP_CODE_INPUT = r"^\d{5}(-\d{4})?$"
 EIN = re.compile(r"^(\d{2})-?(\d{7})$")
+EIN_HELP = "Enter an EIN as two digits, a dash and seven digits (NN-NNNNNNN)."
 # SAM.gov Unique Entity ID: 12 characters, digits and capitals without O and I, never led by 0.
 UEI = re.compile(r"^[1-9A-HJ-NP-Z][0-9A-HJ-NP-Z]{11}$")
+UEI_INPUT = r"^[1-9A-HJ-NP-Za-hj-np-z][0-9A-HJ-NP-Za-hj-np-z]{11}$"  # any case; stored in capitals
+UEI_HELP = (
+    "Enter the 12-character Unique Entity ID from SAM.gov: letters and digits, no O or I, "
+    "not starting with 0."
+)
 
 
 def normalize_state(value: str) -> str:
@@ -47,20 +54,14 @@ def normalize_ein(value: str) -> str:
     """An EIN as NN-NNNNNNN (nine digits are accepted and get their dash)."""
     match = EIN.match(value.strip())
     if not match or match.group(1) == "00" or match.group(2) == "0000000":
-        raise ValidationError(
-            "Enter an EIN as two digits, a dash and seven digits (NN-NNNNNNN).", code="ein"
-        )
+        raise ValidationError(EIN_HELP, code="ein")
     return f"{match.group(1)}-{match.group(2)}"
 
 
 def normalize_uei(value: str) -> str:
     uei = value.strip().upper()
     if not UEI.match(uei):
-        raise ValidationError(
-            "Enter the 12-character Unique Entity ID from SAM.gov: letters and digits, "
-            "no O or I, not starting with 0.",
-            code="uei",
-        )
+        raise ValidationError(UEI_HELP, code="uei")
     return uei
 
 

@@ -43,6 +43,7 @@ PLATFORM_APPS = [
     "drf_spectacular",
     "hms.bus",
     "hms.audit",
+    "hms.idempotency",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so its process_exception sees a view's exception first: problem documents, always.
+    "hms.middleware.ProblemMiddleware",
 ]
 
 TEMPLATES = [

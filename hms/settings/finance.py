@@ -14,12 +14,7 @@ CELERY_TASK_DEFAULT_QUEUE = "finance"
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "HMS Finance Service",
-    # Three models have a "status"; name each enum after its model in the schema.
-    "ENUM_NAME_OVERRIDES": {
-        "AwardStatusEnum": "apps.finance.models.Award.Status",
-        "DisbursementStatusEnum": "apps.finance.models.Disbursement.Status",
-        "ReimbursementStatusEnum": "apps.finance.models.ReimbursementRequest.Status",
-    },
+    "ENUM_NAME_OVERRIDES": FINANCE_ENUM_NAME_OVERRIDES,
 }
 
 # ------------------------------------------------------------------------------------------------

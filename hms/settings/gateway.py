@@ -6,6 +6,8 @@ Every part of the gateway's request path was chosen by measurement: no database 
 bench/README.md, "Choices measured".
 """
 
+import datetime
+
 from hms.settings.base import *
 
 HMS_SERVICE = "gateway"
@@ -69,3 +71,14 @@ GATEWAY_RATE_LIMITS = {
 GATEWAY_SCHEMA_CACHE_SECONDS = env.float("GATEWAY_SCHEMA_CACHE_SECONDS", default=30.0)
 # One line per request (method, path, status, ms, request id); off to save the write when measuring.
 GATEWAY_ACCESS_LOG = env.bool("GATEWAY_ACCESS_LOG", default=True)
+
+# ------------------------------------------------------------------------------------------------
+# API versions (gateway/proxy.py): the unversioned /api/<service> routes answer as v1 until their
+# sunset, announcing it (Deprecation, Sunset headers). Dates are UTC.
+# ------------------------------------------------------------------------------------------------
+GATEWAY_UNVERSIONED_DEPRECATED = datetime.datetime.fromisoformat(
+    env.str("GATEWAY_UNVERSIONED_DEPRECATED", default="2026-12-03T00:00:00+00:00")
+)
+GATEWAY_UNVERSIONED_SUNSET = datetime.datetime.fromisoformat(
+    env.str("GATEWAY_UNVERSIONED_SUNSET", default="2027-06-30T00:00:00+00:00")
+)

@@ -34,5 +34,6 @@ HMS_BUS_HANDLERS = {
     "finance": "apps.finance.handlers.HANDLERS",
 }
 ROOT_URLCONF = "hms.urls.test"
+SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "ENUM_NAME_OVERRIDES": FINANCE_ENUM_NAME_OVERRIDES}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False

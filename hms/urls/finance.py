@@ -2,9 +2,13 @@
 
 from django.urls import include, path
 
-from hms.urls.platform import platform_urlpatterns
+from hms.urls.platform import not_found_urlpatterns, platform_urlpatterns
 
-urlpatterns = [*platform_urlpatterns, path("", include("apps.finance.urls"))]
+urlpatterns = [
+    *platform_urlpatterns,
+    path("", include("apps.finance.urls")),
+    *not_found_urlpatterns,
+]
 
 handler400 = "hms.errors.json_bad_request"
 handler403 = "hms.errors.json_forbidden"

@@ -2,11 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hms import health
 from hms.bus.metrics import metrics_view
+from hms.errors import json_not_found
 
 SERVICE_TITLES = {
     "users": "HMS User Service",
@@ -28,4 +30,11 @@ platform_urlpatterns = [
         SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[]),
         name="swagger-ui",
     ),
+]
+
+# Last in every service's URLconf: any other path (the admin's excepted, which answers its own)
+# is a problem document, whatever DEBUG is (Django's DEBUG 404 page is HTML).
+# (Exempt from CSRF: a POST to no route is a 404, not a CSRF failure page.)
+not_found_urlpatterns = [
+    re_path(r"^(?!admin(/|$)).*$", csrf_exempt(json_not_found), name="not-found")
 ]

@@ -3,13 +3,14 @@ each lives under its own prefix, /users, /grants, /finance)."""
 
 from django.urls import include, path
 
-from hms.urls.platform import platform_urlpatterns
+from hms.urls.platform import not_found_urlpatterns, platform_urlpatterns
 
 urlpatterns = [
     *platform_urlpatterns,
     path("", include("apps.users.urls")),
     path("", include("apps.grants.urls")),
     path("", include("apps.finance.urls")),
+    *not_found_urlpatterns,
 ]
 
 handler404 = "hms.errors.json_not_found"

@@ -59,6 +59,6 @@ class Gateway:
         )
 
     def login(self, email: str, password: str) -> str:
-        answer = self.post("/api/users/token", {"email": email, "password": password})
+        answer = self.post("/api/v1/users/token", {"email": email, "password": password})
         assert answer.status == 200, answer
         return answer.body["access"]

@@ -50,7 +50,7 @@ def submitted_application(platform):
     _, token = register_business(gateway)
     program = open_program_for_business(gateway)
     created = gateway.post(
-        "/api/grants/applications",
+        "/api/v1/grants/applications",
         {
             "program": program["code"],
             "title": "Browser-reviewed broadband pilot",
@@ -63,7 +63,9 @@ def submitted_application(platform):
         token=token,
     )
     assert created.status == 201, created
-    submitted = gateway.post(f"/api/grants/applications/{created.body['id']}/submit", token=token)
+    submitted = gateway.post(
+        f"/api/v1/grants/applications/{created.body['id']}/submit", token=token
+    )
     assert submitted.status == 200, submitted
     return submitted.body
 

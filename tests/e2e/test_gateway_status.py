@@ -66,7 +66,7 @@ def register_applicant(platform) -> tuple[int, str]:
     registered = call(
         platform,
         "POST",
-        "/api/users/register",
+        "/api/v1/users/register",
         body={
             "kind": "individual",
             "legal_name": "Mary Jackson",
@@ -81,7 +81,7 @@ def register_applicant(platform) -> tuple[int, str]:
     )
     assert registered.status == 201, registered.body
     signed_in = call(
-        platform, "POST", "/api/users/token", body={"email": email, "password": PASSWORD}
+        platform, "POST", "/api/v1/users/token", body={"email": email, "password": PASSWORD}
     )
     assert signed_in.status == 200, signed_in.body
     return registered.body["id"], signed_in.body["access"]
@@ -100,19 +100,19 @@ def new_request_id() -> str:
 
 # -- routing ---------------------------------------------------------------------------------------
 def test_public_routes_pass_without_a_token_and_protected_ones_need_one(platform):
-    programs = call(platform, "GET", "/api/grants/programs")
-    me = call(platform, "GET", "/api/users/me")
+    programs = call(platform, "GET", "/api/v1/grants/programs")
+    me = call(platform, "GET", "/api/v1/users/me")
 
     assert programs.status == 200
     assert me.status == 401
-    assert me.body["error"]["code"] == "not_authenticated"
+    assert me.body["code"] == "not_authenticated"
 
 
 def test_a_signed_in_applicant_reaches_their_profile_through_the_gateway(platform):
     user_id, access = register_applicant(platform)
     request_id = new_request_id()
 
-    me = call(platform, "GET", "/api/users/me", token=access, request_id=request_id)
+    me = call(platform, "GET", "/api/v1/users/me", token=access, request_id=request_id)
 
     assert me.status == 200
     assert me.body["id"] == user_id
@@ -123,10 +123,12 @@ def test_a_service_error_comes_back_as_the_service_gave_it(platform):
     _, access = register_applicant(platform)
 
     direct = call(platform, "GET", "/grants/applications/999999", token=access, service="grants")
-    proxied = call(platform, "GET", "/api/grants/applications/999999", token=access)
+    proxied = call(platform, "GET", "/api/v1/grants/applications/999999", token=access)
 
     assert proxied.status == direct.status == 404
-    assert proxied.body == direct.body
+    # The service's own document, naming the URL each caller used.
+    assert proxied.body == {**direct.body, "instance": "/api/v1/grants/applications/999999"}
+    assert direct.body["instance"] == "/grants/applications/999999"
 
 
 # -- GET /status -----------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ def test_an_applicant_asking_for_another_user_gets_404(platform):
     reply = call(platform, "GET", f"/status?user={other_id}", token=access)
 
     assert reply.status == 404
-    assert reply.body["error"]["code"] == "not_found"
+    assert reply.body["code"] == "not_found"
     assert call(platform, "GET", f"/status?user={user_id}", token=access).status == 200
 
 
@@ -171,7 +173,7 @@ def test_an_invalid_user_parameter_is_400(platform):
     reply = call(platform, "GET", "/status?user=ada", token=access)
 
     assert reply.status == 400
-    assert "user" in reply.body["error"]["fields"]
+    assert [error["field"] for error in reply.body["errors"]] == ["user"]
 
 
 def test_with_finance_killed_status_is_200_and_degraded(platform):
@@ -179,7 +181,7 @@ def test_with_finance_killed_status_is_200_and_degraded(platform):
     platform.kill("finance")
     try:
         reply = call(platform, "GET", f"/status?user={user_id}", token=access)
-        proxied = call(platform, "GET", "/api/finance/awards", token=access)
+        proxied = call(platform, "GET", "/api/v1/finance/awards", token=access)
     finally:
         platform.start("finance")
 
@@ -188,7 +190,7 @@ def test_with_finance_killed_status_is_200_and_degraded(platform):
     assert reply.body["awards"] == []
     assert reply.body["user"]["id"] == user_id
     assert proxied.status in (502, 503, 504)
-    assert proxied.body["error"]["fields"] == {"service": "finance"}
+    assert proxied.body["service"] == "finance"
 
 
 def test_with_grants_killed_status_is_a_fast_503_naming_grants(platform):
@@ -201,8 +203,8 @@ def test_with_grants_killed_status_is_a_fast_503_naming_grants(platform):
         platform.start("grants")
 
     assert reply.status == 503
-    assert reply.body["error"]["fields"] == {"service": "grants"}
-    assert "grants" in reply.body["error"]["message"]
+    assert reply.body["service"] == "grants"
+    assert "grants" in reply.body["detail"]
     # Fast: no waiting for a timeout (the read timeout is 10 s); a dead service is refused at once.
     assert reply.elapsed < max(2.0, 3 * healthy.elapsed)
 
@@ -215,10 +217,10 @@ def test_invalid_tokens_are_refused_at_the_gateway(platform):
 
     for token in (expired_token(platform, user_id), tampered, "not-a-token"):
         reply = call(platform, "GET", f"/status?user={user_id}", token=token)
-        proxied = call(platform, "GET", "/api/users/me", token=token)
+        proxied = call(platform, "GET", "/api/v1/users/me", token=token)
 
         assert reply.status == proxied.status == 401
-        assert proxied.body["error"]["code"] == "token_not_valid"
+        assert proxied.body["code"] == "token_not_valid"
 
 
 # -- one document for all services ----------------------------------------------------------------
@@ -227,7 +229,7 @@ def test_the_schema_covers_every_service_under_api(platform):
 
     assert reply.status == 200
     paths = reply.body["paths"]
-    assert {"/api/users/me", "/api/grants", "/api/finance/awards", "/status"} <= set(paths)
+    assert {"/api/v1/users/me", "/api/v1/grants", "/api/v1/finance/awards", "/status"} <= set(paths)
     assert "x-missing-services" not in reply.body["info"]
     assert any(name.startswith("grants.") for name in reply.body["components"]["schemas"])
 

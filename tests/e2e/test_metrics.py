@@ -20,7 +20,7 @@ def scrape(platform, service: str) -> dict:
 def test_gateway_exposes_request_counts_and_breaker_states_across_its_workers(platform):
     gateway = Gateway(platform)
     for _ in range(6):
-        assert gateway.get("/api/grants/programs").status == 200
+        assert gateway.get("/api/v1/grants/programs").status == 200
     gateway.get("/status?user=1", token=platform.token(1, "administrator", None))
 
     samples = scrape(platform, "gateway")

@@ -25,7 +25,7 @@ def register_business(gateway: Gateway) -> tuple[int, str]:
     email = f"owner-{suffix}@example.com"
     password = f"Grant-{suffix}-application-2027"
     answer = gateway.post(
-        "/api/users/register",
+        "/api/v1/users/register",
         {
             "kind": "business",
             "legal_name": f"Prairie Sensors {suffix} Inc.",
@@ -45,7 +45,7 @@ def register_business(gateway: Gateway) -> tuple[int, str]:
 
 
 def open_program_for_business(gateway: Gateway) -> dict:
-    answer = gateway.get("/api/grants/programs")
+    answer = gateway.get("/api/v1/grants/programs")
     assert answer.status == 200, answer
     programs = answer.body["results"] if isinstance(answer.body, dict) else answer.body
     return next(program for program in programs if "business" in program["eligible_kinds"])
@@ -54,7 +54,7 @@ def open_program_for_business(gateway: Gateway) -> dict:
 def apply(gateway: Gateway, token: str, program: dict) -> dict:
     amount = Decimal(program["min_award"]) + Decimal("1000.00")
     answer = gateway.post(
-        "/api/grants/applications",
+        "/api/v1/grants/applications",
         {
             "program": program["code"],
             "title": "Low-cost soil moisture sensors for family farms",
@@ -72,7 +72,7 @@ def apply(gateway: Gateway, token: str, program: dict) -> dict:
         token=token,
     )
     assert answer.status == 201, answer
-    submitted = gateway.post(f"/api/grants/applications/{answer.body['id']}/submit", token=token)
+    submitted = gateway.post(f"/api/v1/grants/applications/{answer.body['id']}/submit", token=token)
     assert submitted.status == 200, submitted
     assert submitted.body["status"] == "submitted"
     assert submitted.body["tracking_number"].startswith("HMS-")
@@ -81,7 +81,7 @@ def apply(gateway: Gateway, token: str, program: dict) -> dict:
 
 def approve(gateway: Gateway, application: dict) -> None:
     caseworker = gateway.login(*CASEWORKER)
-    review = f"/api/grants/review/applications/{application['id']}"
+    review = f"/api/v1/grants/review/applications/{application['id']}"
     for step in ("assign", "start-review"):
         answer = gateway.post(f"{review}/{step}", token=caseworker)
         assert answer.status == 200, (step, answer)
@@ -93,12 +93,12 @@ def approve(gateway: Gateway, application: dict) -> None:
 
 
 def application_status(gateway: Gateway, token: str, application_id: int) -> str:
-    return gateway.get(f"/api/grants/applications/{application_id}", token=token).body["status"]
+    return gateway.get(f"/api/v1/grants/applications/{application_id}", token=token).body["status"]
 
 
 def reimburse(gateway: Gateway, token: str, award: dict) -> dict:
     request = gateway.post(
-        "/api/finance/reimbursements",
+        "/api/v1/finance/reimbursements",
         {
             "award": award["id"],
             "category": "supplies",
@@ -110,19 +110,21 @@ def reimburse(gateway: Gateway, token: str, award: dict) -> dict:
     assert request.status == 201, request
     officer = gateway.login(*FINANCE_OFFICER)
     approved = gateway.post(
-        f"/api/finance/reimbursements/{request.body['id']}/approve", token=officer
+        f"/api/v1/finance/reimbursements/{request.body['id']}/approve", token=officer
     )
     assert approved.status == 200, approved
     disbursement_id = approved.body["disbursement"]
     for step in ("send", "settle"):
-        answer = gateway.post(f"/api/finance/disbursements/{disbursement_id}/{step}", token=officer)
+        answer = gateway.post(
+            f"/api/v1/finance/disbursements/{disbursement_id}/{step}", token=officer
+        )
         assert answer.status == 200, (step, answer)
     assert answer.body["status"] == "settled"
     return answer.body
 
 
 def award_for(gateway: Gateway, token: str, application_id: int) -> dict | None:
-    answer = gateway.get("/api/finance/awards", token=token)
+    answer = gateway.get("/api/v1/finance/awards", token=token)
     assert answer.status == 200, answer
     return next((a for a in answer.body["results"] if a["application_id"] == application_id), None)
 

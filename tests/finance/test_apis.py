@@ -9,6 +9,7 @@ from apps.finance.models import Disbursement, LedgerEntry, ReimbursementRequest
 from hms.db import database_for
 from tests.finance import factories
 from tests.finance.factories import OFFICER, OTHER_RECIPIENT_ID, RECIPIENT_ID, outbox
+from tests.problems import fields, problem
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -83,7 +84,7 @@ def test_award_filters_are_validated(officer):
     assert officer.get("/finance/awards?applicant=abc").status_code == 400
     response = officer.get("/finance/awards?status=lost")
     assert response.status_code == 400
-    assert "status" in response.json()["error"]["fields"]
+    assert "status" in fields(response)
 
 
 def test_the_award_list_is_one_query_however_many_awards(officer):
@@ -152,7 +153,7 @@ def test_someone_elses_award_and_its_ledger_are_not_found(stranger):
     for path in (f"/finance/awards/{award.pk}", f"/finance/awards/{award.pk}/ledger"):
         response = stranger.get(path)
         assert response.status_code == 404
-        assert response.json()["error"]["code"] == "not_found"
+        assert problem(response)["code"] == "not_found"
 
 
 def test_the_recipient_reads_the_ledger_of_their_award(owner):
@@ -212,7 +213,7 @@ def test_an_officer_schedules_sends_and_settles_through_the_api(officer, owner):
 
     again = officer.post(f"/finance/disbursements/{disbursement_id}/fail", {"reason": "x"})
     assert again.status_code == 409
-    assert again.json()["error"]["code"] == "disbursement_settled"
+    assert problem(again)["code"] == "disbursement_settled"
 
     balances = owner.get(f"/finance/awards/{award.pk}").json()["balances"]
     assert balances == {
@@ -260,7 +261,7 @@ def test_bad_or_over_obligating_schedules_are_400_and_change_nothing(officer, pa
     response = officer.post("/finance/disbursements", {"award": award.pk, **payload}, format="json")
 
     assert response.status_code == 400
-    assert field in response.json()["error"]["fields"]
+    assert field in fields(response)
     assert Disbursement.objects.count() == 0
     assert LedgerEntry.objects.count() == entries_before
     assert outbox("finance.payment_disbursed") == []
@@ -278,7 +279,7 @@ def test_over_obligating_the_award_overall_is_refused(officer):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "insufficient_funds"
+    assert problem(response)["code"] == "insufficient_funds"
     assert Disbursement.objects.filter(award=award).count() == 2
 
 
@@ -496,7 +497,7 @@ def test_closing_with_pending_payments_is_refused(officer):
     response = officer.post(f"/finance/awards/{award.pk}/close", {}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "pending_disbursements"
+    assert problem(response)["code"] == "pending_disbursements"
 
 
 def test_the_schema_documents_the_finance_api(api_client):
@@ -511,4 +512,4 @@ def test_the_schema_documents_the_finance_api(api_client):
         "/finance/reimbursements/{reimbursement_id}/approve:",
     ):
         assert path in text
-    assert "PaginatedAwardOutputList" in text
+    assert "PaginatedAwardList" in text

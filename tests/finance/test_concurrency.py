@@ -13,6 +13,7 @@ from hms.bus.inbox import process_envelope
 from hms.db import database_for
 from tests.finance import factories
 from tests.finance.factories import grant_approved_envelope, outbox
+from tests.problems import problem
 
 pytestmark = [
     pytest.mark.postgres,
@@ -76,7 +77,7 @@ def test_officers_approving_at_the_same_moment_cannot_overdraw_the_award(client_
 
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200, 200, 400, 400], responses
-    refused = [r.json()["error"]["code"] for r in responses if r.status_code == 400]
+    refused = [problem(r)["code"] for r in responses if r.status_code == 400]
     assert refused == ["insufficient_funds", "insufficient_funds"]
     balances = award_balances(award=Award.objects.get(pk=award.pk))
     assert (balances.pending, balances.remaining) == (Decimal("800.00"), Decimal("200.00"))

@@ -73,11 +73,13 @@ def run(scenario: Awaitable) -> None:
     return asyncio.run(main())
 
 
-def json_answer(body, status: int = 200, delay: float = 0.0) -> Handler:
+def json_answer(
+    body, status: int = 200, delay: float = 0.0, content_type: str = "application/json"
+) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         if delay:
             await asyncio.sleep(delay)
-        return web.json_response(body, status=status)
+        return web.json_response(body, status=status, content_type=content_type)
 
     return handler
 

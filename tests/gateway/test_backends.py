@@ -10,6 +10,7 @@ from gateway.backends import BackendUnavailable, call_backend
 from gateway.breaker import CLOSED, OPEN
 from tests.gateway.fakes import FakeService, dead_url, gateway_client, run, running
 from tests.identity import access_token_for
+from tests.problems import problem
 
 
 class Flaky:
@@ -100,14 +101,14 @@ def test_the_breaker_opens_after_repeated_failures_and_then_fails_fast_without_c
     async def scenario():
         async with running(gateway, grants):
             client = gateway_client()
-            return [await client.get("/api/grants", headers=token) for _ in range(5)]
+            return [await client.get("/api/v1/grants", headers=token) for _ in range(5)]
 
     responses = run(scenario())
 
     assert [response.status_code for response in responses] == [503] * 5
     assert len(grants.requests) == 3  # the last two never reached the service
-    assert responses[3].json()["error"]["code"] == "circuit_open"
-    assert responses[3].json()["error"]["fields"] == {"service": "grants"}
+    assert problem(responses[3])["code"] == "circuit_open"
+    assert problem(responses[3])["service"] == "grants"
     assert 1 <= int(responses[3]["Retry-After"]) <= 30
     assert state.current().breaker_for("grants").state == OPEN
 
@@ -123,17 +124,17 @@ def test_the_breaker_closes_when_the_service_is_back_after_the_cooldown(gateway)
         async with running(gateway, grants):
             client = gateway_client()
             for _ in range(2):
-                await client.get("/api/grants", headers=token)
+                await client.get("/api/v1/grants", headers=token)
             flaky.status = 200
-            still_open = await client.get("/api/grants", headers=token)
+            still_open = await client.get("/api/v1/grants", headers=token)
             await asyncio.sleep(0.35)
-            trial = await client.get("/api/grants", headers=token)
-            after = await client.get("/api/grants", headers=token)
+            trial = await client.get("/api/v1/grants", headers=token)
+            after = await client.get("/api/v1/grants", headers=token)
             return still_open, trial, after
 
     still_open, trial, after = run(scenario())
 
-    assert still_open.json()["error"]["code"] == "circuit_open"
+    assert problem(still_open)["code"] == "circuit_open"
     assert (trial.status_code, after.status_code) == (200, 200)
     assert state.current().breaker_for("grants").state == CLOSED
     assert len(grants.requests) == 4
@@ -148,12 +149,12 @@ def test_a_dead_service_opens_its_breaker_and_only_its_own(gateway):
     async def scenario():
         async with running(gateway, users):
             client = gateway_client()
-            finance = [await client.get("/api/finance/awards", headers=token) for _ in range(3)]
-            return finance, await client.get("/api/users/me", headers=token)
+            finance = [await client.get("/api/v1/finance/awards", headers=token) for _ in range(3)]
+            return finance, await client.get("/api/v1/users/me", headers=token)
 
     finance, user = run(scenario())
 
-    assert [response.json()["error"]["code"] for response in finance] == [
+    assert [problem(response)["code"] for response in finance] == [
         "service_unavailable",
         "circuit_open",
         "circuit_open",

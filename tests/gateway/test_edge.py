@@ -8,6 +8,7 @@ from django.conf import settings
 
 from tests.gateway.fakes import FakeService, gateway_client, json_answer, run, running
 from tests.identity import access_token_for
+from tests.problems import problem
 
 
 def expired_token() -> str:
@@ -24,10 +25,10 @@ def any_route_service(name: str) -> FakeService:
 @pytest.mark.parametrize(
     ("method", "url"),
     [
-        ("get", "/api/users/me"),
-        ("get", "/api/grants"),
-        ("post", "/api/grants/applications"),
-        ("get", "/api/finance/awards"),
+        ("get", "/api/v1/users/me"),
+        ("get", "/api/v1/grants"),
+        ("post", "/api/v1/grants/applications"),
+        ("get", "/api/v1/finance/awards"),
         ("get", "/status?user=4"),
     ],
 )
@@ -41,7 +42,7 @@ def test_a_protected_route_without_a_token_is_401_and_not_forwarded(gateway, met
     response = run(scenario())
 
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert problem(response)["code"] == "not_authenticated"
     assert response["WWW-Authenticate"] == 'Bearer realm="hms"'
     assert not any(fake.requests for fake in fakes)
 
@@ -61,13 +62,13 @@ def test_an_invalid_token_is_401_even_on_a_public_route(gateway, authorization):
         async with running(gateway, grants):
             return [
                 await gateway_client().get(url, headers={"Authorization": authorization})
-                for url in ("/api/grants/programs", "/api/grants")
+                for url in ("/api/v1/grants/programs", "/api/v1/grants")
             ]
 
     responses = run(scenario())
 
     assert [response.status_code for response in responses] == [401, 401]
-    assert responses[0].json()["error"]["code"] == "token_not_valid"
+    assert problem(responses[0])["code"] == "token_not_valid"
     assert grants.requests == []
 
 
@@ -77,24 +78,24 @@ def test_an_expired_token_never_reaches_a_service(gateway):
     async def scenario():
         async with running(gateway, users):
             return await gateway_client().get(
-                "/api/users/me", headers={"Authorization": f"Bearer {expired_token()}"}
+                "/api/v1/users/me", headers={"Authorization": f"Bearer {expired_token()}"}
             )
 
     response = run(scenario())
 
     assert response.status_code == 401
-    assert response.json()["error"]["message"] == "Token has expired."
+    assert problem(response)["detail"] == "Token has expired."
     assert users.requests == []
 
 
 @pytest.mark.parametrize(
     ("method", "url"),
     [
-        ("post", "/api/users/register"),
-        ("post", "/api/users/token"),
-        ("post", "/api/users/token/refresh"),
-        ("get", "/api/grants/programs"),
-        ("get", "/api/grants/programs/GREEN-2027"),
+        ("post", "/api/v1/users/register"),
+        ("post", "/api/v1/users/token"),
+        ("post", "/api/v1/users/token/refresh"),
+        ("get", "/api/v1/grants/programs"),
+        ("get", "/api/v1/grants/programs/GREEN-2027"),
     ],
 )
 def test_public_routes_are_forwarded_without_a_token(gateway, method, url):
@@ -113,10 +114,10 @@ def test_public_routes_are_forwarded_without_a_token(gateway, method, url):
 @pytest.mark.parametrize(
     ("method", "url"),
     [
-        ("get", "/api/users/register"),
-        ("post", "/api/grants/programs"),
-        ("get", "/api/grants/programs/GREEN-2027/rounds"),
-        ("get", "/api/grants/programs/../applications"),
+        ("get", "/api/v1/users/register"),
+        ("post", "/api/v1/grants/programs"),
+        ("get", "/api/v1/grants/programs/GREEN-2027/rounds"),
+        ("get", "/api/v1/grants/programs/../applications"),
     ],
 )
 def test_only_the_listed_method_and_path_make_a_route_public(gateway, method, url):
@@ -135,13 +136,13 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(gateway):
     async def scenario():
         async with running(gateway, grants):
             client = gateway_client()
-            statuses = [(await client.get("/api/grants", headers=token)) for _ in range(3)]
-            return statuses, await client.get("/api/grants", headers=other)
+            statuses = [(await client.get("/api/v1/grants", headers=token)) for _ in range(3)]
+            return statuses, await client.get("/api/v1/grants", headers=other)
 
     responses, other_client = run(scenario())
 
     assert [response.status_code for response in responses] == [200, 200, 429]
-    assert responses[2].json()["error"]["code"] == "rate_limited"
+    assert problem(responses[2])["code"] == "rate_limited"
     assert 1 <= int(responses[2]["Retry-After"]) <= 60
     assert other_client.status_code == 200
     assert len(grants.requests) == 3
@@ -154,7 +155,7 @@ def test_anonymous_clients_are_limited_by_address(gateway):
 
     async def scenario():
         async with running(gateway, grants):
-            url = "/api/grants/programs"
+            url = "/api/v1/grants/programs"
             return [
                 (await gateway_client("10.0.0.1").get(url)).status_code,
                 (await gateway_client("10.0.0.1").get(url)).status_code,
@@ -174,9 +175,9 @@ def test_route_groups_have_separate_buckets(gateway):
         async with running(gateway, *fakes):
             client = gateway_client()
             return [
-                (await client.get("/api/users/me", headers=token)).status_code,
-                (await client.get("/api/grants", headers=token)).status_code,
-                (await client.get("/api/users/me", headers=token)).status_code,
+                (await client.get("/api/v1/users/me", headers=token)).status_code,
+                (await client.get("/api/v1/grants", headers=token)).status_code,
+                (await client.get("/api/v1/users/me", headers=token)).status_code,
             ]
 
     assert run(scenario()) == [200, 200, 429]

@@ -28,7 +28,7 @@ def test_every_log_line_of_a_request_carries_its_id_even_djangos_own(gateway):
     async def scenario():
         async with running(gateway, grants):
             return await gateway_client().get(
-                "/api/grants", headers={**token, "X-Request-ID": "trace-me-0001"}
+                "/api/v1/grants", headers={**token, "X-Request-ID": "trace-me-0001"}
             )
 
     try:

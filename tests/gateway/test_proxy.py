@@ -9,6 +9,7 @@ from multidict import CIMultiDict
 from gateway.proxy import forwardable_request_headers, returnable_response_headers
 from tests.gateway.fakes import FakeService, dead_url, gateway_client, json_answer, run, running
 from tests.identity import access_token_for
+from tests.problems import problem
 
 
 def bearer(user_id: int = 4, role: str = "applicant") -> dict:
@@ -99,7 +100,7 @@ def test_a_request_is_forwarded_with_method_path_query_body_and_headers(gateway)
     async def scenario():
         async with running(gateway, grants):
             return await gateway_client("10.1.2.3").post(
-                "/api/grants/applications/7/submit?dry=1&x=a%20b",
+                "/api/v1/grants/applications/7/submit?dry=1&x=a%20b",
                 data=json.dumps({"note": "hi"}),
                 content_type="application/json",
                 headers={**authorization, "X-Request-ID": "client-chosen-id-1", "Cookie": "a=b"},
@@ -126,10 +127,10 @@ def test_a_request_is_forwarded_with_method_path_query_body_and_headers(gateway)
 @pytest.mark.parametrize(
     ("url", "service_path"),
     [
-        ("/api/grants", "/grants"),
-        ("/api/users/me", "/users/me"),
-        ("/api/finance/awards/3", "/finance/awards/3"),
-        ("/api/users", "/users"),
+        ("/api/v1/grants", "/grants"),
+        ("/api/v1/users/me", "/users/me"),
+        ("/api/v1/finance/awards/3", "/finance/awards/3"),
+        ("/api/v1/users", "/users"),
     ],
 )
 def test_each_prefix_maps_to_its_service_path(gateway, url, service_path):
@@ -150,10 +151,10 @@ def test_each_prefix_maps_to_its_service_path(gateway, url, service_path):
 
 
 def test_an_unknown_prefix_is_a_json_404(gateway):
-    response = run(gateway_client().get("/api/payments/1", headers=bearer()))
+    response = run(gateway_client().get("/api/v1/payments/1", headers=bearer()))
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert problem(response)["code"] == "not_found"
 
 
 def test_the_services_status_and_body_come_back_as_they_are(gateway):
@@ -162,7 +163,7 @@ def test_the_services_status_and_body_come_back_as_they_are(gateway):
 
     async def scenario():
         async with running(gateway, grants):
-            return await gateway_client().get("/api/grants/applications/9", headers=bearer())
+            return await gateway_client().get("/api/v1/grants/applications/9", headers=bearer())
 
     response = run(scenario())
 
@@ -176,7 +177,7 @@ def test_an_invalid_client_request_id_is_replaced_and_the_new_one_forwarded(gate
     async def scenario():
         async with running(gateway, users):
             return await gateway_client().get(
-                "/api/users/me", headers={**bearer(), "X-Request-ID": "bad id!"}
+                "/api/v1/users/me", headers={**bearer(), "X-Request-ID": "bad id!"}
             )
 
     response = run(scenario())
@@ -189,14 +190,17 @@ def test_an_invalid_client_request_id_is_replaced_and_the_new_one_forwarded(gate
 def test_a_dead_service_gets_a_json_error_naming_it(gateway):
     gateway.FINANCE_SERVICE_URL = dead_url()
 
-    response = run(gateway_client().get("/api/finance/awards", headers=bearer()))
+    response = run(gateway_client().get("/api/v1/finance/awards", headers=bearer()))
 
     assert response.status_code == 503
-    assert response.json()["error"] == {
-        "code": "service_unavailable",
-        "message": "The finance service is unavailable.",
-        "fields": {"service": "finance"},
-    }
+    error = problem(response)
+    assert (error["code"], error["detail"], error["service"]) == (
+        "service_unavailable",
+        "The finance service is unavailable.",
+        "finance",
+    )
+    assert error["instance"] == "/api/v1/finance/awards"
+    assert response["Retry-After"] == "1"
 
 
 def test_a_slow_service_gets_a_504_naming_it(gateway):
@@ -205,10 +209,10 @@ def test_a_slow_service_gets_a_504_naming_it(gateway):
 
     async def scenario():
         async with running(gateway, grants):
-            return await gateway_client().get("/api/grants", headers=bearer())
+            return await gateway_client().get("/api/v1/grants", headers=bearer())
 
     response = run(scenario())
 
     assert response.status_code == 504
-    assert response.json()["error"]["code"] == "gateway_timeout"
-    assert response.json()["error"]["fields"] == {"service": "grants"}
+    assert problem(response)["code"] == "gateway_timeout"
+    assert problem(response)["service"] == "grants"

@@ -50,15 +50,18 @@ def test_paths_are_prefixed_with_api_and_components_namespaced_per_service():
         }
     )
 
-    assert {"/api/users/{id}", "/api/grants", "/status", "/health"} <= set(merged["paths"])
+    assert {"/api/v1/users/{id}", "/api/v1/grants", "/status", "/health"} <= set(merged["paths"])
     assert "/schema" not in merged["paths"]
-    assert "/api/schema" not in merged["paths"]
-    grants_get = merged["paths"]["/api/grants"]["get"]
+    assert "/api/v1/schema" not in merged["paths"]
+    grants_get = merged["paths"]["/api/v1/grants"]["get"]
     assert grants_get["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/grants.Thing"
     }
-    assert grants_get["security"] == [{"grants.jwtAuth": []}]
-    assert merged["paths"]["/api/grants"]["parameters"] == [
+    assert grants_get["security"] == [{"bearerAuth": []}]  # one token for every service
+    for status in ("401", "429", "502", "503", "504"):  # what the gateway itself may answer
+        schema = grants_get["responses"][status]["content"]["application/problem+json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/Problem"}
+    assert merged["paths"]["/api/v1/grants"]["parameters"] == [
         {"$ref": "#/components/parameters/grants.Page"}
     ]
     schemas = merged["components"]["schemas"]
@@ -67,7 +70,7 @@ def test_paths_are_prefixed_with_api_and_components_namespaced_per_service():
     assert schemas["grants.Thing"]["properties"]["error"] == {
         "$ref": "#/components/schemas/grants.Error"
     }
-    assert "grants.jwtAuth" in merged["components"]["securitySchemes"]
+    assert list(merged["components"]["securitySchemes"]) == ["bearerAuth"]
 
 
 def test_every_reference_resolves_and_operation_ids_stay_unique():
@@ -115,7 +118,7 @@ def test_the_schema_endpoint_merges_what_the_services_serve_and_caches_it(gatewa
 
     assert first.status_code == 200
     assert first["Content-Type"].startswith("application/vnd.oai.openapi+json")
-    assert {"/api/users", "/api/grants", "/api/finance"} <= set(first.json()["paths"])
+    assert {"/api/v1/users", "/api/v1/grants", "/api/v1/finance"} <= set(first.json()["paths"])
     assert second.json() == first.json()
     assert [len(fake.requests) for fake in fakes] == [1, 1, 1]
     assert fakes[0].requests[0].query["format"] == "json"

@@ -5,8 +5,11 @@ import time
 import pytest
 from aiohttp import web
 
+from hms.errors import PROBLEM_CONTENT_TYPE
+from hms.errors import problem as problem_document
 from tests.gateway.fakes import FakeService, dead_url, gateway_client, json_answer, run, running
 from tests.identity import access_token_for
+from tests.problems import fields, problem
 
 PROFILE = {"id": 4, "email": "ada@example.com", "role": "applicant"}
 APPLICATIONS = {"user": 4, "applications": [{"id": 1, "status": "submitted"}]}
@@ -133,8 +136,8 @@ def test_a_required_service_down_is_a_fast_503_naming_it(gateway, service):
     response, elapsed = get_status(gateway, fakes)
 
     assert response.status_code == 503
-    assert response.json()["error"]["fields"] == {"service": service}
-    assert service in response.json()["error"]["message"]
+    assert problem(response)["service"] == service
+    assert service in problem(response)["detail"]
     assert elapsed < 0.5  # does not wait for the other, slow, service
 
 
@@ -144,19 +147,28 @@ def test_a_required_service_failing_is_a_503_naming_it(gateway):
     response, _ = get_status(gateway, fakes)
 
     assert response.status_code == 503
-    assert response.json()["error"]["fields"] == {"service": "grants"}
+    assert problem(response)["service"] == "grants"
 
 
 def test_someone_elses_user_is_a_404_passed_on(gateway):
-    not_found = {"error": {"code": "not_found", "message": "Not found.", "fields": {}}}
-    fakes = services(
-        users=json_answer(not_found, status=404), grants=json_answer(not_found, status=404)
-    )
+    not_found = problem_document(404, "not_found", "No such user.", instance="/users/5")
+    answer = json_answer(not_found, status=404, content_type=PROBLEM_CONTENT_TYPE)
+    fakes = services(users=answer, grants=answer)
 
     response, _ = get_status(gateway, fakes, url="/status?user=5")
 
     assert response.status_code == 404
-    assert response.json() == not_found
+    # The service's own document, about what the client asked for.
+    assert problem(response) == {**not_found, "instance": "/status"}
+
+
+def test_a_refusal_that_is_not_a_problem_document_becomes_one(gateway):
+    fakes = services(users=json_answer({"oops": True}, status=403))
+
+    response, _ = get_status(gateway, fakes, url="/status?user=5")
+
+    assert response.status_code == 403
+    assert problem(response)["detail"] == "The users service refused the request."
 
 
 @pytest.mark.parametrize("value", ["abc", "0", "-3", "4.5", "", "99999999999999999999"])
@@ -166,7 +178,7 @@ def test_an_invalid_user_parameter_is_400(gateway, value):
     response, _ = get_status(gateway, fakes, url=f"/status?user={value}")
 
     assert response.status_code == 400
-    assert "user" in response.json()["error"]["fields"]
+    assert "user" in fields(response)
     assert not any(fake.requests for fake in fakes)
 
 

@@ -12,40 +12,11 @@ from hms.audit.models import AuditEntry
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
 from tests.grants import factories
+from tests.grants.conftest import BUSINESS_ID, INDIVIDUAL_ID, new_application_body
 from tests.grants.factories import CASEWORKER
+from tests.problems import fields, problem
 
 pytestmark = pytest.mark.django_db(databases="__all__")
-
-BUSINESS_ID, INDIVIDUAL_ID = 500, 501
-
-
-@pytest.fixture
-def business_client(client_as):
-    return client_as(BUSINESS_ID, "applicant", "business")
-
-
-@pytest.fixture
-def individual_client(client_as):
-    return client_as(INDIVIDUAL_ID, "applicant", "individual")
-
-
-@pytest.fixture
-def caseworker_client(client_as):
-    return client_as(CASEWORKER.user_id, "caseworker", None)
-
-
-def new_application_body(program_code, **overrides):
-    return {
-        "program": program_code,
-        "title": "Inventory drone",
-        "project_summary": "Counting pallets at night.",
-        "requested_amount": "30000.00",
-        "budget_lines": [
-            {"category": "personnel", "description": "Engineer", "amount": "20000.00"},
-            {"category": "equipment", "description": "Drone", "amount": "10000.00"},
-        ],
-        **overrides,
-    }
 
 
 # -- programs -------------------------------------------------------------------------------------
@@ -91,7 +62,7 @@ def test_an_invalid_filter_is_a_400(api_client, open_program):
     response = api_client.get("/grants/programs", {"kind": "alien"})
 
     assert response.status_code == 400
-    assert "kind" in response.json()["error"]["fields"]
+    assert "kind" in fields(response)
 
 
 def test_a_program_is_read_by_code_and_upcoming_ones_stay_hidden(
@@ -133,9 +104,8 @@ def test_a_bad_draft_is_a_400_in_the_error_shape(business_client, open_program):
     )
 
     assert response.status_code == 400
-    error = response.json()["error"]
-    assert error["code"] == "budget_mismatch"
-    assert "budget_lines" in error["fields"]
+    assert problem(response)["code"] == "budget_mismatch"
+    assert "budget_lines" in fields(response)
     assert Application.objects.count() == 0
 
 
@@ -147,7 +117,7 @@ def test_a_malformed_draft_is_a_400_with_field_errors(business_client, open_prog
     )
 
     assert response.status_code == 400
-    assert set(response.json()["error"]["fields"]) == {"requested_amount", "budget_lines"}
+    assert set(fields(response)) == {"requested_amount", "budget_lines"}
 
 
 def test_an_ineligible_applicant_is_told_why(individual_client):
@@ -158,7 +128,7 @@ def test_an_ineligible_applicant_is_told_why(individual_client):
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "ineligible"
+    assert problem(response)["code"] == "ineligible"
 
 
 def test_staff_cannot_use_the_applicant_endpoints(caseworker_client, open_program):
@@ -239,7 +209,7 @@ def test_editing_after_submission_is_a_409(business_client, open_program):
     )
 
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "not_editable"
+    assert problem(response)["code"] == "not_editable"
 
 
 def test_a_stale_version_is_a_409_naming_the_current_one(business_client, open_program):
@@ -251,8 +221,8 @@ def test_a_stale_version_is_a_409_naming_the_current_one(business_client, open_p
     )
 
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "stale_version"
-    assert response.json()["error"]["fields"]["version"] == 2
+    assert problem(response)["code"] == "stale_version"
+    assert problem(response)["current_version"] == 2
 
 
 def test_submitting_to_a_closed_program_is_a_400(business_client, open_program):
@@ -263,7 +233,7 @@ def test_submitting_to_a_closed_program_is_a_400(business_client, open_program):
     response = business_client.post(f"/grants/applications/{draft.pk}/submit")
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "program_closed"
+    assert problem(response)["code"] == "program_closed"
 
 
 def test_an_applicant_withdraws_and_sees_the_history(business_client, open_program):
@@ -424,7 +394,7 @@ def test_the_status_read_needs_a_user_id(business_client, query):
     response = business_client.get("/grants", query)
 
     assert response.status_code == 400
-    assert "user" in response.json()["error"]["fields"]
+    assert "user" in fields(response)
 
 
 # -- the review API -------------------------------------------------------------------------------
@@ -549,7 +519,7 @@ def test_a_decision_on_a_decided_application_is_a_409(caseworker_client, open_pr
     )
 
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "invalid_transition"
+    assert problem(response)["code"] == "invalid_transition"
 
 
 def test_over_the_program_funds_is_a_400(caseworker_client):
@@ -560,7 +530,7 @@ def test_over_the_program_funds_is_a_400(caseworker_client):
     response = caseworker_client.post(f"/grants/review/applications/{application.pk}/approve")
 
     assert response.status_code == 400
-    assert response.json()["error"]["code"] == "program_funds_exceeded"
+    assert problem(response)["code"] == "program_funds_exceeded"
 
 
 def test_drafts_are_not_found_in_the_review_api(caseworker_client, open_program):

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.problems import problem
+
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
@@ -41,4 +43,4 @@ def test_unknown_path_is_a_json_404(api_client):
     response = api_client.get("/no-such-thing")
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert problem(response)["code"] == "not_found"

@@ -18,6 +18,7 @@ from apps.users.models import Profile
 from tests.finance import factories as finance_factories
 from tests.grants import factories as grants_factories
 from tests.identity import access_token_for
+from tests.problems import MEMBERS, problem
 from tests.users import factories as users_factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -131,7 +132,7 @@ def test_an_applicant_gets_404_for_another_applicants_object(world, method, temp
     response = call(world.client("a"), method, template, body, world.objects["b"])
 
     assert response.status_code == 404, response.content
-    assert response.json()["error"]["code"] in {"not_found", "award_not_found"} or response.json()[
+    assert problem(response)["code"] in {"not_found", "award_not_found"} or response.json()[
         "error"
     ]["code"].endswith("not_found")
     assert snapshot() == before
@@ -189,8 +190,10 @@ def test_lists_never_contain_another_applicants_rows(world, path, owner_field, q
 def test_the_grant_status_for_another_user_is_404_and_names_nothing(world):
     response = world.client("a").get("/grants", {"user": world.b.pk})
 
-    assert response.status_code == 404
-    assert str(world.objects["b"]["application_id"]) not in response.content.decode()
+    document = problem(response)
+    assert document["code"] == "not_found"
+    assert set(document) == MEMBERS  # nothing more than the standard members
+    assert str(world.objects["b"]["application_id"]) not in document["detail"]
 
 
 def test_the_user_directory_is_staff_only(world):

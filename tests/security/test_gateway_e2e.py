@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from tests.e2e.harness import wait_until
+from tests.problems import MEMBERS
 from tests.security.forged import forged_tokens
 
 pytestmark = pytest.mark.e2e
@@ -61,9 +62,9 @@ def demo_ids(seeded_platform) -> dict[str, dict[int, list[int]]]:
 
 
 PROTECTED_AT_GATEWAY = [
-    "/api/users/me",
-    "/api/grants/applications",
-    "/api/finance/awards",
+    "/api/v1/users/me",
+    "/api/v1/grants/applications",
+    "/api/v1/finance/awards",
     "/status?user=5",
 ]
 PROTECTED_AT_SERVICES = {
@@ -92,7 +93,7 @@ REFUSED_AT_THE_EDGE = {
 def test_a_genuine_token_passes_the_gateway(seeded_platform):
     token = seeded_platform.token(ACME, "applicant", "business")
 
-    status, _, _ = request(f"{seeded_platform.url('gateway')}/api/finance/awards", token=token)
+    status, _, _ = request(f"{seeded_platform.url('gateway')}/api/v1/finance/awards", token=token)
 
     assert status == 200
 
@@ -102,7 +103,7 @@ def test_every_forged_token_gets_401_json_at_the_gateway(seeded_platform, forged
     for kind, token in forged.items():
         status, body, _ = request(f"{seeded_platform.url('gateway')}{path}", token=token)
         assert status == 401, (kind, body)
-        assert set(body["error"]) == {"code", "message", "fields"}, kind
+        assert set(body) >= MEMBERS and body["code"] == "token_not_valid", (kind, body)
 
 
 @pytest.mark.parametrize("path", PROTECTED_AT_GATEWAY)
@@ -110,16 +111,16 @@ def test_no_token_gets_401_at_the_gateway(seeded_platform, path):
     status, body, _ = request(f"{seeded_platform.url('gateway')}{path}")
 
     assert status == 401
-    assert body["error"]["code"] == "not_authenticated"
+    assert body["code"] == "not_authenticated"
 
 
 def test_a_forged_token_never_reaches_a_service(seeded_platform, forged):
     gateway = seeded_platform.url("gateway")
     # The services log each request's path: a marker path shows whether a request got there.
     for kind in REFUSED_AT_THE_EDGE:
-        request(f"{gateway}/api/grants/edge-check-forged", token=forged[kind])
+        request(f"{gateway}/api/v1/grants/edge-check-forged", token=forged[kind])
     genuine = seeded_platform.token(ACME, "applicant", "business")
-    request(f"{gateway}/api/grants/edge-check-genuine", token=genuine)
+    request(f"{gateway}/api/v1/grants/edge-check-genuine", token=genuine)
 
     log = wait_until(
         lambda: (text := seeded_platform.log("grants")) and "edge-check-genuine" in text and text
@@ -149,18 +150,18 @@ def test_an_applicant_gets_404_for_another_applicants_objects_through_the_gatewa
     ada = seeded_platform.token(ADA, "applicant", "individual")
     acme_application = demo_ids["application"][ACME][0]
     paths = [
-        f"/api/users/{ACME}",
-        f"/api/grants?user={ACME}",
+        f"/api/v1/users/{ACME}",
+        f"/api/v1/grants?user={ACME}",
         f"/status?user={ACME}",
-        f"/api/grants/applications/{acme_application}",
-        f"/api/grants/applications/{acme_application}/history",
-        f"/api/finance/awards/{demo_ids['award'][0]}",
-        f"/api/finance/awards/{demo_ids['award'][0]}/ledger",
+        f"/api/v1/grants/applications/{acme_application}",
+        f"/api/v1/grants/applications/{acme_application}/history",
+        f"/api/v1/finance/awards/{demo_ids['award'][0]}",
+        f"/api/v1/finance/awards/{demo_ids['award'][0]}/ledger",
     ]
     if demo_ids["disbursement"]:
-        paths.append(f"/api/finance/disbursements/{demo_ids['disbursement'][0]}")
+        paths.append(f"/api/v1/finance/disbursements/{demo_ids['disbursement'][0]}")
     if demo_ids["reimbursement"]:
-        paths.append(f"/api/finance/reimbursements/{demo_ids['reimbursement'][0]}")
+        paths.append(f"/api/v1/finance/reimbursements/{demo_ids['reimbursement'][0]}")
 
     for path in paths:
         status, body, _ = request(f"{gateway}{path}", token=ada)
@@ -177,15 +178,15 @@ def test_lists_through_the_gateway_hold_only_the_callers_rows(seeded_platform, d
     ada = seeded_platform.token(ADA, "applicant", "individual")
 
     for path in (
-        "/api/finance/awards",
-        "/api/finance/disbursements",
-        "/api/finance/reimbursements",
+        "/api/v1/finance/awards",
+        "/api/v1/finance/disbursements",
+        "/api/v1/finance/reimbursements",
     ):
         status, body, _ = request(f"{gateway}{path}?applicant={ACME}", token=ada)
         assert status in (200, 400, 404), (path, body)
         if status == 200:
             assert all(row.get("applicant_id") == ADA for row in body["results"]), path
-    status, body, _ = request(f"{gateway}/api/grants/applications", token=ada)
+    status, body, _ = request(f"{gateway}/api/v1/grants/applications", token=ada)
     assert status == 200
     listed = {row["id"] for row in body["results"]}
     assert not listed & set(demo_ids["application"][ACME])
@@ -197,13 +198,13 @@ def test_an_applicant_cannot_approve_or_pay_through_the_gateway(seeded_platform,
     application = demo_ids["application"][ACME][0]
 
     approve = request(
-        f"{gateway}/api/grants/review/applications/{application}/approve",
+        f"{gateway}/api/v1/grants/review/applications/{application}/approve",
         token=acme,
         method="POST",
         body={},
     )
     close = request(
-        f"{gateway}/api/finance/awards/{demo_ids['award'][0]}/close",
+        f"{gateway}/api/v1/finance/awards/{demo_ids['award'][0]}/close",
         token=acme,
         method="POST",
         body={},
@@ -218,7 +219,7 @@ def test_an_oversized_body_is_refused_at_the_gateway_and_at_the_service(seeded_p
     body = {"title": "x" * (2 * 1024 * 1024)}
 
     via_gateway = request(
-        f"{seeded_platform.url('gateway')}/api/grants/applications",
+        f"{seeded_platform.url('gateway')}/api/v1/grants/applications",
         token=token,
         method="POST",
         body=body,
@@ -235,7 +236,7 @@ def test_an_oversized_body_is_refused_at_the_gateway_and_at_the_service(seeded_p
 
 
 def test_the_gateway_answers_with_the_security_headers(seeded_platform):
-    _, _, headers = request(f"{seeded_platform.url('gateway')}/api/finance/awards")
+    _, _, headers = request(f"{seeded_platform.url('gateway')}/api/v1/finance/awards")
 
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"

@@ -16,6 +16,7 @@ from hms.parsers import (
     read_limited,
 )
 from tests.identity import access_token_for
+from tests.problems import fields, problem
 from tests.security.routes import SERVICE_URLCONFS, all_api_routes
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -51,8 +52,7 @@ def send(client: APIClient, route, path: str | None = None, body: bytes = b"{}")
 def assert_json_error(response, status: int | tuple[int, ...]):
     statuses = status if isinstance(status, tuple) else (status,)
     assert response.status_code in statuses, (response.status_code, response.content[:300])
-    assert response["Content-Type"].startswith("application/json")
-    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    problem(response)
 
 
 def assert_client_error(response):
@@ -178,7 +178,7 @@ def test_deeply_nested_json_gets_400_json_at_every_service(service, depth):
         for caller in CALLERS:
             response = send(client_for(caller), route, body=nested(depth))
             assert_client_error(response)
-            if response.status_code == 400 and "nested" in response.json()["error"]["message"]:
+            if response.status_code == 400 and "nested" in problem(response)["detail"]:
                 refused += 1
     assert refused, f"no {service} endpoint parsed the nested body"
 
@@ -214,14 +214,14 @@ def test_every_paginated_list_refuses_a_page_size_over_100_with_400(settings):
         for page_size in ("101", "1000000", "99999999999999999999999", "0", "-1", "ten", "1e3"):
             response = client.get(route.path(), {"page_size": page_size})
             assert_json_error(response, 400)
-            assert "page_size" in response.json()["error"]["fields"], route.id
+            assert "page_size" in fields(response), route.id
         assert client.get(route.path(), {"page_size": "100"}).status_code == 200, route.id
         services.add(route.service)
     assert services == set(SERVICE_URLCONFS), found
 
 
 @pytest.mark.parametrize("service", SERVICE_URLCONFS)
-def test_malformed_and_huge_ids_in_paths_get_404_never_500(settings, service):
+def test_malformed_huge_and_control_character_ids_in_paths_get_4xx_never_500(settings, service):
     settings.ROOT_URLCONF = SERVICE_URLCONFS[service]
     routes = [r for r in ID_ROUTES if r.service == service]
     assert routes
@@ -229,9 +229,13 @@ def test_malformed_and_huge_ids_in_paths_get_404_never_500(settings, service):
         name = route.route.split("<int:")[1].split(">")[0]
         for caller in CALLERS:
             client = client_for(caller)
-            for bad in ("abc", "-1", "1.5", "%00", "1%20OR%201=1", "0x10"):
+            for bad in ("abc", "-1", "1.5", "1%20OR%201=1", "0x10"):
                 response = send(client, route, path=route.path(**{name: bad}))
                 assert_json_error(response, 404)
+            for control in ("%00", "1%00", "%01", "1%0A", "%7F"):  # PostgreSQL refuses NUL: a 500
+                response = send(client, route, path=route.path(**{name: control}))
+                assert_json_error(response, 400)
+                assert problem(response)["code"] == "bad_request"
             for huge in ("0", "99999999999999999999999", "9" * 5000, str(2**63)):
                 assert_client_error(send(client, route, path=route.path(**{name: huge})))
 

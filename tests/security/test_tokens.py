@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from hms.auth import Identity
 from hms.public_routes import is_public
+from tests.problems import problem
 from tests.security.forged import claims_for, forged_tokens, service_token, signed
 from tests.security.routes import SERVICE_URLCONFS, all_api_routes, api_routes
 
@@ -26,8 +27,7 @@ def with_token(token: str) -> APIClient:
 
 def assert_refused(response):
     assert response.status_code == 401, response.content
-    assert response["Content-Type"].startswith("application/json")
-    assert set(response.json()["error"]) == {"code", "message", "fields"}
+    problem(response)
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 

@@ -7,6 +7,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from apps.users.models import Profile
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
+from tests.problems import fields, problem
 from tests.users import factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -63,10 +64,11 @@ def test_registration_errors_are_json_with_the_field_and_nothing_is_saved(api_cl
     )
 
     assert response.status_code == 400
-    error = response.json()["error"]
+    error = problem(response)
     assert error["code"] == "invalid"
-    assert "NN-NNNNNNN" in error["message"]
-    assert list(error["fields"]) == ["ein"]
+    assert error["detail"] == "Please correct: ein."
+    assert list(fields(response)) == ["ein"]
+    assert "NN-NNNNNNN" in fields(response)["ein"][0]
     assert not Profile.objects.exists()
     assert not OutboxEvent.objects.using(database_for("users")).exists()
 
@@ -75,7 +77,7 @@ def test_a_malformed_email_is_refused_by_the_api(api_client):
     response = api_client.post("/users/register", registration(email="katherine@"), format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"]["email"] == ["Enter a valid email address."]
+    assert fields(response)["email"] == ["Enter a valid email address."]
 
 
 def test_a_missing_field_is_named(api_client):
@@ -85,7 +87,7 @@ def test_a_missing_field_is_named(api_client):
     response = api_client.post("/users/register", body, format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"zip_code": ["This field is required."]}
+    assert fields(response) == {"zip_code": ["This field is required."]}
 
 
 def test_registering_an_email_again_in_another_case_is_a_400(api_client, individual):
@@ -94,16 +96,19 @@ def test_registering_an_email_again_in_another_case_is_a_400(api_client, individ
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {
-        "email": ["An account with this email already exists."]
-    }
+    assert fields(response) == {"email": ["An account with this email already exists."]}
 
 
 def test_registration_ignores_a_token_and_is_never_staff(api_client, client_as):
-    response = client_as(1, "administrator", None).post(
+    administrator = client_as(1, "administrator", None)
+
+    refused = administrator.post(
         "/users/register", registration(role="administrator"), format="json"
     )
+    response = administrator.post("/users/register", registration(), format="json")
 
+    assert refused.status_code == 400
+    assert fields(refused) == {"role": ["A registration does not take this field."]}
     assert response.status_code == 201
     assert response.json()["role"] == "applicant"
 
@@ -150,7 +155,7 @@ def test_me_needs_a_token(api_client):
     response = api_client.get("/users/me")
 
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "not_authenticated"
+    assert problem(response)["code"] == "not_authenticated"
 
 
 def test_an_applicant_updates_their_profile(client_as, individual):
@@ -178,7 +183,7 @@ def test_an_applicant_cannot_patch_verification_role_or_kind(client_as, business
     response = as_owner(client_as, business).patch("/users/me", {field: "verified"}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {field: ["This field cannot be changed."]}
+    assert fields(response) == {field: ["This field cannot be changed."]}
     business.refresh_from_db()
     assert business.verification_status == "unverified"
 
@@ -189,7 +194,7 @@ def test_patching_an_invalid_zip_is_a_clear_400(client_as, individual):
     )
 
     assert response.status_code == 400
-    assert "ZIP" in response.json()["error"]["message"]
+    assert "ZIP" in problem(response)["detail"]
     individual.refresh_from_db()
     assert individual.zip_code == "20500"
 
@@ -200,9 +205,7 @@ def test_patching_to_a_taken_email_in_another_case_is_a_400(client_as, individua
     )
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {
-        "email": ["An account with this email already exists."]
-    }
+    assert fields(response) == {"email": ["An account with this email already exists."]}
 
 
 def test_a_service_identity_has_no_me():
@@ -223,7 +226,7 @@ def test_an_applicant_cannot_read_another_applicants_profile(client_as, individu
     response = as_owner(client_as, individual).get(f"/users/{business.pk}")
 
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    assert problem(response)["code"] == "not_found"
     assert business.email not in response.content.decode()
 
 
@@ -232,7 +235,11 @@ def test_another_applicants_profile_and_a_missing_one_look_the_same(
 ):
     client = as_owner(client_as, individual)
 
-    assert client.get(f"/users/{business.pk}").json() == client.get("/users/999999").json()
+    someone_else, nobody = client.get(f"/users/{business.pk}"), client.get("/users/999999")
+
+    # The same document, but for the path each asked for.
+    assert (someone_else.status_code, nobody.status_code) == (404, 404)
+    assert {**problem(someone_else), "instance": None} == {**problem(nobody), "instance": None}
 
 
 @pytest.mark.parametrize("role", ["caseworker", "finance_officer", "administrator"])
@@ -274,7 +281,7 @@ def test_applicants_cannot_list_users(client_as, directory):
     response = as_owner(client_as, directory["ada"]).get("/users")
 
     assert response.status_code == 403
-    assert response.json()["error"]["code"] == "permission_denied"
+    assert problem(response)["code"] == "permission_denied"
 
 
 def test_staff_list_every_profile_a_page_at_a_time(client_as, directory):
@@ -294,7 +301,7 @@ def test_a_page_size_over_100_is_refused(client_as, directory):
     response = client_as(1, "caseworker", None).get("/users", {"page_size": 1000})
 
     assert response.status_code == 400
-    assert "page_size" in response.json()["error"]["fields"]
+    assert "page_size" in fields(response)
 
 
 @pytest.mark.parametrize(
@@ -349,7 +356,7 @@ def test_an_unknown_filter_value_is_a_400(client_as, directory):
     response = client_as(1, "caseworker", None).get("/users", {"kind": "charity"})
 
     assert response.status_code == 400
-    assert "kind" in response.json()["error"]["fields"]
+    assert "kind" in fields(response)
 
 
 # -- OpenAPI --------------------------------------------------------------------------------------

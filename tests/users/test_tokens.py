@@ -12,6 +12,7 @@ from rest_framework_simplejwt.backends import TokenBackend
 from rest_framework_simplejwt.tokens import AccessToken
 
 from hms.keys import generate_key_pair
+from tests.problems import fields, problem
 from tests.users import factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -91,11 +92,12 @@ def test_wrong_credentials_are_a_401_that_says_nothing_more(
     response = obtain(api_client, email or individual.email, password)
 
     assert response.status_code == 401
-    assert response.json()["error"] == {
-        "code": "invalid_credentials",
-        "message": "No active account matches this email and password.",
-        "fields": {},
-    }
+    error = problem(response)
+    assert (error["code"], error["detail"], error["errors"]) == (
+        "invalid_credentials",
+        "No active account matches this email and password.",
+        [],
+    )
 
 
 def test_a_deactivated_account_gets_no_token(api_client, individual):
@@ -115,7 +117,7 @@ def test_a_missing_password_is_a_400(api_client):
     response = api_client.post("/users/token", {"email": "a@example.com"}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"password": ["This field is required."]}
+    assert fields(response) == {"password": ["This field is required."]}
 
 
 def test_sign_in_records_the_last_login(api_client, individual):
@@ -149,7 +151,7 @@ def test_an_access_token_is_not_a_refresh_token(api_client, individual):
     response = api_client.post("/users/token/refresh", {"refresh": access}, format="json")
 
     assert response.status_code == 401
-    assert response.json()["error"]["code"] == "token_not_valid"
+    assert problem(response)["code"] == "token_not_valid"
 
 
 def test_refresh_stops_when_the_account_is_deactivated(api_client, individual):
@@ -190,7 +192,7 @@ def test_a_token_signed_with_another_key_is_refused_by_a_service(business):
     response = bearer(foreign_token(business.pk, "applicant")).get("/users/me")
 
     assert response.status_code == 401
-    assert "not valid" in response.json()["error"]["message"]
+    assert "not valid" in problem(response)["detail"]
 
 
 def test_a_forged_staff_token_does_not_open_the_staff_directory():
@@ -263,7 +265,7 @@ def test_login_attempts_are_throttled(api_client, individual, login_rate):
 
     assert statuses == [401, 401, 401]
     assert throttled.status_code == 429
-    assert throttled.json()["error"]["code"] == "throttled"
+    assert problem(throttled)["code"] == "rate_limited"
     assert "Retry-After" in throttled.headers
 
 

@@ -26,3 +26,6 @@ HMS_BUS_ACK_TIMEOUT = env.float("BUS_ACK_TIMEOUT", default=60.0)
 HMS_BUS_RETENTION_DAYS = env.float("BUS_RETENTION_DAYS", default=7.0)
 # How often the relay prunes them (seconds).
 HMS_BUS_PRUNE_INTERVAL = env.float("BUS_PRUNE_INTERVAL", default=600.0)
+
+# Idempotency-Key answers are replayed for this many hours, then forgotten (the relay prunes them).
+HMS_IDEMPOTENCY_KEY_HOURS = env.float("IDEMPOTENCY_KEY_HOURS", default=24.0)

@@ -26,5 +26,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "HMS",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Request and response shapes are separate components ("ApplicationCreateRequest").
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every operation documents the problem documents it can answer with (hms/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hms.schema.document_errors",
+    ],
+}
+# Three Finance models have a "status": each enum named after its model in the schema. Import
+# paths, so only a process that has the Finance app uses them (its settings, and the tests').
+FINANCE_ENUM_NAME_OVERRIDES = {
+    "AwardStatusEnum": "apps.finance.models.Award.Status",
+    "DisbursementStatusEnum": "apps.finance.models.Disbursement.Status",
+    "ReimbursementStatusEnum": "apps.finance.models.ReimbursementRequest.Status",
 }

@@ -12,6 +12,7 @@ from hms.bus.outbox import (
     wait_for_outbox,
 )
 from hms.db import database_for
+from hms.idempotency.keys import prune_idempotency_keys
 from hms.tracing import configure_tracing
 
 
@@ -33,7 +34,8 @@ class Every:
 class Command(BaseCommand):
     help = (
         "Relay this service's outbox to the broker until stopped: send what commits, send again "
-        "what consumers did not acknowledge, tell producers what this service holds, prune."
+        "what consumers did not acknowledge, tell producers what this service holds, prune "
+        "(settled bus rows, expired idempotency keys)."
     )
 
     def add_arguments(self, parser):
@@ -74,6 +76,7 @@ class Command(BaseCommand):
                         work += flush_acknowledgements(service)
                     if prune:
                         prune_bus(service)
+                        prune_idempotency_keys(service)
                 except Exception as exc:  # a database or broker blip must not end the relay
                     self.stderr.write(f"relay of {service} failed: {exc}")
             if once:
