@@ -56,6 +56,7 @@ FIELD_ERROR_SCHEMA = {
     },
 }
 
+MONEY_EXAMPLE = "1250.00"
 WRITE_METHODS = {"post", "put", "patch", "delete"}
 METHODS = {"get", "head", "options", *WRITE_METHODS}
 
@@ -118,6 +119,10 @@ def statuses_for(method: str, path: str, operation: dict) -> dict[int, str]:
 def document_errors(result, generator, request, public):
     """drf-spectacular post-processing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for component in schemas.values():
+        for field in component.get("properties", {}).values():
+            if field.get("format") == "decimal":  # money: dollars and cents, as a string
+                field.setdefault("example", MONEY_EXAMPLE)
     schemas[PROBLEM] = PROBLEM_SCHEMA
     schemas[FIELD_ERROR] = FIELD_ERROR_SCHEMA
     for path, item in result.get("paths", {}).items():

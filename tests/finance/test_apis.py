@@ -513,3 +513,22 @@ def test_the_schema_documents_the_finance_api(api_client):
     ):
         assert path in text
     assert "PaginatedAwardList" in text
+
+
+def test_a_retried_reimbursement_request_is_filed_once(owner):
+    award = factories.award()
+    body = {"award": award.pk, "category": "Travel", "amount": "125.50", "description": "Hotel"}
+
+    first = owner.post("/finance/reimbursements", body, HTTP_IDEMPOTENCY_KEY="hotel-2027-01")
+    retry = owner.post("/finance/reimbursements", body, HTTP_IDEMPOTENCY_KEY="hotel-2027-01")
+    changed = owner.post(
+        "/finance/reimbursements",
+        {**body, "amount": "999.00"},
+        HTTP_IDEMPOTENCY_KEY="hotel-2027-01",
+    )
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json() and retry["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 422
+    assert problem(changed)["code"] == "idempotency_key_reused"
+    assert ReimbursementRequest.objects.count() == 1

@@ -134,3 +134,24 @@ def test_concurrent_first_submissions_get_distinct_tracking_numbers(open_program
     numbers = [o.tracking_number for o in outcomes]
     assert all(isinstance(o, Application) for o in outcomes), outcomes
     assert len(set(numbers)) == 4
+
+
+def test_two_retries_racing_with_one_idempotency_key_create_one_draft(open_program, client_as):
+    from tests.grants.conftest import BUSINESS_ID, new_application_body
+
+    def post():
+        client = client_as(BUSINESS_ID, "applicant", "business")
+        return client.post(
+            "/grants/applications",
+            new_application_body(open_program.code),
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="racing-retry-1",
+        )
+
+    first, second = race(post, post)
+
+    assert (first.status_code, second.status_code) == (201, 201), (first, second)
+    assert first.json()["id"] == second.json()["id"]
+    assert Application.objects.count() == 1
+    # One of them waited on the key's row, then replayed the other's answer.
+    assert sorted("Idempotent-Replayed" in r for r in (first, second)) == [False, True]
