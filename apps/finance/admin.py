@@ -20,6 +20,7 @@ from hms.admin_actions import ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.errors import ApplicationError
 from hms.limits import POSITIVE_MONEY
+from hms.people.columns import PeopleColumnsMixin, person_column
 
 
 class ScheduleDisbursementForm(forms.Form):
@@ -60,7 +61,13 @@ class BudgetCategoryInline(ReadOnlyInline):
         return selectors.cents(category.remaining)
 
 
-class LedgerEntryInline(ReadOnlyInline):
+APPLICANT = person_column("applicant_id", "Recipient")
+AWARD_APPLICANT = person_column("award__applicant_id", "Recipient")
+RECORDED_BY = person_column("recorded_by_id", "Recorded by")
+CLOSED_BY = person_column("closed_by_id", "Closed by")
+
+
+class LedgerEntryInline(PeopleColumnsMixin, ReadOnlyInline):
     model = LedgerEntry
     fields = [
         "created_at",
@@ -71,7 +78,7 @@ class LedgerEntryInline(ReadOnlyInline):
         "amount",
         "disbursement",
         "memo",
-        "recorded_by_id",
+        RECORDED_BY,
     ]
     readonly_fields = fields
     ordering = ["id"]
@@ -90,7 +97,7 @@ class DisbursementInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("category")
 
 
-class ServiceOnlyAdmin(ServiceActionsMixin, admin.ModelAdmin):
+class ServiceOnlyAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin):
     """Records that only services write: listed and viewable; changed only through actions."""
 
     def has_add_permission(self, request):
@@ -110,7 +117,7 @@ class AwardAdmin(ServiceOnlyAdmin):
         "id",
         "tracking_number",
         "application_id",
-        "applicant_id",
+        APPLICANT,
         "program_code",
         "status",
         "obligated",
@@ -125,6 +132,28 @@ class AwardAdmin(ServiceOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
     actions = ["schedule_disbursement", "close_awards"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "tracking_number",
+                    "application_id",
+                    APPLICANT,
+                    "program_code",
+                    "status",
+                    "created_at",
+                ]
+            },
+        ),
+        ("Balances", {"fields": ["obligated", "disbursed", "pending", "remaining"]}),
+        ("Closeout", {"fields": ["closed_at", CLOSED_BY, "closeout_note"]}),
+    ]
+    readonly_fields = [
+        *fieldsets[0][1]["fields"],
+        *fieldsets[1][1]["fields"],
+        *fieldsets[2][1]["fields"],
+    ]
 
     def get_queryset(self, request):
         return selectors.awards_with_balances(super().get_queryset(request))
@@ -214,7 +243,7 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     list_display = [
         "id",
         "award",
-        "applicant_id",
+        AWARD_APPLICANT,
         "category",
         "amount",
         "status",
@@ -228,10 +257,6 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     date_hierarchy = "created_at"
     ordering = ["created_at", "id"]  # first come, first decided
     actions = ["approve_requests", "reject_requests"]
-
-    @admin.display(description="Applicant", ordering="award__applicant_id")
-    def applicant_id(self, request_row):
-        return request_row.award.applicant_id
 
     @admin.action(description="Approve (schedules the disbursement)", permissions=["change"])
     def approve_requests(self, request, queryset):
@@ -262,7 +287,7 @@ class DisbursementAdmin(ServiceOnlyAdmin):
     list_display = [
         "id",
         "award",
-        "applicant_id",
+        AWARD_APPLICANT,
         "category",
         "amount",
         "status",
@@ -277,10 +302,6 @@ class DisbursementAdmin(ServiceOnlyAdmin):
     search_fields = ["award__tracking_number", "=award__application_id", "payment_reference"]
     date_hierarchy = "created_at"
     actions = ["send_payments", "settle_payments", "fail_payments"]
-
-    @admin.display(description="Applicant", ordering="award__applicant_id")
-    def applicant_id(self, disbursement):
-        return disbursement.award.applicant_id
 
     @admin.action(description="Mark as sent", permissions=["change"])
     def send_payments(self, request, queryset):
@@ -316,7 +337,7 @@ class DisbursementAdmin(ServiceOnlyAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyModelAdmin):
+class LedgerEntryAdmin(PeopleColumnsMixin, ReadOnlyModelAdmin):
     list_display = [
         "id",
         "created_at",
@@ -327,7 +348,7 @@ class LedgerEntryAdmin(ReadOnlyModelAdmin):
         "debit_account",
         "amount",
         "disbursement",
-        "recorded_by_id",
+        RECORDED_BY,
     ]
     list_filter = ["kind", "debit_account", "credit_account"]
     list_select_related = ["award", "category"]

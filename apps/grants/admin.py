@@ -26,8 +26,11 @@ from apps.grants.models import (
 )
 from hms.admin_actions import ReasonForm, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from hms.db import database_for
 from hms.errors import ApplicationError
 from hms.limits import POSITIVE_MONEY
+from hms.people.columns import PeopleColumnsMixin, actor_column, person_column
+from hms.people.models import Person
 from hms.staff import identity_of
 
 CENT = Decimal("0.01")
@@ -39,32 +42,40 @@ class BudgetLineInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class HistoryInline(ReadOnlyInline):
+class HistoryInline(PeopleColumnsMixin, ReadOnlyInline):
     model = ApplicationTransition
     verbose_name = "state change"
     verbose_name_plural = "history"
-    fields = ["at", "from_status", "to_status", "actor_role", "actor_id", "reason"]
+    # Finance's events are the only service acting on applications here.
+    fields = [
+        "at",
+        "from_status",
+        "to_status",
+        actor_column("actor_id", "actor_role", "By", service="finance"),
+        "reason",
+    ]
     readonly_fields = fields
     ordering = ["at", "id"]
 
 
-class ScoreInline(ReadOnlyInline):
+class ScoreInline(PeopleColumnsMixin, ReadOnlyInline):
     model = ReviewScore
-    fields = ["criterion", "score", "reviewer_id", "note", "scored_at"]
+    fields = ["criterion", "score", person_column("reviewer_id", "Reviewer"), "note", "scored_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("criterion")
 
 
-class CommentInline(admin.TabularInline):
+class CommentInline(PeopleColumnsMixin, admin.TabularInline):
     """Earlier notes are read-only; a new one is added through the service as the signed-in user."""
 
     model = ReviewComment
     extra = 1
     can_delete = False
-    fields = ["body", "author_role", "author_id", "created_at"]
-    readonly_fields = ["author_role", "author_id", "created_at"]
+    author = person_column("author_id", "Author")
+    fields = ["body", author, "created_at"]
+    readonly_fields = [author, "created_at"]
     verbose_name = "review note"
 
     def has_change_permission(self, request, obj=None):
@@ -77,13 +88,12 @@ class AssigneeFilter(admin.SimpleListFilter):
 
     def lookups(self, request, model_admin):
         choices = [("me", "Assigned to me"), ("none", "Unassigned")]
-        ids = (
-            Application.objects.filter(assignee_id__isnull=False)
-            .order_by("assignee_id")
-            .values_list("assignee_id", flat=True)
-            .distinct()[:50]
+        reviewers = (
+            Person.objects.using(database_for("grants"))
+            .filter(role__in=[Person.Role.CASEWORKER, Person.Role.ADMINISTRATOR], active=True)
+            .order_by("display_name", "user_id")[:50]
         )
-        return choices + [(str(user_id), f"Caseworker #{user_id}") for user_id in ids]
+        return choices + [(str(person.user_id), str(person)) for person in reviewers]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -161,14 +171,17 @@ def score_form_for(criteria):
 # ------------------------------------------------------------------------------------------------
 
 
+ASSIGNEE = person_column("assignee_id", "Assignee")
+
+
 @admin.register(Application)
-class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
+class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin):
     list_display = [
         "tracking",
         "applicant_name",
         "program_code",
         "status",
-        "assignee",
+        ASSIGNEE,
         "requested_amount",
         "awarded_amount",
         "updated_at",
@@ -218,7 +231,7 @@ class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
             "Review",
             {
                 "fields": [
-                    "assignee_id",
+                    ASSIGNEE,
                     "weighted_score",
                     "version",
                     "submitted_at",
@@ -239,7 +252,7 @@ class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "requested_amount",
         "awarded_amount",
         "award_id",
-        "assignee_id",
+        ASSIGNEE,
         "weighted_score",
         "version",
         "submitted_at",
@@ -298,10 +311,6 @@ class ApplicationAdmin(ServiceActionsMixin, admin.ModelAdmin):
     @admin.display(description="Program", ordering="program__code")
     def program_code(self, application):
         return application.program.code
-
-    @admin.display(description="Assignee", ordering="assignee_id")
-    def assignee(self, application):
-        return f"Caseworker #{application.assignee_id}" if application.assignee_id else "-"
 
     @admin.display(description="Weighted score (0-5)")
     def weighted_score(self, application):

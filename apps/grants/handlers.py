@@ -6,16 +6,36 @@ function; each is safe to run twice (upserts, and transitions that ignore a stat
 
 from apps.grants import services
 from hms.events.finance import AwardClosed, AwardObligated
-from hms.events.users import UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
+from hms.people.services import person_record
 
 
 def applicant_changed(event: UserRegistered | UserUpdated) -> None:
-    """Keep the local applicant read model in step with the User Service."""
+    """Keep the local applicant read model (and the names pages show) in step with the User
+    Service."""
     services.applicant_upsert(
         user_id=event.user_id,
         kind=event.kind,
         display_name=event.display_name,
         verification_status=event.verification_status,
+    )
+    person_record(
+        service="grants",
+        user_id=event.user_id,
+        role="applicant",
+        display_name=event.display_name,
+        kind=event.kind,
+    )
+
+
+def staff_changed(event: StaffUpdated) -> None:
+    """A member of staff's name and role, for the pages that show who did what."""
+    person_record(
+        service="grants",
+        user_id=event.user_id,
+        role=event.role,
+        display_name=event.display_name,
+        active=event.active,
     )
 
 
@@ -41,6 +61,7 @@ def award_closed(event: AwardClosed) -> None:
 HANDLERS = {
     UserRegistered: [applicant_changed],
     UserUpdated: [applicant_changed],
+    StaffUpdated: [staff_changed],
     AwardObligated: [award_obligated],
     AwardClosed: [award_closed],
 }

@@ -1,7 +1,7 @@
 """The events the Users Service publishes, built from its models."""
 
 from apps.users.models import Profile
-from hms.events.users import UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
 
 
 def profile_summary(profile: Profile) -> dict:
@@ -20,3 +20,17 @@ def user_registered(profile: Profile) -> UserRegistered:
 
 def user_updated(profile: Profile) -> UserUpdated:
     return UserUpdated(**profile_summary(profile))
+
+
+def staff_updated(profile: Profile) -> StaffUpdated:
+    return StaffUpdated(
+        user_id=profile.pk,
+        display_name=profile.display_name,
+        role=profile.role,
+        active=profile.user.is_active,
+    )
+
+
+def people_event(profile: Profile) -> UserUpdated | StaffUpdated:
+    """What the other services keep about this person now (applicants and staff differ)."""
+    return user_updated(profile) if profile.is_applicant else staff_updated(profile)

@@ -250,8 +250,22 @@ def staff_account_create(
     _fill_new_profile(profile, values, errors, password)
     with service_atomic("users"):
         _save_new_account(profile, password)
+        # Grants and Finance show staff by name (hms.people).
+        publish(events.staff_updated(profile))
     logger.info("staff account %s created (%s)", profile.pk, role)
     return profile
+
+
+def people_announce() -> int:
+    """Publish every account's current summary again (user.updated for applicants,
+    staff.updated for staff), so a service that newly keeps names learns them; harmless to
+    repeat (each is the whole state). Returns how many were published."""
+    count = 0
+    for profile in Profile.objects.select_related("user").order_by("pk").iterator():
+        with service_atomic("users"):
+            publish(events.people_event(profile))
+        count += 1
+    return count
 
 
 def _fill_new_profile(profile: Profile, values: dict, errors: dict, password: str) -> None:
@@ -283,7 +297,8 @@ def _save_new_account(profile: Profile, password: str) -> None:
 def profile_update(*, actor: Identity, profile_id: int, changes: Mapping[str, str]) -> Profile:
     """Change one's own contact details (and a business's EIN/UEI until it is verified).
 
-    Publishes user.updated when the summary other services keep (name, kind, verification) changes.
+    Publishes user.updated (an applicant) or staff.updated (staff) when the summary other
+    services keep (name, kind, verification) changes.
     """
     with service_atomic("users"):
         profile = (
@@ -328,8 +343,8 @@ def profile_update(*, actor: Identity, profile_id: int, changes: Mapping[str, st
                 user.save(update_fields=["username", "email"])
         except IntegrityError as exc:
             raise _email_already_registered() from exc
-        if profile.is_applicant and events.profile_summary(profile) != summary_before:
-            publish(events.user_updated(profile))
+        if events.profile_summary(profile) != summary_before:
+            publish(events.people_event(profile))
     logger.info("profile %s updated: %s", profile.pk, ", ".join(sorted(changed)))
     return profile
 

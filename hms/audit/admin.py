@@ -4,13 +4,16 @@ from django.contrib import admin
 
 from hms.admin_readonly import ReadOnlyModelAdmin
 from hms.audit.models import AuditEntry
+from hms.people.columns import PeopleColumnsMixin, actor_column
+
+WHO = actor_column("actor_id", "actor_role", "Who")
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyModelAdmin):
+class AuditEntryAdmin(PeopleColumnsMixin, ReadOnlyModelAdmin):
     list_display = [
         "at",
-        "actor_id",
+        WHO,
         "actor_role",
         "action",
         "object_type",
@@ -31,5 +34,19 @@ class AuditEntryAdmin(ReadOnlyModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
 
+    fields = [
+        "at",
+        WHO,
+        "actor_role",
+        "action",
+        "object_type",
+        "object_id",
+        "changes",
+        "request_id",
+        "ip_address",
+        "forwarded_for",
+        "user_agent",
+    ]
+
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return self.fields

@@ -18,11 +18,12 @@ from hms.events.grants import (
     GrantSubmitted,
     GrantWithdrawn,
 )
-from hms.events.users import UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     UserRegistered,
     UserUpdated,
+    StaffUpdated,
     GrantSubmitted,
     GrantApproved,
     GrantRejected,

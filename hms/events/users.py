@@ -10,7 +10,7 @@ class UserRegistered(Event):
 
     name = "user.registered"
     producer = "users"
-    consumers = ("grants",)
+    consumers = ("grants", "finance")
     aggregate_field = "user_id"
     ordering = LATEST_WINS  # the whole summary: the newest one is the truth
 
@@ -25,7 +25,7 @@ class UserUpdated(Event):
 
     name = "user.updated"
     producer = "users"
-    consumers = ("grants",)
+    consumers = ("grants", "finance")
     aggregate_field = "user_id"
     ordering = LATEST_WINS  # the whole summary: the newest one is the truth
 
@@ -33,3 +33,18 @@ class UserUpdated(Event):
     kind: Literal["individual", "business"]
     display_name: str
     verification_status: Literal["unverified", "verified", "rejected"]
+
+
+class StaffUpdated(Event):
+    """A member of staff's account was created or changed (name, role, active)."""
+
+    name = "staff.updated"
+    producer = "users"
+    consumers = ("grants", "finance")
+    aggregate_field = "user_id"
+    ordering = LATEST_WINS  # the whole summary: the newest one is the truth
+
+    user_id: int
+    display_name: str
+    role: Literal["caseworker", "finance_officer", "administrator"]
+    active: bool

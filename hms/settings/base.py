@@ -45,6 +45,12 @@ PLATFORM_APPS = [
     "hms.audit",
     "hms.idempotency",
 ]
+# The people a consuming service shows by name (grants and finance; users is their source).
+PEOPLE_APPS = ["hms.people"]
+# Where a service's admin finds people's names (hms.people.columns): its read model, or for the
+# User Service its own profiles.
+HMS_PEOPLE_MODEL = "people.Person"
+HMS_PEOPLE_NAME_FIELD = "display_name"
 
 MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",

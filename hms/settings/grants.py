@@ -3,7 +3,7 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "grants"
-INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.grants"]
+INSTALLED_APPS = [*PLATFORM_APPS, *PEOPLE_APPS, "hms.staff", "apps.grants"]
 # Staff sign in to the admin with their User Service account; no password is kept here.
 AUTHENTICATION_BACKENDS = ["hms.staff.backends.UserServiceBackend"]
 DATABASES = {"default": service_database("grants")}

@@ -16,7 +16,14 @@ prepare()
 from hms.settings.base import *  # noqa: E402
 
 HMS_SERVICE = "test"
-INSTALLED_APPS = [*PLATFORM_APPS, "hms.staff", "apps.users", "apps.grants", "apps.finance"]
+INSTALLED_APPS = [
+    *PLATFORM_APPS,
+    *PEOPLE_APPS,
+    "hms.staff",
+    "apps.users",
+    "apps.grants",
+    "apps.finance",
+]
 # The Users admin signs in locally; the grants/finance admins through the User Service.
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -4,6 +4,8 @@ from hms.settings.base import *
 
 HMS_SERVICE = "users"
 INSTALLED_APPS = [*PLATFORM_APPS, "apps.users"]
+HMS_PEOPLE_MODEL = "users.Profile"
+HMS_PEOPLE_NAME_FIELD = "legal_name"
 DATABASES = {"default": service_database("users")}
 HMS_SERVICE_DATABASES = {"users": "default"}
 HMS_BUS_HANDLERS = {"users": "apps.users.handlers.HANDLERS"}

@@ -9,6 +9,7 @@ from django.test import Client
 from apps.finance import services
 from apps.finance.models import Award, Disbursement, LedgerEntry, ReimbursementRequest
 from apps.finance.selectors import award_balances
+from hms.people.services import person_record
 from hms.settings import finance as finance_settings
 from hms.staff.models import StaffAccount
 from hms.staff.permissions import staff_permissions_sync
@@ -274,3 +275,34 @@ def test_a_local_account_without_a_platform_identity_cannot_act(settings):
     assert any("no platform identity" in message for message in messages)
     disbursement.refresh_from_db()
     assert disbursement.status == "scheduled"
+
+
+def test_finance_pages_name_recipients_and_officers(officer_admin):
+    person_record(service="finance", user_id=5, role="applicant", display_name="Acme Robotics LLC")
+    person_record(service="finance", user_id=3, role="finance_officer", display_name="Morgan Patel")
+    award = factories.award()
+    factories.settled(award, "100.00")
+    factories.reimbursement(award)
+
+    pages = {
+        path: officer_admin.get(path).content.decode()
+        for path in (
+            "/admin/finance/award/",
+            "/admin/finance/disbursement/",
+            "/admin/finance/reimbursementrequest/?status__exact=pending",
+            "/admin/finance/ledgerentry/",
+            f"/admin/finance/award/{award.pk}/change/",
+        )
+    }
+
+    for path, html in pages.items():
+        if "ledgerentry" not in path:
+            assert "Acme Robotics LLC (#5)" in html, path
+    assert "Morgan Patel (#3)" in pages["/admin/finance/ledgerentry/"]
+    assert "Morgan Patel (#3)" in pages[f"/admin/finance/award/{award.pk}/change/"]
+
+
+def test_someone_whose_name_has_not_arrived_is_shown_by_id(officer_admin):
+    factories.award(applicant_id=77)
+
+    assert "User #77" in officer_admin.get("/admin/finance/award/").content.decode()

@@ -6,7 +6,12 @@ from decimal import Decimal
 import pytest
 
 from apps.finance import services
-from apps.finance.handlers import HANDLERS, obligate_award_for_approved_grant
+from apps.finance.handlers import (
+    HANDLERS,
+    applicant_changed,
+    obligate_award_for_approved_grant,
+    staff_changed,
+)
 from apps.finance.models import Award, EntryKind, LedgerEntry
 from apps.finance.selectors import award_balances
 from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
@@ -14,14 +19,20 @@ from hms.bus.models import InboxEvent, OutboxEvent
 from hms.db import database_for
 from hms.events import event_class
 from hms.events.grants import GrantApproved
+from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
 from tests.finance import factories
 from tests.finance.factories import grant_approved_envelope, outbox
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-def test_the_handler_table_wires_grant_approved_to_the_obligation():
-    assert {GrantApproved: [obligate_award_for_approved_grant]} == HANDLERS
+def test_the_handler_table_wires_grant_approved_to_the_obligation_and_people_to_names():
+    assert {
+        GrantApproved: [obligate_award_for_approved_grant],
+        UserRegistered: [applicant_changed],
+        UserUpdated: [applicant_changed],
+        StaffUpdated: [staff_changed],
+    } == HANDLERS
 
 
 def test_grant_approved_obligates_an_award_with_its_budget_and_ledger():

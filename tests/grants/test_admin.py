@@ -8,6 +8,8 @@ from django.test import Client
 
 from apps.grants import services
 from apps.grants.models import ApplicationStatus, ApplicationTransition, ReviewComment
+from hms.auth import Identity
+from hms.people.services import person_record
 from tests.grants import factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -285,3 +287,27 @@ def test_program_and_rubric_admin_pages_load(superuser_client, open_program):
     )
     assert superuser_client.get("/admin/grants/rubric/").status_code == 200
     assert superuser_client.get("/admin/grants/applicant/").status_code == 200
+
+
+def test_the_application_page_names_who_reviewed_scored_and_wrote(caseworker_client, open_program):
+    person_record(service="grants", user_id=2, role="caseworker", display_name="Casey Whitfield")
+    caseworker = Identity(user_id=CASEWORKER_PLATFORM_ID, role="caseworker")
+    application = factories.submitted(program=open_program)
+    services.application_start_review(actor=caseworker, application_id=application.pk)
+    services.application_assign(actor=caseworker, application_id=application.pk, assignee_id=2)
+    rubric = services.rubric_ensure_default()
+    services.application_score(
+        actor=caseworker,
+        application_id=application.pk,
+        scores=[services.ScoreInput(criterion.pk, 3) for criterion in rubric.criteria.all()],
+    )
+
+    queue = caseworker_client.get(QUEUE).content.decode()
+    page = caseworker_client.get(f"{QUEUE}{application.pk}/change/").content.decode()
+
+    assert "Casey Whitfield (#2)" in queue  # the assignee column
+    # The assignee, the history (who started the review) and each score: by name, never an id.
+    assert page.count("Casey Whitfield (#2)") == 2 + rubric.criteria.count()
+    filters = caseworker_client.get(QUEUE).context["cl"].filter_specs
+    assignee = next(spec for spec in filters if spec.parameter_name == "assignee")
+    assert ("2", "Casey Whitfield (#2)") in assignee.lookup_choices

@@ -52,5 +52,14 @@ class FakeBroker:
             for envelope in batch.envelopes
         ]
 
-    def payloads(self, key: str) -> list:
-        return [envelope["payload"][key] for batch in self.batches for envelope in batch.envelopes]
+    def batches_to(self, consumer: str) -> list[Batch]:
+        return [batch for batch in self.batches if batch.consumer == consumer]
+
+    def payloads(self, key: str, consumer: str = "grants") -> list:
+        """The payloads' `key` of what `consumer` was sent, in order (user events also go to
+        finance: the tests follow one consumer's queue)."""
+        return [
+            envelope["payload"][key]
+            for batch in self.batches_to(consumer)
+            for envelope in batch.envelopes
+        ]

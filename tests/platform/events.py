@@ -24,9 +24,13 @@ def example_value(annotation, name: str = ""):
         return annotation(
             **{key: example_value(f.annotation, key) for key, f in annotation.model_fields.items()}
         )
-    return {int: 7, str: f"example {name}", Decimal: Decimal("1234.56"), uuid.UUID: uuid.uuid4()}[
-        annotation
-    ]
+    return {
+        int: 7,
+        str: f"example {name}",
+        bool: True,
+        Decimal: Decimal("1234.56"),
+        uuid.UUID: uuid.uuid4(),
+    }[annotation]
 
 
 def example_event(event_type: type[Event]) -> Event:

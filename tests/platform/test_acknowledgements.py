@@ -57,8 +57,13 @@ def broker(monkeypatch):
     return fake, acks
 
 
-def delivery(row: OutboxEvent) -> OutboxDelivery:
-    return OutboxDelivery.objects.using(USERS).get(event=row)
+def delivery(row: OutboxEvent, consumer: str = "grants") -> OutboxDelivery:
+    return OutboxDelivery.objects.using(USERS).get(event=row, consumer=consumer)
+
+
+def finance_holds(*rows: OutboxEvent) -> None:
+    """User events go to finance too: these tests follow grants' copies."""
+    acknowledge(producer="users", consumer="finance", event_ids=[str(row.event_id) for row in rows])
 
 
 def test_each_consumer_gets_a_delivery_that_waits_for_its_acknowledgement(broker, settings):
@@ -72,13 +77,14 @@ def test_each_consumer_gets_a_delivery_that_waits_for_its_acknowledgement(broker
     assert (sent.consumer, sent.sends, sent.acked_at) == ("grants", 1, None)
     assert sent.next_send_at - sent.sent_at == timedelta(seconds=30)
     lag = bus_status("users").consumers
-    assert [(c.consumer, c.unacknowledged) for c in lag] == [("grants", 1)]
-    assert lag[0].oldest_unacknowledged_age is not None
+    assert [(c.consumer, c.unacknowledged) for c in lag] == [("finance", 1), ("grants", 1)]
+    assert all(c.oldest_unacknowledged_age is not None for c in lag)
 
     assert acknowledge(producer="users", consumer="grants", event_ids=[str(row.event_id)]) == 1
 
     assert delivery(row).acked_at is not None
-    assert bus_status("users").consumers == ()
+    assert delivery(row, "finance").acked_at is None  # each consumer acknowledges its own
+    assert [c.consumer for c in bus_status("users").consumers] == ["finance"]
 
 
 def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_often(broker, settings):
@@ -86,6 +92,7 @@ def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_ofte
     settings.HMS_BUS_ACK_TIMEOUT = 10
     lost, held = published(4), published(5)
     relay_outbox("users")
+    finance_holds(lost, held)
     acknowledge(producer="users", consumer="grants", event_ids=[str(held.event_id)])
     assert resend_unacknowledged("users") == 0  # not due yet
 
@@ -93,7 +100,8 @@ def test_an_unacknowledged_copy_is_sent_again_to_its_consumer_less_and_less_ofte
     assert resend_unacknowledged("users") == 1
 
     assert fake.sent[-1] == ("grants", str(lost.event_id))
-    assert len(fake.batches) == 2  # the first send (both events in one batch), then the resend
+    # The first send (both events in one batch), then the resend.
+    assert len(fake.batches_to("grants")) == 2
     again = delivery(lost)
     assert again.sends == 2
     assert again.next_send_at - again.sent_at == timedelta(seconds=20)  # twice the timeout now
@@ -107,6 +115,7 @@ def test_a_copy_waiting_behind_a_backlog_is_not_sent_again_until_the_queue_has_d
     settings.HMS_BUS_ACK_TIMEOUT = 10
     row = published(4)
     relay_outbox("users")
+    finance_holds(row)
     queue = events_queue("grants", "user:4")
     OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
     fake.waiting[queue] = 250  # the consumer is behind (or stopped): the copy is in the queue
@@ -185,6 +194,7 @@ def test_pruning_keeps_what_is_recent_or_unacknowledged(broker, settings):
     settings.HMS_BUS_RETENTION_DAYS = 7
     old_acked, old_unacked, recent = published(4), published(5), published(6)
     relay_outbox("users")
+    finance_holds(old_acked, old_unacked, recent)
     acknowledge(
         producer="users",
         consumer="grants",

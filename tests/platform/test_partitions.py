@@ -47,7 +47,10 @@ def test_an_event_is_sent_to_its_aggregates_partition(monkeypatch):
         [(1, envelope, "user:4", {}, transport.consumers_of("user.updated", 1))], limit=100
     )
 
-    assert transport.send_batches(batches) == (1, None)
+    assert transport.send_batches(batches) == (2, None)  # one message per consuming service
 
-    queue = partitions.partition_queue("grants", partition_of("user:4", 4))
-    assert sent == [("hms.bus.deliver_batch", queue)]
+    partition = partition_of("user:4", 4)
+    assert sent == [
+        ("hms.bus.deliver_batch", partitions.partition_queue("grants", partition)),
+        ("hms.bus.deliver_batch", partitions.partition_queue("finance", partition)),
+    ]

@@ -59,11 +59,14 @@ def test_the_demo_business_is_a_verified_llc_with_a_valid_ein_and_uei():
     assert Profile.objects.get(email="ada@example.com").zip_code == "21201"
 
 
-def test_seed_demo_publishes_the_applicants_as_events():
+def test_seed_demo_publishes_the_applicants_and_the_staff_as_events():
     seed()
 
     events = OutboxEvent.objects.using(database_for("users")).order_by("id")
     assert [(e.event_type, e.envelope["payload"]["user_id"]) for e in events] == [
+        ("staff.updated", 1),
+        ("staff.updated", 2),
+        ("staff.updated", 3),
         ("user.registered", 4),
         ("user.registered", 5),
         ("user.updated", 5),

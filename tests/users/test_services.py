@@ -197,7 +197,16 @@ def test_staff_accounts_reach_the_admin_and_only_administrators_are_superusers(r
     assert profile.kind == ""
     assert profile.user.is_staff
     assert profile.user.is_superuser is superuser
-    assert not outbox().exists()  # user.registered is about applicants
+    # Not user.registered (that is about applicants): staff.updated, for the names staff
+    # pages show in grants and finance.
+    published = outbox().get()
+    assert published.event_type == "staff.updated"
+    assert published.envelope["payload"] == {
+        "user_id": profile.pk,
+        "display_name": profile.legal_name,
+        "role": profile.role,
+        "active": True,
+    }
 
 
 def test_a_staff_account_needs_a_staff_role():
@@ -230,6 +239,45 @@ def test_a_name_change_publishes_user_updated(individual):
     event = outbox().get(event_type="user.updated")
     assert event.envelope["payload"]["display_name"] == "Grace B. Hopper"
     assert event.envelope["payload"]["user_id"] == individual.pk
+
+
+def test_a_staff_name_change_publishes_staff_updated(caseworker):
+    outbox().delete()
+
+    services.profile_update(
+        actor=identity_of(caseworker),
+        profile_id=caseworker.pk,
+        changes={"legal_name": "Casey Whitfield-Ng"},
+    )
+
+    event = outbox().get()
+    assert event.event_type == "staff.updated"
+    assert event.envelope["payload"]["display_name"] == "Casey Whitfield-Ng"
+    assert event.envelope["payload"]["role"] == "caseworker"
+
+
+def test_announcing_people_publishes_each_account_as_it_is_now(individual, caseworker):
+    outbox().delete()
+    caseworker.user.is_active = False
+    caseworker.user.save()
+
+    assert services.people_announce() == 2
+
+    published = {
+        row.envelope["payload"]["user_id"]: (row.event_type, row.envelope["payload"])
+        for row in outbox()
+    }
+    assert published[individual.pk][0] == "user.updated"
+    assert published[individual.pk][1]["display_name"] == individual.legal_name
+    assert published[caseworker.pk] == (
+        "staff.updated",
+        {
+            "user_id": caseworker.pk,
+            "display_name": caseworker.legal_name,
+            "role": "caseworker",
+            "active": False,
+        },
+    )
 
 
 def test_an_email_change_moves_the_sign_in_name_too(individual):

@@ -16,6 +16,8 @@ from apps.finance import services
 from apps.finance.models import Award
 from hms.auth import KIND_BUSINESS, ROLE_APPLICANT, ROLE_FINANCE_OFFICER, Identity
 from hms.db import service_atomic
+from hms.people.demo import DEMO_PEOPLE
+from hms.people.services import people_ensure
 
 DEMO_APPLICANT_ID = 5
 FINANCE_OFFICER = Identity(user_id=3, role=ROLE_FINANCE_OFFICER)
@@ -108,6 +110,8 @@ class Command(BaseCommand):
     help = "Load the Finance Service's demo awards, payments and reimbursement requests."
 
     def handle(self, *args, **options):
+        with service_atomic("finance"):
+            people_ensure(service="finance", people=DEMO_PEOPLE)
         seeders = [_seed_first_award, _seed_second_award]
         for spec, seed_payments in zip(DEMO_AWARDS, seeders, strict=True):
             with service_atomic("finance"):

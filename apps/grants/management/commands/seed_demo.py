@@ -15,6 +15,8 @@ from apps.grants import services
 from apps.grants.models import Applicant, Application, Program
 from hms.auth import Identity
 from hms.db import service_atomic
+from hms.people.demo import DEMO_PEOPLE
+from hms.people.services import people_ensure
 
 # The demo identities the User Service creates on a fresh database (see the README).
 CASEWORKER = Identity(user_id=2, role="caseworker")
@@ -144,6 +146,7 @@ class Command(BaseCommand):
                         "verification_status": verification,
                     },
                 )
+            people_ensure(service="grants", people=DEMO_PEOPLE)
             created_programs = self._programs()
             created_applications = sum(
                 self._application(spec, rubric) for spec in DEMO_APPLICATIONS
