@@ -16,6 +16,7 @@ from django.utils import timezone
 from hms.limits import MIN_AMOUNT, MONEY
 
 TRACKING_NUMBER_PATTERN = r"^HMS-\d{4}-\d{6,}$"
+MAX_REVIEWERS = 10
 POSITIVE_MONEY = [MinValueValidator(MIN_AMOUNT)]
 
 # Agency, optional series, fiscal year, round: SBA-SBIR-2027-01, NSF-2026-03.
@@ -85,6 +86,25 @@ class Program(models.Model):
         on_delete=models.PROTECT,
         related_name="programs",
         help_text="Leave empty to review with the default rubric.",
+    )
+    reviewers_required = models.PositiveSmallIntegerField(
+        "reviews required",
+        default=0,
+        validators=[MaxValueValidator(MAX_REVIEWERS)],
+        help_text="How many independent reviews an application needs before it is decided "
+        "(0: its caseworker decides without a review panel).",
+    )
+    blind_review = models.BooleanField(
+        default=False,
+        help_text="Reviewers do not see who applied (name, EIN, UEI, address); only the "
+        "application's caseworker does.",
+    )
+    review_target_days = models.PositiveSmallIntegerField(
+        "review target (days)",
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Days from submission to decision the program aims for; older open "
+        "applications are flagged on the start page.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -363,20 +383,73 @@ class ReviewScore(models.Model):
         return f"{self.criterion.name}: {self.score}"
 
 
+class ReviewAssignment(models.Model):
+    """One reviewer on one application's panel: they declare any conflict of interest before
+    they see the application, score it on their own, then submit (their scores are then final
+    and they see the others')."""
+
+    class Status(models.TextChoices):
+        DECLARING = "declaring", "Declaring conflicts of interest"
+        REVIEWING = "reviewing", "Reviewing"
+        SUBMITTED = "submitted", "Review submitted"
+        RECUSED = "recused", "Recused (conflict of interest)"
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="review_assignments"
+    )
+    reviewer_id = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DECLARING)
+    assigned_by_id = models.PositiveBigIntegerField()
+    assigned_at = models.DateTimeField(default=timezone.now)
+    declared_at = models.DateTimeField(null=True, blank=True)
+    conflict = models.TextField(blank=True, help_text="The conflict declared, when recused.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["application", "assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "reviewer_id"], name="grants_review_once_per_reviewer"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["reviewer_id", "status"], name="grants_review_reviewer_status")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reviewer #{self.reviewer_id}: {self.get_status_display()}"
+
+
 class ReviewComment(models.Model):
-    """A caseworker's note on an application (internal: applicants do not see these)."""
+    """An entry of an application's thread: an internal note (staff only) or a message the
+    applicant reads (through their API)."""
+
+    class Visibility(models.TextChoices):
+        INTERNAL = "internal", "Internal note (staff only)"
+        APPLICANT = "applicant", "Message to the applicant"
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="comments")
     author_id = models.PositiveBigIntegerField()
     author_role = models.CharField(max_length=20)
+    visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL
+    )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["application", "created_at", "id"]
+        verbose_name = "note or message"
+        verbose_name_plural = "notes and messages"
+        indexes = [
+            models.Index(
+                fields=["application", "visibility", "created_at"],
+                name="grants_comment_app_visible",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"Comment by #{self.author_id} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_visibility_display()} of {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class TrackingCounter(models.Model):

@@ -22,7 +22,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The agency's time zone: dates on staff pages and program windows ("closes on") are its dates.
+TIME_ZONE = env("HMS_TIME_ZONE", default="America/New_York")
 USE_I18N = True
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -32,7 +33,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # Apps every service runs: admin and its dependencies, the API toolkit, the event bus.
 PLATFORM_APPS = [
-    "django.contrib.admin",
+    # Django's admin, as the staff workspace (hms/admin_site.py).
+    "hms.admin_apps.WorkspaceAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +53,8 @@ PEOPLE_APPS = ["hms.people"]
 # User Service its own profiles.
 HMS_PEOPLE_MODEL = "people.Person"
 HMS_PEOPLE_NAME_FIELD = "display_name"
+# The admin's start page for the signed-in person (hms.admin_site): a function of the request.
+HMS_START_PAGE = ""
 
 MIDDLEWARE = [
     "hms.middleware.RequestIdMiddleware",

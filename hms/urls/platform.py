@@ -1,6 +1,5 @@
 """URLs every data service serves besides its own API: admin, health, OpenAPI schema and docs."""
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -9,15 +8,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from hms import health
 from hms.bus.metrics import metrics_view
 from hms.errors import json_not_found
-
-SERVICE_TITLES = {
-    "users": "HMS User Service",
-    "grants": "HMS Grant Service: caseworkers",
-    "finance": "HMS Finance Service: finance officers",
-}
-admin.site.site_header = SERVICE_TITLES.get(settings.HMS_SERVICE, "HMS")
-admin.site.site_title = admin.site.site_header
-admin.site.index_title = "Work queues"
 
 platform_urlpatterns = [
     path("admin/", admin.site.urls),

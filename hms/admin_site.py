@@ -1,0 +1,79 @@
+"""The staff workspace: every service's admin site, set up for the people who work in it all day.
+
+Each service installs `hms.admin_apps.WorkspaceAdminConfig` in place of `django.contrib.admin`, so
+its `admin.site` is a `WorkspaceSite`: the service's name in the header, an "Email" sign-in (staff
+sign in with their HMS account's email), no "View site" link (no public site stands behind an
+admin), and a start page for the signed-in person's role, built by the function named in
+settings.HMS_START_PAGE (`start_page(request) -> StartPage`): the counts that matter to them, each
+a link to the filtered list, and the tables they check first.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.utils.module_loading import import_string
+
+SERVICE_TITLES = {
+    "users": "HMS User Service",
+    "grants": "HMS Grants: caseworkers",
+    "finance": "HMS Finance: finance officers",
+}
+
+
+@dataclass(frozen=True)
+class Count:
+    """One number on the start page, and the list it counts."""
+
+    label: str
+    count: int
+    url: str
+    # Counts are capped (a start page must not count a million rows): shown as "1,000+".
+    capped: bool = False
+    hint: str = ""
+
+    @property
+    def shown(self) -> str:
+        return f"{self.count:,}+" if self.capped else f"{self.count:,}"
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    headings: list[str]
+    rows: list[list[str]]
+    link: tuple[str, str] | None = None  # (text, url) under the table
+
+
+@dataclass
+class StartPage:
+    heading: str
+    counts: list[Count] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+class StaffLoginForm(AdminAuthenticationForm):
+    """The admin sign-in, labelled for what staff type: their HMS account's email."""
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"].label = "Email"
+        self.fields["username"].widget.attrs.update({"autocomplete": "email", "inputmode": "email"})
+
+
+class WorkspaceSite(admin.AdminSite):
+    site_url = None  # no "View site": nothing public stands behind a service's admin
+    index_title = "Start"
+    index_template = "admin/start.html"
+    login_form = StaffLoginForm
+
+    def __init__(self, name="admin"):
+        super().__init__(name)
+        self.site_header = SERVICE_TITLES.get(settings.HMS_SERVICE, "HMS")
+        self.site_title = self.site_header
+
+    def index(self, request, extra_context=None):
+        builder = getattr(settings, "HMS_START_PAGE", "")
+        start = import_string(builder)(request) if builder else None
+        return super().index(request, {"start_page": start, **(extra_context or {})})

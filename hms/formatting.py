@@ -1,0 +1,26 @@
+"""How money reads on staff pages: "$80,000.00" (a Decimal, never a float, rounded to the cent)."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib import admin
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal | int | None) -> str:
+    """ "$80,000.00", "-$12.50", or "-" when there is no amount."""
+    if value is None:
+        return "-"
+    amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def money_column(field: str, description: str, *, ordering: str | None = None):
+    """An admin column (list_display or readonly field) showing `field` as money."""
+
+    @admin.display(description=description, ordering=ordering or field)
+    def column(obj) -> str:
+        return money(getattr(obj, field))
+
+    return column
