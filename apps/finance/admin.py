@@ -16,11 +16,24 @@ from apps.finance.models import (
     LedgerEntry,
     ReimbursementRequest,
 )
-from hms.admin_actions import ServiceActionsMixin
+from hms.admin_actions import ObjectAction, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from hms.auth import ROLE_FINANCE_OFFICER
 from hms.errors import ApplicationError
+from hms.formatting import money, money_column
 from hms.limits import POSITIVE_MONEY
-from hms.people.columns import PeopleColumnsMixin, person_column
+from hms.people.columns import PeopleColumnsMixin, PeopleSearchMixin, person_column
+from hms.staff import identity_of
+
+AMOUNT = money_column("amount", "Amount")
+
+
+def officer_may_act(request) -> bool:
+    """Buttons are offered to finance officers (and administrators) only."""
+    try:
+        return identity_of(request.user).has_role(ROLE_FINANCE_OFFICER)
+    except ApplicationError:
+        return False
 
 
 class ScheduleDisbursementForm(forms.Form):
@@ -31,14 +44,21 @@ class ScheduleDisbursementForm(forms.Form):
     def __init__(self, *args, award: Award, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].choices = [
-            (category.name, f"{category.name} (remaining {selectors.cents(category.remaining)})")
+            (category.name, f"{category.name} (remaining {money(category.remaining)})")
             for category in selectors.categories_with_balances(award.categories.all())
         ]
 
 
 class BudgetCategoryInline(ReadOnlyInline):
     model = BudgetCategory
-    fields = ["name", "budgeted_amount", "obligated", "disbursed", "pending", "remaining"]
+    fields = [
+        "name",
+        money_column("budgeted_amount", "Budgeted"),
+        "obligated",
+        "disbursed",
+        "pending",
+        "remaining",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -46,19 +66,19 @@ class BudgetCategoryInline(ReadOnlyInline):
 
     @admin.display(description="Obligated")
     def obligated(self, category):
-        return selectors.cents(category.obligated)
+        return money(category.obligated)
 
     @admin.display(description="Disbursed")
     def disbursed(self, category):
-        return selectors.cents(category.disbursed)
+        return money(category.disbursed)
 
     @admin.display(description="Pending")
     def pending(self, category):
-        return selectors.cents(category.pending)
+        return money(category.pending)
 
     @admin.display(description="Remaining")
     def remaining(self, category):
-        return selectors.cents(category.remaining)
+        return money(category.remaining)
 
 
 APPLICANT = person_column("applicant_id", "Recipient")
@@ -75,7 +95,7 @@ class LedgerEntryInline(PeopleColumnsMixin, ReadOnlyInline):
         "category",
         "credit_account",
         "debit_account",
-        "amount",
+        AMOUNT,
         "disbursement",
         "memo",
         RECORDED_BY,
@@ -90,14 +110,16 @@ class LedgerEntryInline(PeopleColumnsMixin, ReadOnlyInline):
 class DisbursementInline(ReadOnlyInline):
     model = Disbursement
     show_change_link = True  # to send, settle or fail it
-    fields = ["id", "category", "amount", "status", "created_at", "sent_at", "settled_at"]
+    fields = ["id", "category", AMOUNT, "status", "created_at", "sent_at", "settled_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category")
 
 
-class ServiceOnlyAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin):
+class ServiceOnlyAdmin(
+    PeopleSearchMixin, PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
+):
     """Records that only services write: listed and viewable; changed only through actions."""
 
     def has_add_permission(self, request):
@@ -129,7 +151,8 @@ class AwardAdmin(ServiceOnlyAdmin):
     list_display_links = ["id", "tracking_number"]
     list_filter = ["status", "program_code"]
     search_fields = ["tracking_number", "program_code", "=application_id", "=applicant_id"]
-    date_hierarchy = "created_at"
+    search_help_text = "Tracking number, program, recipient's name, or application id."
+    people_search_field = "applicant_id"
     inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
     actions = ["schedule_disbursement", "close_awards"]
     fieldsets = [
@@ -158,21 +181,29 @@ class AwardAdmin(ServiceOnlyAdmin):
     def get_queryset(self, request):
         return selectors.awards_with_balances(super().get_queryset(request))
 
+    def object_actions_for(self, request, award) -> list[ObjectAction]:
+        if not officer_may_act(request) or award.status != Award.Status.ACTIVE:
+            return []
+        return [
+            ObjectAction("schedule_disbursement", "Schedule a disbursement", primary=True),
+            ObjectAction("close_awards", "Close out"),
+        ]
+
     @admin.display(description="Obligated", ordering="obligated")
     def obligated(self, award):
-        return selectors.cents(award.obligated)
+        return money(award.obligated)
 
     @admin.display(description="Disbursed", ordering="disbursed")
     def disbursed(self, award):
-        return selectors.cents(award.disbursed)
+        return money(award.disbursed)
 
     @admin.display(description="Pending", ordering="pending")
     def pending(self, award):
-        return selectors.cents(award.pending)
+        return money(award.pending)
 
     @admin.display(description="Remaining", ordering="remaining")
     def remaining(self, award):
-        return selectors.cents(award.remaining)
+        return money(award.remaining)
 
     @admin.action(description="Schedule a disbursement", permissions=["change"])
     def schedule_disbursement(self, request, queryset):
@@ -245,7 +276,7 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
         "award",
         AWARD_APPLICANT,
         "category",
-        "amount",
+        AMOUNT,
         "status",
         "created_at",
         "decided_at",
@@ -254,9 +285,18 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     list_filter = [DecisionFilter, "created_at"]
     list_select_related = ["award", "category", "disbursement"]
     search_fields = ["description", "award__tracking_number", "=award__application_id"]
-    date_hierarchy = "created_at"
+    search_help_text = "Recipient's name, award tracking number, application id or description."
+    people_search_field = "award__applicant_id"
     ordering = ["created_at", "id"]  # first come, first decided
     actions = ["approve_requests", "reject_requests"]
+
+    def object_actions_for(self, request, row) -> list[ObjectAction]:
+        if not officer_may_act(request) or row.status != ReimbursementRequest.Status.PENDING:
+            return []
+        return [
+            ObjectAction("approve_requests", "Approve and schedule payment", primary=True),
+            ObjectAction("reject_requests", "Reject"),
+        ]
 
     @admin.action(description="Approve (schedules the disbursement)", permissions=["change"])
     def approve_requests(self, request, queryset):
@@ -289,7 +329,7 @@ class DisbursementAdmin(ServiceOnlyAdmin):
         "award",
         AWARD_APPLICANT,
         "category",
-        "amount",
+        AMOUNT,
         "status",
         "payment_reference",
         "created_at",
@@ -300,8 +340,21 @@ class DisbursementAdmin(ServiceOnlyAdmin):
     list_filter = ["status", "created_at"]
     list_select_related = ["award", "category"]
     search_fields = ["award__tracking_number", "=award__application_id", "payment_reference"]
-    date_hierarchy = "created_at"
+    search_help_text = "Recipient's name, award tracking number, application id or reference."
+    people_search_field = "award__applicant_id"
     actions = ["send_payments", "settle_payments", "fail_payments"]
+
+    def object_actions_for(self, request, row) -> list[ObjectAction]:
+        if not officer_may_act(request):
+            return []
+        if row.status == Disbursement.Status.SCHEDULED:
+            return [ObjectAction("send_payments", "Mark as sent", primary=True)]
+        if row.status == Disbursement.Status.SENT:
+            return [
+                ObjectAction("settle_payments", "Mark as settled", primary=True),
+                ObjectAction("fail_payments", "Mark as failed"),
+            ]
+        return []
 
     @admin.action(description="Mark as sent", permissions=["change"])
     def send_payments(self, request, queryset):
@@ -346,11 +399,10 @@ class LedgerEntryAdmin(PeopleColumnsMixin, ReadOnlyModelAdmin):
         "kind",
         "credit_account",
         "debit_account",
-        "amount",
+        AMOUNT,
         "disbursement",
         RECORDED_BY,
     ]
     list_filter = ["kind", "debit_account", "credit_account"]
     list_select_related = ["award", "category"]
     search_fields = ["award__tracking_number", "=award__application_id", "memo"]
-    date_hierarchy = "created_at"

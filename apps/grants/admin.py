@@ -8,26 +8,32 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from apps.grants import selectors, services
+from apps.grants.apis import BLIND_NAME
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
     Applicant,
     Application,
+    ApplicationStatus,
     ApplicationTransition,
     BudgetLine,
     Program,
+    ReviewAssignment,
     ReviewComment,
-    ReviewScore,
     Rubric,
     RubricCriterion,
 )
-from hms.admin_actions import ReasonForm, ServiceActionsMixin
+from apps.grants.workflow import ASSIGNABLE_STATUSES, PANEL_STATUSES, TRANSITIONS, actions_from
+from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
 from hms.errors import ApplicationError
+from hms.formatting import money, money_column
 from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, actor_column, person_column
 from hms.people.models import Person
@@ -58,13 +64,11 @@ class HistoryInline(PeopleColumnsMixin, ReadOnlyInline):
     ordering = ["at", "id"]
 
 
-class ScoreInline(PeopleColumnsMixin, ReadOnlyInline):
-    model = ReviewScore
-    fields = ["criterion", "score", person_column("reviewer_id", "Reviewer"), "note", "scored_at"]
-    readonly_fields = fields
+class BlindHistoryInline(HistoryInline):
+    """History for a blind-review panel's reviewer: who moved it is not shown (the applicant)."""
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("criterion")
+    fields = ["at", "from_status", "to_status", "reason"]
+    readonly_fields = fields
 
 
 class CommentInline(PeopleColumnsMixin, admin.TabularInline):
@@ -74,9 +78,8 @@ class CommentInline(PeopleColumnsMixin, admin.TabularInline):
     extra = 1
     can_delete = False
     author = person_column("author_id", "Author")
-    fields = ["body", author, "created_at"]
+    fields = ["visibility", "body", author, "created_at"]
     readonly_fields = [author, "created_at"]
-    verbose_name = "review note"
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -150,6 +153,34 @@ class ApproveForm(forms.Form):
         return amount
 
 
+class AddReviewerForm(forms.Form):
+    reviewer = forms.TypedChoiceField(coerce=int, label="Reviewer")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reviewer"].choices = [
+            (person.user_id, str(person))
+            for person in Person.objects.using(database_for("grants"))
+            .filter(role__in=[Person.Role.CASEWORKER, Person.Role.ADMINISTRATOR], active=True)
+            .order_by("display_name", "user_id")[:200]
+        ]
+
+
+class DeclarationForm(forms.Form):
+    has_conflict = forms.TypedChoiceField(
+        label="Do you have a conflict of interest with this applicant or application?",
+        choices=[("no", "No, I have no conflict"), ("yes", "Yes, I have a conflict")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    conflict = forms.CharField(
+        required=False,
+        label="If yes, what is it?",
+        help_text="For example: a financial interest, a family member, a recent collaboration.",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+    )
+
+
 def score_form_for(criteria):
     """A form with one 0-5 score and note per rubric criterion."""
     fields = {}
@@ -172,6 +203,91 @@ def score_form_for(criteria):
 
 
 ASSIGNEE = person_column("assignee_id", "Assignee")
+REQUESTED = money_column("requested_amount", "Requested")
+AWARDED = money_column("awarded_amount", "Awarded")
+
+
+def viewer_of(request):
+    """The signed-in person's platform identity, or None (a local account that cannot act)."""
+    try:
+        return identity_of(request.user)
+    except ApplicationError:
+        return None
+
+
+def panel_table(panel) -> dict:
+    """The review panel's rows for admin/grants/review_panel.html: names, scores or "hidden"."""
+    if panel is None:
+        return {}
+    names = dict(
+        Person.objects.using(database_for("grants"))
+        .filter(user_id__in=[review.reviewer_id for review in panel.reviews])
+        .values_list("user_id", "display_name")
+    )
+    rows = []
+    for review in panel.reviews:
+        name = names.get(review.reviewer_id, "Caseworker")
+        if panel.mine is not None and review.reviewer_id == panel.mine.reviewer_id:
+            name += " (you)"
+        cells = [
+            "hidden" if review.scores is None else review.scores.get(criterion.pk, "-")
+            for criterion in panel.criteria
+        ]
+        rows.append(
+            {
+                "name": f"{name} (#{review.reviewer_id})",
+                "status": review.status,
+                "cells": cells,
+                "weighted": "hidden" if review.scores is None else (review.weighted or "-"),
+            }
+        )
+    return {
+        "review_panel_rows": rows,
+        "review_panel_means": [panel.means.get(c.pk, "-") for c in panel.criteria],
+        "review_panel_spreads": [panel.spreads.get(c.pk, "-") for c in panel.criteria],
+    }
+
+
+class WaitingFilter(admin.SimpleListFilter):
+    """Whose move it is, and which applications are past their program's review target."""
+
+    title = "waiting on"
+    parameter_name = "waiting"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("us", "Us (submitted or under review)"),
+            ("applicant", "The applicant (changes requested)"),
+            ("overdue", "Us, past the program's review target"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "us":
+            return queryset.filter(status__in=PANEL_STATUSES)
+        if self.value() == "applicant":
+            return queryset.filter(status=ApplicationStatus.CHANGES_REQUESTED)
+        if self.value() == "overdue":
+            return selectors.past_review_target(queryset)
+        return queryset
+
+
+class ReviewFilter(admin.SimpleListFilter):
+    title = "my reviews"
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "On my review panel"), ("todo", "My reviews to do")]
+
+    def queryset(self, request, queryset):
+        viewer = viewer_of(request)
+        if not self.value() or viewer is None:
+            return queryset
+        mine = ReviewAssignment.objects.filter(reviewer_id=viewer.user_id)
+        if self.value() == "todo":
+            mine = mine.filter(
+                status__in=[ReviewAssignment.Status.DECLARING, ReviewAssignment.Status.REVIEWING]
+            )
+        return queryset.filter(pk__in=mine.values("application_id"))
 
 
 @admin.register(Application)
@@ -182,24 +298,28 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
         "program_code",
         "status",
         ASSIGNEE,
-        "requested_amount",
-        "awarded_amount",
+        REQUESTED,
+        AWARDED,
         "updated_at",
     ]
     list_display_links = ["tracking"]
-    list_filter = [AssigneeFilter, "status", "program"]
+    list_filter = [AssigneeFilter, ReviewFilter, WaitingFilter, "status", "program"]
     search_fields = ["tracking_number", "applicant__display_name", "title"]
     search_help_text = "Tracking number, applicant name or title."
     list_select_related = ["program", "applicant"]
-    date_hierarchy = "submitted_at"
+    # No date_hierarchy: its date list is a DISTINCT over the whole table on every page view.
     ordering = ["-updated_at", "-id"]
     list_per_page = 50
     show_full_result_count = False
-    inlines = [BudgetLineInline, ScoreInline, CommentInline, HistoryInline]
+    inlines = [BudgetLineInline, CommentInline, HistoryInline]
+    after_fields_template = "admin/grants/review_panel.html"
     actions = [
         "assign_to_me",
+        "add_reviewer",
+        "declare",
         "start_review",
         "score",
+        "submit_review",
         "request_changes",
         "approve",
         "reject",
@@ -209,7 +329,7 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
         ("Applicant", lambda application: application.applicant_name),
         ("Program", lambda application: application.program.code),
         ("Status", lambda application: application.get_status_display()),
-        ("Requested", lambda application: application.requested_amount),
+        ("Requested", lambda application: money(application.requested_amount)),
     ]
     fieldsets = [
         (
@@ -226,7 +346,7 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
                 ]
             },
         ),
-        ("Money", {"fields": ["requested_amount", "awarded_amount", "award_id"]}),
+        ("Money", {"fields": [REQUESTED, AWARDED, "award_id"]}),
         (
             "Review",
             {
@@ -249,8 +369,9 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
         "status_reason",
         "program",
         "applicant_display",
-        "requested_amount",
-        "awarded_amount",
+        "applicant_withheld",
+        REQUESTED,
+        AWARDED,
         "award_id",
         ASSIGNEE,
         "weighted_score",
@@ -267,6 +388,110 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
     def has_delete_permission(self, request, obj=None):
         return False  # an application and its history are records
 
+    def get_queryset(self, request):
+        # Drafts are the applicant's own business until submitted.
+        applications = super().get_queryset(request).exclude(status=ApplicationStatus.DRAFT)
+        viewer = viewer_of(request)
+        if viewer is None or viewer.role != ROLE_CASEWORKER:
+            return applications
+        # Blind review: rows where I sit on the panel of a blind program and am not the assignee.
+        on_blind_panel = ReviewAssignment.objects.filter(
+            application=OuterRef("pk"), reviewer_id=viewer.user_id
+        )
+        return applications.annotate(
+            identity_withheld=Q(program__blind_review=True)
+            & Exists(on_blind_panel)
+            & ~Q(assignee_id=viewer.user_id)
+        )
+
+    def _panel(self, request, application):
+        viewer = viewer_of(request)
+        if viewer is None:
+            return None
+        loaded = selectors.application_for_review(application_id=application.pk)
+        return selectors.review_panel(application=loaded, viewer=viewer)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        application = self.get_object(request, object_id)
+        panel = self._panel(request, application) if application is not None else None
+        request.hms_review_panel = panel  # get_fieldsets and get_inlines read it
+        context = {
+            "review_panel": panel,
+            **panel_table(panel),
+            "after_fields_template": self.after_fields_template,
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_fieldsets(self, request, obj=None):
+        panel = getattr(request, "hms_review_panel", None)
+        if panel is not None and panel.content_hidden:
+            # A reviewer who has not declared (or is recused) sees what they declare against.
+            applicant = "applicant_withheld" if panel.identity_hidden else "applicant_display"
+            return [(None, {"fields": ["tracking_number", "program", applicant, "title"]})]
+        if panel is not None and panel.identity_hidden:
+            return [
+                (
+                    name,
+                    {
+                        **options,
+                        "fields": [
+                            "applicant_withheld" if field == "applicant_display" else field
+                            for field in options["fields"]
+                        ],
+                    },
+                )
+                for name, options in self.fieldsets
+            ]
+        return self.fieldsets
+
+    def get_inlines(self, request, obj):
+        panel = getattr(request, "hms_review_panel", None)
+        if panel is not None and panel.content_hidden:
+            return []
+        if panel is not None and panel.identity_hidden:
+            return [BudgetLineInline, CommentInline, BlindHistoryInline]
+        return self.inlines
+
+    def object_actions_for(self, request, application) -> list[ObjectAction]:
+        """The buttons: the caseworker's moves from this state, and this person's review steps."""
+        viewer = viewer_of(request)
+        if viewer is None or not viewer.has_role(ROLE_CASEWORKER):
+            return []
+        panel = getattr(request, "hms_review_panel", None) or self._panel(request, application)
+        mine = panel.mine if panel else None
+        status = application.status
+        buttons = []
+        if mine is not None and mine.status == ReviewAssignment.Status.DECLARING:
+            return [ObjectAction("declare", "Declare conflicts of interest", primary=True)]
+        if mine is not None and mine.status == ReviewAssignment.Status.RECUSED:
+            return []  # a conflict of interest: nothing more to do on this application
+        if status in ASSIGNABLE_STATUSES and application.assignee_id != viewer.user_id:
+            buttons.append(ObjectAction("assign_to_me", "Assign to me"))
+        moves = [
+            name for name in actions_from(status) if ROLE_CASEWORKER in TRANSITIONS[name].roles
+        ]
+        if "start_review" in moves:
+            buttons.append(ObjectAction("start_review", "Start review", primary=True))
+        if status in PANEL_STATUSES and application.program.reviewers_required:
+            buttons.append(ObjectAction("add_reviewer", "Add a reviewer"))
+        reviewing = mine is not None and mine.status == ReviewAssignment.Status.REVIEWING
+        has_panel = bool(application.program.reviewers_required) or (
+            application.review_assignments.exists()
+        )
+        if status == ApplicationStatus.UNDER_REVIEW and (reviewing or not has_panel):
+            buttons.append(ObjectAction("score", "Score"))
+        if status == ApplicationStatus.UNDER_REVIEW and reviewing:
+            buttons.append(ObjectAction("submit_review", "Submit my review"))
+        if "request_changes" in moves:
+            buttons.append(ObjectAction("request_changes", "Request changes"))
+        reviews_in = panel is None or panel.submitted >= panel.required
+        if "approve" in moves and reviews_in:
+            buttons.append(ObjectAction("approve", "Approve", primary=True))
+        if "reject" in moves and reviews_in:
+            buttons.append(ObjectAction("reject", "Reject"))
+        return buttons
+
     def get_readonly_fields(self, request, obj=None):
         # Applicants own what they wrote (they edit drafts through the API); staff change an
         # application only through the actions, that is the audited services.
@@ -278,13 +503,14 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for comment_form in formset.forms:
             body = comment_form.cleaned_data.get("body") if comment_form.has_changed() else None
+            visibility = comment_form.cleaned_data.get("visibility") or "internal"
             if body:
                 self.run_service(
                     request,
                     [form.instance],
-                    lambda actor, application, body=body: formset.new_objects.append(
+                    lambda actor, application, body=body, to=visibility: formset.new_objects.append(
                         services.application_comment(
-                            actor=actor, application_id=application.pk, body=body
+                            actor=actor, application_id=application.pk, body=body, visibility=to
                         )
                     ),
                 )
@@ -296,7 +522,13 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
 
     @admin.display(description="Applicant", ordering="applicant__display_name")
     def applicant_name(self, application):
+        if getattr(application, "identity_withheld", False):
+            return BLIND_NAME
         return application.applicant_name
+
+    @admin.display(description="Applicant")
+    def applicant_withheld(self, application):
+        return BLIND_NAME
 
     @admin.display(description="Applicant")
     def applicant_display(self, application):
@@ -314,7 +546,9 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
 
     @admin.display(description="Weighted score (0-5)")
     def weighted_score(self, application):
-        score = selectors.application_weighted_score(application=application)
+        score = selectors.application_weighted_score(
+            application=selectors.application_for_review(application_id=application.pk)
+        )
         return "-" if score is None else score
 
     # -- actions --------------------------------------------------------------------------------
@@ -328,6 +562,69 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
                 actor=actor, application_id=application.pk
             ),
             done="Assigned {count} application(s) to you.",
+        )
+
+    @admin.action(description="Add a reviewer to the panel", permissions=["change"])
+    def add_reviewer(self, request, queryset):
+        def apply(data):
+            self.run_service(
+                request,
+                queryset,
+                lambda actor, application: services.review_assign(
+                    actor=actor, application_id=application.pk, reviewer_id=data["reviewer"]
+                ),
+                done="Added the reviewer to {count} application(s).",
+            )
+
+        return self.ask_then_run(
+            request,
+            queryset,
+            form=AddReviewerForm(self.submitted_form_data(request)),
+            title="Add a reviewer",
+            intro="The reviewer declares any conflict of interest before they see the "
+            "application, then scores it on their own.",
+            submit_label="Add reviewer",
+            apply=apply,
+        )
+
+    @admin.action(description="Declare conflicts of interest", permissions=["change"])
+    def declare(self, request, queryset):
+        def apply(data):
+            self.run_service(
+                request,
+                queryset,
+                lambda actor, application: services.review_declare(
+                    actor=actor,
+                    application_id=application.pk,
+                    has_conflict=data["has_conflict"],
+                    conflict=data["conflict"],
+                ),
+                done=lambda count: (
+                    "Declared. "
+                    + ("You are recused." if data["has_conflict"] else "You can now review.")
+                ),
+            )
+
+        return self.ask_then_run(
+            request,
+            queryset,
+            form=DeclarationForm(self.submitted_form_data(request)),
+            title="Declare conflicts of interest",
+            intro="Before you see the application, say whether you have a conflict of interest. "
+            "A conflict recuses you; your declaration is kept in the audit trail.",
+            submit_label="Declare",
+            apply=apply,
+        )
+
+    @admin.action(description="Submit my review", permissions=["change"])
+    def submit_review(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda actor, application: services.review_submit(
+                actor=actor, application_id=application.pk
+            ),
+            done="Submitted your review of {count} application(s): the scores are final.",
         )
 
     @admin.action(description="Start review", permissions=["change"])

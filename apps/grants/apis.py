@@ -22,6 +22,7 @@ from apps.grants.models import (
     ApplicantKind,
     ApplicationStatus,
     BudgetCategory,
+    ReviewComment,
 )
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
@@ -39,6 +40,8 @@ from hms.pagination import (
 from hms.schema import problems
 
 SERVICE = "grants"
+# What a blind-review panel's reviewers see in place of the applicant.
+BLIND_NAME = "Withheld for blind review"
 
 
 def _identity(request) -> Identity | None:
@@ -389,6 +392,29 @@ class ApplicationHistoryApi(APIView):
         return paginated_response(request, self, history, HistorySerializer)
 
 
+class MessageSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ApplicationMessagesApi(APIView):
+    permission_classes = [IsApplicant]
+
+    @extend_schema(
+        operation_id="grants_applications_messages",
+        summary="The messages caseworkers sent me about my application, oldest first",
+        parameters=PAGE_PARAMETERS,
+        responses={200: paginated_schema(MessageSerializer)},
+    )
+    def get(self, request, application_id: int):
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        messages = selectors.messages_for_applicant(application=application)
+        return paginated_response(request, self, messages, MessageSerializer)
+
+
 # ------------------------------------------------------------------------------------------------
 # Caseworkers: the review queue and decisions
 # ------------------------------------------------------------------------------------------------
@@ -443,8 +469,34 @@ class ReviewDetailSerializer(QueueItemSerializer):
         id = serializers.IntegerField()
         author_id = serializers.IntegerField()
         author_role = serializers.CharField()
+        visibility = serializers.ChoiceField(choices=ReviewComment.Visibility.choices)
         body = serializers.CharField()
         created_at = serializers.DateTimeField()
+
+    class PanelSerializer(serializers.Serializer):
+        class ReviewSerializer(serializers.Serializer):
+            reviewer_id = serializers.IntegerField()
+            status = serializers.CharField()
+            final = serializers.BooleanField()
+            scores = serializers.DictField(
+                child=serializers.IntegerField(),
+                allow_null=True,
+                help_text="Criterion id -> score; null while hidden from you.",
+            )
+            weighted = serializers.DecimalField(max_digits=4, decimal_places=2, allow_null=True)
+
+        required = serializers.IntegerField(help_text="Reviews the program requires.")
+        submitted = serializers.IntegerField()
+        my_status = serializers.CharField(
+            source="mine.status", allow_null=True, default=None, help_text="Mine, if I review."
+        )
+        identity_hidden = serializers.BooleanField(help_text="Blind review: no applicant identity.")
+        hidden_reason = serializers.CharField()
+        reviews = ReviewSerializer(many=True)
+        means = serializers.DictField(
+            child=serializers.DecimalField(max_digits=4, decimal_places=2)
+        )
+        spreads = serializers.DictField(child=serializers.IntegerField())
 
     project_summary = serializers.CharField()
     status_reason = serializers.CharField()
@@ -452,10 +504,34 @@ class ReviewDetailSerializer(QueueItemSerializer):
     decided_at = serializers.DateTimeField(allow_null=True)
     actions = serializers.SerializerMethodField()
     rubric = serializers.SerializerMethodField()
-    scores = ScoreSerializer(many=True)
+    scores = serializers.SerializerMethodField()
     weighted_score = serializers.SerializerMethodField()
+    review_panel = serializers.SerializerMethodField()
     comments = CommentSerializer(many=True)
     history = HistorySerializer(many=True, source="transitions")
+
+    # The panel (selectors.review_panel) for the viewer, given in the context: what they may see.
+    def _panel(self) -> selectors.ReviewPanel:
+        return self.context["panel"]
+
+    @extend_schema_field(ScoreSerializer(many=True))
+    def get_scores(self, application) -> list[dict]:
+        visible = {r.reviewer_id for r in self._panel().reviews if r.scores is not None}
+        shown = [score for score in application.scores.all() if score.reviewer_id in visible]
+        return self.ScoreSerializer(shown, many=True).data
+
+    @extend_schema_field(PanelSerializer)
+    def get_review_panel(self, application) -> dict:
+        return self.PanelSerializer(self._panel()).data
+
+    def to_representation(self, application):
+        data = super().to_representation(application)
+        panel = self._panel()
+        if panel.identity_hidden:
+            data["applicant"] = {**data["applicant"], "name": BLIND_NAME}
+        if panel.content_hidden:  # a reviewer who has not declared (or is recused)
+            data.update(project_summary="", budget_lines=[], comments=[], scores=[])
+        return data
 
     def get_actions(self, application) -> list[str]:
         """What a caseworker can do next."""
@@ -471,13 +547,16 @@ class ReviewDetailSerializer(QueueItemSerializer):
         return self.CriterionSerializer(criteria, many=True).data
 
     def get_weighted_score(self, application) -> str | None:
+        if self._panel().hidden_reason:
+            return None
         score = selectors.application_weighted_score(application=application)
         return None if score is None else str(score)
 
 
-def _review_response(application_id: int) -> Response:
+def _review_response(request, application_id: int) -> Response:
     application = selectors.application_for_review(application_id=application_id)
-    return Response(ReviewDetailSerializer(application).data)
+    panel = selectors.review_panel(application=application, viewer=request.user)
+    return Response(ReviewDetailSerializer(application, context={"panel": panel}).data)
 
 
 class ReviewQueueApi(APIView):
@@ -501,7 +580,7 @@ class ReviewDetailApi(APIView):
 
     @extend_schema(operation_id="grants_review_retrieve", responses={200: ReviewDetailSerializer})
     def get(self, request, application_id: int):
-        return _review_response(application_id)
+        return _review_response(request, application_id)
 
 
 class _ReviewActionApi(APIView):
@@ -520,7 +599,7 @@ class _ReviewActionApi(APIView):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         self.act(request, application_id, body.validated_data)
-        return _review_response(application_id)
+        return _review_response(request, application_id)
 
 
 def _review_action_schema(operation: str, summary: str, request_serializer):
@@ -672,12 +751,84 @@ class ReviewCommentApi(_ReviewActionApi):
             ref_name = "ReviewComment"
 
         body = serializers.CharField(max_length=10000)
+        visibility = serializers.ChoiceField(
+            choices=ReviewComment.Visibility.choices,
+            default=ReviewComment.Visibility.INTERNAL,
+            help_text="internal: staff only; applicant: the applicant reads it.",
+        )
 
-    @_review_action_schema("comment", "Add an internal review note", InputSerializer)
+    @_review_action_schema(
+        "comment", "Add an internal note, or a message to the applicant", InputSerializer
+    )
     def post(self, request, application_id: int):
         return super().post(request, application_id)
 
     def act(self, request, application_id, data):
         services.application_comment(
-            actor=request.user, application_id=application_id, body=data["body"]
+            actor=request.user,
+            application_id=application_id,
+            body=data["body"],
+            visibility=data["visibility"],
         )
+
+
+class ReviewPanelAddApi(_ReviewActionApi):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewPanelAdd"
+
+        reviewer_id = serializers.IntegerField(
+            min_value=1, max_value=MAX_ID, help_text="A caseworker's or administrator's user id."
+        )
+
+    @_review_action_schema("panel_add", "Add a reviewer to the review panel", InputSerializer)
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.review_assign(
+            actor=request.user, application_id=application_id, reviewer_id=data["reviewer_id"]
+        )
+
+
+class ReviewDeclareApi(_ReviewActionApi):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewDeclaration"
+
+        has_conflict = serializers.BooleanField()
+        conflict = serializers.CharField(
+            max_length=4000,
+            required=False,
+            allow_blank=True,
+            help_text="What the conflict of interest is (required when there is one).",
+        )
+
+    @_review_action_schema(
+        "declare", "Declare a conflict of interest, or none, before reviewing", InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.review_declare(
+            actor=request.user,
+            application_id=application_id,
+            has_conflict=data["has_conflict"],
+            conflict=data.get("conflict", ""),
+        )
+
+
+class ReviewSubmitApi(_ReviewActionApi):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReviewSubmit"
+
+    @_review_action_schema(
+        "submit_review", "Submit my review (my scores become final)", InputSerializer
+    )
+    def post(self, request, application_id: int):
+        return super().post(request, application_id)
+
+    def act(self, request, application_id, data):
+        services.review_submit(actor=request.user, application_id=application_id)

@@ -2,10 +2,23 @@
 of queries, whatever the amount of data (the scale benchmark counts them)."""
 
 from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    DateTimeField,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 
 from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
@@ -14,15 +27,19 @@ from apps.grants.models import (
     ApplicationStatus,
     ApplicationTransition,
     Program,
+    ReviewAssignment,
+    ReviewComment,
     ReviewScore,
     Rubric,
     RubricCriterion,
 )
-from apps.grants.workflow import COMMITTED_STATUSES
-from hms.auth import Identity
+from apps.grants.workflow import COMMITTED_STATUSES, PANEL_STATUSES
+from hms.auth import ROLE_ADMINISTRATOR, Identity
+from hms.db import database_for
 from hms.errors import NotFound
 from hms.filtering import apply_filters
 from hms.limits import MONEY
+from hms.people.models import Person
 
 STATUS_READ_LIMIT = 100
 
@@ -122,6 +139,13 @@ def application_history(*, application: Application) -> QuerySet[ApplicationTran
     return ApplicationTransition.objects.filter(application=application).order_by("at", "id")
 
 
+def messages_for_applicant(*, application: Application) -> QuerySet[ReviewComment]:
+    """What caseworkers wrote to the applicant (internal notes never leave the staff)."""
+    return ReviewComment.objects.filter(
+        application=application, visibility=ReviewComment.Visibility.APPLICANT
+    ).order_by("created_at", "id")
+
+
 def applications_for_user(*, user_id: int) -> list[Application]:
     """The status read: a user's most recently changed applications, at most 100."""
     return list(
@@ -159,6 +183,19 @@ def review_queue(*, actor: Identity, filters: dict | None = None) -> QuerySet[Ap
     return apply_filters(ReviewQueueFilter, filters, applications)
 
 
+def past_review_target(applications: QuerySet[Application]) -> QuerySet[Application]:
+    """Those still waiting on staff longer than their program's review target (in days)."""
+    target = ExpressionWrapper(
+        F("program__review_target_days") * Value(timedelta(days=1)), output_field=DurationField()
+    )
+    deadline = ExpressionWrapper(F("submitted_at") + target, output_field=DateTimeField())
+    return (
+        applications.filter(status__in=PANEL_STATUSES)
+        .alias(deadline=deadline)
+        .filter(deadline__lt=Now())
+    )
+
+
 def application_for_review(*, application_id: int) -> Application:
     """A submitted application with everything a caseworker needs to decide it."""
     try:
@@ -171,6 +208,7 @@ def application_for_review(*, application_id: int) -> Application:
                     "transitions", queryset=ApplicationTransition.objects.order_by("at", "id")
                 ),
                 Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
+                "review_assignments",
                 "comments",
             )
             .get(pk=application_id)
@@ -180,12 +218,15 @@ def application_for_review(*, application_id: int) -> Application:
 
 
 def application_weighted_score(*, application: Application) -> Decimal | None:
-    """The weighted mean score (0-5) across criteria, each criterion averaged over reviewers."""
+    """The weighted mean score (0-5) across criteria, each criterion averaged over the final
+    reviews (on a program with a review panel, only the submitted ones)."""
+    final = _final_reviewers(application)
     by_criterion: dict[int, list[int]] = defaultdict(list)
     weights: dict[int, int] = {}
     for score in application.scores.all():
-        by_criterion[score.criterion_id].append(score.score)
-        weights[score.criterion_id] = score.criterion.weight
+        if final is None or score.reviewer_id in final:
+            by_criterion[score.criterion_id].append(score.score)
+            weights[score.criterion_id] = score.criterion.weight
     if not by_criterion:
         return None
     total_weight = sum(weights.values())
@@ -194,3 +235,168 @@ def application_weighted_score(*, application: Application) -> Decimal | None:
         for criterion, values in by_criterion.items()
     )
     return (weighted / total_weight).quantize(Decimal("0.01"))
+
+
+# ------------------------------------------------------------------------------------------------
+# Review panels
+# ------------------------------------------------------------------------------------------------
+
+
+def reviewer_named(*, user_id: int) -> Person | None:
+    """An active caseworker or administrator, who may sit on review panels."""
+    return (
+        Person.objects.using(database_for("grants"))
+        .filter(
+            user_id=user_id,
+            role__in=[Person.Role.CASEWORKER, Person.Role.ADMINISTRATOR],
+            active=True,
+        )
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class PanelReview:
+    reviewer_id: int
+    status: str  # a ReviewAssignment.Status label, or "Scored" on a program without a panel
+    final: bool  # counts toward the mean: submitted (or any scores, without a panel)
+    scores: dict[int, int] | None  # criterion id -> score; None while hidden from the viewer
+    weighted: Decimal | None
+    at: datetime | None = None
+
+
+@dataclass
+class ReviewPanel:
+    """An application's reviews as one viewer may see them.
+
+    A reviewer sees the others' scores only once their own review is submitted; a reviewer still
+    declaring (or recused) sees no scores at all. Caseworkers off the panel see every final review.
+    """
+
+    criteria: list[RubricCriterion]
+    reviews: list[PanelReview]
+    required: int
+    mine: ReviewAssignment | None
+    identity_hidden: bool
+    means: dict[int, Decimal] = field(default_factory=dict)
+    spreads: dict[int, int] = field(default_factory=dict)  # criterion id -> max - min
+    weighted_mean: Decimal | None = None
+    hidden_reason: str = ""
+
+    @property
+    def submitted(self) -> int:
+        return sum(1 for review in self.reviews if review.final)
+
+    @property
+    def content_hidden(self) -> bool:
+        """The viewer must declare (or is recused) before they see the application."""
+        return self.mine is not None and self.mine.status in (
+            ReviewAssignment.Status.DECLARING,
+            ReviewAssignment.Status.RECUSED,
+        )
+
+
+def review_panel(*, application: Application, viewer: Identity) -> ReviewPanel:
+    """The panel of an application loaded by `application_for_review` (no further queries but
+    the rubric's criteria)."""
+    criteria = list(rubric_criteria_for(program=application.program))
+    weights = {criterion.pk: criterion.weight for criterion in criteria}
+    assignments = {a.reviewer_id: a for a in application.review_assignments.all()}
+    mine = assignments.get(viewer.user_id)
+    status = ReviewAssignment.Status
+    has_panel = bool(application.program.reviewers_required) or bool(assignments)
+    if mine is not None and mine.status != status.SUBMITTED:
+        hidden_reason = (
+            "Declare any conflict of interest to see this application."
+            if mine.status == status.DECLARING
+            else "You are recused from this application."
+            if mine.status == status.RECUSED
+            else "The other reviewers' scores show once you submit your review."
+        )
+    else:
+        hidden_reason = ""
+
+    scores: dict[int, dict[int, int]] = defaultdict(dict)
+    scored_at: dict[int, datetime] = {}
+    for score in application.scores.all():
+        scores[score.reviewer_id][score.criterion_id] = score.score
+        scored_at[score.reviewer_id] = max(
+            scored_at.get(score.reviewer_id, score.scored_at), score.scored_at
+        )
+
+    reviews = []
+    for reviewer_id in [*assignments, *(r for r in scores if r not in assignments)]:
+        assignment = assignments.get(reviewer_id)
+        final = assignment.status == status.SUBMITTED if assignment else not has_panel
+        own = reviewer_id == viewer.user_id
+        visible = own or (final and not hidden_reason)
+        theirs = scores.get(reviewer_id, {})
+        reviews.append(
+            PanelReview(
+                reviewer_id=reviewer_id,
+                status=assignment.get_status_display() if assignment else "Scored",
+                final=final,
+                scores=theirs if visible else None,
+                weighted=_weighted(theirs, weights) if visible else None,
+                at=(assignment.submitted_at if assignment else None) or scored_at.get(reviewer_id),
+            )
+        )
+    panel = ReviewPanel(
+        criteria=criteria,
+        reviews=reviews,
+        required=application.program.reviewers_required,
+        mine=mine,
+        identity_hidden=_identity_hidden(application, viewer, mine),
+        hidden_reason=hidden_reason,
+    )
+    shown_final = [review for review in reviews if review.final and review.scores is not None]
+    for criterion in criteria:
+        values = [r.scores[criterion.pk] for r in shown_final if criterion.pk in r.scores]
+        if values:
+            panel.means[criterion.pk] = (Decimal(sum(values)) / len(values)).quantize(
+                Decimal("0.01")
+            )
+            panel.spreads[criterion.pk] = max(values) - min(values)
+    totals = [review.weighted for review in shown_final if review.weighted is not None]
+    if totals:
+        panel.weighted_mean = (sum(totals) / len(totals)).quantize(Decimal("0.01"))
+    return panel
+
+
+def identity_hidden_from(*, application: Application, viewer: Identity) -> bool:
+    """Blind review: the application's reviewers (not its caseworker, not administrators) do
+    not see who applied."""
+    if not application.program.blind_review:
+        return False
+    mine = ReviewAssignment.objects.filter(
+        application=application, reviewer_id=viewer.user_id
+    ).first()
+    return _identity_hidden(application, viewer, mine)
+
+
+def _identity_hidden(
+    application: Application, viewer: Identity, mine: ReviewAssignment | None
+) -> bool:
+    return (
+        application.program.blind_review
+        and mine is not None
+        and viewer.role != ROLE_ADMINISTRATOR
+        and application.assignee_id != viewer.user_id
+    )
+
+
+def _weighted(scores: dict[int, int], weights: dict[int, int]) -> Decimal | None:
+    scored = {criterion: value for criterion, value in scores.items() if criterion in weights}
+    if not scored:
+        return None
+    total = sum(weights[criterion] for criterion in scored)
+    weighted = sum(Decimal(value) * weights[criterion] for criterion, value in scored.items())
+    return (weighted / total).quantize(Decimal("0.01"))
+
+
+def _final_reviewers(application: Application) -> set[int] | None:
+    """The reviewers whose scores count, or None when every score counts (no panel)."""
+    assignments = application.review_assignments.all()
+    if not application.program.reviewers_required and not assignments:
+        return None
+    return {a.reviewer_id for a in assignments if a.status == ReviewAssignment.Status.SUBMITTED}

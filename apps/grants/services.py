@@ -26,6 +26,7 @@ from apps.grants.models import (
     BudgetCategory,
     BudgetLine,
     Program,
+    ReviewAssignment,
     ReviewComment,
     ReviewScore,
     Rubric,
@@ -36,6 +37,7 @@ from apps.grants.models import (
 from apps.grants.workflow import (
     ASSIGNABLE_STATUSES,
     EDITABLE_STATUSES,
+    PANEL_STATUSES,
     Transition,
     check_source,
     transition_for,
@@ -450,7 +452,11 @@ def application_reject(
 def application_score(
     *, actor: Identity, application_id: int, scores: Sequence[ScoreInput]
 ) -> list[ReviewScore]:
-    """Record (or revise) the caller's scores against the program's rubric, while under review."""
+    """Record (or revise) the caller's scores against the program's rubric, while under review.
+
+    On a program with a review panel only the panel's reviewers score, each once they have
+    declared no conflict and until they submit their review.
+    """
     _require_role(actor, ROLE_CASEWORKER, "score applications")
     if not scores:
         raise ValidationFailed("Give at least one score.", fields={"scores": "Required."})
@@ -458,10 +464,15 @@ def application_score(
         application = _locked(application_id, staff=True)
         if application.status != ApplicationStatus.UNDER_REVIEW:
             raise Conflict(
-                "Only applications under review can be scored.",
+                "Only applications under review can be scored: start the review first.",
                 code="not_under_review",
                 context={"current_status": application.status},
             )
+        has_panel = application.program.reviewers_required or (
+            ReviewAssignment.objects.filter(application=application).exists()
+        )
+        if has_panel:
+            _check_may_score(_assignment_of(application, actor))
         criteria = {c.pk: c for c in selectors.rubric_criteria_for(program=application.program)}
         errors = {}
         for item in scores:
@@ -489,17 +500,130 @@ def application_score(
     return saved
 
 
-def application_comment(*, actor: Identity, application_id: int, body: str) -> ReviewComment:
-    """Add an internal review note to an application."""
+def application_comment(
+    *,
+    actor: Identity,
+    application_id: int,
+    body: str,
+    visibility: str = ReviewComment.Visibility.INTERNAL,
+) -> ReviewComment:
+    """Add an entry to an application's thread: an internal note, or a message the applicant
+    reads through their API."""
     _require_role(actor, ROLE_CASEWORKER, "comment on applications")
-    body = _required_reason(body, "A comment cannot be empty.", field="body")
+    body = _required_reason(body, "A note cannot be empty.", field="body")
+    if visibility not in ReviewComment.Visibility.values:
+        raise ValidationFailed(
+            "Choose who may read it.",
+            fields={"visibility": f"One of: {', '.join(ReviewComment.Visibility.values)}."},
+        )
     with service_atomic(SERVICE):
         application = _locked(application_id, staff=True)
         comment = ReviewComment.objects.create(
-            application=application, author_id=actor.user_id, author_role=actor.role, body=body
+            application=application,
+            author_id=actor.user_id,
+            author_role=actor.role,
+            visibility=visibility,
+            body=body,
         )
-        _audit(actor, "comment", application, comment_id=comment.pk)
+        _audit(actor, "comment", application, comment_id=comment.pk, visibility=visibility)
         return comment
+
+
+# ------------------------------------------------------------------------------------------------
+# Review panels: reviewers declare conflicts, score on their own, then submit
+# ------------------------------------------------------------------------------------------------
+
+
+def review_assign(*, actor: Identity, application_id: int, reviewer_id: int) -> ReviewAssignment:
+    """Add a reviewer (a caseworker or administrator) to an application's panel."""
+    _require_role(actor, ROLE_CASEWORKER, "assign reviewers")
+    reviewer = selectors.reviewer_named(user_id=reviewer_id)
+    if reviewer is None:
+        raise ValidationFailed(
+            "Reviewers are active caseworkers or administrators.",
+            code="not_a_reviewer",
+            fields={"reviewer_id": "No active caseworker or administrator has this id."},
+        )
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        if application.status not in PANEL_STATUSES:
+            raise Conflict(
+                f"Reviewers join an application while it is submitted or under review; this one "
+                f"is {application.get_status_display().lower()}.",
+                code="not_reviewable",
+                context={"current_status": application.status},
+            )
+        if ReviewAssignment.objects.filter(
+            application=application, reviewer_id=reviewer_id
+        ).exists():
+            raise Conflict(f"{reviewer} is already on this application's panel.", code="on_panel")
+        assignment = ReviewAssignment.objects.create(
+            application=application, reviewer_id=reviewer_id, assigned_by_id=actor.user_id
+        )
+        _audit(actor, "review.assign", application, reviewer_id=reviewer_id)
+    return assignment
+
+
+def review_declare(
+    *, actor: Identity, application_id: int, has_conflict: bool, conflict: str = ""
+) -> ReviewAssignment:
+    """The reviewer's declaration, made before they see the application: a conflict of interest
+    recuses them (kept, with what they declared, in the audit trail)."""
+    _require_role(actor, ROLE_CASEWORKER, "review applications")
+    if has_conflict:
+        conflict = _required_reason(
+            conflict, "Say what the conflict of interest is.", field="conflict"
+        )
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        assignment = _assignment_of(application, actor, lock=True)
+        if assignment.status != ReviewAssignment.Status.DECLARING:
+            raise Conflict(
+                f"You have already declared on this application "
+                f"({assignment.get_status_display().lower()}).",
+                code="already_declared",
+            )
+        assignment.declared_at = timezone.now()
+        if has_conflict:
+            assignment.status = ReviewAssignment.Status.RECUSED
+            assignment.conflict = conflict
+        else:
+            assignment.status = ReviewAssignment.Status.REVIEWING
+        assignment.save(update_fields=["status", "declared_at", "conflict"])
+        _audit(
+            actor,
+            "review.recuse" if has_conflict else "review.declare_no_conflict",
+            application,
+            conflict=conflict if has_conflict else "",
+        )
+    return assignment
+
+
+def review_submit(*, actor: Identity, application_id: int) -> ReviewAssignment:
+    """The reviewer's scores become final: every criterion must be scored."""
+    _require_role(actor, ROLE_CASEWORKER, "review applications")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, staff=True)
+        assignment = _assignment_of(application, actor, lock=True)
+        _check_may_score(assignment)
+        criteria = selectors.rubric_criteria_for(program=application.program)
+        scored = set(
+            ReviewScore.objects.filter(
+                application=application, reviewer_id=actor.user_id
+            ).values_list("criterion_id", flat=True)
+        )
+        missing = [criterion.name for criterion in criteria if criterion.pk not in scored]
+        if missing:
+            raise ValidationFailed(
+                f"Score every criterion before you submit; missing: {', '.join(missing)}.",
+                code="scores_missing",
+                fields={"scores": f"Missing: {', '.join(missing)}."},
+            )
+        assignment.status = ReviewAssignment.Status.SUBMITTED
+        assignment.submitted_at = timezone.now()
+        assignment.save(update_fields=["status", "submitted_at"])
+        _audit(actor, "review.submit", application)
+    return assignment
 
 
 # ------------------------------------------------------------------------------------------------
@@ -591,6 +715,57 @@ def _require_role(actor: Identity, role: str, doing: str) -> None:
         raise PermissionDenied(f"A {actor.role} cannot {doing}.", code="wrong_role")
 
 
+def _assignment_of(
+    application: Application, actor: Identity, *, lock: bool = False
+) -> ReviewAssignment:
+    assignments = ReviewAssignment.objects.filter(
+        application=application, reviewer_id=actor.user_id
+    )
+    assignment = (assignments.select_for_update() if lock else assignments).first()
+    if assignment is None:
+        raise PermissionDenied(
+            "Only this application's reviewers score it: ask its caseworker to add you to the "
+            "review panel.",
+            code="not_a_reviewer",
+        )
+    return assignment
+
+
+def _check_may_score(assignment: ReviewAssignment) -> None:
+    status = ReviewAssignment.Status
+    if assignment.status == status.DECLARING:
+        raise Conflict(
+            "Declare any conflict of interest before you review this application.",
+            code="declare_first",
+        )
+    if assignment.status == status.RECUSED:
+        raise PermissionDenied(
+            "You are recused from this application (conflict of interest).", code="recused"
+        )
+    if assignment.status == status.SUBMITTED:
+        raise Conflict(
+            "Your review is submitted and final; add a note to the application instead.",
+            code="review_submitted",
+        )
+
+
+def _check_reviews_in(application: Application) -> None:
+    """A program with a review panel is decided only once enough reviews are submitted."""
+    required = application.program.reviewers_required
+    if not required:
+        return
+    submitted = ReviewAssignment.objects.filter(
+        application=application, status=ReviewAssignment.Status.SUBMITTED
+    ).count()
+    if submitted < required:
+        raise Conflict(
+            f"{submitted} of the {required} reviews this program requires are submitted: "
+            "wait for the panel, or add reviewers, before deciding.",
+            code="reviews_outstanding",
+            context={"submitted": submitted, "required": required},
+        )
+
+
 def _transition(
     rule: Transition,
     *,
@@ -633,6 +808,7 @@ def _transition(
 
 def _decide(application: Application, *, actor: Identity, reason: str) -> None:
     """An approval's or rejection's record; the decider takes the application if nobody has."""
+    _check_reviews_in(application)
     application.decided_at = timezone.now()
     application.status_reason = reason
     if application.assignee_id is None:

@@ -35,6 +35,11 @@ urlpatterns = [
         apis.ApplicationHistoryApi.as_view(),
         name="grants-application-history",
     ),
+    path(
+        "grants/applications/<int:application_id>/messages",
+        apis.ApplicationMessagesApi.as_view(),
+        name="grants-application-messages",
+    ),
     path("grants/review/applications", apis.ReviewQueueApi.as_view(), name="grants-review-queue"),
     path(review, apis.ReviewDetailApi.as_view(), name="grants-review"),
     path(f"{review}/assign", apis.ReviewAssignApi.as_view(), name="grants-review-assign"),
@@ -48,4 +53,9 @@ urlpatterns = [
     path(f"{review}/reject", apis.ReviewRejectApi.as_view(), name="grants-review-reject"),
     path(f"{review}/scores", apis.ReviewScoreApi.as_view(), name="grants-review-scores"),
     path(f"{review}/comments", apis.ReviewCommentApi.as_view(), name="grants-review-comments"),
+    path(f"{review}/panel", apis.ReviewPanelAddApi.as_view(), name="grants-review-panel"),
+    path(
+        f"{review}/declaration", apis.ReviewDeclareApi.as_view(), name="grants-review-declaration"
+    ),
+    path(f"{review}/submit", apis.ReviewSubmitApi.as_view(), name="grants-review-submit"),
 ]

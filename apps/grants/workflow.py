@@ -62,6 +62,8 @@ TRANSITIONS: dict[str, Transition] = dict(
 EDITABLE_STATUSES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 # Caseworkers may (re)assign an application while a decision on it is still open.
 ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED})
+# Reviewers join an application's panel while it waits for a decision.
+PANEL_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
 # Approved money counts against the program's funds from approval on.
 COMMITTED_STATUSES = frozenset({S.APPROVED, S.AWARDED, S.CLOSED})
 
@@ -83,11 +85,25 @@ def transition_for(name: str, *, actor: Identity) -> Transition:
 
 
 def check_source(rule: Transition, status: str) -> None:
-    """Conflict unless an application in `status` can make the move."""
-    if status not in rule.sources:
-        raise Conflict(
-            f"An application that is {S(status).label.lower()} cannot be {rule.done} "
-            "(it may have changed since you loaded it).",
-            code="invalid_transition",
-            context={"current_status": status, "allowed_from": sorted(rule.sources)},
+    """Conflict unless an application in `status` can make the move; the message names the step
+    that leads there (an approval of a submitted application: start the review first)."""
+    if status in rule.sources:
+        return
+    steps = [
+        step.name.replace("_", " ")
+        for step in TRANSITIONS.values()
+        if status in step.sources and step.target in rule.sources
+    ]
+    now = S(status).label.lower()
+    if steps:
+        detail = f"An application that is {now} cannot be {rule.done} yet: {steps[0]} first."
+    else:
+        detail = (
+            f"An application that is {now} cannot be {rule.done} "
+            "(it may have changed since you loaded it)."
         )
+    raise Conflict(
+        detail,
+        code="invalid_transition",
+        context={"current_status": status, "allowed_from": sorted(rule.sources)},
+    )

@@ -77,3 +77,24 @@ class PeopleColumnsMixin:
         ]
         fields = {field for column in columns for field in getattr(column, "person_fields", ())}
         return queryset.annotate(**{_annotation(field): name_subquery(field) for field in fields})
+
+
+class PeopleSearchMixin:
+    """The admin's search also finds records by the name of the person in
+    `people_search_field` (an id field): "Acme" finds Acme Robotics LLC's awards."""
+
+    people_search_field = ""
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not self.people_search_field or len(term) < 2:
+            return results, may_have_duplicates
+        ids = (
+            people_model()
+            .objects.using(queryset.db)
+            .filter(display_name__icontains=term)
+            .values("user_id")[:500]
+        )
+        named = queryset.filter(**{f"{self.people_search_field}__in": ids})
+        return results | named, may_have_duplicates

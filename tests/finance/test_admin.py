@@ -11,27 +11,16 @@ from apps.finance.models import Award, Disbursement, LedgerEntry, ReimbursementR
 from apps.finance.selectors import award_balances
 from hms.people.services import person_record
 from hms.settings import finance as finance_settings
-from hms.staff.models import StaffAccount
 from hms.staff.permissions import staff_permissions_sync
 from tests.finance import factories
 from tests.finance.factories import outbox
+from tests.staff.admin_clients import staff_admin_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def _staff_client(settings, *, platform_user_id: int, role: str) -> Client:
-    """A signed-in admin user standing for a platform staff account, with its role's permissions."""
-    settings.HMS_ADMIN_ROLE_PERMISSIONS = finance_settings.HMS_ADMIN_ROLE_PERMISSIONS
-    user = User.objects.create_user(username=f"{role}-{platform_user_id}", is_staff=True)
-    user.set_unusable_password()
-    user.save()
-    StaffAccount.objects.create(
-        user=user, platform_user_id=platform_user_id, role=role, email=f"{role}@hms.example"
-    )
-    staff_permissions_sync(user, role)
-    client = Client()
-    client.force_login(user)
-    return client
+    return staff_admin_client(settings, platform_user_id, role, service="finance", backend=None)
 
 
 @pytest.fixture
@@ -60,7 +49,7 @@ def test_the_award_list_shows_balances_at_a_glance(officer_admin):
 
     assert response.status_code == 200
     content = response.content.decode()
-    for amount in ("1000.00", "100.00", "50.00", "850.00"):
+    for amount in ("$1,000.00", "$100.00", "$50.00", "$850.00"):
         assert amount in content
     assert officer_admin.get("/admin/finance/award/?o=10").status_code == 200  # sort by remaining
     assert officer_admin.get("/admin/finance/award/?q=HMS-2027").status_code == 200
@@ -196,7 +185,7 @@ def test_a_disbursement_is_scheduled_from_an_award(officer_admin):
     award = factories.award()
 
     form = _act(officer_admin, "award", "schedule_disbursement", [award])
-    assert form.status_code == 200 and "Personnel (remaining 600.00)" in form.content.decode()
+    assert form.status_code == 200 and "Personnel (remaining $600.00)" in form.content.decode()
     too_much = _act(
         officer_admin,
         "award",

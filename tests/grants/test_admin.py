@@ -11,6 +11,7 @@ from apps.grants.models import ApplicationStatus, ApplicationTransition, ReviewC
 from hms.auth import Identity
 from hms.people.services import person_record
 from tests.grants import factories
+from tests.staff.admin_clients import staff_admin_client
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -30,24 +31,7 @@ def superuser_client():
 @pytest.fixture
 def caseworker_client(settings):
     """A shadow user as `hms.staff` leaves it after a caseworker signs in with their HMS account."""
-    from hms.settings import grants as grants_settings
-    from hms.staff.models import StaffAccount
-    from hms.staff.permissions import staff_permissions_sync
-
-    settings.HMS_ADMIN_ROLE_PERMISSIONS = grants_settings.HMS_ADMIN_ROLE_PERMISSIONS
-    user = get_user_model().objects.create_user("caseworker@hms.example", is_staff=True)
-    user.set_unusable_password()
-    user.save()
-    StaffAccount.objects.create(
-        user=user,
-        platform_user_id=CASEWORKER_PLATFORM_ID,
-        role="caseworker",
-        email="caseworker@hms.example",
-    )
-    staff_permissions_sync(user, "caseworker")
-    client = Client()
-    client.force_login(user, backend="hms.staff.backends.UserServiceBackend")
-    return client
+    return staff_admin_client(settings, CASEWORKER_PLATFORM_ID, "caseworker")
 
 
 def act(client, action, applications, **form):
@@ -225,13 +209,18 @@ def test_a_review_note_is_added_in_the_change_form(superuser_client, open_progra
     for formset in page.context["inline_admin_formsets"]:
         for field in formset.formset.management_form:
             data[field.html_name] = field.value()
-    data["comments-0-body"] = "Called the applicant."
+    data["comments-0-body"] = "Please send your bank letter."
+    data["comments-0-visibility"] = "applicant"
 
     response = superuser_client.post(f"{QUEUE}{application.pk}/change/", data)
 
     assert response.status_code == 302, response.context and response.context["errors"]
     comment = ReviewComment.objects.get(application=application)
-    assert (comment.body, comment.author_id) == ("Called the applicant.", superuser_client.user.pk)
+    assert (comment.body, comment.author_id, comment.visibility) == (
+        "Please send your bank letter.",
+        superuser_client.user.pk,
+        "applicant",
+    )
 
 
 def test_a_caseworker_signed_in_with_their_hms_account_works_the_queue(
@@ -306,8 +295,9 @@ def test_the_application_page_names_who_reviewed_scored_and_wrote(caseworker_cli
     page = caseworker_client.get(f"{QUEUE}{application.pk}/change/").content.decode()
 
     assert "Casey Whitfield (#2)" in queue  # the assignee column
-    # The assignee, the history (who started the review) and each score: by name, never an id.
-    assert page.count("Casey Whitfield (#2)") == 2 + rubric.criteria.count()
+    # The assignee, the history (who started the review) and the review panel: by name.
+    assert page.count("Casey Whitfield (#2)") == 3
+    assert '<th scope="row">Casey Whitfield (#2)</th>' in page
     filters = caseworker_client.get(QUEUE).context["cl"].filter_specs
     assignee = next(spec for spec in filters if spec.parameter_name == "assignee")
     assert ("2", "Casey Whitfield (#2)") in assignee.lookup_choices

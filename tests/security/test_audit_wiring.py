@@ -278,5 +278,6 @@ def test_commenting_on_an_application_is_audited(program):
     )
 
     assert only_entry("grants", "application.comment", application.pk).changes == {
-        "comment_id": comment.pk
+        "comment_id": comment.pk,
+        "visibility": "internal",
     }
