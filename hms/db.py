@@ -79,3 +79,10 @@ class ServiceRouter:
         if owner is not None:
             return db == owner
         return None
+
+
+def count_up_to(queryset, cap: int) -> tuple[int, bool]:
+    """How many rows, counting no further than `cap` (a start page must not count a million):
+    (count, capped). One `SELECT COUNT(*) FROM (... LIMIT cap + 1)`."""
+    count = queryset.order_by()[: cap + 1].count()
+    return min(count, cap), count > cap

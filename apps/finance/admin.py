@@ -289,6 +289,24 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     people_search_field = "award__applicant_id"
     ordering = ["created_at", "id"]  # first come, first decided
     actions = ["approve_requests", "reject_requests"]
+    fieldsets = [
+        (None, {"fields": ["award", AWARD_APPLICANT, "category", AMOUNT, "description"]}),
+        (
+            "Decision",
+            {
+                "fields": [
+                    "status",
+                    person_column("requested_by_id", "Requested by"),
+                    "created_at",
+                    person_column("decided_by_id", "Decided by"),
+                    "decided_at",
+                    "rejection_reason",
+                    "disbursement",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
     def object_actions_for(self, request, row) -> list[ObjectAction]:
         if not officer_may_act(request) or row.status != ReimbursementRequest.Status.PENDING:
@@ -343,6 +361,25 @@ class DisbursementAdmin(ServiceOnlyAdmin):
     search_help_text = "Recipient's name, award tracking number, application id or reference."
     people_search_field = "award__applicant_id"
     actions = ["send_payments", "settle_payments", "fail_payments"]
+    fieldsets = [
+        (None, {"fields": ["award", AWARD_APPLICANT, "category", AMOUNT, "memo"]}),
+        (
+            "Payment",
+            {
+                "fields": [
+                    "status",
+                    "payment_reference",
+                    person_column("scheduled_by_id", "Scheduled by"),
+                    "created_at",
+                    "sent_at",
+                    "settled_at",
+                    "failed_at",
+                    "failure_reason",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
     def object_actions_for(self, request, row) -> list[ObjectAction]:
         if not officer_may_act(request):

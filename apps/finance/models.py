@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.formatting import money
 from hms.limits import MONEY
 
 
@@ -128,7 +129,7 @@ class Disbursement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Disbursement {self.pk} ({self.amount} {self.status})"
+        return f"Disbursement {self.pk} ({money(self.amount)}, {self.get_status_display().lower()})"
 
 
 class ReimbursementRequest(models.Model):
@@ -179,7 +180,9 @@ class ReimbursementRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Reimbursement {self.pk} ({self.amount} {self.status})"
+        return (
+            f"Reimbursement {self.pk} ({money(self.amount)}, {self.get_status_display().lower()})"
+        )
 
 
 class Account(models.TextChoices):
@@ -296,7 +299,7 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.amount}: {self.credit_account} -> {self.debit_account}"
+        return f"{self.kind} {money(self.amount)}: {self.credit_account} -> {self.debit_account}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding:

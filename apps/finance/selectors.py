@@ -51,7 +51,7 @@ def cents(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def _money_field() -> DecimalField:
+def money_field() -> DecimalField:
     return DecimalField(max_digits=16, decimal_places=2)
 
 
@@ -80,7 +80,7 @@ def _account_balance(account: str) -> Case:
         When(debit_account=account, then=F("amount")),
         When(credit_account=account, then=-F("amount")),
         default=Value(ZERO),
-        output_field=_money_field(),
+        output_field=money_field(),
     )
 
 
@@ -90,11 +90,11 @@ def _obligated() -> Case:
         When(kind=EntryKind.OBLIGATION, then=F("amount")),
         When(kind=EntryKind.DEOBLIGATION, then=-F("amount")),
         default=Value(ZERO),
-        output_field=_money_field(),
+        output_field=money_field(),
     )
 
 
-_BALANCE_EXPRESSIONS = {
+BALANCE_EXPRESSIONS = {
     "obligated": _obligated,
     "disbursed": lambda: _account_balance(Account.DISBURSED),
     "pending": lambda: _account_balance(Account.PENDING),
@@ -107,10 +107,10 @@ def _balance_subquery(name: str, *, key: str) -> Coalesce:
         LedgerEntry.objects.filter(**{key: OuterRef("pk")})
         .order_by()
         .values(key)
-        .annotate(total=Sum(_BALANCE_EXPRESSIONS[name](), output_field=_money_field()))
+        .annotate(total=Sum(BALANCE_EXPRESSIONS[name](), output_field=money_field()))
         .values("total")
     )
-    return Coalesce(Subquery(entries, output_field=_money_field()), Value(ZERO))
+    return Coalesce(Subquery(entries, output_field=money_field()), Value(ZERO))
 
 
 def awards_with_balances(queryset: QuerySet[Award] | None = None) -> QuerySet[Award]:
@@ -136,7 +136,7 @@ def award_balances(*, award: Award) -> Balances:
     totals = LedgerEntry.objects.filter(award=award).aggregate(
         **{
             name: Coalesce(
-                Sum(_BALANCE_EXPRESSIONS[name](), output_field=_money_field()), Value(ZERO)
+                Sum(BALANCE_EXPRESSIONS[name](), output_field=money_field()), Value(ZERO)
             )
             for name in BALANCE_NAMES
         }
@@ -148,9 +148,9 @@ def award_available(*, award: Award, category: BudgetCategory) -> tuple[Decimal,
     """What is still available (obligated, not promised to a payment): (overall, in `category`)."""
     available = _account_balance(Account.AVAILABLE)
     totals = LedgerEntry.objects.filter(award=award).aggregate(
-        overall=Coalesce(Sum(available, output_field=_money_field()), Value(ZERO)),
+        overall=Coalesce(Sum(available, output_field=money_field()), Value(ZERO)),
         in_category=Coalesce(
-            Sum(available, filter=Q(category=category), output_field=_money_field()),
+            Sum(available, filter=Q(category=category), output_field=money_field()),
             Value(ZERO),
         ),
     )

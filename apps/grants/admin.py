@@ -4,8 +4,6 @@ Every change of state goes through `services`, as the signed-in staff member's p
 (`hms.staff.identity_of`); refusals are reported on the page, nothing is changed behind them.
 """
 
-from decimal import Decimal
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
@@ -38,8 +36,6 @@ from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, actor_column, person_column
 from hms.people.models import Person
 from hms.staff import identity_of
-
-CENT = Decimal("0.01")
 
 
 class BudgetLineInline(ReadOnlyInline):
@@ -766,11 +762,10 @@ class ProgramAdmin(admin.ModelAdmin):
         "opens_on",
         "closes_on",
         "is_open",
-        "total_funds",
+        money_column("total_funds", "Total funds"),
         "committed",
         "remaining",
-        "min_award",
-        "max_award",
+        "review",
         "eligible",
     ]
     list_filter = [ProgramStateFilter, "open_to_individuals", "open_to_businesses"]
@@ -782,6 +777,7 @@ class ProgramAdmin(admin.ModelAdmin):
         ("Window", {"fields": ["opens_on", "closes_on"]}),
         ("Funds", {"fields": ["total_funds", "min_award", "max_award"]}),
         ("Eligibility", {"fields": ["open_to_individuals", "open_to_businesses"]}),
+        ("Review", {"fields": ["reviewers_required", "blind_review", "review_target_days"]}),
     ]
 
     def get_queryset(self, request):
@@ -802,11 +798,18 @@ class ProgramAdmin(admin.ModelAdmin):
 
     @admin.display(description="Committed", ordering="committed_funds")
     def committed(self, program):
-        return program.committed_funds.quantize(CENT)
+        return money(program.committed_funds)
 
     @admin.display(description="Remaining")
     def remaining(self, program):
-        return (program.total_funds - program.committed_funds).quantize(CENT)
+        return money(program.total_funds - program.committed_funds)
+
+    @admin.display(description="Review")
+    def review(self, program):
+        panel = (
+            f"{program.reviewers_required} reviews" if program.reviewers_required else "Caseworker"
+        )
+        return f"{panel}, blind" if program.blind_review else panel
 
     @admin.display(description="Eligible")
     def eligible(self, program):

@@ -11,6 +11,7 @@ HMS_SERVICE_DATABASES = {"finance": "default"}
 HMS_BUS_HANDLERS = {"finance": "apps.finance.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.finance"
 CELERY_TASK_DEFAULT_QUEUE = "finance"
+HMS_START_PAGE = "apps.finance.start_page.start_page"
 SPECTACULAR_SETTINGS = {
     **SPECTACULAR_SETTINGS,
     "TITLE": "HMS Finance Service",

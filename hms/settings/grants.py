@@ -11,6 +11,7 @@ HMS_SERVICE_DATABASES = {"grants": "default"}
 HMS_BUS_HANDLERS = {"grants": "apps.grants.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.grants"
 CELERY_TASK_DEFAULT_QUEUE = "grants"
+HMS_START_PAGE = "apps.grants.start_page.start_page"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Grants Service"}
 
 # ------------------------------------------------------------------------------------------------

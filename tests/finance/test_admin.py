@@ -295,3 +295,50 @@ def test_someone_whose_name_has_not_arrived_is_shown_by_id(officer_admin):
     factories.award(applicant_id=77)
 
     assert "User #77" in officer_admin.get("/admin/finance/award/").content.decode()
+
+
+def test_the_officer_finds_a_pending_reimbursement_by_name_and_approves_it_from_its_page(
+    officer_admin,
+):
+    person_record(service="finance", user_id=5, role="applicant", display_name="Acme Robotics LLC")
+    acme = factories.award(applicant_id=5)
+    other = factories.award(applicant_id=77)
+    wanted = factories.reimbursement(acme, "250.00")
+    factories.reimbursement(other, "99.00")
+    queue = "/admin/finance/reimbursementrequest/"
+
+    found = list(officer_admin.get(queue, {"q": "acme"}).context["cl"].result_list)
+    page = officer_admin.get(f"{queue}{wanted.pk}/change/")
+    labels = [button.label for button in page.context["object_actions"]]
+    approved = officer_admin.post(f"{queue}{wanted.pk}/do/approve_requests/")
+    after = officer_admin.get(f"{queue}{wanted.pk}/change/")
+
+    assert found == [wanted]
+    assert labels == ["Approve and schedule payment", "Reject"]
+    assert "$250.00" in page.content.decode()
+    assert approved.status_code == 302
+    wanted.refresh_from_db()
+    assert wanted.status == ReimbursementRequest.Status.APPROVED
+    assert wanted.disbursement.amount == Decimal("250.00")
+    assert after.context["object_actions"] == []  # decided: nothing more to do here
+
+
+def test_a_payment_page_offers_the_step_its_state_allows(officer_admin, caseworker_admin):
+    award = factories.award()
+    scheduled = factories.scheduled(award, "40.00")
+    sent = factories.sent(award, "60.00")
+    page = "/admin/finance/disbursement/{}/change/"
+
+    def labels(client, disbursement):
+        return [b.label for b in client.get(page.format(disbursement.pk)).context["object_actions"]]
+
+    assert labels(officer_admin, scheduled) == ["Mark as sent"]
+    assert labels(officer_admin, sent) == ["Mark as settled", "Mark as failed"]
+    award_page = officer_admin.get(f"/admin/finance/award/{award.pk}/change/")
+    assert [b.label for b in award_page.context["object_actions"]] == [
+        "Schedule a disbursement",
+        "Close out",
+    ]
+    refused = officer_admin.post(f"/admin/finance/disbursement/{scheduled.pk}/do/settle_payments/")
+    scheduled.refresh_from_db()
+    assert refused.status_code == 302 and scheduled.status == Disbursement.Status.SCHEDULED

@@ -270,7 +270,7 @@ def test_program_and_rubric_admin_pages_load(superuser_client, open_program):
 
     programs = superuser_client.get("/admin/grants/program/")
     assert programs.status_code == 200
-    assert "30000.00" in programs.content.decode()  # committed funds
+    assert "$30,000.00" in programs.content.decode()  # committed funds
     assert (
         superuser_client.get(f"/admin/grants/program/{open_program.pk}/change/").status_code == 200
     )
