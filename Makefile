@@ -52,6 +52,7 @@ run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo "  finance officer  finance@hms.example     hms-finance-demo-2027"
 	@echo "  applicant        ada@example.com         hms-applicant-demo-2027   (individual)"
 	@echo "  applicant        owner@acme.example      hms-applicant-demo-2027   (business)"
+	@echo "  reviewer         reviewer@hms.example    hms-reviewer-demo-2027    (a second caseworker)"
 	@echo ""
 	@echo "  curl -s -X POST http://127.0.0.1:8000/api/v1/users/token -H 'Content-Type: application/json' \\"
 	@echo "       -d '{\"email\": \"owner@acme.example\", \"password\": \"hms-applicant-demo-2027\"}'"

@@ -7,6 +7,7 @@ API. Money records are read-only on screen; the ledger cannot be edited at all.
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import timezone
 
 from apps.finance import selectors, services
 from apps.finance.models import (
@@ -16,7 +17,9 @@ from apps.finance.models import (
     LedgerEntry,
     ReimbursementRequest,
 )
+from apps.finance.selectors import cents
 from hms.admin_actions import ObjectAction, ServiceActionsMixin
+from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.auth import ROLE_FINANCE_OFFICER
 from hms.errors import ApplicationError
@@ -118,7 +121,7 @@ class DisbursementInline(ReadOnlyInline):
 
 
 class ServiceOnlyAdmin(
-    PeopleSearchMixin, PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
+    PeopleSearchMixin, PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, admin.ModelAdmin
 ):
     """Records that only services write: listed and viewable; changed only through actions."""
 
@@ -155,6 +158,17 @@ class AwardAdmin(ServiceOnlyAdmin):
     people_search_field = "applicant_id"
     inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
     actions = ["schedule_disbursement", "close_awards"]
+    csv_columns = [
+        ("Award", lambda award: award.pk),
+        ("Tracking number", lambda award: award.tracking_number),
+        ("Recipient", APPLICANT),
+        ("Program", lambda award: award.program_code),
+        ("Status", lambda award: award.get_status_display()),
+        ("Obligated", lambda award: cents(award.obligated)),
+        ("Disbursed", lambda award: cents(award.disbursed)),
+        ("Pending", lambda award: cents(award.pending)),
+        ("Remaining", lambda award: cents(award.remaining)),
+    ]
     fieldsets = [
         (
             None,
@@ -289,6 +303,16 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     people_search_field = "award__applicant_id"
     ordering = ["created_at", "id"]  # first come, first decided
     actions = ["approve_requests", "reject_requests"]
+    csv_columns = [
+        ("Reimbursement", lambda row: row.pk),
+        ("Award", lambda row: row.award.tracking_number),
+        ("Recipient", AWARD_APPLICANT),
+        ("Category", lambda row: row.category.name),
+        ("Amount", lambda row: row.amount),
+        ("Status", lambda row: row.get_status_display()),
+        ("Requested", lambda row: timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M")),
+        ("Description", lambda row: row.description),
+    ]
     fieldsets = [
         (None, {"fields": ["award", AWARD_APPLICANT, "category", AMOUNT, "description"]}),
         (
@@ -361,6 +385,16 @@ class DisbursementAdmin(ServiceOnlyAdmin):
     search_help_text = "Recipient's name, award tracking number, application id or reference."
     people_search_field = "award__applicant_id"
     actions = ["send_payments", "settle_payments", "fail_payments"]
+    csv_columns = [
+        ("Disbursement", lambda row: row.pk),
+        ("Award", lambda row: row.award.tracking_number),
+        ("Recipient", AWARD_APPLICANT),
+        ("Category", lambda row: row.category.name),
+        ("Amount", lambda row: row.amount),
+        ("Status", lambda row: row.get_status_display()),
+        ("Payment reference", lambda row: row.payment_reference),
+        ("Scheduled", lambda row: timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M")),
+    ]
     fieldsets = [
         (None, {"fields": ["award", AWARD_APPLICANT, "category", AMOUNT, "memo"]}),
         (

@@ -27,6 +27,7 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import ASSIGNABLE_STATUSES, PANEL_STATUSES, TRANSITIONS, actions_from
 from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
+from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
@@ -203,6 +204,11 @@ REQUESTED = money_column("requested_amount", "Requested")
 AWARDED = money_column("awarded_amount", "Awarded")
 
 
+def _local(moment):
+    """A timestamp in the agency's time zone, for a spreadsheet."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
 def viewer_of(request):
     """The signed-in person's platform identity, or None (a local account that cannot act)."""
     try:
@@ -287,7 +293,7 @@ class ReviewFilter(admin.SimpleListFilter):
 
 
 @admin.register(Application)
-class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin):
+class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, admin.ModelAdmin):
     list_display = [
         "tracking",
         "applicant_name",
@@ -319,6 +325,18 @@ class ApplicationAdmin(PeopleColumnsMixin, ServiceActionsMixin, admin.ModelAdmin
         "request_changes",
         "approve",
         "reject",
+    ]
+    csv_columns = [
+        ("Tracking number", str),
+        ("Applicant", lambda application: ApplicationAdmin.applicant_name(None, application)),
+        ("Program", lambda application: application.program.code),
+        ("Title", lambda application: application.title),
+        ("Status", lambda application: application.get_status_display()),
+        ("Assignee", ASSIGNEE),
+        ("Requested", lambda application: application.requested_amount),
+        ("Awarded", lambda application: application.awarded_amount),
+        ("Submitted", lambda application: _local(application.submitted_at)),
+        ("Updated", lambda application: _local(application.updated_at)),
     ]
     action_columns = [
         ("Tracking number", str),

@@ -10,4 +10,5 @@ DEMO_PEOPLE = [
     {"user_id": 3, "role": "finance_officer", "display_name": "Morgan Patel"},
     {"user_id": 4, "role": "applicant", "display_name": "Ada Lovelace", "kind": "individual"},
     {"user_id": 5, "role": "applicant", "display_name": "Acme Robotics LLC", "kind": "business"},
+    {"user_id": 6, "role": "caseworker", "display_name": "Grace Okafor"},
 ]

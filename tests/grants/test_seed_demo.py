@@ -28,8 +28,8 @@ def test_seed_demo_loads_programs_and_applications_in_several_states():
     call_command(grants_seed_demo.Command())
 
     programs = Program.objects.all()
-    assert len([p for p in programs if p.is_open_on(timezone.localdate())]) == 2
-    assert programs.count() == 3
+    assert len([p for p in programs if p.is_open_on(timezone.localdate())]) == 3
+    assert programs.count() == 4
     states = Counter(Application.objects.values_list("status", flat=True))
     assert {
         "draft",
@@ -42,6 +42,14 @@ def test_seed_demo_loads_programs_and_applications_in_several_states():
     } <= set(states)
     assert set(Application.objects.values_list("applicant_id", flat=True)) == {4, 5}
     assert Rubric.objects.get(is_default=True).criteria.count() == 4
+    # A blind panel of two: the reviewer has submitted, the caseworker is still to declare.
+    panel = Program.objects.get(code=grants_seed_demo.CLEAN_ENERGY)
+    assert (panel.reviewers_required, panel.blind_review) == (2, True)
+    battery = Application.objects.get(title="Community battery for Elm Street")
+    assert sorted(battery.review_assignments.values_list("reviewer_id", "status")) == [
+        (2, "declaring"),
+        (6, "submitted"),
+    ]
 
 
 def test_seed_demo_twice_changes_nothing():

@@ -19,6 +19,7 @@ DEMO = [
     (3, "finance@hms.example", "hms-finance-demo-2027", "finance_officer", None),
     (4, "ada@example.com", "hms-applicant-demo-2027", "applicant", "individual"),
     (5, "owner@acme.example", "hms-applicant-demo-2027", "applicant", "business"),
+    (6, "reviewer@hms.example", "hms-reviewer-demo-2027", "caseworker", None),
 ]
 
 
@@ -37,7 +38,7 @@ def snapshot():
     )
 
 
-def test_seed_demo_creates_the_five_agreed_identities():
+def test_seed_demo_creates_the_six_agreed_identities():
     seed()
 
     assert [(p.pk, p.email, p.role, p.kind or None) for p in Profile.objects.order_by("pk")] == [
@@ -69,6 +70,7 @@ def test_seed_demo_publishes_the_applicants_and_the_staff_as_events():
         ("staff.updated", 3),
         ("user.registered", 4),
         ("user.registered", 5),
+        ("staff.updated", 6),
         ("user.updated", 5),
     ]
 

@@ -20,6 +20,7 @@ from hms.people.services import people_ensure
 
 # The demo identities the User Service creates on a fresh database (see the README).
 CASEWORKER = Identity(user_id=2, role="caseworker")
+REVIEWER = Identity(user_id=6, role="caseworker")
 ADA = Identity(user_id=4, role="applicant", kind="individual")
 ACME = Identity(user_id=5, role="applicant", kind="business")
 DEMO_APPLICANTS = [
@@ -30,6 +31,7 @@ DEMO_APPLICANTS = [
 SBIR = "SBA-SBIR-2027-01"
 COMMUNITY = "HUD-CRG-2027-01"
 RETROFIT = "DOE-EERE-2026-02"
+CLEAN_ENERGY = "DOE-CEI-2027-01"  # review panels of two, blind
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,8 @@ class DemoApplication:
     summary: str
     lines: list[tuple[str, str, str]]
     # The steps after creation, in order: submit, start_review, request_changes, approve,
-    # reject, withdraw, score.
+    # reject, withdraw, score, panel (the caseworker and the reviewer join its review panel;
+    # the reviewer declares no conflict, scores and submits).
     steps: list[str] = field(default_factory=list)
     awarded: str | None = None
 
@@ -127,6 +130,17 @@ DEMO_APPLICATIONS = [
         [("personnel", "Instructors", "14000.00"), ("supplies", "Robot kits", "6000.00")],
         steps=["submit", "start_review", "reject"],
     ),
+    DemoApplication(
+        ADA,
+        CLEAN_ENERGY,
+        "Community battery for Elm Street",
+        "A shared 200 kWh battery that stores the street's rooftop solar for the evening peak.",
+        [
+            ("equipment", "Battery and inverter", "18000.00"),
+            ("contractual", "Installation", "4000.00"),
+        ],
+        steps=["submit", "start_review", "panel"],
+    ),
 ]
 
 
@@ -184,6 +198,18 @@ class Command(BaseCommand):
                 "eligible_kinds": ["individual", "business"],
             },
             {
+                "code": CLEAN_ENERGY,
+                "title": "Clean Energy Innovation Grants",
+                "description": "Community energy projects, scored by a blind panel of two.",
+                "opens_on": today - timedelta(days=15),
+                "closes_on": today + timedelta(days=75),
+                "total_funds": Decimal("400000.00"),
+                "min_award": Decimal("5000.00"),
+                "max_award": Decimal("50000.00"),
+                "eligible_kinds": ["individual", "business"],
+                "review": {"reviewers_required": 2, "blind_review": True},
+            },
+            {
                 "code": RETROFIT,
                 "title": "Home Energy Retrofit Rebates 2026",
                 "description": "Closed: rebates for insulation and heat pumps.",
@@ -197,8 +223,10 @@ class Command(BaseCommand):
         ]
         created = 0
         for values in programs:
+            review = values.pop("review", {})
             if not Program.objects.filter(code=values["code"]).exists():
-                services.program_create(**values)
+                program = services.program_create(**values)
+                Program.objects.filter(pk=program.pk).update(**review)
                 created += 1
         return created
 
@@ -240,6 +268,21 @@ class Command(BaseCommand):
                         for index, criterion in enumerate(rubric.criteria.all())
                     ],
                 )
+            elif step == "panel":
+                for reviewer in (CASEWORKER, REVIEWER):
+                    services.review_assign(
+                        actor=CASEWORKER, application_id=pk, reviewer_id=reviewer.user_id
+                    )
+                services.review_declare(actor=REVIEWER, application_id=pk, has_conflict=False)
+                services.application_score(
+                    actor=REVIEWER,
+                    application_id=pk,
+                    scores=[
+                        services.ScoreInput(criterion_id=criterion.pk, score=3 + index % 2)
+                        for index, criterion in enumerate(rubric.criteria.all())
+                    ],
+                )
+                services.review_submit(actor=REVIEWER, application_id=pk)
             elif step == "request_changes":
                 services.application_request_changes(
                     actor=CASEWORKER,

@@ -1,4 +1,4 @@
-"""Demo identities every service's seed refers to (ids 1-5 on a fresh Users database).
+"""Demo identities every service's seed refers to (ids 1-6 on a fresh Users database).
 
 Idempotent: an identity whose email already exists is left exactly as it is.
 """
@@ -68,11 +68,26 @@ APPLICANTS = [
         "uei": "JX3MKLQ7N2B5",
     },
 ]
+# A second caseworker, created after the applicants (so ids 1-5 stay as they were): the review
+# panels' second reviewer.
+REVIEWERS = [
+    {
+        "id": 6,
+        "email": "reviewer@hms.example",
+        "password": "hms-reviewer-demo-2027",
+        "legal_name": "Grace Okafor",
+        "role": Role.CASEWORKER,
+        "phone": "(202) 555-0106",
+    },
+]
 ACME_VERIFICATION = "EIN and UEI match the entity's active SAM.gov registration."
 
 
 class Command(BaseCommand):
-    help = "Create the demo administrator, caseworker, finance officer and two applicants."
+    help = (
+        "Create the demo administrator, caseworker, finance officer, two applicants and a "
+        "second caseworker (reviewer)."
+    )
 
     def handle(self, *args, **options):
         try:
@@ -90,6 +105,12 @@ class Command(BaseCommand):
                     profiles[expected_id] = self._ensure(
                         expected_id, spec, services.applicant_register
                     )
+                for spec in REVIEWERS:
+                    spec = dict(spec)
+                    expected_id = spec.pop("id")
+                    profiles[expected_id] = self._ensure(
+                        expected_id, spec, services.staff_account_create
+                    )
                 self._verify_acme(acme=profiles[5], caseworker=profiles[2])
         except ApplicationError as exc:
             raise CommandError(f"Demo data refused: {exc.message} {exc.fields}") from exc
@@ -105,7 +126,7 @@ class Command(BaseCommand):
             self.stderr.write(
                 self.style.WARNING(
                     f"{profile.email} has id {profile.pk}, not {expected_id}: the other services' "
-                    "demo data expect ids 1-5 (seed a fresh Users database first)."
+                    "demo data expect ids 1-6 (seed a fresh Users database first)."
                 )
             )
         return profile
