@@ -69,6 +69,11 @@ class ServiceActionsMixin:
         obj = self.get_object(request, unquote(object_id))
         buttons = self.object_actions_for(request, obj) if obj is not None else []
         context = {"object_actions": buttons, **(extra_context or {})}
+        if obj is not None:  # "Application HMS-2026-000009", not Django's "Change application"
+            name, described = self.model._meta.verbose_name.capitalize(), str(obj)
+            title = described if described.lower().startswith(name.lower()) else f"{name} {obj}"
+            context.setdefault("title", title)
+            context.setdefault("subtitle", "")
         return super().change_view(request, object_id, form_url, context)
 
     def object_action_view(self, request, object_id, action):

@@ -52,7 +52,12 @@ class CsvExportMixin:
         return [export, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        context = {"csv_export": bool(self.csv_columns), **(extra_context or {})}
+        context = {
+            "csv_export": bool(self.csv_columns),
+            # "Applications", not Django's "Select application to change".
+            "title": self.model._meta.verbose_name_plural.capitalize(),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, context)
 
     def export_csv_view(self, request):

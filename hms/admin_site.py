@@ -64,6 +64,8 @@ class StaffLoginForm(AdminAuthenticationForm):
 
 class WorkspaceSite(admin.AdminSite):
     site_url = None  # no "View site": nothing public stands behind a service's admin
+    # The list columns need the width at 1366 px; the start page and breadcrumbs lead everywhere.
+    enable_nav_sidebar = False
     index_title = "Start"
     index_template = "admin/start.html"
     login_form = StaffLoginForm

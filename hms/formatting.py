@@ -3,6 +3,8 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib import admin
+from django.utils import timezone
+from django.utils.formats import date_format
 
 CENT = Decimal("0.01")
 
@@ -22,5 +24,22 @@ def money_column(field: str, description: str, *, ordering: str | None = None):
     @admin.display(description=description, ordering=ordering or field)
     def column(obj) -> str:
         return money(getattr(obj, field))
+
+    return column
+
+
+def day(moment) -> str:
+    """A timestamp's date in the agency's time zone: "Dec. 3, 2026", or "-"."""
+    if moment is None:
+        return "-"
+    return date_format(timezone.localtime(moment), "N j, Y")
+
+
+def day_column(field: str, description: str):
+    """An admin column showing the date of the timestamp in `field` (narrower than date and time)."""
+
+    @admin.display(description=description, ordering=field)
+    def column(obj) -> str:
+        return day(getattr(obj, field))
 
     return column

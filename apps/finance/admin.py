@@ -23,12 +23,30 @@ from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.auth import ROLE_FINANCE_OFFICER
 from hms.errors import ApplicationError
-from hms.formatting import money, money_column
+from hms.formatting import day, day_column, money, money_column
 from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, PeopleSearchMixin, person_column
 from hms.staff import identity_of
 
 AMOUNT = money_column("amount", "Amount")
+
+
+@admin.display(description="Award", ordering="award__tracking_number")
+def award_number(row) -> str:
+    return row.award.tracking_number or f"Award {row.award_id}"
+
+
+@admin.display(description="Payment")
+def payment(reimbursement) -> str:
+    disbursement = reimbursement.disbursement
+    if disbursement is None:
+        return "-"
+    return f"#{disbursement.pk}, {disbursement.get_status_display().lower()}"
+
+
+@admin.display(description="Status changed")
+def status_changed(disbursement) -> str:
+    return day(disbursement.failed_at or disbursement.settled_at or disbursement.sent_at)
 
 
 def officer_may_act(request) -> bool:
@@ -287,14 +305,14 @@ class DecisionFilter(admin.SimpleListFilter):
 class ReimbursementRequestAdmin(ServiceOnlyAdmin):
     list_display = [
         "id",
-        "award",
+        award_number,
         AWARD_APPLICANT,
         "category",
         AMOUNT,
         "status",
-        "created_at",
-        "decided_at",
-        "disbursement",
+        day_column("created_at", "Requested"),
+        day_column("decided_at", "Decided"),
+        payment,
     ]
     list_filter = [DecisionFilter, "created_at"]
     list_select_related = ["award", "category", "disbursement"]
@@ -368,16 +386,14 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
 class DisbursementAdmin(ServiceOnlyAdmin):
     list_display = [
         "id",
-        "award",
+        award_number,
         AWARD_APPLICANT,
         "category",
         AMOUNT,
         "status",
         "payment_reference",
-        "created_at",
-        "sent_at",
-        "settled_at",
-        "failed_at",
+        day_column("created_at", "Scheduled"),
+        status_changed,
     ]
     list_filter = ["status", "created_at"]
     list_select_related = ["award", "category"]

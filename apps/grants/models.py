@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from hms.formatting import money
 from hms.limits import MIN_AMOUNT, MONEY
 
 TRACKING_NUMBER_PATTERN = r"^HMS-\d{4}-\d{6,}$"
@@ -315,7 +316,7 @@ class BudgetLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_category_display()}: {self.amount}"
+        return f"{self.get_category_display()}: {money(self.amount)}"
 
 
 class AppendOnlyError(RuntimeError):

@@ -29,6 +29,8 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The staff workspace's own styles, for every service's admin (hms/templates/admin/base_site.html).
+STATICFILES_DIRS = [BASE_DIR / "hms" / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
 
 # Apps every service runs: admin and its dependencies, the API toolkit, the event bus.

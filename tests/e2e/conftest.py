@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.e2e.browser import browser, screens  # noqa: F401 - fixtures of the browser tests
 from tests.e2e.harness import Platform, start_platform
 
 

@@ -4,42 +4,11 @@ They sign in with their one User Service account, find a submitted application i
 start the review, approve it, and the queue shows the new status.
 """
 
-import os
-import shutil
-
 import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.api import Gateway
 from tests.e2e.test_workflow import CASEWORKER, open_program_for_business, register_business
-
-CHROMIUM = (
-    os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
-)
-# Flags this machine's closed network needs (no background calls home).
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        pytest.skip(
-            "no Chromium on this machine (`make browser` installs Debian's package as root)"
-        )
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

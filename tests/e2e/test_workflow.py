@@ -44,11 +44,15 @@ def register_business(gateway: Gateway) -> tuple[int, str]:
     return answer.body["id"], gateway.login(email, password)
 
 
-def open_program_for_business(gateway: Gateway) -> dict:
-    answer = gateway.get("/api/v1/grants/programs")
+# The demo's business program that its caseworker decides alone (no review panel).
+SBIR = "SBA-SBIR-2027-01"
+
+
+def open_program_for_business(gateway: Gateway, code: str = SBIR) -> dict:
+    answer = gateway.get(f"/api/v1/grants/programs/{code}")
     assert answer.status == 200, answer
-    programs = answer.body["results"] if isinstance(answer.body, dict) else answer.body
-    return next(program for program in programs if "business" in program["eligible_kinds"])
+    assert "business" in answer.body["eligible_kinds"], answer.body
+    return answer.body
 
 
 def apply(gateway: Gateway, token: str, program: dict) -> dict:
