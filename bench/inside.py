@@ -129,6 +129,38 @@ def grow_applications(total: int) -> dict:
     }
 
 
+def admin_session(service: str, platform_user_id: int, role: str) -> dict:
+    """A signed-in admin session for a demo staff member, as `hms.staff` leaves one after sign-in
+    (no password relay on every bench run): the Cookie header the load generator sends."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from hms.staff.models import StaffAccount
+    from hms.staff.permissions import staff_permissions_sync
+
+    email = f"bench-{role}-{platform_user_id}@hms.example"
+    user, _ = get_user_model().objects.get_or_create(username=email, defaults={"is_staff": True})
+    StaffAccount.objects.get_or_create(
+        user=user, defaults={"platform_user_id": platform_user_id, "role": role, "email": email}
+    )
+    staff_permissions_sync(user, role)
+    client = Client()
+    client.force_login(user, backend="hms.staff.backends.UserServiceBackend")
+    return {
+        "cookie": f"Cookie: {settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    }
+
+
+def _auth_headers(credential: str) -> dict[str, str]:
+    """A bearer token, or an admin session's "Cookie: ..." header."""
+    if not credential:
+        return {}
+    if credential.startswith("Cookie: "):
+        return {"Cookie": credential.removeprefix("Cookie: ")}
+    return {"Authorization": f"Bearer {credential}"}
+
+
 def count_queries(service: str, requests: list[tuple[str, str]]) -> dict:
     """SQL queries each request makes, through the service's real URLconf and middleware.
 
@@ -145,7 +177,7 @@ def count_queries(service: str, requests: list[tuple[str, str]]) -> dict:
     client = Client(HTTP_HOST="127.0.0.1")
     counts = {}
     for path, token in requests:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = _auth_headers(token)
         client.get(path, headers=headers)
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path, headers=headers)
@@ -267,6 +299,10 @@ def main(argv: list[str] | None = None) -> None:
     queries = commands.add_parser("count-queries")
     queries.add_argument("--service", required=True)
     queries.add_argument("--request", nargs=2, action="append", metavar=("PATH", "TOKEN"))
+    session = commands.add_parser("admin-session")
+    session.add_argument("--service", required=True)
+    session.add_argument("--user-id", type=int, required=True)
+    session.add_argument("--role", required=True)
     prepare = commands.add_parser("prepare-approvals")
     prepare.add_argument("--count", type=int, required=True)
     approve = commands.add_parser("publish-approvals")
@@ -279,6 +315,8 @@ def main(argv: list[str] | None = None) -> None:
         result = grow_applications(args.total)
     elif args.command == "count-queries":
         result = count_queries(args.service, [tuple(pair) for pair in args.request or []])
+    elif args.command == "admin-session":
+        result = admin_session(args.service, args.user_id, args.role)
     elif args.command == "prepare-approvals":
         result = prepare_approvals(args.count)
     else:

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
+
+from hms.db import count_up_to
 
 SERVICE_TITLES = {
     "users": "HMS User Service",
@@ -79,3 +83,17 @@ class WorkspaceSite(admin.AdminSite):
         builder = getattr(settings, "HMS_START_PAGE", "")
         start = import_string(builder)(request) if builder else None
         return super().index(request, {"start_page": start, **(extra_context or {})})
+
+
+class CappedPaginator(Paginator):
+    """An admin list's pages, counting at most `cap` rows: a count of a million rows costs more
+    than the page itself, and nobody pages that far (they filter). `capped` says the list holds
+    more than `count`; the list then says "More than 10,000"."""
+
+    cap = 10_000
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        shown, self.capped = count_up_to(self.object_list, self.cap)
+        return shown

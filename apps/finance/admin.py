@@ -20,6 +20,7 @@ from apps.finance.models import (
 from apps.finance.selectors import cents
 from hms.admin_actions import ObjectAction, ServiceActionsMixin
 from hms.admin_export import CsvExportMixin
+from hms.admin_site import CappedPaginator
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.auth import ROLE_FINANCE_OFFICER
 from hms.errors import ApplicationError
@@ -142,6 +143,9 @@ class ServiceOnlyAdmin(
     PeopleSearchMixin, PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, admin.ModelAdmin
 ):
     """Records that only services write: listed and viewable; changed only through actions."""
+
+    paginator = CappedPaginator
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -478,6 +482,8 @@ class DisbursementAdmin(ServiceOnlyAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(PeopleColumnsMixin, ReadOnlyModelAdmin):
+    paginator = CappedPaginator
+    show_full_result_count = False
     list_display = [
         "id",
         "created_at",

@@ -29,6 +29,7 @@ from apps.grants.workflow import ASSIGNABLE_STATUSES, PANEL_STATUSES, TRANSITION
 from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
 from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
 from hms.errors import ApplicationError
@@ -337,6 +338,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
     ordering = ["-updated_at", "-id"]
     list_per_page = 50
     show_full_result_count = False
+    paginator = CappedPaginator  # a million rows are not counted on every page view
     inlines = [BudgetLineInline, CommentInline, HistoryInline]
     after_fields_template = "admin/grants/review_panel.html"
     actions = [

@@ -262,6 +262,13 @@ class Application(models.Model):
             models.Index(fields=["status", "submitted_at"], name="grants_app_status_submitted"),
             # The queue's default order (oldest submission first) read straight off an index.
             models.Index(fields=["submitted_at", "id"], name="grants_app_submitted"),
+            # Committed funds per program (start page, programs, approvals): an index-only sum.
+            models.Index(
+                fields=["program"],
+                include=["awarded_amount"],
+                condition=Q(status__in=["approved", "awarded", "closed"]),
+                name="grants_app_committed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -38,6 +38,7 @@ PLATFORM_APPS = [
     # Django's admin, as the staff workspace (hms/admin_site.py).
     "hms.admin_apps.WorkspaceAdminConfig",
     "django.contrib.auth",
+    "django.contrib.humanize",  # "1,000" in the admin's list counts
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",

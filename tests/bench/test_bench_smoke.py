@@ -129,9 +129,21 @@ def test_the_scale_figure_has_latency_and_query_counts_at_both_sizes(smoke_resul
         for counted in size["queries"].values():
             assert counted["status"] == 200
             assert counted["queries"] > 0
-    assert set(figure["endpoints"]) == {"applicant list", "caseworker queue", "/status"}
+    assert set(figure["endpoints"]) == {
+        "applicant list",
+        "caseworker queue",
+        "/status",
+        "admin start page",
+        "admin work queue",
+        "admin application page",
+    }
     for endpoint in figure["endpoints"].values():
         assert is_number(endpoint["p50_ratio"])
+    # The staff workspace's pages were measured signed in (a redirect to the login would be 302).
+    for name in ("admin start page", "admin work queue", "admin application page"):
+        assert figure["sizes"]["5000"]["queries"][name]["status"] == 200, name
+    admin_targets = [t for t in smoke_results[0]["targets"] if t["measure"].startswith("admin")]
+    assert {t["measure"] for t in admin_targets} >= {"admin work queue p50 at 5,000 rows"}
 
 
 def test_the_memory_figure_has_every_web_service(smoke_results):

@@ -76,3 +76,20 @@ def test_without_a_start_page_the_index_lists_the_service_s_screens(staff_client
 )
 def test_money_reads_as_dollars_and_cents(value, shown):
     assert money(value) == shown
+
+
+def test_a_long_list_is_counted_only_up_to_its_cap(staff_client, monkeypatch):
+    from hms.admin_site import CappedPaginator
+    from tests.grants import factories
+
+    monkeypatch.setattr(CappedPaginator, "cap", 2)
+    program = factories.program()
+    for _ in range(3):
+        factories.submitted(program=program)
+
+    capped = staff_client.get("/admin/grants/application/").content.decode()
+    monkeypatch.setattr(CappedPaginator, "cap", 3)
+    exact = staff_client.get("/admin/grants/application/").content.decode()
+
+    assert "More than 2 applications: filter or search to narrow them" in capped
+    assert "3 applications" in exact and "More than" not in exact
