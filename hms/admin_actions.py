@@ -189,6 +189,28 @@ class ServiceActionsMixin:
         }
         return TemplateResponse(request, ACTION_FORM_TEMPLATE, context)
 
+    def form_action(
+        self,
+        request,
+        queryset,
+        form_class: type[forms.Form],
+        call: Callable[[Identity, object, dict], object],
+        *,
+        done: str | Callable[[int], str],
+        form_kwargs: dict | None = None,
+        **page,
+    ) -> TemplateResponse | None:
+        """An action that asks for input first, then calls `call(actor, obj, data)` for each."""
+        return self.ask_then_run(
+            request,
+            queryset,
+            form=form_class(self.submitted_form_data(request), **(form_kwargs or {})),
+            apply=lambda data: self.run_service(
+                request, queryset, lambda actor, obj: call(actor, obj, data), done=done
+            ),
+            **page,
+        )
+
     def reason_action(
         self,
         request,
@@ -200,15 +222,11 @@ class ServiceActionsMixin:
         **page,
     ) -> TemplateResponse | None:
         """An action that asks for a reason first, then calls `call(actor, obj, reason)` for each."""
-        return self.ask_then_run(
+        return self.form_action(
             request,
             queryset,
-            form=form_class(self.submitted_form_data(request)),
-            apply=lambda data: self.run_service(
-                request,
-                queryset,
-                lambda actor, obj: call(actor, obj, data["reason"]),
-                done=done,
-            ),
+            form_class,
+            lambda actor, obj, data: call(actor, obj, data["reason"]),
+            done=done,
             **page,
         )

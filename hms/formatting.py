@@ -43,3 +43,8 @@ def day_column(field: str, description: str):
         return day(getattr(obj, field))
 
     return column
+
+
+def stamp(moment) -> str:
+    """A timestamp in the agency's time zone, for a spreadsheet: "2026-12-03 05:48"."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

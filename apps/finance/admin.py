@@ -7,7 +7,6 @@ API. Money records are read-only on screen; the ledger cannot be edited at all.
 
 from django import forms
 from django.contrib import admin, messages
-from django.utils import timezone
 
 from apps.finance import selectors, services
 from apps.finance.models import (
@@ -20,11 +19,11 @@ from apps.finance.models import (
 from apps.finance.selectors import cents
 from hms.admin_actions import ObjectAction, ServiceActionsMixin
 from hms.admin_export import CsvExportMixin
-from hms.admin_site import CappedPaginator
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
+from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_FINANCE_OFFICER
 from hms.errors import ApplicationError
-from hms.formatting import day, day_column, money, money_column
+from hms.formatting import day, day_column, money, money_column, stamp
 from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, PeopleSearchMixin, person_column
 from hms.staff import identity_of
@@ -332,7 +331,7 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
         ("Category", lambda row: row.category.name),
         ("Amount", lambda row: row.amount),
         ("Status", lambda row: row.get_status_display()),
-        ("Requested", lambda row: timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M")),
+        ("Requested", lambda row: stamp(row.created_at)),
         ("Description", lambda row: row.description),
     ]
     fieldsets = [
@@ -413,7 +412,7 @@ class DisbursementAdmin(ServiceOnlyAdmin):
         ("Amount", lambda row: row.amount),
         ("Status", lambda row: row.get_status_display()),
         ("Payment reference", lambda row: row.payment_reference),
-        ("Scheduled", lambda row: timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M")),
+        ("Scheduled", lambda row: stamp(row.created_at)),
     ]
     fieldsets = [
         (None, {"fields": ["award", AWARD_APPLICANT, "category", AMOUNT, "memo"]}),

@@ -33,7 +33,7 @@ from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
 from hms.errors import ApplicationError
-from hms.formatting import money, money_column
+from hms.formatting import money, money_column, stamp
 from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, actor_column, person_column
 from hms.people.models import Person
@@ -212,11 +212,6 @@ REQUESTED = money_column("requested_amount", "Requested")
 AWARDED = money_column("awarded_amount", "Awarded")
 
 
-def _local(moment):
-    """A timestamp in the agency's time zone, for a spreadsheet."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
 def viewer_of(request):
     """The signed-in person's platform identity, or None (a local account that cannot act)."""
     try:
@@ -361,8 +356,8 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         ("Assignee", ASSIGNEE),
         ("Requested", lambda application: application.requested_amount),
         ("Awarded", lambda application: application.awarded_amount),
-        ("Submitted", lambda application: _local(application.submitted_at)),
-        ("Updated", lambda application: _local(application.updated_at)),
+        ("Submitted", lambda application: stamp(application.submitted_at)),
+        ("Updated", lambda application: stamp(application.updated_at)),
     ]
     action_columns = [
         ("Tracking number", str),
@@ -606,54 +601,41 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     @admin.action(description="Add a reviewer to the panel", permissions=["change"])
     def add_reviewer(self, request, queryset):
-        def apply(data):
-            self.run_service(
-                request,
-                queryset,
-                lambda actor, application: services.review_assign(
-                    actor=actor, application_id=application.pk, reviewer_id=data["reviewer"]
-                ),
-                done="Added the reviewer to {count} application(s).",
-            )
-
-        return self.ask_then_run(
+        return self.form_action(
             request,
             queryset,
-            form=AddReviewerForm(self.submitted_form_data(request)),
+            AddReviewerForm,
+            lambda actor, application, data: services.review_assign(
+                actor=actor, application_id=application.pk, reviewer_id=data["reviewer"]
+            ),
+            done="Added the reviewer to {count} application(s).",
             title="Add a reviewer",
             intro="The reviewer declares any conflict of interest before they see the "
             "application, then scores it on their own.",
             submit_label="Add reviewer",
-            apply=apply,
         )
 
     @admin.action(description="Declare conflicts of interest", permissions=["change"])
     def declare(self, request, queryset):
-        def apply(data):
-            self.run_service(
-                request,
-                queryset,
-                lambda actor, application: services.review_declare(
-                    actor=actor,
-                    application_id=application.pk,
-                    has_conflict=data["has_conflict"],
-                    conflict=data["conflict"],
-                ),
-                done=lambda count: (
-                    "Declared. "
-                    + ("You are recused." if data["has_conflict"] else "You can now review.")
-                ),
-            )
+        def outcome(count: int) -> str:
+            recused = request.POST.get("has_conflict") == "yes"
+            return "Declared. " + ("You are recused." if recused else "You can now review.")
 
-        return self.ask_then_run(
+        return self.form_action(
             request,
             queryset,
-            form=DeclarationForm(self.submitted_form_data(request)),
+            DeclarationForm,
+            lambda actor, application, data: services.review_declare(
+                actor=actor,
+                application_id=application.pk,
+                has_conflict=data["has_conflict"],
+                conflict=data["conflict"],
+            ),
+            done=outcome,
             title="Declare conflicts of interest",
             intro="Before you see the application, say whether you have a conflict of interest. "
             "A conflict recuses you; your declaration is kept in the audit trail.",
             submit_label="Declare",
-            apply=apply,
         )
 
     @admin.action(description="Submit my review", permissions=["change"])
@@ -736,27 +718,21 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     @admin.action(description="Approve", permissions=["change"])
     def approve(self, request, queryset):
-        def apply(data):
-            self.run_service(
-                request,
-                queryset,
-                lambda actor, application: services.application_approve(
-                    actor=actor,
-                    application_id=application.pk,
-                    awarded_amount=data["awarded_amount"],
-                    reason=data["reason"],
-                ),
-                done="Approved {count} application(s).",
-            )
-
-        return self.ask_then_run(
+        return self.form_action(
             request,
             queryset,
-            form=ApproveForm(self.submitted_form_data(request), selected=queryset.count()),
+            ApproveForm,
+            lambda actor, application, data: services.application_approve(
+                actor=actor,
+                application_id=application.pk,
+                awarded_amount=data["awarded_amount"],
+                reason=data["reason"],
+            ),
+            form_kwargs={"selected": queryset.count()},
+            done="Approved {count} application(s).",
             title="Approve",
             intro="Finance obligates each award once it is approved.",
             submit_label="Approve",
-            apply=apply,
         )
 
     @admin.action(description="Reject with a reason", permissions=["change"])

@@ -274,3 +274,23 @@ def test_administrators_search_the_trail(default_entry, term):
     response = client.get(CHANGELIST, {"q": term})
 
     assert response.status_code == 200
+
+
+def test_an_entry_about_a_person_names_them():
+    from hms.people.services import person_record
+
+    person_record(service="users", user_id=77, role="applicant", display_name="Ada Lovelace")
+    client, _ = admin_client(is_superuser=True)
+    with service_atomic("users"):
+        about_ada = record(
+            service="users", action="profile.verify", object_type="profile", object_id=77
+        )
+        record(service="users", action="profile.verify", object_type="profile", object_id=78)
+        record(service="users", action="application.approve", object_type="application")
+
+    listing = client.get(CHANGELIST).content.decode()
+    detail = client.get(f"{CHANGELIST}{about_ada.pk}/change/").content.decode()
+
+    assert "profile Ada Lovelace (#77)" in listing and "profile Ada Lovelace (#77)" in detail
+    assert "profile User #78" in listing  # not yet known to this service: by id
+    assert "application 7" in listing
