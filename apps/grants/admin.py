@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from localflavor.us.us_states import USPS_CHOICES
 
 from apps.grants import selectors, services
 from apps.grants.apis import BLIND_NAME
@@ -774,8 +775,22 @@ class ProgramStateFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ProgramForm(forms.ModelForm):
+    eligible_states = forms.MultipleChoiceField(
+        choices=USPS_CHOICES,
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Leave empty for every state; Ctrl-click to choose several.",
+    )
+
+    class Meta:
+        model = Program
+        fields = ["eligible_states"]  # the admin adds the fieldsets' other fields
+
+
 @admin.register(Program)
 class ProgramAdmin(admin.ModelAdmin):
+    form = ProgramForm
     list_display = [
         "code",
         "title",
@@ -794,9 +809,20 @@ class ProgramAdmin(admin.ModelAdmin):
     list_select_related = ["rubric"]
     fieldsets = [
         (None, {"fields": ["code", "title", "description", "rubric"]}),
-        ("Window", {"fields": ["opens_on", "closes_on"]}),
+        ("Window", {"fields": ["opens_on", "closes_on", "closing_time"]}),
         ("Funds", {"fields": ["total_funds", "min_award", "max_award"]}),
-        ("Eligibility", {"fields": ["open_to_individuals", "open_to_businesses"]}),
+        (
+            "Eligibility",
+            {
+                "fields": [
+                    "open_to_individuals",
+                    "open_to_businesses",
+                    "verification_required",
+                    "eligible_states",
+                    "max_open_applications",
+                ]
+            },
+        ),
         ("Review", {"fields": ["reviewers_required", "blind_review", "review_target_days"]}),
     ]
 

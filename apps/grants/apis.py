@@ -65,16 +65,56 @@ class BudgetLineSerializer(serializers.Serializer):
     amount = serializers.DecimalField(**POSITIVE_MONEY)
 
 
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="applicant_not_verified, program_closed, limit_reached..."
+    )
+    message = serializers.CharField()
+
+
+class EligibilitySerializer(serializers.Serializer):
+    eligible = serializers.BooleanField(help_text="Whether a submission would be accepted now.")
+    reasons = ReasonSerializer(many=True, help_text="Why not, each with its code.")
+
+
 class ProgramSerializer(serializers.Serializer):
     code = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
     opens_on = serializers.DateField()
     closes_on = serializers.DateField()
+    closes_at = serializers.DateTimeField(
+        help_text="The last moment a submission is accepted (the agency's time zone)."
+    )
     total_funds = serializers.DecimalField(**MONEY)
     min_award = serializers.DecimalField(**MONEY)
     max_award = serializers.DecimalField(**MONEY)
     eligible_kinds = serializers.ListField(child=serializers.ChoiceField(ApplicantKind.choices))
+    verification_required = serializers.BooleanField()
+    eligible_states = serializers.ListField(
+        child=serializers.CharField(), help_text="Postal codes; empty: every state."
+    )
+    max_open_applications = serializers.IntegerField(
+        allow_null=True, help_text="Per applicant; null: no limit."
+    )
+    eligibility = serializers.SerializerMethodField()
+
+    @extend_schema_field(EligibilitySerializer(allow_null=True))
+    def get_eligibility(self, program) -> dict | None:
+        """For a signed-in applicant: may they submit to this program now, and if not, why."""
+        checker = self.context.get("eligibility")
+        if checker is None:
+            return None
+        refusals = checker.refusals(program)
+        return {
+            "eligible": not refusals,
+            "reasons": [{"code": r.code, "message": r.message} for r in refusals],
+        }
+
+
+def _program_context(request) -> dict:
+    actor = _identity(request)
+    return {"eligibility": selectors.Eligibility(actor)} if actor and actor.is_applicant else {}
 
 
 class HistorySerializer(serializers.Serializer):
@@ -173,7 +213,9 @@ class ProgramListApi(APIView):
     )
     def get(self, request):
         programs = selectors.program_list(actor=_identity(request), filters=request.query_params)
-        return paginated_response(request, self, programs, ProgramSerializer)
+        return paginated_response(
+            request, self, programs, ProgramSerializer, context=_program_context(request)
+        )
 
 
 class ProgramDetailApi(APIView):
@@ -182,7 +224,7 @@ class ProgramDetailApi(APIView):
     @extend_schema(operation_id="grants_programs_retrieve", responses={200: ProgramSerializer})
     def get(self, request, code: str):
         program = selectors.program_get(code=code, actor=_identity(request))
-        return Response(ProgramSerializer(program).data)
+        return Response(ProgramSerializer(program, context=_program_context(request)).data)
 
 
 # ------------------------------------------------------------------------------------------------

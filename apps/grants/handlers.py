@@ -18,6 +18,7 @@ def applicant_changed(event: UserRegistered | UserUpdated) -> None:
         kind=event.kind,
         display_name=event.display_name,
         verification_status=event.verification_status,
+        state=event.state,
     )
     person_record(
         service="grants",

@@ -12,10 +12,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from localflavor.us.us_states import USPS_CHOICES
 
 from hms.formatting import money
 from hms.limits import MIN_AMOUNT, MONEY
 
+US_STATE_CODES = frozenset(code for code, _name in USPS_CHOICES)
 TRACKING_NUMBER_PATTERN = r"^HMS-\d{4}-\d{6,}$"
 MAX_REVIEWERS = 10
 POSITIVE_MONEY = [MinValueValidator(MIN_AMOUNT)]
@@ -49,6 +51,8 @@ class Applicant(models.Model):
     verification_status = models.CharField(
         max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.UNVERIFIED
     )
+    # The state of their address (a program may be open to some states only); empty if unknown.
+    state = models.CharField(max_length=2, blank=True)
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -100,6 +104,32 @@ class Program(models.Model):
         help_text="Reviewers do not see who applied (name, EIN, UEI, address); only the "
         "application's caseworker does.",
     )
+    closing_time = models.TimeField(
+        default=datetime.time(23, 59),
+        help_text="On the closing day, submissions are accepted until this time (the agency's "
+        "time zone).",
+    )
+    verification_required = models.BooleanField(
+        "applicants must be verified",
+        default=False,
+        help_text="Only applicants whose identity (EIN and UEI for a business) the agency has "
+        "verified may submit; others may keep a draft until they are.",
+    )
+    eligible_states = models.JSONField(
+        "eligible states",
+        default=list,
+        blank=True,
+        help_text="Two-letter postal codes of the states whose applicants may apply "
+        "(empty: every state).",
+    )
+    max_open_applications = models.PositiveSmallIntegerField(
+        "open applications per applicant",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many applications per applicant may be submitted, under review, "
+        "returned for changes, approved or awarded at once (empty: no limit).",
+    )
     review_target_days = models.PositiveSmallIntegerField(
         "review target (days)",
         default=30,
@@ -144,6 +174,11 @@ class Program(models.Model):
             errors["total_funds"] = "The total funds cannot be below the maximum award."
         if not (self.open_to_individuals or self.open_to_businesses):
             errors["open_to_businesses"] = "At least one kind of applicant must be eligible."
+        unknown = [state for state in self.eligible_states or [] if state not in US_STATE_CODES]
+        if not isinstance(self.eligible_states, list) or unknown:
+            errors["eligible_states"] = (
+                f"Use two-letter postal codes such as VA or PR; not: {', '.join(map(str, unknown))}."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -158,6 +193,15 @@ class Program(models.Model):
 
     def is_open_on(self, day: datetime.date) -> bool:
         return self.opens_on <= day <= self.closes_on
+
+    @property
+    def closes_at(self) -> datetime.datetime:
+        """The last moment a submission is accepted, in the agency's time zone."""
+        return timezone.make_aware(datetime.datetime.combine(self.closes_on, self.closing_time))
+
+    @property
+    def opens_at(self) -> datetime.datetime:
+        return timezone.make_aware(datetime.datetime.combine(self.opens_on, datetime.time.min))
 
 
 class Rubric(models.Model):

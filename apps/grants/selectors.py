@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import (
+    Count,
     DateTimeField,
     DecimalField,
     DurationField,
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
 from apps.grants.models import (
+    Applicant,
     Application,
     ApplicationStatus,
     ApplicationTransition,
@@ -33,8 +35,9 @@ from apps.grants.models import (
     ReviewScore,
     Rubric,
     RubricCriterion,
+    VerificationStatus,
 )
-from apps.grants.workflow import COMMITTED_STATUSES, PANEL_STATUSES
+from apps.grants.workflow import COMMITTED_STATUSES, OPEN_STATUSES, PANEL_STATUSES
 from hms.auth import ROLE_ADMINISTRATOR, Identity
 from hms.db import database_for
 from hms.errors import NotFound
@@ -115,6 +118,137 @@ def rubric_for(*, program: Program) -> Rubric | None:
 def rubric_criteria_for(*, program: Program) -> list[RubricCriterion]:
     rubric = rubric_for(program=program)
     return list(rubric.criteria.all()) if rubric else []
+
+
+# ------------------------------------------------------------------------------------------------
+# Eligibility: may this applicant submit to a program now, and if not, why
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    field: str = ""  # the request field it concerns, if any
+
+
+class Eligibility:
+    """One applicant's eligibility for programs, as their submission will check it.
+
+    The applicant read model is the truth about them; until their `user.registered` event has
+    arrived, the kind in their token (signed by the User Service) stands in for it. Their open
+    applications are counted once, for every program.
+    """
+
+    def __init__(self, actor: Identity, *, now: datetime | None = None):
+        self.actor = actor
+        self.now = now or timezone.now()
+        self.applicant = Applicant.objects.filter(pk=actor.user_id).first()
+        self._open: dict[int, int] | None = None
+
+    def open_applications(self, program: Program) -> int:
+        if self._open is None:
+            self._open = dict(
+                Application.objects.filter(
+                    applicant_id=self.actor.user_id, status__in=OPEN_STATUSES
+                )
+                .order_by()
+                .values("program")
+                .annotate(count=Count("id"))
+                .values_list("program", "count")
+            )
+        return self._open.get(program.pk, 0)
+
+    def refusals(
+        self, program: Program, *, submitting: Application | None = None, for_draft: bool = False
+    ) -> list[Refusal]:
+        """Every reason the applicant may not submit (or, `for_draft`, not even start a draft)."""
+        refusals = []
+        code = program.code
+        if self.now < program.opens_at:
+            refusals.append(
+                Refusal(
+                    "program_closed",
+                    f"{code} opens for applications on {program.opens_on:%B %-d, %Y}.",
+                    "program",
+                )
+            )
+        elif self.now > program.closes_at:
+            refusals.append(
+                Refusal(
+                    "program_closed",
+                    f"{code} closed for applications at {_moment(program.closes_at)}.",
+                    "program",
+                )
+            )
+        applicant = self.applicant
+        kind = applicant.kind if applicant else self.actor.kind
+        if not kind:
+            refusals.append(
+                Refusal(
+                    "unknown_applicant_kind",
+                    "Your account does not say whether you apply as an individual or a business.",
+                )
+            )
+        elif kind not in program.eligible_kinds:
+            refusals.append(
+                Refusal(
+                    "ineligible",
+                    f"{code} is open to {' and '.join(program.eligible_kinds)} applicants only; "
+                    f"you apply as {'an' if kind[0] in 'aeiou' else 'a'} {kind}.",
+                    "program",
+                )
+            )
+        status = applicant.verification_status if applicant else VerificationStatus.UNVERIFIED
+        if status == VerificationStatus.REJECTED:
+            refusals.append(
+                Refusal(
+                    "applicant_rejected",
+                    "Your account's verification was rejected; contact us before applying.",
+                )
+            )
+        elif (
+            program.verification_required
+            and status != VerificationStatus.VERIFIED
+            and not for_draft
+        ):
+            refusals.append(
+                Refusal(
+                    "applicant_not_verified",
+                    f"{code} accepts applications from verified applicants only, and your account "
+                    "is not verified yet (a business's EIN and UEI are checked against SAM.gov). "
+                    "Your draft is kept: submit it once you are verified.",
+                )
+            )
+        states = program.eligible_states
+        state = applicant.state if applicant else ""
+        if states and state not in states:
+            refusals.append(
+                Refusal(
+                    "state_not_eligible",
+                    f"{code} is open to applicants in {', '.join(states)} only; the address on "
+                    f"your profile is {'in ' + state if state else 'not known to us yet'}.",
+                )
+            )
+        limit = program.max_open_applications
+        if limit and not for_draft:
+            counted = self.open_applications(program)
+            if submitting is not None and submitting.status in OPEN_STATUSES:
+                counted -= 1  # a resubmission is already one of them
+            if counted >= limit:
+                refusals.append(
+                    Refusal(
+                        "limit_reached",
+                        f"{code} takes at most {limit} open application(s) per applicant and you "
+                        f"have {counted}: withdraw one, or wait for its decision.",
+                    )
+                )
+        return refusals
+
+
+def _moment(moment: datetime) -> str:
+    local = timezone.localtime(moment)
+    return f"{local:%B %-d, %Y, %-I:%M %p} ({local.tzname()})"
 
 
 # ------------------------------------------------------------------------------------------------

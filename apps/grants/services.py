@@ -32,7 +32,6 @@ from apps.grants.models import (
     Rubric,
     RubricCriterion,
     TrackingCounter,
-    VerificationStatus,
 )
 from apps.grants.workflow import (
     ASSIGNABLE_STATUSES,
@@ -76,7 +75,7 @@ class ScoreInput:
 
 
 def applicant_upsert(
-    *, user_id: int, kind: str, display_name: str, verification_status: str
+    *, user_id: int, kind: str, display_name: str, verification_status: str, state: str = ""
 ) -> Applicant:
     """Record what the User Service told us about an applicant (safe to repeat)."""
     with service_atomic(SERVICE):
@@ -86,6 +85,7 @@ def applicant_upsert(
                 "kind": kind,
                 "display_name": display_name,
                 "verification_status": verification_status,
+                "state": state,
                 "synced_at": timezone.now(),
             },
         )
@@ -178,8 +178,7 @@ def application_create(
                 code="unknown_program",
                 fields={"program": "Unknown program code."},
             )
-        _check_program_open(program)
-        _check_eligible(actor, program)
+        _check_eligible(actor, program, for_draft=True)
         _check_amounts(program, requested_amount, budget_lines)
         application = Application.objects.create(
             program=program,
@@ -238,8 +237,7 @@ def application_submit(
 
     def prepare(application: Application) -> str:
         program = application.program
-        _check_program_open(program)
-        _check_eligible(actor, program)
+        _check_eligible(actor, program, submitting=application)
         _check_amounts(program, application.requested_amount, _current_lines(application))
         now = timezone.now()
         resubmission = application.status == ApplicationStatus.CHANGES_REQUESTED
@@ -878,37 +876,27 @@ def _required_reason(text: str, message: str, *, field: str = "reason") -> str:
     return text
 
 
-def _check_program_open(program: Program) -> None:
-    if not program.is_open_on(timezone.localdate()):
+def _check_eligible(
+    actor: Identity,
+    program: Program,
+    *,
+    submitting: Application | None = None,
+    for_draft: bool = False,
+) -> None:
+    """ValidationFailed naming every reason the applicant may not apply (the first as its code,
+    all of them as `reasons`: code and message each)."""
+    refusals = selectors.Eligibility(actor).refusals(
+        program, submitting=submitting, for_draft=for_draft
+    )
+    if refusals:
+        first = refusals[0]
         raise ValidationFailed(
-            f"{program.code} accepts applications from {program.opens_on} to "
-            f"{program.closes_on}; it is not open now.",
-            code="program_closed",
-            fields={"program": "This program is not open for applications."},
-        )
-
-
-def _check_eligible(actor: Identity, program: Program) -> None:
-    # The read model is the truth about the applicant; until their `user.registered` event has
-    # arrived, the kind in their token (signed by the User Service) stands in for it.
-    applicant = Applicant.objects.filter(pk=actor.user_id).first()
-    kind = applicant.kind if applicant else actor.kind
-    if not kind:
-        raise ValidationFailed(
-            "Your account does not say whether you apply as an individual or a business.",
-            code="unknown_applicant_kind",
-        )
-    if kind not in program.eligible_kinds:
-        raise ValidationFailed(
-            f"{program.code} is open to {' and '.join(program.eligible_kinds)} applicants only; "
-            f"you apply as {'an' if kind[0] in 'aeiou' else 'a'} {kind}.",
-            code="ineligible",
-            fields={"program": "You are not eligible for this program."},
-        )
-    if applicant and applicant.verification_status == VerificationStatus.REJECTED:
-        raise ValidationFailed(
-            "Your account's verification was rejected; contact us before applying.",
-            code="applicant_rejected",
+            first.message
+            if len(refusals) == 1
+            else f"{first.message} (and {len(refusals) - 1} more reason(s): see `reasons`)",
+            code=first.code,
+            fields={r.field: r.message for r in refusals if r.field},
+            context={"reasons": [{"code": r.code, "message": r.message} for r in refusals]},
         )
 
 

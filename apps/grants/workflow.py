@@ -64,6 +64,8 @@ EDITABLE_STATUSES = frozenset({S.DRAFT, S.CHANGES_REQUESTED})
 ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED})
 # Reviewers join an application's panel while it waits for a decision.
 PANEL_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
+# An applicant's applications that count against a program's limit of open applications.
+OPEN_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.AWARDED})
 # Approved money counts against the program's funds from approval on.
 COMMITTED_STATUSES = frozenset({S.APPROVED, S.AWARDED, S.CLOSED})
 

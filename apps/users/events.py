@@ -11,6 +11,7 @@ def profile_summary(profile: Profile) -> dict:
         "kind": profile.kind,
         "display_name": profile.display_name,
         "verification_status": profile.verification_status,
+        "state": profile.state,
     }
 
 

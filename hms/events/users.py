@@ -18,10 +18,13 @@ class UserRegistered(Event):
     kind: Literal["individual", "business"]
     display_name: str
     verification_status: Literal["unverified", "verified", "rejected"]
+    # The state of their address (programs may be open to some states only). Added with a
+    # default: deploy the consumers before the User Service, which then starts sending it.
+    state: str = ""
 
 
 class UserUpdated(Event):
-    """An applicant's profile summary changed (name, kind or verification)."""
+    """An applicant's profile summary changed (name, kind, verification or state)."""
 
     name = "user.updated"
     producer = "users"
@@ -33,6 +36,7 @@ class UserUpdated(Event):
     kind: Literal["individual", "business"]
     display_name: str
     verification_status: Literal["unverified", "verified", "rejected"]
+    state: str = ""
 
 
 class StaffUpdated(Event):

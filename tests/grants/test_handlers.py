@@ -47,6 +47,7 @@ def test_the_read_model_follows_user_updates():
         kind="business",
         display_name="Acme Robotics Inc",
         verification_status="verified",
+        state="PA",
     )
 
     process_envelope("grants", factories.envelope(updated))
@@ -54,6 +55,15 @@ def test_the_read_model_follows_user_updates():
     applicant = Applicant.objects.get(pk=42)
     assert applicant.display_name == "Acme Robotics Inc"
     assert applicant.verification_status == "verified"
+    assert applicant.state == "PA"  # programs open to some states only check it
+
+
+def test_an_event_from_a_user_service_that_does_not_send_the_state_yet_is_applied():
+    envelope = factories.envelope(registered())
+    del envelope["payload"]["state"]  # as an older User Service published it
+
+    assert process_envelope("grants", envelope) == HANDLED
+    assert Applicant.objects.get(pk=42).state == ""
 
 
 def test_an_update_before_the_registration_still_creates_the_applicant():
