@@ -44,7 +44,7 @@ SWAGGER_UI_ASSETS = {
 }
 SCHEMA_TIMEOUT = 5.0
 # The API's version (semantic: a new minor is additive, a new major a new /api/vN).
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 
 
 BEARER = {

@@ -4,6 +4,9 @@ from apps.grants.models import Application
 from hms.events.grants import (
     BudgetLine,
     GrantApproved,
+    GrantAssigned,
+    GrantAwarded,
+    GrantChangesRequested,
     GrantClosed,
     GrantRejected,
     GrantSubmitted,
@@ -40,6 +43,26 @@ def grant_rejected(application: Application) -> GrantRejected:
         application_id=application.pk,
         applicant_id=application.applicant_id,
         reason=application.status_reason,
+        tracking_number=application.tracking_number or "",
+    )
+
+
+def grant_changes_requested(application: Application) -> GrantChangesRequested:
+    return GrantChangesRequested(
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        tracking_number=application.tracking_number or "",
+        message=application.status_reason,
+    )
+
+
+def grant_assigned(application: Application, *, assigned_by_id: int) -> GrantAssigned:
+    return GrantAssigned(
+        application_id=application.pk,
+        tracking_number=application.tracking_number or "",
+        program_code=application.program.code,
+        assignee_id=application.assignee_id,
+        assigned_by_id=assigned_by_id,
     )
 
 
@@ -49,3 +72,14 @@ def grant_withdrawn(application: Application) -> GrantWithdrawn:
 
 def grant_closed(application: Application) -> GrantClosed:
     return GrantClosed(application_id=application.pk, applicant_id=application.applicant_id)
+
+
+def grant_awarded(application: Application) -> GrantAwarded:
+    return GrantAwarded(
+        application_id=application.pk,
+        applicant_id=application.applicant_id,
+        tracking_number=application.tracking_number or "",
+        program_code=application.program.code,
+        award_id=application.award_id,
+        amount=application.awarded_amount,
+    )

@@ -313,6 +313,7 @@ def application_assign(
             application.assignee_id = assignee_id
             application.version += 1
             application.save()
+            publish(events.grant_assigned(application, assigned_by_id=actor.user_id))
     return application
 
 
@@ -360,6 +361,7 @@ def application_request_changes(
         expected_version=expected_version,
         prepare=prepare,
         audit_changes={"reason": reason},
+        event=events.grant_changes_requested,
     )
 
 
@@ -654,6 +656,7 @@ def application_mark_awarded(
         prepare=prepare,
         already_done={ApplicationStatus.AWARDED, ApplicationStatus.CLOSED},
         audited=False,  # a service applying Finance's event: the history row records it
+        event=events.grant_awarded,
     )
 
 

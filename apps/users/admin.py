@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 
 from apps.users import selectors, services
 from apps.users.filters import EIN_DIGITS
-from apps.users.models import Profile, VerificationDecision
+from apps.users.models import Notification, Profile, VerificationDecision
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyModelAdmin
@@ -199,3 +199,28 @@ class VerificationDecisionAdmin(ReadOnlyModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         identity = _identity(request)
         return bool(identity and identity.is_staff)
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyModelAdmin):
+    """Every email sent (or still to send): to whom, what, why and when; read-only."""
+
+    list_display = ["created_at", "recipient", "kind", "subject", "status", "attempts", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["recipient__legal_name", "to_email", "subject", "=event_id"]
+    search_help_text = "Recipient's name or email, subject, or the event id."
+    list_select_related = ["recipient"]
+    ordering = ["-created_at", "-id"]
+    fields = [
+        "recipient",
+        "to_email",
+        "kind",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "event_id",
+        "body_text",
+    ]

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.users import selectors, services, validators
+from apps.users import notifications, selectors, services, validators
 from apps.users.filters import ProfileFilter
 from apps.users.models import Kind
 from apps.users.serializers import ProfileOutputSerializer
@@ -261,6 +261,46 @@ class MeApi(APIView):
             actor=request.user, profile_id=request.user.user_id, changes=serializer.validated_data
         )
         return Response(profile_data(profile, request))
+
+
+class NotificationPreferencesApi(APIView):
+    """Which optional emails the caller receives (receipts, requests for changes and decisions
+    are always sent)."""
+
+    class PreferencesSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
+        muted = serializers.ListField(
+            child=serializers.ChoiceField(choices=sorted(notifications.OPTIONAL_KINDS)),
+            max_length=len(notifications.OPTIONAL_KINDS),
+            help_text="The optional emails turned off.",
+        )
+        optional = serializers.ListField(
+            child=serializers.CharField(), read_only=True, help_text="What may be turned off."
+        )
+
+        class Meta:
+            ref_name = "NotificationPreferences"
+
+    def _answer(self, muted: list[str]) -> Response:
+        return Response({"muted": muted, "optional": sorted(notifications.OPTIONAL_KINDS)})
+
+    @extend_schema(operation_id="users_me_notifications", responses={200: PreferencesSerializer})
+    def get(self, request):
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        return self._answer(notifications.muted_kinds(profile))
+
+    @extend_schema(
+        operation_id="users_me_notifications_update",
+        request=PreferencesSerializer,
+        responses={200: PreferencesSerializer},
+    )
+    def put(self, request):
+        body = self.PreferencesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        muted = notifications.notification_preferences_set(
+            profile=profile, muted=body.validated_data["muted"]
+        )
+        return self._answer(muted)
 
 
 class UserDetailApi(APIView):

@@ -173,3 +173,68 @@ class VerificationDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_id}: {self.previous_status} -> {self.status}"
+
+
+class NotificationKind(models.TextChoices):
+    """The moments a person is told of by email (apps.users.notifications)."""
+
+    SUBMITTED = "submitted", "Submission receipt"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    DECIDED = "decided", "Decision on an application"
+    AWARD_OBLIGATED = "award_obligated", "Award obligated"
+    REIMBURSEMENT_DECIDED = "reimbursement_decided", "Reimbursement approved or rejected"
+    PAYMENT_SENT = "payment_sent", "Payment sent"
+    ASSIGNED = "assigned", "Application assigned to me (staff)"
+
+
+class Notification(models.Model):
+    """One email to one person, kept as sent: what, to whom, why (the event) and when.
+
+    One per (event, recipient): a second delivery of the same event finds it and sends nothing.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (retried)"
+
+    recipient = models.ForeignKey(Profile, on_delete=models.PROTECT, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    event_id = models.UUIDField(help_text="The bus event that caused it.")
+    to_email = models.EmailField(max_length=150)
+    subject = models.CharField(max_length=200)
+    body_text = models.TextField()
+    body_html = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "recipient"], name="users_notification_once_per_event"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="users_notification_status"),
+            models.Index(fields=["recipient", "-created_at"], name="users_notification_recipient"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_email}"
+
+
+class NotificationPreference(models.Model):
+    """Which optional emails a person has turned off (the others are always sent)."""
+
+    profile = models.OneToOneField(
+        Profile, primary_key=True, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    muted = models.JSONField(default=list, blank=True, help_text="Optional kinds turned off.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Email preferences of {self.profile}"

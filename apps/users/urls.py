@@ -10,5 +10,10 @@ urlpatterns = [
     path("users/token", apis.TokenObtainApi.as_view(), name="users-token"),
     path("users/token/refresh", apis.TokenRefreshApi.as_view(), name="users-token-refresh"),
     path("users/me", apis.MeApi.as_view(), name="users-me"),
+    path(
+        "users/me/notifications",
+        apis.NotificationPreferencesApi.as_view(),
+        name="users-me-notifications",
+    ),
     path("users/<int:user_id>", apis.UserDetailApi.as_view(), name="users-detail"),
 ]

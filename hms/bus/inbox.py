@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
-from hms.context import correlation_id
+from hms.context import applying_event_id, correlation_id
 from hms.db import database_for, insert_returning
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
@@ -167,6 +167,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
                     f"{consumer}."
                 )
         token = correlation_id.set(envelope.correlation_id)
+        applying = applying_event_id.set(str(envelope.event_id))
         try:
             with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
                 logger.debug("applying event %s %s in %s", event.name, envelope.event_id, consumer)
@@ -174,6 +175,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
                     handler(event)
                 logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
         finally:
+            applying_event_id.reset(applying)
             correlation_id.reset(token)
         if sequence is not None:
             moved[event.aggregate] = sequence

@@ -13,6 +13,9 @@ from hms.events.finance import (
 )
 from hms.events.grants import (
     GrantApproved,
+    GrantAssigned,
+    GrantAwarded,
+    GrantChangesRequested,
     GrantClosed,
     GrantRejected,
     GrantSubmitted,
@@ -26,6 +29,9 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     StaffUpdated,
     GrantSubmitted,
     GrantApproved,
+    GrantChangesRequested,
+    GrantAssigned,
+    GrantAwarded,
     GrantRejected,
     GrantWithdrawn,
     GrantClosed,

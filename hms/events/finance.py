@@ -26,6 +26,7 @@ class PaymentDisbursed(Event):
 
     name = "finance.payment_disbursed"
     producer = "finance"
+    consumers = ("users",)
     aggregate_field = "award_id"
 
     disbursement_id: int
@@ -55,6 +56,7 @@ class ReimbursementDecided(Event):
 
     name = "finance.reimbursement_decided"
     producer = "finance"
+    consumers = ("users",)
     aggregate_field = "award_id"
 
     reimbursement_id: int

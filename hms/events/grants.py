@@ -20,6 +20,7 @@ class GrantSubmitted(Event):
 
     name = "grant.submitted"
     producer = "grants"
+    consumers = ("users",)  # the receipt email
     aggregate_field = "application_id"
 
     application_id: int
@@ -38,7 +39,7 @@ class GrantApproved(Event):
 
     name = "grant.approved"
     producer = "grants"
-    consumers = ("finance",)
+    consumers = ("finance", "users")
     aggregate_field = "application_id"
 
     application_id: int
@@ -49,16 +50,63 @@ class GrantApproved(Event):
     budget_lines: list[BudgetLine]
 
 
+class GrantAwarded(Event):
+    """Finance obligated the award of an approved application (Grants applied its event)."""
+
+    name = "grant.awarded"
+    producer = "grants"
+    consumers = ("users",)  # the award email (users hears of awards by application, from here)
+    aggregate_field = "application_id"
+
+    application_id: int
+    applicant_id: int
+    tracking_number: str
+    program_code: str
+    award_id: int
+    amount: Decimal
+
+
 class GrantRejected(Event):
     """A caseworker rejected an application."""
 
     name = "grant.rejected"
     producer = "grants"
+    consumers = ("users",)
     aggregate_field = "application_id"
 
     application_id: int
     applicant_id: int
     reason: str
+    tracking_number: str = ""
+
+
+class GrantChangesRequested(Event):
+    """A caseworker returned an application to its applicant, saying what to change."""
+
+    name = "grant.changes_requested"
+    producer = "grants"
+    consumers = ("users",)
+    aggregate_field = "application_id"
+
+    application_id: int
+    applicant_id: int
+    tracking_number: str
+    message: str
+
+
+class GrantAssigned(Event):
+    """An application was given to a caseworker (by someone else, or by themselves)."""
+
+    name = "grant.assigned"
+    producer = "grants"
+    consumers = ("users",)  # the assignee's email
+    aggregate_field = "application_id"
+
+    application_id: int
+    tracking_number: str
+    program_code: str
+    assignee_id: int
+    assigned_by_id: int
 
 
 class GrantWithdrawn(Event):

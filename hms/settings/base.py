@@ -56,6 +56,17 @@ PEOPLE_APPS = ["hms.people"]
 # User Service its own profiles.
 HMS_PEOPLE_MODEL = "people.Person"
 HMS_PEOPLE_NAME_FIELD = "display_name"
+# Email (apps/users/notifications.py): SMTP by environment (EMAIL_URL: smtp+tls://host:587 with
+# the user and password in the URL, or consolemail://); by default each message is a file under
+# var/mail/, which `make run` names.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    vars().update(env.email_url_config(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HMS Grants <no-reply@hms.example>")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # The admin's start page for the signed-in person (hms.admin_site): a function of the request.
 HMS_START_PAGE = ""
 

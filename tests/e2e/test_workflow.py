@@ -169,6 +169,32 @@ def test_the_whole_grant_story_through_the_gateway(seeded):
     reimburse(gateway, token, award)
 
     check_status(seeded, gateway, user_id, token, application)
+    # The applicant was told of each step by email, once each (the User Service's worker sends
+    # them; this platform's messages are files under its var/mail/).
+    subjects = wait_until(
+        lambda: emails_about(seeded, application["tracking_number"], count=3), timeout=60
+    )
+    assert subjects == [
+        f"We received your application {application['tracking_number']}",
+        f"Your application {application['tracking_number']} is approved",
+        f"Your award of ${Decimal(application['requested_amount']):,.2f} is in place",
+    ]
+    assert emails_about(seeded, "A payment of $750.00", count=1)
+
+
+def emails_about(platform, text: str, *, count: int) -> list[str] | None:
+    """The subjects of the emails the platform wrote that mention `text`, once there are `count`."""
+    import email
+    from email.policy import default
+
+    folder = platform.root / "var" / "mail"
+    found = []
+    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime):
+        # The file backend writes each message followed by a line of dashes.
+        for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
+            if text in raw and raw.strip():
+                found.append(str(email.message_from_string(raw.strip(), policy=default)["Subject"]))
+    return found if len(found) >= count else None
 
 
 def test_finance_killed_mid_story_loses_nothing_and_the_story_completes(seeded):

@@ -98,6 +98,7 @@ def test_rejecting_publishes_the_reason(open_program):
         "application_id": application.pk,
         "applicant_id": application.applicant_id,
         "reason": "Out of scope",
+        "tracking_number": application.tracking_number,
     }
 
 
@@ -129,16 +130,32 @@ def test_closing_publishes_grant_closed(open_program):
     }
 
 
-def test_review_steps_publish_nothing(open_program):
+def test_review_steps_publish_only_what_someone_is_told_of(open_program):
     application = factories.submitted(program=open_program)
     before = len(outbox())
     services.application_assign(actor=CASEWORKER, application_id=application.pk)
     services.application_start_review(actor=CASEWORKER, application_id=application.pk)
+    services.application_assign(
+        actor=CASEWORKER, application_id=application.pk, assignee_id=CASEWORKER.user_id
+    )  # no change: nothing to tell
     services.application_request_changes(
-        actor=CASEWORKER, application_id=application.pk, reason="More"
+        actor=CASEWORKER, application_id=application.pk, reason="Add the quotes."
     )
 
-    assert len(outbox()) == before
+    assert len(outbox()) == before + 2
+    assert payload("grant.assigned") == {
+        "application_id": application.pk,
+        "tracking_number": application.tracking_number,
+        "program_code": open_program.code,
+        "assignee_id": CASEWORKER.user_id,
+        "assigned_by_id": CASEWORKER.user_id,
+    }
+    assert payload("grant.changes_requested") == {
+        "application_id": application.pk,
+        "applicant_id": application.applicant_id,
+        "tracking_number": application.tracking_number,
+        "message": "Add the quotes.",
+    }
 
 
 def test_viewing_publishes_nothing(open_program, business):

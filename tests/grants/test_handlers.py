@@ -109,6 +109,10 @@ def test_an_obligated_award_moves_the_application_to_awarded(open_program):
     assert application.award_id == 900
     step = ApplicationTransition.objects.filter(application=application).last()
     assert (step.from_status, step.to_status, step.actor_role) == ("approved", "awarded", "service")
+    # The applicant's award email is sent by the User Service, which hears it from here.
+    awarded = OutboxEvent.objects.using(database_for("grants")).get(event_type="grant.awarded")
+    assert awarded.envelope["payload"]["award_id"] == 900
+    assert awarded.envelope["payload"]["amount"] == "30000.00"
 
 
 def test_a_second_obligation_event_for_an_awarded_application_is_ignored(open_program):

@@ -216,16 +216,16 @@ def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
 
 
 def test_an_event_nobody_consumes_is_recorded_but_never_relayed(monkeypatch):
-    from hms.events.grants import GrantRejected
+    from hms.events.grants import GrantWithdrawn
 
     broker = FakeBroker()
     broker.install(monkeypatch)
 
     with service_atomic("grants"):
-        publish(GrantRejected(application_id=1, applicant_id=4, reason="Out of scope"))
+        publish(GrantWithdrawn(application_id=1, applicant_id=4))
 
     row = OutboxEvent.objects.using(database_for("grants")).get()
-    assert row.event_type == "grant.rejected"
+    assert row.event_type == "grant.withdrawn"
     assert row.sent_at is not None
     assert relay_outbox("grants").sent == 0
     assert broker.batches == []

@@ -1,0 +1,131 @@
+"""Telling people what happened to their applications and awards, by email.
+
+The User Service knows each person's address and name, so it sends every email: its bus consumer
+turns the Grants and Finance events that matter to someone (apps/users/handlers.py) into one
+`Notification` per event and recipient, rendered from templates with a plain-text and an HTML
+part, in the same transaction as the inbox row. A second delivery of the event finds the inbox row
+(or the notification) and queues nothing. After the commit a task on this service's queue sends
+it through Django's email backend and marks it sent; a failure is kept on the row and retried
+with backoff. Applicants may turn off the optional kinds (`NotificationPreference`).
+"""
+
+import logging
+import uuid
+from smtplib import SMTPException
+
+from celery import current_app
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from apps.users.models import Notification, NotificationKind, NotificationPreference, Profile
+from hms.db import database_for, service_atomic
+from hms.errors import ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "users"
+SEND_TASK = "users.send_notification"
+# What an applicant may turn off; decisions, receipts and requests for changes are always sent.
+OPTIONAL_KINDS = frozenset({NotificationKind.REIMBURSEMENT_DECIDED, NotificationKind.PAYMENT_SENT})
+
+
+def notification_queue(
+    *, kind: str, recipient_id: int, event_id: str | uuid.UUID, context: dict
+) -> Notification | None:
+    """Record the email `kind` for `recipient_id` (inside the consuming transaction) and send it
+    once that commits. None when there is nobody to tell: an unknown or deactivated account, or
+    an optional kind they turned off."""
+    profile = Profile.objects.select_related("user").filter(pk=recipient_id).first()
+    if profile is None or not profile.user.is_active:
+        logger.info("no notification %s: account %s unknown or inactive", kind, recipient_id)
+        return None
+    if kind in OPTIONAL_KINDS and kind in muted_kinds(profile):
+        return None
+    existing = Notification.objects.filter(event_id=event_id, recipient=profile).first()
+    if existing is not None:
+        return existing
+    values = {"name": profile.display_name, **context}
+    notification = Notification.objects.create(
+        recipient=profile,
+        kind=kind,
+        event_id=event_id,
+        to_email=profile.email,
+        subject=render_to_string(f"notifications/{kind}.subject.txt", values).strip(),
+        body_text=render_to_string(f"notifications/{kind}.txt", values),
+        body_html=render_to_string(f"notifications/{kind}.html", values),
+    )
+    # By name (apps/users/tasks.py imports this module): sent once the event's consumption commits.
+    transaction.on_commit(
+        lambda: current_app.send_task(SEND_TASK, args=[notification.pk], queue=SERVICE),
+        using=database_for(SERVICE),
+    )
+    return notification
+
+
+def notification_send(*, notification_id: int) -> str:
+    """Send one pending (or failed) notification; "sent", "skipped" (sent already, or another
+    worker has it) or raises the delivery error after recording it."""
+    with service_atomic(SERVICE):
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(
+                pk=notification_id,
+                status__in=[Notification.Status.PENDING, Notification.Status.FAILED],
+            )
+            .first()
+        )
+        if notification is None:
+            return "skipped"
+        message = EmailMultiAlternatives(
+            notification.subject, notification.body_text, to=[notification.to_email]
+        )
+        message.attach_alternative(notification.body_html, "text/html")
+        notification.attempts += 1
+        try:
+            message.send()
+        except (OSError, SMTPException) as exc:
+            notification.status = Notification.Status.FAILED
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            notification.save(update_fields=["status", "attempts", "last_error"])
+            failure = exc
+        else:
+            notification.status = Notification.Status.SENT
+            notification.sent_at = timezone.now()
+            notification.last_error = ""
+            notification.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+            return "sent"
+    raise failure  # after the commit that recorded it: the task retries with backoff
+
+
+def notifications_pending() -> list[int]:
+    """What is still to send (for the sweep after a broker outage: `send_notifications`)."""
+    return list(
+        Notification.objects.filter(
+            status__in=[Notification.Status.PENDING, Notification.Status.FAILED]
+        ).values_list("pk", flat=True)[:1000]
+    )
+
+
+def muted_kinds(profile: Profile) -> list[str]:
+    preference = NotificationPreference.objects.filter(profile=profile).first()
+    return list(preference.muted) if preference else []
+
+
+def notification_preferences_set(*, profile: Profile, muted: list[str]) -> list[str]:
+    """Turn optional emails off (those in `muted`) or back on (the others)."""
+    unknown = sorted(set(muted) - OPTIONAL_KINDS)
+    if unknown:
+        raise ValidationFailed(
+            "Only optional emails can be turned off.",
+            fields={
+                "muted": f"Not optional: {', '.join(unknown)}. Optional: "
+                f"{', '.join(sorted(OPTIONAL_KINDS))}."
+            },
+        )
+    with service_atomic(SERVICE):
+        NotificationPreference.objects.update_or_create(
+            profile=profile, defaults={"muted": sorted(set(muted))}
+        )
+    return sorted(set(muted))

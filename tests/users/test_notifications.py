@@ -1,0 +1,200 @@
+"""Emails on the moments that matter: the User Service turns Grants' and Finance's events into one
+message per event and person, renders it (text and HTML), and sends it through a real SMTP server
+started here (aiosmtpd); a second delivery of an event sends nothing more."""
+
+import contextlib
+import email
+import socket
+import uuid
+from decimal import Decimal
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from apps.users.models import Notification, NotificationKind
+from apps.users.notifications import notification_send
+from hms.bus.inbox import process_envelope
+from hms.events.finance import PaymentDisbursed
+from hms.events.grants import GrantAssigned, GrantAwarded, GrantChangesRequested, GrantSubmitted
+from tests.grants.factories import envelope
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+class Inbox:
+    """aiosmtpd's handler: every message the server accepted, parsed."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield inbox
+    controller.stop()
+
+
+def deliver(event, django_capture_on_commit_callbacks, *, event_id=None):
+    """Apply `event` as the users consumer does, then run the sends its commit scheduled."""
+    with django_capture_on_commit_callbacks() as scheduled:
+        outcome = process_envelope("users", envelope(event, event_id=event_id))
+    # What the task does once (its retries are Celery's): send, or record the failure.
+    for notification in Notification.objects.filter(status=Notification.Status.PENDING):
+        with contextlib.suppress(OSError):
+            notification_send(notification_id=notification.pk)
+    return outcome, scheduled
+
+
+def submitted_event(applicant_id):
+    return GrantSubmitted(
+        application_id=7,
+        applicant_id=applicant_id,
+        program_code="SBA-SBIR-2027-01",
+        tracking_number="HMS-2026-000007",
+        requested_amount=Decimal("80000.00"),
+    )
+
+
+def test_a_submission_sends_its_receipt_once_however_often_the_event_arrives(
+    business, smtp, django_capture_on_commit_callbacks
+):
+    event_id = str(uuid.uuid4())
+
+    first, scheduled = deliver(
+        submitted_event(business.pk), django_capture_on_commit_callbacks, event_id=event_id
+    )
+    second, _ = deliver(
+        submitted_event(business.pk), django_capture_on_commit_callbacks, event_id=event_id
+    )
+
+    assert (first, second) == ("handled", "duplicate")
+    assert len(scheduled) == 1  # the send is scheduled after the commit, not before
+    [message] = smtp.messages
+    assert message["To"] == business.email
+    assert message["Subject"] == "We received your application HMS-2026-000007"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert f"Dear {business.legal_name}," in text
+    assert "requesting $80,000.00" in text and "<strong>$80,000.00</strong>" in html
+    notification = Notification.objects.get()
+    assert (notification.kind, notification.status, notification.attempts) == (
+        NotificationKind.SUBMITTED,
+        "sent",
+        1,
+    )
+    assert str(notification.event_id) == event_id
+
+
+def test_changes_requested_quote_the_caseworker_unescaped_in_text_and_escaped_in_html(
+    business, smtp, django_capture_on_commit_callbacks
+):
+    event = GrantChangesRequested(
+        application_id=7,
+        applicant_id=business.pk,
+        tracking_number="HMS-2026-000007",
+        message="Add quotes for R&D <equipment>.",
+    )
+
+    deliver(event, django_capture_on_commit_callbacks)
+
+    [message] = smtp.messages
+    assert "Add quotes for R&D <equipment>." in message.get_body(("plain",)).get_content()
+    assert "R&amp;D &lt;equipment&gt;" in message.get_body(("html",)).get_content()
+
+
+def test_an_optional_email_turned_off_is_not_sent(
+    business, smtp, django_capture_on_commit_callbacks, client_as
+):
+    me = client_as(business.pk, "applicant", "business")
+    refused = me.put("/users/me/notifications", {"muted": ["decided"]}, format="json")
+    muted = me.put("/users/me/notifications", {"muted": ["payment_sent"]}, format="json")
+    payment = PaymentDisbursed(
+        disbursement_id=3,
+        award_id=1,
+        application_id=7,
+        applicant_id=business.pk,
+        amount=Decimal("750.00"),
+    )
+
+    deliver(payment, django_capture_on_commit_callbacks)
+
+    assert refused.status_code == 400  # decisions are always sent
+    assert muted.json() == {
+        "muted": ["payment_sent"],
+        "optional": ["payment_sent", "reimbursement_decided"],
+    }
+    assert smtp.messages == [] and Notification.objects.count() == 0
+    assert me.get("/users/me/notifications").json()["muted"] == ["payment_sent"]
+
+
+def test_staff_hear_of_an_application_someone_else_assigned_to_them(
+    caseworker, smtp, django_capture_on_commit_callbacks
+):
+    by_someone_else = GrantAssigned(
+        application_id=7,
+        tracking_number="HMS-2026-000007",
+        program_code="SBA-SBIR-2027-01",
+        assignee_id=caseworker.pk,
+        assigned_by_id=1,
+    )
+    by_themselves = by_someone_else.model_copy(update={"assigned_by_id": caseworker.pk})
+
+    deliver(by_someone_else, django_capture_on_commit_callbacks)
+    deliver(by_themselves, django_capture_on_commit_callbacks)
+
+    [message] = smtp.messages
+    assert message["Subject"] == "Application HMS-2026-000007 is assigned to you"
+    assert message["To"] == caseworker.email
+
+
+def test_a_failed_send_is_kept_and_sent_on_retry(
+    business, smtp, settings, django_capture_on_commit_callbacks
+):
+    port = settings.EMAIL_PORT
+    settings.EMAIL_PORT = 9  # nothing listens: the SMTP connection is refused
+
+    deliver(submitted_event(business.pk), django_capture_on_commit_callbacks)
+    failed = Notification.objects.get()
+    settings.EMAIL_PORT = port
+    retried = notification_send(notification_id=failed.pk)  # the task's retry, after backoff
+
+    assert failed.status == "failed" and "ConnectionRefusedError" in failed.last_error
+    assert retried == "sent"
+    assert len(smtp.messages) == 1
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("sent", 2)
+
+
+def test_an_award_is_announced_with_its_amount(business, smtp, django_capture_on_commit_callbacks):
+    awarded = GrantAwarded(
+        application_id=7,
+        applicant_id=business.pk,
+        tracking_number="HMS-2026-000007",
+        program_code="SBA-SBIR-2027-01",
+        award_id=3,
+        amount=Decimal("48000.00"),
+    )
+
+    deliver(awarded, django_capture_on_commit_callbacks)
+
+    [message] = smtp.messages
+    assert message["Subject"] == "Your award of $48,000.00 is in place"
+    assert (
+        "Your award 3 for application HMS-2026-000007 (SBA-SBIR-2027-01) is obligated"
+        in message.get_body(("plain",)).get_content()
+    )
