@@ -8,19 +8,16 @@ from decimal import Decimal
 
 from django.db.models import (
     Count,
-    DateTimeField,
     DecimalField,
-    DurationField,
-    ExpressionWrapper,
-    F,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Now
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
@@ -330,16 +327,16 @@ def review_queue(*, actor: Identity, filters: dict | None = None) -> QuerySet[Ap
 
 
 def past_review_target(applications: QuerySet[Application]) -> QuerySet[Application]:
-    """Those still waiting on staff longer than their program's review target (in days)."""
-    target = ExpressionWrapper(
-        F("program__review_target_days") * Value(timedelta(days=1)), output_field=DurationField()
-    )
-    deadline = ExpressionWrapper(F("submitted_at") + target, output_field=DateTimeField())
-    return (
-        applications.filter(status__in=PANEL_STATUSES)
-        .alias(deadline=deadline)
-        .filter(deadline__lt=Now())
-    )
+    """Those still waiting on staff longer than their program's review target (in days).
+
+    One condition per distinct target (programs share a handful), so the database compares
+    `submitted_at` with a constant, which any database and any index can do."""
+    now = timezone.now()
+    targets = Program.objects.order_by().values_list("review_target_days", flat=True).distinct()
+    overdue = Q(pk__in=[])
+    for days in targets:
+        overdue |= Q(program__review_target_days=days, submitted_at__lt=now - timedelta(days=days))
+    return applications.filter(overdue, status__in=PANEL_STATUSES)
 
 
 def application_for_review(*, application_id: int) -> Application:

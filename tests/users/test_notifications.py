@@ -150,7 +150,7 @@ def test_staff_hear_of_an_application_someone_else_assigned_to_them(
         tracking_number="HMS-2026-000007",
         program_code="SBA-SBIR-2027-01",
         assignee_id=caseworker.pk,
-        assigned_by_id=1,
+        assigned_by_id=caseworker.pk + 1000,  # someone else
     )
     by_themselves = by_someone_else.model_copy(update={"assigned_by_id": caseworker.pk})
 
