@@ -406,6 +406,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         "program",
         "applicant_display",
         "applicant_withheld",
+        "weighted_score_withheld",
         REQUESTED,
         AWARDED,
         "award_id",
@@ -465,21 +466,17 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
             # A reviewer who has not declared (or is recused) sees what they declare against.
             applicant = "applicant_withheld" if panel.identity_hidden else "applicant_display"
             return [(None, {"fields": ["tracking_number", "program", applicant, "title"]})]
+        # What a panel's reviewer may not see yet: who applied (blind review), and the panel's
+        # score until their own review is in.
+        swaps = {}
         if panel is not None and panel.identity_hidden:
-            return [
-                (
-                    name,
-                    {
-                        **options,
-                        "fields": [
-                            "applicant_withheld" if field == "applicant_display" else field
-                            for field in options["fields"]
-                        ],
-                    },
-                )
-                for name, options in self.fieldsets
-            ]
-        return self.fieldsets
+            swaps["applicant_display"] = "applicant_withheld"
+        if panel is not None and panel.hidden_reason:
+            swaps["weighted_score"] = "weighted_score_withheld"
+        return [
+            (name, {**options, "fields": [swaps.get(f, f) for f in options["fields"]]})
+            for name, options in self.fieldsets
+        ]
 
     def get_inlines(self, request, obj):
         panel = getattr(request, "hms_review_panel", None)
@@ -502,6 +499,18 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
             return [ObjectAction("declare", "Declare conflicts of interest", primary=True)]
         if mine is not None and mine.status == ReviewAssignment.Status.RECUSED:
             return []  # a conflict of interest: nothing more to do on this application
+        if mine is not None and application.assignee_id != viewer.user_id:
+            # A reviewer on someone else's application reviews; the decision stays with its
+            # caseworker (and, on a blind panel, taking it over would reveal who applied).
+            if (
+                status != ApplicationStatus.UNDER_REVIEW
+                or mine.status != ReviewAssignment.Status.REVIEWING
+            ):
+                return []
+            return [
+                ObjectAction("score", "Score"),
+                ObjectAction("submit_review", "Submit my review"),
+            ]
         if status in ASSIGNABLE_STATUSES and application.assignee_id != viewer.user_id:
             buttons.append(ObjectAction("assign_to_me", "Assign to me"))
         moves = [
@@ -565,6 +574,10 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
     @admin.display(description="Applicant")
     def applicant_withheld(self, application):
         return BLIND_NAME
+
+    @admin.display(description="Weighted score (0-5)")
+    def weighted_score_withheld(self, application):
+        return "Shown once you submit your review"
 
     @admin.display(description="Applicant")
     def applicant_display(self, application):

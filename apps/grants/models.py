@@ -52,7 +52,7 @@ class Applicant(models.Model):
         max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.UNVERIFIED
     )
     # The state of their address (a program may be open to some states only); empty if unknown.
-    state = models.CharField(max_length=2, blank=True)
+    state = models.CharField(max_length=2, blank=True, default="", db_default="")
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -95,29 +95,34 @@ class Program(models.Model):
     reviewers_required = models.PositiveSmallIntegerField(
         "reviews required",
         default=0,
+        db_default=0,
         validators=[MaxValueValidator(MAX_REVIEWERS)],
         help_text="How many independent reviews an application needs before it is decided "
         "(0: its caseworker decides without a review panel).",
     )
     blind_review = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="Reviewers do not see who applied (name, EIN, UEI, address); only the "
         "application's caseworker does.",
     )
     closing_time = models.TimeField(
         default=datetime.time(23, 59),
+        db_default=datetime.time(23, 59),
         help_text="On the closing day, submissions are accepted until this time (the agency's "
         "time zone).",
     )
     verification_required = models.BooleanField(
         "applicants must be verified",
         default=False,
+        db_default=False,
         help_text="Only applicants whose identity (EIN and UEI for a business) the agency has "
         "verified may submit; others may keep a draft until they are.",
     )
     eligible_states = models.JSONField(
         "eligible states",
         default=list,
+        db_default=models.Value("[]"),
         blank=True,
         help_text="Two-letter postal codes of the states whose applicants may apply "
         "(empty: every state).",
@@ -133,6 +138,7 @@ class Program(models.Model):
     review_target_days = models.PositiveSmallIntegerField(
         "review target (days)",
         default=30,
+        db_default=30,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="Days from submission to decision the program aims for; older open "
         "applications are flagged on the start page.",
@@ -484,7 +490,10 @@ class ReviewComment(models.Model):
     author_id = models.PositiveBigIntegerField()
     author_role = models.CharField(max_length=20)
     visibility = models.CharField(
-        max_length=10, choices=Visibility.choices, default=Visibility.INTERNAL
+        max_length=10,
+        choices=Visibility.choices,
+        default=Visibility.INTERNAL,
+        db_default=Visibility.INTERNAL,  # rows written by code that predates the field
     )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -179,7 +179,10 @@ def test_the_whole_grant_story_through_the_gateway(seeded):
         f"Your application {application['tracking_number']} is approved",
         f"Your award of ${Decimal(application['requested_amount']):,.2f} is in place",
     ]
-    assert emails_about(seeded, "A payment of $750.00", count=1)
+    payment = wait_until(
+        lambda: emails_about(seeded, f"award {award['id']}). Depending", count=1), timeout=60
+    )
+    assert payment == ["A payment of $750.00 is on its way"]
 
 
 def emails_about(platform, text: str, *, count: int) -> list[str] | None:

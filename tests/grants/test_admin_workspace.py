@@ -121,6 +121,7 @@ def test_a_reviewer_declares_before_seeing_the_application_and_a_conflict_recuse
 def test_scores_appear_side_by_side_once_the_second_reviewer_submits(ada, grace):
     program = panel_program(reviewers_required=2)
     application = factories.under_review(program=program)
+    services.application_assign(actor=ADA, application_id=application.pk)  # Ada's to decide
     for reviewer in (ADA, GRACE):
         services.review_assign(
             actor=ADA, application_id=application.pk, reviewer_id=reviewer.user_id
@@ -143,6 +144,7 @@ def test_scores_appear_side_by_side_once_the_second_reviewer_submits(ada, grace)
     html = both.content.decode()
 
     assert "The other reviewers&#x27; scores show once you submit your review." in mine_only
+    assert "Shown once you submit your review" in mine_only  # not even the panel's mean
     assert "Reviews: 2 of 2 required submitted" in html
     assert '<th scope="row">Grace Okafor (#6)</th>' in html
     assert '<th scope="row">Ada Whitfield (you) (#2)</th>' in html
@@ -194,3 +196,18 @@ def test_money_reads_as_dollars_in_the_queue(ada, open_program):
     factories.submitted(program=open_program, requested="80000.00")
 
     assert "$80,000.00" in ada.get(QUEUE).content.decode()
+
+
+def test_a_reviewer_on_someone_else_s_application_reviews_and_leaves_the_decision(ada, grace):
+    program = panel_program(reviewers_required=1, blind_review=True)
+    application = factories.under_review(program=program)
+    services.application_assign(actor=ADA, application_id=application.pk, assignee_id=2)
+    services.review_assign(actor=ADA, application_id=application.pk, reviewer_id=GRACE.user_id)
+    services.review_declare(actor=GRACE, application_id=application.pk, has_conflict=False)
+
+    offered = buttons(grace, application)
+    taken = do(grace, application, "assign_to_me")
+
+    assert offered == ["Score", "Submit my review"]  # no "Assign to me", no decision
+    application.refresh_from_db()
+    assert taken.status_code == 302 and application.assignee_id == 2
