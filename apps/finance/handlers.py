@@ -3,7 +3,7 @@
 from apps.finance.services import award_obligate
 from hms.events.grants import GrantApproved
 from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
-from hms.people.services import person_record
+from hms.people.services import person_from_event
 
 
 def obligate_award_for_approved_grant(event: GrantApproved) -> None:
@@ -18,31 +18,14 @@ def obligate_award_for_approved_grant(event: GrantApproved) -> None:
     )
 
 
-def applicant_changed(event: UserRegistered | UserUpdated) -> None:
-    """The names of recipients, for the pages finance officers work in."""
-    person_record(
-        service="finance",
-        user_id=event.user_id,
-        role="applicant",
-        display_name=event.display_name,
-        kind=event.kind,
-    )
-
-
-def staff_changed(event: StaffUpdated) -> None:
-    """The names of staff, for the pages that show who scheduled or decided what."""
-    person_record(
-        service="finance",
-        user_id=event.user_id,
-        role=event.role,
-        display_name=event.display_name,
-        active=event.active,
-    )
+def person_changed(event: UserRegistered | UserUpdated | StaffUpdated) -> None:
+    """The names of recipients and staff, for the pages finance officers work in."""
+    person_from_event(service="finance", event=event)
 
 
 HANDLERS = {
     GrantApproved: [obligate_award_for_approved_grant],
-    UserRegistered: [applicant_changed],
-    UserUpdated: [applicant_changed],
-    StaffUpdated: [staff_changed],
+    UserRegistered: [person_changed],
+    UserUpdated: [person_changed],
+    StaffUpdated: [person_changed],
 }

@@ -7,7 +7,7 @@ function; each is safe to run twice (upserts, and transitions that ignore a stat
 from apps.grants import services
 from hms.events.finance import AwardClosed, AwardObligated
 from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
-from hms.people.services import person_record
+from hms.people.services import person_from_event
 
 
 def applicant_changed(event: UserRegistered | UserUpdated) -> None:
@@ -20,24 +20,12 @@ def applicant_changed(event: UserRegistered | UserUpdated) -> None:
         verification_status=event.verification_status,
         state=event.state,
     )
-    person_record(
-        service="grants",
-        user_id=event.user_id,
-        role="applicant",
-        display_name=event.display_name,
-        kind=event.kind,
-    )
+    person_from_event(service="grants", event=event)
 
 
 def staff_changed(event: StaffUpdated) -> None:
     """A member of staff's name and role, for the pages that show who did what."""
-    person_record(
-        service="grants",
-        user_id=event.user_id,
-        role=event.role,
-        display_name=event.display_name,
-        active=event.active,
-    )
+    person_from_event(service="grants", event=event)
 
 
 def award_obligated(event: AwardObligated) -> None:

@@ -41,3 +41,23 @@ def people_ensure(*, service: str, people: list[dict]) -> int:
     missing = [Person(**person) for person in people if person["user_id"] not in known]
     Person.objects.using(database).bulk_create(missing)
     return len(missing)
+
+
+def person_from_event(*, service: str, event) -> Person:
+    """Record what a `user.registered`, `user.updated` or `staff.updated` event says of a person
+    (the handler every service that names people runs for those events)."""
+    if hasattr(event, "role"):  # staff.updated
+        return person_record(
+            service=service,
+            user_id=event.user_id,
+            role=event.role,
+            display_name=event.display_name,
+            active=event.active,
+        )
+    return person_record(
+        service=service,
+        user_id=event.user_id,
+        role="applicant",
+        display_name=event.display_name,
+        kind=event.kind,
+    )

@@ -6,12 +6,7 @@ from decimal import Decimal
 import pytest
 
 from apps.finance import services
-from apps.finance.handlers import (
-    HANDLERS,
-    applicant_changed,
-    obligate_award_for_approved_grant,
-    staff_changed,
-)
+from apps.finance.handlers import HANDLERS, obligate_award_for_approved_grant, person_changed
 from apps.finance.models import Award, EntryKind, LedgerEntry
 from apps.finance.selectors import award_balances
 from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
@@ -29,9 +24,9 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 def test_the_handler_table_wires_grant_approved_to_the_obligation_and_people_to_names():
     assert {
         GrantApproved: [obligate_award_for_approved_grant],
-        UserRegistered: [applicant_changed],
-        UserUpdated: [applicant_changed],
-        StaffUpdated: [staff_changed],
+        UserRegistered: [person_changed],
+        UserUpdated: [person_changed],
+        StaffUpdated: [person_changed],
     } == HANDLERS
 
 
