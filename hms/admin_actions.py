@@ -65,10 +65,25 @@ class ServiceActionsMixin:
         ]
         return own + super().get_urls()
 
+    def change_context(self, request, obj) -> dict:
+        """What a ModelAdmin adds to its object's page (before its buttons are chosen)."""
+        return {}
+
+    def get_object(self, request, object_id, from_field=None):
+        # The page and Django's change view ask for the same object: load it once per request.
+        cached = getattr(request, "hms_object", None)
+        if cached is not None and from_field is None and str(cached.pk) == str(object_id):
+            return cached
+        obj = super().get_object(request, object_id, from_field)
+        if from_field is None:
+            request.hms_object = obj
+        return obj
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
+        context = self.change_context(request, obj) if obj is not None else {}
         buttons = self.object_actions_for(request, obj) if obj is not None else []
-        context = {"object_actions": buttons, **(extra_context or {})}
+        context = {**context, "object_actions": buttons, **(extra_context or {})}
         if obj is not None:  # "Application HMS-2026-000009", not Django's "Change application"
             name, described = self.model._meta.verbose_name.capitalize(), str(obj)
             title = described if described.lower().startswith(name.lower()) else f"{name} {obj}"

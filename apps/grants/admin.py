@@ -6,7 +6,7 @@ Every change of state goes through `services`, as the signed-in staff member's p
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 from localflavor.us.us_states import USPS_CHOICES
 
@@ -441,24 +441,27 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
             & ~Q(assignee_id=viewer.user_id)
         )
 
+    def get_object(self, request, object_id, from_field=None):
+        application = super().get_object(request, object_id, from_field)
+        if application is not None and not hasattr(application, "_prefetched_objects_cache"):
+            # The review panel, the weighted score and the buttons all read these.
+            prefetch_related_objects([application], "program", *selectors.REVIEW_PREFETCH)
+        return application
+
     def _panel(self, request, application):
         viewer = viewer_of(request)
         if viewer is None:
             return None
-        loaded = selectors.application_for_review(application_id=application.pk)
-        return selectors.review_panel(application=loaded, viewer=viewer)
+        return selectors.review_panel(application=application, viewer=viewer)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = self.get_object(request, object_id)
-        panel = self._panel(request, application) if application is not None else None
-        request.hms_review_panel = panel  # get_fieldsets and get_inlines read it
-        context = {
+    def change_context(self, request, application) -> dict:
+        panel = self._panel(request, application)
+        request.hms_review_panel = panel  # get_fieldsets, get_inlines and the buttons read it
+        return {
             "review_panel": panel,
             **panel_table(panel),
             "after_fields_template": self.after_fields_template,
-            **(extra_context or {}),
         }
-        return super().change_view(request, object_id, form_url, context)
 
     def get_fieldsets(self, request, obj=None):
         panel = getattr(request, "hms_review_panel", None)
@@ -521,8 +524,8 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         if status in PANEL_STATUSES and application.program.reviewers_required:
             buttons.append(ObjectAction("add_reviewer", "Add a reviewer"))
         reviewing = mine is not None and mine.status == ReviewAssignment.Status.REVIEWING
-        has_panel = bool(application.program.reviewers_required) or (
-            application.review_assignments.exists()
+        has_panel = bool(application.program.reviewers_required) or bool(
+            application.review_assignments.all()
         )
         if status == ApplicationStatus.UNDER_REVIEW and (reviewing or not has_panel):
             buttons.append(ObjectAction("score", "Score"))
@@ -595,9 +598,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     @admin.display(description="Weighted score (0-5)")
     def weighted_score(self, application):
-        score = selectors.application_weighted_score(
-            application=selectors.application_for_review(application_id=application.pk)
-        )
+        score = selectors.application_weighted_score(application=application)
         return "-" if score is None else score
 
     # -- actions --------------------------------------------------------------------------------

@@ -339,6 +339,13 @@ def past_review_target(applications: QuerySet[Application]) -> QuerySet[Applicat
     return applications.filter(overdue, status__in=PANEL_STATUSES)
 
 
+# What the review panel and the weighted score read of an application, in two queries.
+REVIEW_PREFETCH = (
+    Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
+    "review_assignments",
+)
+
+
 def application_for_review(*, application_id: int) -> Application:
     """A submitted application with everything a caseworker needs to decide it."""
     try:
@@ -350,8 +357,7 @@ def application_for_review(*, application_id: int) -> Application:
                 Prefetch(
                     "transitions", queryset=ApplicationTransition.objects.order_by("at", "id")
                 ),
-                Prefetch("scores", queryset=ReviewScore.objects.select_related("criterion")),
-                "review_assignments",
+                *REVIEW_PREFETCH,
                 "comments",
             )
             .get(pk=application_id)
@@ -504,17 +510,6 @@ def review_panel(*, application: Application, viewer: Identity) -> ReviewPanel:
     if totals:
         panel.weighted_mean = (sum(totals) / len(totals)).quantize(Decimal("0.01"))
     return panel
-
-
-def identity_hidden_from(*, application: Application, viewer: Identity) -> bool:
-    """Blind review: the application's reviewers (not its caseworker, not administrators) do
-    not see who applied."""
-    if not application.program.blind_review:
-        return False
-    mine = ReviewAssignment.objects.filter(
-        application=application, reviewer_id=viewer.user_id
-    ).first()
-    return _identity_hidden(application, viewer, mine)
 
 
 def _identity_hidden(
