@@ -6,7 +6,8 @@ turns the Grants and Finance events that matter to someone (apps/users/handlers.
 part, in the same transaction as the inbox row. A second delivery of the event finds the inbox row
 (or the notification) and queues nothing. After the commit a task on this service's queue sends
 it through Django's email backend and marks it sent; a failure is kept on the row and retried
-with backoff. Applicants may turn off the optional kinds (`NotificationPreference`).
+with backoff, and `manage.py send_notifications` sends whatever still waits (run it from cron: a
+send queued while the broker was down would otherwise wait for it). Applicants may turn off the optional kinds (`NotificationPreference`).
 """
 
 import logging
@@ -57,9 +58,11 @@ def notification_queue(
         body_html=render_to_string(f"notifications/{kind}.html", values),
     )
     # By name (apps/users/tasks.py imports this module): sent once the event's consumption commits.
+    # A broker that is down then only logs: the row waits for `manage.py send_notifications`.
     transaction.on_commit(
         lambda: current_app.send_task(SEND_TASK, args=[notification.pk], queue=SERVICE),
         using=database_for(SERVICE),
+        robust=True,
     )
     return notification
 
@@ -100,11 +103,14 @@ def notification_send(*, notification_id: int) -> str:
 
 
 def notifications_pending() -> list[int]:
-    """What is still to send (for the sweep after a broker outage: `send_notifications`)."""
+    """What is still to send, oldest first: the sweep after a broker or mail outage
+    (`manage.py send_notifications`)."""
     return list(
         Notification.objects.filter(
             status__in=[Notification.Status.PENDING, Notification.Status.FAILED]
-        ).values_list("pk", flat=True)[:1000]
+        )
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)[:1000]
     )
 
 

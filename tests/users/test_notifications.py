@@ -198,3 +198,26 @@ def test_an_award_is_announced_with_its_amount(business, smtp, django_capture_on
         "Your award 3 for application HMS-2026-000007 (SBA-SBIR-2027-01) is obligated"
         in message.get_body(("plain",)).get_content()
     )
+
+
+def test_emails_left_waiting_are_sent_by_the_sweep(
+    business, smtp, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    # The broker was down: the consumption committed, the send never ran.
+    with django_capture_on_commit_callbacks(execute=False):
+        process_envelope("users", envelope(submitted_event(business.pk)))
+    waiting = Notification.objects.get()
+    out = StringIO()
+
+    call_command("send_notifications", stdout=out)
+    call_command("send_notifications", stdout=StringIO())  # nothing left: nothing sent twice
+
+    assert waiting.status == "pending"
+    assert out.getvalue().strip() == "1 sent, 0 skipped, 0 failed"
+    assert len(smtp.messages) == 1
+    waiting.refresh_from_db()
+    assert waiting.status == "sent"
