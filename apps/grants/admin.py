@@ -524,9 +524,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         if status in PANEL_STATUSES and application.program.reviewers_required:
             buttons.append(ObjectAction("add_reviewer", "Add a reviewer"))
         reviewing = mine is not None and mine.status == ReviewAssignment.Status.REVIEWING
-        has_panel = bool(application.program.reviewers_required) or bool(
-            application.review_assignments.all()
-        )
+        has_panel = selectors.has_review_panel(application)
         if status == ApplicationStatus.UNDER_REVIEW and (reviewing or not has_panel):
             buttons.append(ObjectAction("score", "Score"))
         if status == ApplicationStatus.UNDER_REVIEW and reviewing:

@@ -391,6 +391,14 @@ def application_weighted_score(*, application: Application) -> Decimal | None:
 # ------------------------------------------------------------------------------------------------
 
 
+def has_review_panel(application: Application) -> bool:
+    """Reviewed by a panel: its program requires reviews, or reviewers were assigned anyway. Then
+    only the panel scores, and only submitted reviews count."""
+    return bool(application.program.reviewers_required) or bool(
+        application.review_assignments.all()
+    )
+
+
 def reviewer_named(*, user_id: int) -> Person | None:
     """An active caseworker or administrator, who may sit on review panels."""
     return (
@@ -453,7 +461,7 @@ def review_panel(*, application: Application, viewer: Identity) -> ReviewPanel:
     assignments = {a.reviewer_id: a for a in application.review_assignments.all()}
     mine = assignments.get(viewer.user_id)
     status = ReviewAssignment.Status
-    has_panel = bool(application.program.reviewers_required) or bool(assignments)
+    has_panel = has_review_panel(application)
     if mine is not None and mine.status != status.SUBMITTED:
         hidden_reason = (
             "Declare any conflict of interest to see this application."
@@ -534,7 +542,10 @@ def _weighted(scores: dict[int, int], weights: dict[int, int]) -> Decimal | None
 
 def _final_reviewers(application: Application) -> set[int] | None:
     """The reviewers whose scores count, or None when every score counts (no panel)."""
-    assignments = application.review_assignments.all()
-    if not application.program.reviewers_required and not assignments:
+    if not has_review_panel(application):
         return None
-    return {a.reviewer_id for a in assignments if a.status == ReviewAssignment.Status.SUBMITTED}
+    return {
+        a.reviewer_id
+        for a in application.review_assignments.all()
+        if a.status == ReviewAssignment.Status.SUBMITTED
+    }

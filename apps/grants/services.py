@@ -468,10 +468,7 @@ def application_score(
                 code="not_under_review",
                 context={"current_status": application.status},
             )
-        has_panel = application.program.reviewers_required or (
-            ReviewAssignment.objects.filter(application=application).exists()
-        )
-        if has_panel:
+        if selectors.has_review_panel(application):
             _check_may_score(_assignment_of(application, actor))
         criteria = {c.pk: c for c in selectors.rubric_criteria_for(program=application.program)}
         errors = {}

@@ -317,3 +317,17 @@ def test_applicants_read_the_messages_sent_to_them_and_never_the_internal_notes(
     assert mine.status_code == 200
     assert [m["body"] for m in mine.json()["results"]] == ["Please upload your bank letter."]
     assert someone_else.status_code == 404
+
+
+def test_reviewers_assigned_on_a_program_without_a_required_panel_still_make_it_a_panel():
+    services.rubric_ensure_default()
+    application = factories.under_review(program=factories.program())  # requires no review
+    on_panel(application, OTHER_CASEWORKER)
+
+    with pytest.raises(PermissionDenied):
+        score_all(CASEWORKER, application, 3)  # off the panel now
+    score_all(OTHER_CASEWORKER, application, 4)
+    loaded = selectors.application_for_review(application_id=application.pk)
+
+    assert selectors.has_review_panel(loaded)
+    assert selectors.application_weighted_score(application=loaded) is None  # not submitted yet
