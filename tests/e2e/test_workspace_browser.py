@@ -7,6 +7,7 @@ other's scores, return it for changes, approve it from its page; a reviewer with
 recused. The finance officer then finds the recipient's reimbursement by name and approves it.
 """
 
+import re
 import secrets
 from decimal import Decimal
 
@@ -67,6 +68,9 @@ def open_application(page, platform, application) -> None:
 
 
 def buttons(page) -> list[str]:
+    """The object's action buttons, read once its change page has loaded."""
+    expect(page.locator("body.change-form")).to_have_count(1)
+    page.wait_for_load_state()
     return page.locator(".object-actions button").all_inner_texts()
 
 
@@ -161,6 +165,7 @@ def test_the_caseworker_s_day_a_blind_panel_of_two_then_a_decision_from_the_page
 
     casey.reload()
     press(casey, "Start review")
+    expect(casey.locator(".object-actions")).not_to_contain_text("Start review")
     assert "Approve" in buttons(casey) and "Start review" not in buttons(casey)
     press(casey, "Approve")
     casey.get_by_label("Note").fill("Strong panel scores; quote received.")
@@ -230,12 +235,13 @@ def test_the_finance_officer_finds_a_reimbursement_by_name_and_approves_it(
     expect(row).to_contain_text("$750.00")
     screens.shoot(morgan, "found-by-name")
     row.locator("th a").click()
-
+    expect(morgan).to_have_url(re.compile(r"/reimbursementrequest/\d+/change/"))
     assert buttons(morgan) == ["Approve and schedule payment", "Reject"]
     press(morgan, "Approve and schedule payment")
     expect(morgan.locator(".messagelist")).to_contain_text("Approved: 1.")
     assert buttons(morgan) == []
     morgan.locator(".field-disbursement a").click()
+    expect(morgan).to_have_url(re.compile(r"/disbursement/\d+/change/"))
     expect(morgan.locator("#content")).to_contain_text("$750.00")
     expect(morgan.locator("#content")).to_contain_text(story["name"])
     assert buttons(morgan) == ["Mark as sent"]
