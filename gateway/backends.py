@@ -10,6 +10,7 @@ circuit breaker, and a bounded retry for idempotent methods after a connection e
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -157,3 +158,81 @@ async def call_backend(
                 breaker.release()
         await asyncio.sleep(settings.GATEWAY_RETRY_BACKOFF * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class BackendStream:
+    """An answer whose body is passed on as it arrives (files): `chunks` closes it when done."""
+
+    service: str
+    status: int
+    headers: CIMultiDictProxy
+    chunks: AsyncIterator[bytes]
+
+
+STREAM_CHUNK = 64 * 1024
+
+
+async def stream_backend(
+    service: str,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    body: AsyncIterator[bytes] | None = None,
+) -> BackendStream:
+    """Call `service` passing the request body and the answer on in chunks, never whole: an
+    upload or a download of 100 MB costs the gateway a chunk of memory, not 100 MB. Not
+    retried (the body is gone once sent); the breaker is consulted as for `call_backend`."""
+    url = URL(f"{backend_url(service)}{path}" + (f"?{query}" if query else ""), encoded=True)
+    breaker = state.current().breaker_for(service)
+    try:
+        breaker.before_call()
+    except CircuitOpen as exc:
+        raise BackendUnavailable(
+            service,
+            503,
+            "circuit_open",
+            f"The {service} service is failing; the gateway stops calling it for a moment.",
+            retry_after=exc.retry_after_seconds,
+        ) from exc
+    try:
+        response = (
+            await state.current()
+            .client_session()
+            .request(
+                method,
+                url,
+                headers=headers,
+                data=body,
+                timeout=_timeout(service, None),
+                allow_redirects=False,
+            )
+        )
+    except TimeoutError as exc:
+        breaker.record_failure()
+        raise BackendUnavailable(
+            service, 504, "gateway_timeout", f"The {service} service did not answer in time."
+        ) from exc
+    except aiohttp.ClientError as exc:
+        breaker.record_failure()
+        raise BackendUnavailable(
+            service, 503, "service_unavailable", f"The {service} service is unavailable."
+        ) from exc
+    except BaseException:
+        breaker.release()
+        raise
+    if response.status in FAILURE_STATUSES:
+        breaker.record_failure()
+    else:
+        breaker.record_success()
+
+    async def chunks():
+        try:
+            async for chunk in response.content.iter_chunked(STREAM_CHUNK):
+                yield chunk
+        finally:
+            response.release()
+
+    return BackendStream(service, response.status, response.headers, chunks())

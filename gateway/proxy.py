@@ -10,17 +10,18 @@ and problem documents it answers with name the URLs the client used.
 """
 
 import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
 
 from gateway import edge
-from gateway.backends import BackendUnavailable, call_backend
+from gateway.backends import STREAM_CHUNK, BackendUnavailable, call_backend, stream_backend
 from hms.errors import problem_response, too_large_answer
 from hms.middleware import CONTROL_CHARACTER, control_character_answer
 from hms.public_routes import is_public
@@ -115,6 +116,8 @@ async def forward(
     rejection = edge.admit(request, group=service, public=is_public(request.method, service_path))
     if rejection is not None:
         return rejection
+    if _streamed(request, service_path):
+        return await _forward_streaming(request, service, service_path, prefix)
     try:
         body = request.body if request.method in METHODS_WITH_BODY else None
     except RequestDataTooBig:
@@ -143,6 +146,55 @@ async def forward(
         answer.status,
         (time.monotonic() - started) * 1000,
     )
+    return response
+
+
+# Files travel through in chunks, in both directions: uploads (multipart bodies) and downloads.
+_DOWNLOAD = re.compile(r"/documents/[0-9a-fA-F-]{36}$")
+_UPLOAD_ENVELOPE = 64 * 1024
+
+
+def _streamed(request: HttpRequest, service_path: str) -> bool:
+    if request.method in METHODS_WITH_BODY:
+        return request.content_type == "multipart/form-data"
+    return request.method == "GET" and bool(_DOWNLOAD.search(service_path))
+
+
+async def _request_chunks(request: HttpRequest):
+    # Django's ASGI handler has spooled the body to a temporary file; read it back in chunks.
+    while chunk := request.read(STREAM_CHUNK):
+        yield chunk
+
+
+async def _forward_streaming(
+    request: HttpRequest, service: str, service_path: str, prefix: str
+) -> HttpResponse:
+    headers = backend_headers(request, prefix)
+    body = None
+    if request.method in METHODS_WITH_BODY:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.HMS_UPLOAD_MAX_BYTES + _UPLOAD_ENVELOPE:
+            return too_large_answer(request, settings.HMS_UPLOAD_MAX_BYTES).django()
+        headers["Content-Length"] = str(length)  # the services read exactly this many bytes
+        body = _request_chunks(request)
+    try:
+        answer = await stream_backend(
+            service,
+            request.method,
+            quote(service_path, safe="/:@!$&'()*+,;=-._~"),
+            query=request.META.get("QUERY_STRING", ""),
+            headers=headers,
+            body=body,
+        )
+    except BackendUnavailable as exc:
+        logger.warning("%s %s: %s", request.method, service_path, exc.message)
+        return exc.as_response(request)
+    response = StreamingHttpResponse(answer.chunks, status=answer.status)
+    del response["Content-Type"]
+    for name, value in returnable_response_headers(answer.headers):
+        response[name] = value
+    if "Content-Length" in answer.headers:
+        response["Content-Length"] = answer.headers["Content-Length"]
     return response
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from gateway import health, problems, proxy, schema, status
+from gateway import health, problems, proxy, schema, status, stream
 from hms.metrics import metrics_view
 
 urlpatterns = [
@@ -13,6 +13,7 @@ urlpatterns = [
     path("schema", schema.schema_view, name="schema"),
     path("docs", schema.docs_view, name="docs"),
     path("docs/assets/<str:name>", schema.docs_asset_view, name="docs-asset"),
+    path("api/v1/grants/applications/stream", stream.status_stream, name="status-stream"),
     # /api/v1/users/me -> users:/users/me; /api/v1/grants -> grants:/grants (no trailing slash).
     re_path(r"^api/v1/(?P<service>users|grants|finance)(?P<rest>/.*)?$", proxy.forward, name="api"),
     # The first releases' unversioned routes: v1, announced deprecated (gateway/proxy.py).

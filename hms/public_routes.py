@@ -14,6 +14,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "users/token/refresh"),
         ("GET", "grants/programs"),
         ("GET", "grants/programs/<str:code>"),
+        ("GET", "grants/programs/<str:code>/form"),
     }
 )
 

@@ -4,23 +4,34 @@ Every change of state goes through `services`, as the signed-in staff member's p
 (`hms.staff.identity_of`); refusals are reported on the page, nothing is changed behind them.
 """
 
+import datetime
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, prefetch_related_objects
+from django.http import Http404, HttpResponseRedirect
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from localflavor.us.us_states import USPS_CHOICES
 
-from apps.grants import selectors, services
-from apps.grants.apis import BLIND_NAME
+from apps.grants import questions, selectors, services
+from apps.grants.apis import BLIND_NAME, document_download
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
     Applicant,
     Application,
+    ApplicationForm,
     ApplicationStatus,
     ApplicationTransition,
     BudgetLine,
     Program,
+    Question,
+    QuestionType,
     ReviewAssignment,
     ReviewComment,
     Rubric,
@@ -34,10 +45,11 @@ from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
 from hms.errors import ApplicationError
-from hms.formatting import money, money_column, stamp
+from hms.formatting import day, money, money_column, stamp
 from hms.limits import POSITIVE_MONEY
 from hms.people.columns import PeopleColumnsMixin, actor_column, person_column
 from hms.people.models import Person
+from hms.people.selectors import person_label
 from hms.staff import identity_of
 
 
@@ -382,6 +394,8 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
                 ]
             },
         ),
+        ("Answers to the program's questions", {"fields": ["answers_display"]}),
+        ("Files", {"fields": ["documents_display"]}),
         ("Money", {"fields": [REQUESTED, AWARDED, "award_id"]}),
         (
             "Review",
@@ -407,6 +421,8 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         "applicant_display",
         "applicant_withheld",
         "weighted_score_withheld",
+        "answers_display",
+        "documents_display",
         REQUESTED,
         AWARDED,
         "award_id",
@@ -561,6 +577,62 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
                     ),
                 )
         return None
+
+    def get_urls(self):
+        download = path(
+            "<path:object_id>/documents/<uuid:document_id>/",
+            self.admin_site.admin_view(self.document_view),
+            name="grants_application_document",
+        )
+        return [download, *super().get_urls()]
+
+    def document_view(self, request, object_id, document_id):
+        """A file of an application, to staff who may read that application's content."""
+        application = self.get_object(request, object_id)
+        if application is None or not self.has_view_permission(request, application):
+            raise Http404("No such application.")
+        panel = self._panel(request, application)
+        if panel is not None and panel.content_hidden:
+            raise Http404("Declare your conflicts of interest first.")
+        document = application.documents.filter(pk=document_id).first()
+        if document is None:
+            raise Http404("No such document.")
+        return document_download(document)
+
+    def _documents(self, application) -> dict:
+        """The application's files by id, each with its download link."""
+        return {
+            str(document.pk): {
+                "name": document.name,
+                "size": document.size,
+                "sha256": document.sha256,
+                "purpose": document.get_purpose_display(),
+                "uploaded": day(document.uploaded_at),
+                "url": reverse(
+                    "admin:grants_application_document",
+                    args=[application.pk, document.pk],
+                    current_app=self.admin_site.name,
+                ),
+            }
+            for document in selectors.application_documents(application=application)
+        }
+
+    @admin.display(description="Answers")
+    def answers_display(self, application):
+        documents = self._documents(application)
+        shown = questions.answered_questions(
+            selectors.application_definition(application=application), application.answers
+        )
+        return render_to_string(
+            "admin/grants/answers.html", {"questions": _for_display(shown, documents)}
+        )
+
+    @admin.display(description="Attached files")
+    def documents_display(self, application):
+        return render_to_string(
+            "admin/grants/documents.html",
+            {"documents": list(self._documents(application).values())},
+        )
 
     @admin.display(description="Tracking number", ordering="tracking_number")
     def tracking(self, application):
@@ -769,6 +841,42 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 # ------------------------------------------------------------------------------------------------
 
 
+def _for_display(shown: list[dict], documents: dict) -> list[dict]:
+    """Answers as a person reads them: money and dates formatted, files as links."""
+    for question in shown:
+        answer, kind = question["answer"], question["type"]
+        if kind == "money" and isinstance(answer, str):
+            question["display"] = money(Decimal(answer))
+        elif kind == "date" and isinstance(answer, str):
+            question["display"] = date_format(datetime.date.fromisoformat(answer), "N j, Y")
+        elif kind == "file":
+            question["document"] = documents.get(answer)
+        for entry in question.get("entries", []):
+            _for_display(entry, documents)
+    return shown
+
+
+def _preview(definition: list[dict]) -> list[dict]:
+    """The builder's preview: each question's type and condition in words."""
+    labels = {q["key"]: q["label"] for q in definition}
+    shown = []
+    for question in definition:
+        when = question.get("when")
+        condition = ""
+        if when:
+            equals = {True: "yes", False: "no"}.get(when["equals"], when["equals"])
+            condition = f"asked only if “{labels.get(when['key'], when['key'])}” is {equals}"
+        shown.append(
+            {
+                **question,
+                "type_label": questions.TYPES.get(question["type"], question["type"]),
+                "condition": condition,
+                "questions": _preview(question.get("questions") or []),
+            }
+        )
+    return shown
+
+
 class ProgramStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
@@ -872,6 +980,168 @@ class ProgramAdmin(admin.ModelAdmin):
     @admin.display(description="Eligible")
     def eligible(self, program):
         return ", ".join(program.eligible_kinds)
+
+
+class QuestionInline(admin.TabularInline):
+    """The form builder: one row per question, in order; fixed once the version is published."""
+
+    model = Question
+    fk_name = "form"
+    extra = 1
+    fields = [
+        "position",
+        "key",
+        "label",
+        "type",
+        "required",
+        "choices",
+        "group",
+        "shown_if",
+        "shown_if_answer",
+        "help",
+    ]
+    formfield_overrides = {
+        models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 24})},
+    }
+
+    def _published(self, obj) -> bool:
+        return obj is not None and obj.is_published
+
+    def has_add_permission(self, request, obj=None):
+        return not self._published(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._published(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._published(obj) and super().has_delete_permission(request, obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "group":  # only this version's groups
+            form_id = request.resolver_match.kwargs.get("object_id")
+            kwargs["queryset"] = Question.objects.filter(form_id=form_id, type=QuestionType.GROUP)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class NewFormVersionForm(forms.ModelForm):
+    class Meta:
+        model = ApplicationForm
+        fields = ["program"]
+        help_texts = {
+            "program": "A new draft version, starting from its latest version's questions."
+        }
+
+
+@admin.register(ApplicationForm)
+class ApplicationFormAdmin(ServiceActionsMixin, admin.ModelAdmin):
+    """Program staff build a form version, preview it as applicants will see it, and publish it."""
+
+    list_display = ["__str__", "program", "version", "state", "question_count", "published"]
+    list_filter = [("published_at", admin.EmptyFieldListFilter), "program"]
+    list_select_related = ["program"]
+    search_fields = ["program__code", "program__title"]
+    inlines = [QuestionInline]
+    actions = ["publish", "new_version"]
+    readonly_fields = ["program", "version", "state", "published", "applications_started"]
+    fields = ["program", "version", "state", "published", "applications_started"]
+    after_fields_template = "admin/grants/form_preview.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(questions_total=Count("questions"))
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = NewFormVersionForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["program"] if obj is None else self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else self.readonly_fields
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else self.inlines
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        # A new version goes through the service: numbered, with its predecessor's questions.
+        created = services.form_start_version(
+            actor=self.acting_identity(request), program=form.cleaned_data["program"]
+        )
+        obj.pk, obj.version, obj.created_at = created.pk, created.version, created.created_at
+        obj._state.adding = False
+        return None
+
+    def save_related(self, request, form, formsets, change):
+        if not change:
+            return None  # the new version's questions were copied by the service
+        return super().save_related(request, form, formsets, change)
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is not None and not obj.is_published and not obj.applications.exists()
+
+    def change_context(self, request, form) -> dict:
+        definition = selectors.form_definition(form=form)
+        return {
+            "after_fields_template": self.after_fields_template,
+            "preview": _preview(definition),
+            "problems": [] if form.is_published else questions.definition_problems(definition),
+        }
+
+    def object_actions_for(self, request, form) -> list[ObjectAction]:
+        if not self.has_change_permission(request, form):
+            return []
+        if form.is_published:
+            return [ObjectAction("new_version", "Start a new version", primary=True)]
+        return [ObjectAction("publish", "Publish this version", primary=True)]
+
+    @admin.display(description="State")
+    def state(self, form):
+        return "Published" if form.is_published else "Draft (not yet used)"
+
+    @admin.display(description="Questions", ordering="questions_total")
+    def question_count(self, form):
+        return getattr(form, "questions_total", None) or len(form.definition)
+
+    @admin.display(description="Published", ordering="published_at")
+    def published(self, form):
+        if not form.is_published:
+            return "-"
+        person = selectors.person_named(user_id=form.published_by_id)
+        who = person_label(form.published_by_id, person.display_name if person else None)
+        return f"{day(form.published_at)} by {who}"
+
+    @admin.display(description="Applications started on it")
+    def applications_started(self, form):
+        return form.applications.count()
+
+    @admin.action(description="Publish the selected versions", permissions=["change"])
+    def publish(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda actor, form: services.form_publish(actor=actor, form_id=form.pk),
+            done="Published {count} form version(s): new applications are started on them.",
+        )
+
+    @admin.action(description="Start a new version of the selected forms", permissions=["change"])
+    def new_version(self, request, queryset):
+        started = []
+        self.run_service(
+            request,
+            queryset,
+            lambda actor, form: started.append(
+                services.form_start_version(actor=actor, program=form.program)
+            ),
+            done="Started {count} new version(s), with the questions copied.",
+        )
+        if len(started) == 1 and getattr(request, "hms_acting_on", None) is not None:
+            return HttpResponseRedirect(
+                reverse("admin:grants_applicationform_change", args=[started[0].pk])
+            )
+        return None
 
 
 class CriterionInline(admin.TabularInline):

@@ -3,6 +3,9 @@
 Application errors raised below become JSON 4xx responses in `hms.errors.api_exception_handler`.
 """
 
+import base64
+
+from django.http import FileResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -10,16 +13,18 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.grants import selectors, services
+from apps.grants import questions, selectors, services
 from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, ReviewQueueFilter
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
     ApplicantKind,
+    ApplicationForm,
     ApplicationStatus,
     BudgetCategory,
     ReviewComment,
@@ -27,6 +32,7 @@ from apps.grants.models import (
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
 from hms.concurrency import IF_MATCH_PARAMETER, acting_version, etag, if_match_refusals
+from hms.documents import refuse_declared_size
 from hms.filtering import filter_parameters
 from hms.idempotency.keys import PARAMETER as IDEMPOTENCY_KEY
 from hms.idempotency.keys import idempotent
@@ -51,6 +57,13 @@ def _identity(request) -> Identity | None:
 VERSION_HELP = (
     "The version you last read: the action is refused with 409 if it changed since (or send "
     'If-Match: "v<version>" for a 412)."'
+)
+
+
+ANSWERS_HELP = (
+    "Answers to the program's own questions, by question key, as its form's JSON Schema says "
+    "(GET /grants/programs/{code}/form). A draft may answer some of them; what it answers must "
+    "be valid. Submission needs every required answer."
 )
 
 
@@ -126,6 +139,17 @@ class HistorySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
+class DocumentSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The file's name, made safe.")
+    content_type = serializers.CharField(help_text="As detected from the file's content.")
+    size = serializers.IntegerField(help_text="In bytes.")
+    sha256 = serializers.CharField(help_text="The SHA-256 of the content, in hex.")
+    purpose = serializers.CharField()
+    question = serializers.CharField(source="question_key", help_text="The file question, if any.")
+    uploaded_at = serializers.DateTimeField()
+
+
 class ApplicationSerializer(serializers.Serializer):
     """An application as its applicant sees it."""
 
@@ -140,6 +164,12 @@ class ApplicationSerializer(serializers.Serializer):
     requested_amount = serializers.DecimalField(**MONEY)
     awarded_amount = serializers.DecimalField(**MONEY, allow_null=True)
     budget_lines = BudgetLineSerializer(many=True)
+    form_version = serializers.IntegerField(
+        source="form.version",
+        allow_null=True,
+        help_text="The version of the program's form it answers (GET .../form); null if none.",
+    )
+    answers = serializers.DictField(help_text="The answers to the form's questions, by key.")
     version = serializers.IntegerField()
     actions = serializers.SerializerMethodField()
     submitted_at = serializers.DateTimeField(allow_null=True)
@@ -227,6 +257,44 @@ class ProgramDetailApi(APIView):
         return Response(ProgramSerializer(program, context=_program_context(request)).data)
 
 
+class FormSerializer(serializers.Serializer):
+    program = serializers.CharField(source="program.code")
+    version = serializers.IntegerField(allow_null=True)
+    published_at = serializers.DateTimeField(allow_null=True)
+    questions = serializers.ListField(
+        child=serializers.DictField(),
+        source="definition",
+        help_text="The questions in order: key, label, type, required, help, choices, when "
+        "(shown only when an earlier answer equals a value), questions (a group's).",
+    )
+    schema = serializers.SerializerMethodField(
+        help_text="The answers' JSON Schema (draft 2020-12): what the server validates."
+    )
+
+    def get_schema(self, form) -> dict:
+        return questions.json_schema(form.definition, title=f"{form.program.code} answers")
+
+
+def form_response(program, form) -> Response:
+    """A form version; a program without one asks only the standard fields (an empty form)."""
+    if form is None:
+        form = ApplicationForm(program=program, version=None, definition=[])
+    return Response(FormSerializer(form).data)
+
+
+class ProgramFormApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="grants_programs_form",
+        summary="The program's current application form, with its JSON Schema",
+        responses={200: FormSerializer},
+    )
+    def get(self, request, code: str):
+        program = selectors.program_get(code=code, actor=_identity(request))
+        return form_response(program, selectors.current_form(program=program))
+
+
 # ------------------------------------------------------------------------------------------------
 # Applicants: their own applications
 # ------------------------------------------------------------------------------------------------
@@ -244,6 +312,7 @@ class ApplicationListCreateApi(APIView):
         project_summary = serializers.CharField(max_length=20000)
         requested_amount = serializers.DecimalField(**POSITIVE_MONEY)
         budget_lines = BudgetLineSerializer(many=True, allow_empty=False, max_length=50)
+        answers = serializers.DictField(required=False, help_text=ANSWERS_HELP)
 
     @extend_schema(
         operation_id="grants_applications_list",
@@ -276,6 +345,7 @@ class ApplicationListCreateApi(APIView):
             project_summary=data["project_summary"],
             requested_amount=data["requested_amount"],
             budget_lines=[services.BudgetLineInput(**line) for line in data["budget_lines"]],
+            answers=data.get("answers"),
         )
         application = selectors.application_for_applicant(
             applicant_id=request.user.user_id, application_id=application.pk
@@ -310,6 +380,10 @@ class ApplicationDetailApi(APIView):
             max_length=50,
             required=False,
             help_text="Replaces every line.",
+        )
+        answers = serializers.DictField(
+            required=False,
+            help_text=ANSWERS_HELP + " Merged into the saved answers: a null removes an answer.",
         )
 
     @extend_schema(
@@ -347,8 +421,161 @@ class ApplicationDetailApi(APIView):
                 budget_lines=None
                 if lines is None
                 else [services.BudgetLineInput(**line) for line in lines],
+                answers=data.get("answers"),
             )
         return application_response(request, application_id)
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The change's cursor: pass it as `after`.")
+    application = serializers.IntegerField(source="application_id")
+    tracking_number = serializers.CharField(source="application.tracking_number", allow_null=True)
+    program = serializers.CharField(source="application.program.code")
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    reason = serializers.CharField(help_text="Why (a caseworker's message, a decision's note).")
+    at = serializers.DateTimeField()
+
+
+class ApplicationChangesApi(APIView):
+    """What the gateway's status stream (SSE) reads; usable by any client that polls."""
+
+    permission_classes = [IsApplicant]
+
+    class InputSerializer(serializers.Serializer):
+        after = serializers.IntegerField(min_value=0, max_value=MAX_ID, default=0)
+        application = serializers.IntegerField(min_value=1, max_value=MAX_ID, required=False)
+
+    @extend_schema(
+        operation_id="grants_applications_changes",
+        summary="My applications' status changes after a cursor, oldest first (100 at most)",
+        parameters=[InputSerializer],
+        responses={200: StatusChangeSerializer(many=True), **problems(404)},
+    )
+    def get(self, request):
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        changes = selectors.status_changes_for_applicant(
+            applicant_id=request.user.user_id,
+            after=query.validated_data["after"],
+            application_id=query.validated_data.get("application"),
+        )
+        return Response(StatusChangeSerializer(changes, many=True).data)
+
+
+class ApplicationFormApi(APIView):
+    permission_classes = [IsApplicant]
+
+    @extend_schema(
+        operation_id="grants_applications_form",
+        summary="The form version this application answers (it never changes under it)",
+        responses={200: FormSerializer},
+    )
+    def get(self, request, application_id: int):
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        return form_response(application.program, application.form)
+
+
+class ApplicationDocumentsApi(APIView):
+    permission_classes = [IsApplicant]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        operation_id="grants_applications_documents_list",
+        summary="The files attached to my application",
+        responses={200: DocumentSerializer(many=True)},
+    )
+    def get(self, request, application_id: int):
+        application = selectors.application_for_applicant(
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        documents = selectors.application_documents(application=application)
+        return Response(DocumentSerializer(documents, many=True).data)
+
+    @extend_schema(
+        operation_id="grants_applications_documents_create",
+        summary="Attach a file (PDF, PNG, JPEG, .docx, .xlsx) to a draft",
+        description=(
+            "multipart/form-data with the file in `file` and, for a file question, its key in "
+            "`question` (then name the returned id as that question's answer). The type is "
+            "decided by the content; at most HMS_UPLOAD_MAX_BYTES per file."
+        ),
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "question": {"type": "string", "maxLength": 60},
+                },
+                "required": ["file"],
+            }
+        },
+        responses={201: DocumentSerializer, **problems(409, 413)},
+    )
+    def post(self, request, application_id: int):
+        # Refused by its declared length before any of it is read (or stored).
+        refuse_declared_size(int(request.META.get("CONTENT_LENGTH") or 0))
+        selectors.application_for_applicant(  # another applicant's: 404 before reading the body
+            applicant_id=request.user.user_id, application_id=application_id
+        )
+        question = request.data.get("question", "")
+        document = services.document_attach(
+            actor=request.user,
+            application_id=application_id,
+            upload=request.FILES.get("file"),
+            question_key=question if isinstance(question, str) else "",
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class ApplicationDocumentApi(APIView):
+    permission_classes = [IsApplicant]
+
+    @extend_schema(
+        operation_id="grants_applications_documents_download",
+        summary="Download a file of my application",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                bytes, description="The file, as an attachment; Repr-Digest has its SHA-256."
+            )
+        },
+    )
+    def get(self, request, application_id: int, document_id):
+        document = selectors.document_for_applicant(
+            applicant_id=request.user.user_id,
+            application_id=application_id,
+            document_id=document_id,
+        )
+        return document_download(document)
+
+    @extend_schema(
+        operation_id="grants_applications_documents_delete",
+        summary="Remove a file from a draft (and any answer naming it)",
+        responses={204: None, **problems(409)},
+    )
+    def delete(self, request, application_id: int, document_id):
+        services.document_remove(
+            actor=request.user, application_id=application_id, document_id=document_id
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def document_download(document) -> FileResponse:
+    """The file streamed from storage as an attachment, never rendered by the browser."""
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.name,
+        content_type=document.content_type,
+    )
+    response["Repr-Digest"] = (
+        f"sha-256=:{base64.b64encode(bytes.fromhex(document.sha256)).decode()}:"
+    )
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 class _ApplicantActionApi(APIView):
@@ -551,6 +778,21 @@ class ReviewDetailSerializer(QueueItemSerializer):
     review_panel = serializers.SerializerMethodField()
     comments = CommentSerializer(many=True)
     history = HistorySerializer(many=True, source="transitions")
+    answers = serializers.SerializerMethodField(
+        help_text="The form's questions shown to this applicant, in order, each with its answer."
+    )
+    documents = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_answers(self, application) -> list[dict]:
+        return questions.answered_questions(
+            selectors.application_definition(application=application), application.answers
+        )
+
+    @extend_schema_field(DocumentSerializer(many=True))
+    def get_documents(self, application) -> list[dict]:
+        documents = selectors.application_documents(application=application)
+        return DocumentSerializer(documents, many=True).data
 
     # The panel (selectors.review_panel) for the viewer, given in the context: what they may see.
     def _panel(self) -> selectors.ReviewPanel:
@@ -572,7 +814,14 @@ class ReviewDetailSerializer(QueueItemSerializer):
         if panel.identity_hidden:
             data["applicant"] = {**data["applicant"], "name": BLIND_NAME}
         if panel.content_hidden:  # a reviewer who has not declared (or is recused)
-            data.update(project_summary="", budget_lines=[], comments=[], scores=[])
+            data.update(
+                project_summary="",
+                budget_lines=[],
+                comments=[],
+                scores=[],
+                answers=[],
+                documents=[],
+            )
         return data
 
     def get_actions(self, application) -> list[str]:
@@ -599,6 +848,24 @@ def _review_response(request, application_id: int) -> Response:
     application = selectors.application_for_review(application_id=application_id)
     panel = selectors.review_panel(application=application, viewer=request.user)
     return Response(ReviewDetailSerializer(application, context={"panel": panel}).data)
+
+
+class ReviewDocumentApi(APIView):
+    permission_classes = [IsCaseworker]
+
+    @extend_schema(
+        operation_id="grants_review_documents_download",
+        summary="Download a file of an application under review",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(bytes, description="The file."),
+            **problems(404),
+        },
+    )
+    def get(self, request, application_id: int, document_id):
+        document = selectors.document_for_review(
+            viewer=request.user, application_id=application_id, document_id=document_id
+        )
+        return document_download(document)
 
 
 class ReviewQueueApi(APIView):

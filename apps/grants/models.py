@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from localflavor.us.us_states import USPS_CHOICES
 
+from hms.documents import StoredDocument, storage_name
 from hms.formatting import money
 from hms.limits import MIN_AMOUNT, MONEY
 
@@ -251,6 +252,96 @@ class RubricCriterion(models.Model):
         return f"{self.name} (weight {self.weight})"
 
 
+class ApplicationForm(models.Model):
+    """One version of a program's own questions. Program staff build a version while it is a
+    draft; publishing freezes its questions into `definition`, and new applications are pinned to
+    the latest published version, which never changes under them."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="forms")
+    version = models.PositiveSmallIntegerField()
+    definition = models.JSONField(
+        default=list, editable=False, help_text="The questions as published (see questions.py)."
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by_id = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["program", "-version"]
+        verbose_name = "application form"
+        constraints = [
+            models.UniqueConstraint(fields=["program", "version"], name="grants_form_version")
+        ]
+        indexes = [
+            models.Index(
+                fields=["program", "-version"],
+                condition=Q(published_at__isnull=False),
+                name="grants_form_published",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Application form of {self.program.code}, version {self.version}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class QuestionType(models.TextChoices):
+    TEXT = "text", "Short text"
+    LONG_TEXT = "long_text", "Long text"
+    NUMBER = "number", "Number"
+    MONEY = "money", "Amount of money"
+    DATE = "date", "Date"
+    CHOICE = "choice", "Choice"
+    YES_NO = "yes_no", "Yes or no"
+    FILE = "file", "File upload"
+    GROUP = "group", "Repeatable group"
+
+
+class Question(models.Model):
+    """A question of a form version being built (a row of the builder in the admin)."""
+
+    form = models.ForeignKey(ApplicationForm, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveSmallIntegerField(default=0)
+    key = models.CharField(
+        max_length=60,
+        validators=[
+            RegexValidator(
+                r"^[a-z][a-z0-9_]*$",
+                "Lower-case letters, digits and underscores, starting with a letter.",
+            )
+        ],
+        help_text="The answer's name in the API, e.g. budget_justification.",
+    )
+    label = models.CharField(max_length=300, help_text="The question as the applicant reads it.")
+    help = models.CharField(max_length=500, blank=True, help_text="Guidance shown under it.")
+    type = models.CharField(max_length=12, choices=QuestionType.choices)
+    required = models.BooleanField(default=False)
+    choices = models.TextField(blank=True, help_text="For a choice: one choice per line.")
+    group = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="members",
+        help_text="Asked once per entry of this repeatable group.",
+    )
+    shown_if = models.CharField(
+        max_length=60, blank=True, help_text="Ask only if this earlier question's answer..."
+    )
+    shown_if_answer = models.CharField(
+        max_length=200, blank=True, help_text="...is this (a choice, or yes / no)."
+    )
+
+    class Meta:
+        ordering = ["form", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class ApplicationStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
@@ -294,6 +385,15 @@ class Application(models.Model):
         null=True, blank=True, help_text="The Finance Service's award, once obligated."
     )
     # Bumped by every change: a client that read version N may act only while it is still N.
+    form = models.ForeignKey(
+        ApplicationForm,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        help_text="The version of the program's questions it was started on.",
+    )
+    answers = models.JSONField(default=dict, blank=True, db_default=models.Value("{}"))
     version = models.PositiveIntegerField(default=1)
     submitted_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
@@ -345,6 +445,36 @@ class Application(models.Model):
             return self.applicant
         except Applicant.DoesNotExist:
             return None
+
+
+class DocumentPurpose(models.TextChoices):
+    ANSWER = "answer", "Answer to a question"
+    SUPPORTING = "supporting", "Supporting document"
+    DETERMINATION = "determination", "Determination (staff)"
+
+
+def _document_path(document: "Document", _filename: str) -> str:
+    return storage_name(f"grants/applications/{document.application_id}")
+
+
+class Document(StoredDocument):
+    """A file attached to an application: by its applicant while it is editable, or by staff to
+    its determination. Stored under a random name; downloaded only through the service."""
+
+    application = models.ForeignKey(
+        "Application", on_delete=models.PROTECT, related_name="documents"
+    )
+    file = models.FileField(upload_to=_document_path, max_length=200, editable=False)
+    purpose = models.CharField(
+        max_length=20, choices=DocumentPurpose.choices, default=DocumentPurpose.SUPPORTING
+    )
+    question_key = models.CharField(
+        max_length=60, blank=True, help_text="The file question it answers, if any."
+    )
+
+    class Meta:
+        ordering = ["application", "uploaded_at"]
+        indexes = [models.Index(fields=["application", "uploaded_at"], name="grants_doc_app")]
 
 
 class BudgetCategory(models.TextChoices):

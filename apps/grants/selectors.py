@@ -24,9 +24,13 @@ from apps.grants.filters import ApplicantApplicationFilter, ProgramFilter, Revie
 from apps.grants.models import (
     Applicant,
     Application,
+    ApplicationForm,
     ApplicationStatus,
     ApplicationTransition,
+    Document,
     Program,
+    Question,
+    QuestionType,
     ReviewAssignment,
     ReviewComment,
     ReviewScore,
@@ -253,13 +257,105 @@ def _moment(moment: datetime) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
+# ------------------------------------------------------------------------------------------------
+# Application forms and documents
+# ------------------------------------------------------------------------------------------------
+
+
+def current_form(*, program: Program) -> ApplicationForm | None:
+    """The program's latest published form: what a new application is started on."""
+    return (
+        ApplicationForm.objects.filter(program=program, published_at__isnull=False)
+        .order_by("-version")
+        .first()
+    )
+
+
+def form_definition(*, form: ApplicationForm) -> list[dict]:
+    """A form's questions as a definition (questions.py): frozen once published, built from the
+    builder's rows while a draft."""
+    if form.is_published:
+        return form.definition
+    rows = list(Question.objects.filter(form=form).order_by("position", "id"))
+    members: dict[int, list[Question]] = defaultdict(list)
+    for row in rows:
+        if row.group_id:
+            members[row.group_id].append(row)
+    return _definition_level([row for row in rows if not row.group_id], members)
+
+
+def _definition_level(rows: list[Question], members: dict[int, list[Question]]) -> list[dict]:
+    types = {row.key: row.type for row in rows}
+    definition = []
+    for row in rows:
+        question = {
+            "key": row.key,
+            "label": row.label,
+            "type": row.type,
+            "required": row.required,
+            "help": row.help,
+            "choices": [line.strip() for line in row.choices.splitlines() if line.strip()],
+        }
+        if row.shown_if:
+            question["when"] = {
+                "key": row.shown_if,
+                "equals": _condition_value(types.get(row.shown_if), row.shown_if_answer),
+            }
+        if row.type == QuestionType.GROUP:
+            question["questions"] = _definition_level(members.get(row.pk, []), members)
+        definition.append(question)
+    return definition
+
+
+def _condition_value(source_type: str | None, answer: str) -> str | bool:
+    answer = answer.strip()
+    if source_type == QuestionType.YES_NO:
+        return {"yes": True, "true": True, "no": False, "false": False}.get(answer.lower(), answer)
+    return answer
+
+
+def application_definition(*, application: Application) -> list[dict]:
+    """The questions the application was started on (none for a program without a form)."""
+    return application.form.definition if application.form_id else []
+
+
+def application_documents(*, application: Application) -> QuerySet[Document]:
+    return Document.objects.filter(application=application).order_by("uploaded_at", "id")
+
+
+def document_for_applicant(*, applicant_id: int, application_id: int, document_id) -> Document:
+    """One of the applicant's own documents; anyone else's (or a malformed id) is NotFound."""
+    document = (
+        Document.objects.filter(
+            pk=document_id, application_id=application_id, application__applicant_id=applicant_id
+        )
+        .select_related("application")
+        .first()
+    )
+    if document is None:
+        raise NotFound("No such document.")
+    return document
+
+
+def document_for_review(*, viewer: Identity, application_id: int, document_id) -> Document:
+    """A file of a submitted application, to staff who may read its content (not a reviewer who
+    has yet to declare, or is recused)."""
+    application = application_for_review(application_id=application_id)
+    if review_panel(application=application, viewer=viewer).content_hidden:
+        raise NotFound("No such document.")
+    document = Document.objects.filter(pk=document_id, application=application).first()
+    if document is None:
+        raise NotFound("No such document.")
+    return document
+
+
 def applications_for_applicant(
     *, applicant_id: int, filters: dict | None = None
 ) -> QuerySet[Application]:
     """An applicant's own applications, newest first."""
     applications = (
         Application.objects.filter(applicant_id=applicant_id)
-        .select_related("program")
+        .select_related("program", "form")
         .prefetch_related("budget_lines")
         .order_by("-created_at", "-id")
     )
@@ -270,12 +366,34 @@ def application_for_applicant(*, applicant_id: int, application_id: int) -> Appl
     """One of the applicant's own applications; anyone else's is NotFound."""
     try:
         return (
-            Application.objects.select_related("program")
+            Application.objects.select_related("program", "form")
             .prefetch_related("budget_lines")
             .get(pk=application_id, applicant_id=applicant_id)
         )
     except Application.DoesNotExist:
         raise NotFound("No such application.") from None
+
+
+# A status change becomes readable once it is this old: a cursor never passes a change whose
+# transaction had taken its id but not yet committed when the reader looked.
+CHANGES_SETTLE = timedelta(seconds=1)
+CHANGES_LIMIT = 100
+
+
+def status_changes_for_applicant(
+    *, applicant_id: int, after: int = 0, application_id: int | None = None
+) -> list[ApplicationTransition]:
+    """The applicant's status changes after the cursor `after` (a change's id), oldest first;
+    with `application_id`, that application's only (NotFound unless it is theirs)."""
+    changes = ApplicationTransition.objects.filter(
+        application__applicant_id=applicant_id,
+        pk__gt=after,
+        at__lte=timezone.now() - CHANGES_SETTLE,
+    )
+    if application_id is not None:
+        application_for_applicant(applicant_id=applicant_id, application_id=application_id)
+        changes = changes.filter(application_id=application_id)
+    return list(changes.select_related("application__program").order_by("pk")[:CHANGES_LIMIT])
 
 
 def application_history(*, application: Application) -> QuerySet[ApplicationTransition]:
@@ -351,7 +469,7 @@ def application_for_review(*, application_id: int) -> Application:
     try:
         return (
             Application.objects.exclude(status=ApplicationStatus.DRAFT)
-            .select_related("program", "program__rubric", "applicant")
+            .select_related("program", "program__rubric", "applicant", "form")
             .prefetch_related(
                 "budget_lines",
                 Prefetch(
@@ -397,6 +515,13 @@ def has_review_panel(application: Application) -> bool:
     return bool(application.program.reviewers_required) or bool(
         application.review_assignments.all()
     )
+
+
+def person_named(*, user_id: int | None) -> Person | None:
+    """Anyone this service knows by name (applicant or staff)."""
+    if not user_id:
+        return None
+    return Person.objects.using(database_for("grants")).filter(user_id=user_id).first()
 
 
 def reviewer_named(*, user_id: int) -> Person | None:

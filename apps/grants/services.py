@@ -12,19 +12,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
-from apps.grants import events, selectors
+from apps.grants import events, questions, selectors
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
     Applicant,
     Application,
+    ApplicationForm,
     ApplicationStatus,
     ApplicationTransition,
     BudgetCategory,
     BudgetLine,
+    Document,
+    DocumentPurpose,
     Program,
     ReviewAssignment,
     ReviewComment,
@@ -44,7 +49,8 @@ from apps.grants.workflow import (
 from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
-from hms.db import service_atomic
+from hms.db import database_for, service_atomic
+from hms.documents import check_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events import Event
 
@@ -155,6 +161,180 @@ def rubric_ensure_default() -> Rubric:
 
 
 # ------------------------------------------------------------------------------------------------
+# Application forms: program staff build a version, publish it; applications stay on theirs
+# ------------------------------------------------------------------------------------------------
+
+
+def form_start_version(*, actor: Identity, program: Program) -> ApplicationForm:
+    """A new draft version of the program's form, with a copy of its latest version's questions
+    (the builder then edits the copy; the published versions never change)."""
+    _require_role(actor, ROLE_CASEWORKER, "build application forms")
+    with service_atomic(SERVICE):
+        Program.objects.select_for_update().get(pk=program.pk)  # one new version at a time
+        latest = ApplicationForm.objects.filter(program=program).order_by("-version").first()
+        if latest is not None and not latest.is_published:
+            raise Conflict(
+                f"Version {latest.version} of this form is still a draft: edit or publish it.",
+                code="form_draft_exists",
+                context={"form": latest.pk},
+            )
+        form = ApplicationForm.objects.create(
+            program=program, version=(latest.version + 1) if latest else 1
+        )
+        if latest is not None:
+            _copy_questions(latest, form)
+        _audit_form(actor, "form.start_version", form)
+    return form
+
+
+def _copy_questions(source: ApplicationForm, target: ApplicationForm) -> None:
+    copies: dict[int, int] = {}
+    ordered = source.questions.order_by(F("group_id").asc(nulls_first=True), "position", "id")
+    for question in ordered:  # top-level questions (groups among them) before groups' members
+        original = question.pk
+        question.pk = None
+        question.form = target
+        question.group_id = copies.get(question.group_id) if question.group_id else None
+        question.save()
+        copies[original] = question.pk
+
+
+def form_publish(*, actor: Identity, form_id: int) -> ApplicationForm:
+    """Freeze a draft version's questions and make it the one new applications are started on.
+    Applications already started stay on the version they were started on."""
+    _require_role(actor, ROLE_CASEWORKER, "publish application forms")
+    with service_atomic(SERVICE):
+        form = ApplicationForm.objects.select_for_update().filter(pk=form_id).first()
+        if form is None:
+            raise NotFound("No such form.")
+        if form.is_published:
+            raise Conflict(
+                f"Version {form.version} is already published; start a new version to change it.",
+                code="form_published",
+            )
+        definition = selectors.form_definition(form=form)
+        problems = questions.definition_problems(definition)
+        if problems:
+            raise ValidationFailed(
+                "The form cannot be published yet: " + " ".join(problems),
+                code="form_invalid",
+                fields={"questions": problems},
+            )
+        form.definition = definition
+        form.published_at = timezone.now()
+        form.published_by_id = actor.user_id
+        form.save()
+        _audit_form(actor, "form.publish", form, questions=len(definition))
+    return form
+
+
+def _audit_form(actor: Identity, action: str, form: ApplicationForm, **changes) -> None:
+    audit_record(
+        service=SERVICE,
+        actor=actor,
+        action=action,
+        object_type="application_form",
+        object_id=form.pk,
+        changes={"program": form.program.code, "version": form.version, **changes},
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# Documents
+# ------------------------------------------------------------------------------------------------
+
+
+def document_attach(
+    *,
+    actor: Identity,
+    application_id: int,
+    upload: UploadedFile | None,
+    question_key: str = "",
+) -> Document:
+    """Attach a file: an applicant to their editable application (to a file question, or as a
+    supporting document), staff to its determination once submitted. Checked by content first;
+    a refused file stores nothing."""
+    staff = actor.has_role(ROLE_CASEWORKER)
+    if not staff:
+        _require_role(actor, ROLE_APPLICANT, "attach documents")
+    document = Document(
+        uploaded_by_id=actor.user_id,
+        uploaded_by_role=actor.role,
+        question_key=question_key,
+        purpose=DocumentPurpose.DETERMINATION
+        if staff
+        else (DocumentPurpose.ANSWER if question_key else DocumentPurpose.SUPPORTING),
+    )
+    try:
+        with service_atomic(SERVICE):
+            application = _locked(
+                application_id, applicant_id=None if staff else actor.user_id, staff=staff
+            )
+            if not staff and application.status not in EDITABLE_STATUSES:
+                raise Conflict(
+                    "Documents can be attached only while the application is a draft or "
+                    f"returned for changes; it is {application.get_status_display().lower()}.",
+                    code="not_editable",
+                    context={"current_status": application.status},
+                )
+            if question_key:
+                _check_file_question(application, question_key)
+            stored = Document.objects.filter(application=application).aggregate(total=Sum("size"))[
+                "total"
+            ]
+            checked = check_upload(upload, already_stored=stored or 0)
+            document.application = application
+            document.name, document.content_type = checked.name, checked.content_type
+            document.size, document.sha256 = checked.size, checked.sha256
+            document.file.save(checked.name, upload, save=False)  # streamed from disk
+            document.save()
+            if staff:
+                _audit(actor, "attach_document", application, document=checked.name)
+    except BaseException:
+        # The file goes to storage before the row commits: if the row does not, nor does it.
+        if document.file.name:
+            document.file.storage.delete(document.file.name)
+        raise
+    return document
+
+
+def _check_file_question(application: Application, key: str) -> None:
+    definition = selectors.application_definition(application=application)
+    if not any(q["key"] == key and q["type"] == "file" for q in definition):
+        raise ValidationFailed(
+            f"{key!r} is not a file question of this application's form.",
+            code="unknown_question",
+            fields={"question": "Not a file question of this form."},
+        )
+
+
+def document_remove(*, actor: Identity, application_id: int, document_id) -> None:
+    """An applicant removes a file from their editable application (and any answer naming it)."""
+    _require_role(actor, ROLE_APPLICANT, "remove documents")
+    with service_atomic(SERVICE):
+        application = _locked(application_id, applicant_id=actor.user_id)
+        document = Document.objects.filter(pk=document_id, application=application).first()
+        if document is None:
+            raise NotFound("No such document.")
+        if application.status not in EDITABLE_STATUSES:
+            raise Conflict(
+                "Documents of a submitted application stay with it.",
+                code="not_editable",
+                context={"current_status": application.status},
+            )
+        named = [key for key, value in application.answers.items() if value == str(document.pk)]
+        if named:
+            application.answers = {
+                key: value for key, value in application.answers.items() if key not in named
+            }
+            application.version += 1
+            application.save()
+        document.delete()
+        file = document.file
+        transaction.on_commit(lambda: file.delete(save=False), using=database_for(SERVICE))
+
+
+# ------------------------------------------------------------------------------------------------
 # Applications: the applicant's side
 # ------------------------------------------------------------------------------------------------
 
@@ -167,8 +347,10 @@ def application_create(
     project_summary: str,
     requested_amount: Decimal,
     budget_lines: Sequence[BudgetLineInput],
+    answers: dict | None = None,
 ) -> Application:
-    """Start a draft application for an open program."""
+    """Start a draft application for an open program, on its current form (answers may be
+    partial: a draft is checked only for what it answers)."""
     _require_role(actor, ROLE_APPLICANT, "create applications")
     with service_atomic(SERVICE):
         program = Program.objects.filter(code=program_code).first()
@@ -180,8 +362,14 @@ def application_create(
             )
         _check_eligible(actor, program, for_draft=True)
         _check_amounts(program, requested_amount, budget_lines)
+        form = selectors.current_form(program=program)
+        definition = form.definition if form else []
+        answers = questions.visible_answers(definition, answers or {})
+        _check_answers(definition, answers, complete=False, documents=())
         application = Application.objects.create(
             program=program,
+            form=form,
+            answers=answers,
             applicant_id=actor.user_id,
             title=title,
             project_summary=project_summary,
@@ -201,8 +389,10 @@ def application_update(
     project_summary: str | None = None,
     requested_amount: Decimal | None = None,
     budget_lines: Sequence[BudgetLineInput] | None = None,
+    answers: dict | None = None,
 ) -> Application:
-    """Edit a draft (or an application returned for changes); budget lines are replaced whole."""
+    """Edit a draft (or an application returned for changes); budget lines are replaced whole,
+    answers merged (RFC 7386: a key given replaces that answer, a null removes it)."""
     _require_role(actor, ROLE_APPLICANT, "edit applications")
     with service_atomic(SERVICE):
         application = _locked(application_id, applicant_id=actor.user_id)
@@ -222,6 +412,13 @@ def application_update(
             application.requested_amount = requested_amount
         lines = budget_lines if budget_lines is not None else _current_lines(application)
         _check_amounts(application.program, application.requested_amount, lines)
+        if answers is not None:
+            definition = selectors.application_definition(application=application)
+            merged = {**application.answers, **answers}
+            merged = {key: value for key, value in merged.items() if value is not None}
+            merged = questions.visible_answers(definition, merged)
+            _check_answers(definition, merged, complete=False, documents=_document_ids(application))
+            application.answers = merged
         application.version += 1
         application.save()
         if budget_lines is not None:
@@ -237,7 +434,7 @@ def application_submit(
 
     def prepare(application: Application) -> str:
         program = application.program
-        _check_eligible(actor, program, submitting=application)
+        _check_eligible(actor, program, submitting=application, answers_of=application)
         _check_amounts(program, application.requested_amount, _current_lines(application))
         now = timezone.now()
         resubmission = application.status == ApplicationStatus.CHANGES_REQUESTED
@@ -882,12 +1079,31 @@ def _check_eligible(
     *,
     submitting: Application | None = None,
     for_draft: bool = False,
+    answers_of: Application | None = None,
 ) -> None:
     """ValidationFailed naming every reason the applicant may not apply (the first as its code,
-    all of them as `reasons`: code and message each)."""
+    all of them as `reasons`: code and message each). With `answers_of`, its unanswered or
+    invalid answers come first, as `answers_incomplete`, one error per answer in `errors`."""
     refusals = selectors.Eligibility(actor).refusals(
         program, submitting=submitting, for_draft=for_draft
     )
+    answer_errors = {}
+    if answers_of is not None:
+        answer_errors = questions.answer_errors(
+            selectors.application_definition(application=answers_of),
+            answers_of.answers,
+            complete=True,
+            documents=_document_ids(answers_of),
+        )
+        if answer_errors:
+            refusals.insert(
+                0,
+                selectors.Refusal(
+                    "answers_incomplete",
+                    f"{len(answer_errors)} of the program's questions still need an answer or "
+                    "a correction: see `errors`.",
+                ),
+            )
     if refusals:
         first = refusals[0]
         raise ValidationFailed(
@@ -895,9 +1111,24 @@ def _check_eligible(
             if len(refusals) == 1
             else f"{first.message} (and {len(refusals) - 1} more reason(s): see `reasons`)",
             code=first.code,
-            fields={r.field: r.message for r in refusals if r.field},
+            fields={**answer_errors, **{r.field: r.message for r in refusals if r.field}},
             context={"reasons": [{"code": r.code, "message": r.message} for r in refusals]},
         )
+
+
+def _check_answers(definition: list[dict], answers, *, complete: bool, documents) -> None:
+    errors = questions.answer_errors(definition, answers, complete=complete, documents=documents)
+    if errors:
+        raise ValidationFailed(
+            "Some answers are not valid: see `errors`.", code="invalid_answers", fields=errors
+        )
+
+
+def _document_ids(application: Application) -> set[str]:
+    return {
+        str(pk)
+        for pk in Document.objects.filter(application=application).values_list("pk", flat=True)
+    }
 
 
 def _check_amounts(

@@ -10,10 +10,16 @@ urlpatterns = [
     path("grants", apis.GrantStatusApi.as_view(), name="grants-status"),
     path("grants/programs", apis.ProgramListApi.as_view(), name="grants-programs"),
     path("grants/programs/<str:code>", apis.ProgramDetailApi.as_view(), name="grants-program"),
+    path("grants/programs/<str:code>/form", apis.ProgramFormApi.as_view(), name="grants-form"),
     path(
         "grants/applications",
         apis.ApplicationListCreateApi.as_view(),
         name="grants-applications",
+    ),
+    path(
+        "grants/applications/changes",
+        apis.ApplicationChangesApi.as_view(),
+        name="grants-application-changes",
     ),
     path(
         "grants/applications/<int:application_id>",
@@ -40,6 +46,21 @@ urlpatterns = [
         apis.ApplicationMessagesApi.as_view(),
         name="grants-application-messages",
     ),
+    path(
+        "grants/applications/<int:application_id>/form",
+        apis.ApplicationFormApi.as_view(),
+        name="grants-application-form",
+    ),
+    path(
+        "grants/applications/<int:application_id>/documents",
+        apis.ApplicationDocumentsApi.as_view(),
+        name="grants-application-documents",
+    ),
+    path(
+        "grants/applications/<int:application_id>/documents/<uuid:document_id>",
+        apis.ApplicationDocumentApi.as_view(),
+        name="grants-application-document",
+    ),
     path("grants/review/applications", apis.ReviewQueueApi.as_view(), name="grants-review-queue"),
     path(review, apis.ReviewDetailApi.as_view(), name="grants-review"),
     path(f"{review}/assign", apis.ReviewAssignApi.as_view(), name="grants-review-assign"),
@@ -58,4 +79,9 @@ urlpatterns = [
         f"{review}/declaration", apis.ReviewDeclareApi.as_view(), name="grants-review-declaration"
     ),
     path(f"{review}/submit", apis.ReviewSubmitApi.as_view(), name="grants-review-submit"),
+    path(
+        f"{review}/documents/<uuid:document_id>",
+        apis.ReviewDocumentApi.as_view(),
+        name="grants-review-document",
+    ),
 ]

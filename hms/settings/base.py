@@ -170,3 +170,4 @@ from hms.settings.concerns.celery import *  # noqa: E402
 from hms.settings.concerns.drf import *  # noqa: E402
 from hms.settings.concerns.identity import *  # noqa: E402
 from hms.settings.concerns.logging import *  # noqa: E402
+from hms.settings.concerns.storage import *  # noqa: E402

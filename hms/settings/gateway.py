@@ -46,6 +46,11 @@ GATEWAY_TIMEOUTS = {
 # slow service does not get faster by being asked twice).
 GATEWAY_RETRIES = env.int("GATEWAY_RETRIES", default=1)
 GATEWAY_RETRY_BACKOFF = env.float("GATEWAY_RETRY_BACKOFF", default=0.05)
+# The applicants' status stream (gateway/stream.py): how often it asks Grants for changes, how
+# long one connection lasts before the client reconnects, and the reconnect delay it suggests.
+GATEWAY_STREAM_POLL_SECONDS = env.float("GATEWAY_STREAM_POLL_SECONDS", default=1.0)
+GATEWAY_STREAM_MAX_SECONDS = env.float("GATEWAY_STREAM_MAX_SECONDS", default=300.0)
+GATEWAY_STREAM_RETRY_MS = env.int("GATEWAY_STREAM_RETRY_MS", default=1000)
 # A backend's breaker opens after this many consecutive failures and fails fast for the cool-down.
 GATEWAY_BREAKER_FAILURES = env.int("GATEWAY_BREAKER_FAILURES", default=5)
 GATEWAY_BREAKER_COOLDOWN = env.float("GATEWAY_BREAKER_COOLDOWN", default=10.0)

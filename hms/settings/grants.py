@@ -32,6 +32,14 @@ HMS_ADMIN_ROLE_PERMISSIONS = {
         "grants.view_rubric",
         "grants.view_rubriccriterion",
         "grants.view_applicant",
+        # Caseworkers are the program staff who build and publish application forms.
+        "grants.view_applicationform",
+        "grants.add_applicationform",
+        "grants.change_applicationform",
+        "grants.view_question",
+        "grants.add_question",
+        "grants.change_question",
+        "grants.delete_question",
     ],
     "finance_officer": [
         "grants.view_application",

@@ -4,6 +4,7 @@ import pytest
 
 from tests.e2e.browser import browser, screens  # noqa: F401 - fixtures of the browser tests
 from tests.e2e.harness import Platform, start_platform
+from tests.smtp import smtp_server
 
 
 def pytest_collection_modifyitems(items):
@@ -14,10 +15,15 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory) -> Platform:
-    """One running platform for the session. A test that stops a process must start it again."""
-    running = start_platform(tmp_path_factory.mktemp("platform"))
-    yield running
-    running.close()
+    """One running platform for the session. A test that stops a process must start it again.
+    Its emails go to a real SMTP server started here: `platform.mailbox` holds what arrived."""
+    with smtp_server() as (inbox, port):
+        running = start_platform(
+            tmp_path_factory.mktemp("platform"), {"*": {"EMAIL_URL": f"smtp://127.0.0.1:{port}"}}
+        )
+        running.mailbox = inbox
+        yield running
+        running.close()
 
 
 @pytest.fixture

@@ -186,17 +186,13 @@ def test_the_whole_grant_story_through_the_gateway(seeded):
 
 
 def emails_about(platform, text: str, *, count: int) -> list[str] | None:
-    """The subjects of the emails the platform wrote that mention `text`, once there are `count`."""
-    import email
-    from email.policy import default
-
-    folder = platform.root / "var" / "mail"
-    found = []
-    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime):
-        # The file backend writes each message followed by a line of dashes.
-        for raw in path.read_text().split("\n" + "-" * 79 + "\n"):
-            if text in raw and raw.strip():
-                found.append(str(email.message_from_string(raw.strip(), policy=default)["Subject"]))
+    """The subjects of the emails that reached the platform's SMTP server and mention `text`,
+    once there are `count`."""
+    found = [
+        str(message["Subject"])
+        for message in platform.mailbox.received()
+        if text in message.as_string()
+    ]
     return found if len(found) >= count else None
 
 

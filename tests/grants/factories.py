@@ -110,3 +110,43 @@ def envelope(event, *, event_id: str | None = None) -> dict:
         "correlation_id": str(uuid.uuid4()),
         "payload": event.model_dump(mode="json"),
     }
+
+
+def published_form(program: Program, questions: list[dict], actor: Identity = CASEWORKER):
+    """A published form for `program` whose questions are `questions`: builder rows given as
+    dicts (`group` naming a group's key, `shown_if` / `shown_if_answer` a condition)."""
+    from apps.grants.models import Question
+
+    form = services.form_start_version(actor=actor, program=program)
+    form.questions.all().delete()
+    keyed = {}
+    for position, row in enumerate(questions):
+        row = dict(row)
+        group = keyed.get(row.pop("group", None))
+        row.setdefault("label", row["key"].replace("_", " ").capitalize() + "?")
+        keyed[row["key"]] = Question.objects.create(
+            form=form, position=position, group=group, **row
+        )
+    return services.form_publish(actor=actor, form_id=form.pk)
+
+
+# A form with every kind of question: a conditional one and a file one among them.
+INTAKE_QUESTIONS = [
+    {"key": "employees", "type": "number", "required": True},
+    {"key": "sector", "type": "choice", "required": True, "choices": "Manufacturing\nServices"},
+    {"key": "has_partners", "type": "yes_no", "required": True},
+    {
+        "key": "partner_plan",
+        "type": "long_text",
+        "required": True,
+        "shown_if": "has_partners",
+        "shown_if_answer": "yes",
+    },
+    {"key": "budget_justification", "type": "long_text", "required": True},
+    {"key": "match_amount", "type": "money"},
+    {"key": "start_date", "type": "date"},
+    {"key": "capability_statement", "type": "file", "required": True},
+    {"key": "milestones", "type": "group", "required": True},
+    {"key": "milestone", "type": "text", "required": True, "group": "milestones"},
+    {"key": "due", "type": "date", "group": "milestones"},
+]

@@ -20,7 +20,12 @@ PUBLIC = {(method.lower(), route) for method, route in PUBLIC_ROUTES}
 PLATFORM_PUBLIC = {"health", "health/ready", "schema", "docs"}
 
 CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-SAMPLE = {"int": "1", "str": "SAMPLE-1", "slug": "sample-1"}
+SAMPLE = {
+    "int": "1",
+    "str": "SAMPLE-1",
+    "slug": "sample-1",
+    "uuid": "00000000-0000-4000-8000-000000000001",
+}
 
 
 @dataclass(frozen=True)

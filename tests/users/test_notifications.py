@@ -3,14 +3,10 @@ message per event and person, renders it (text and HTML), and sends it through a
 started here (aiosmtpd); a second delivery of an event sends nothing more."""
 
 import contextlib
-import email
-import socket
 import uuid
 from decimal import Decimal
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from apps.users.models import Notification, NotificationKind
 from apps.users.notifications import notification_send
@@ -18,35 +14,19 @@ from hms.bus.inbox import process_envelope
 from hms.events.finance import PaymentDisbursed
 from hms.events.grants import GrantAssigned, GrantAwarded, GrantChangesRequested, GrantSubmitted
 from tests.grants.factories import envelope
+from tests.smtp import smtp_server
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
 
-class Inbox:
-    """aiosmtpd's handler: every message the server accepted, parsed."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
-        return "250 OK"
-
-
 @pytest.fixture
 def smtp(settings):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    yield inbox
-    controller.stop()
+    with smtp_server() as (inbox, port):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        yield inbox
 
 
 def deliver(event, django_capture_on_commit_callbacks, *, event_id=None):
