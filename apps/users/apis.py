@@ -10,9 +10,9 @@ from rest_framework.views import APIView
 
 from apps.users import notifications, selectors, services, validators
 from apps.users.filters import ProfileFilter
-from apps.users.models import Kind
+from apps.users.models import Kind, VerificationStatus
 from apps.users.serializers import ProfileOutputSerializer
-from hms.auth import IsStaff
+from hms.auth import IsCaseworker, IsStaff
 from hms.filtering import filter_parameters
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from hms.schema import problems, with_example
@@ -309,6 +309,38 @@ class UserDetailApi(APIView):
     @extend_schema(operation_id="users_retrieve", responses={200: ProfileOutputSerializer})
     def get(self, request, user_id: int):
         profile = selectors.profile_visible_to(actor=request.user, profile_id=user_id)
+        return Response(profile_data(profile, request))
+
+
+class VerificationApi(APIView):
+    """A caseworker records a business's verification (EIN and UEI checked against SAM.gov)."""
+
+    permission_classes = [IsCaseworker]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "VerificationDecision"
+
+        status = serializers.ChoiceField(
+            choices=[VerificationStatus.VERIFIED.value, VerificationStatus.REJECTED.value]
+        )
+        reason = serializers.CharField(max_length=2000, help_text="Why: kept in the history.")
+
+    @extend_schema(
+        operation_id="users_verification_decide",
+        summary="Verify or reject a business (caseworkers)",
+        request=InputSerializer,
+        responses={200: ProfileOutputSerializer, **problems(403, 404)},
+    )
+    def post(self, request, user_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = services.business_verification_decide(
+            actor=request.user,
+            profile_id=user_id,
+            status=body.validated_data["status"],
+            reason=body.validated_data["reason"],
+        )
         return Response(profile_data(profile, request))
 
 

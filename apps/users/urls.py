@@ -16,4 +16,9 @@ urlpatterns = [
         name="users-me-notifications",
     ),
     path("users/<int:user_id>", apis.UserDetailApi.as_view(), name="users-detail"),
+    path(
+        "users/<int:user_id>/verification",
+        apis.VerificationApi.as_view(),
+        name="users-verification",
+    ),
 ]
