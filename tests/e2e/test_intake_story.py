@@ -63,7 +63,9 @@ Program.objects.create(code={code!r}, title="Rural broadband pilots",
     )
 
 
-def upload(gateway: Gateway, token: str, application_id: int, content: bytes, name: str, question=""):
+def upload(
+    gateway: Gateway, token: str, application_id: int, content: bytes, name: str, question=""
+):
     """A multipart upload through the gateway, as any HTTP client sends one."""
     boundary = uuid.uuid4().hex
     parts = []
@@ -204,9 +206,10 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
 
     refused = gateway.post(f"/api/v1/grants/applications/{application_id}/submit", token=token)
     assert refused.status == 400 and refused.body["code"] == "applicant_not_verified", refused
-    assert gateway.get(
-        f"/api/v1/grants/applications/{application_id}", token=token
-    ).body["status"] == "draft"
+    assert (
+        gateway.get(f"/api/v1/grants/applications/{application_id}", token=token).body["status"]
+        == "draft"
+    )
 
     # A second version of the form, published mid-story: the started application keeps its own.
     publish_form(seeded, code, [*FORM_V1, ("jobs", "Jobs created?", "number", True, "", "")])
@@ -254,9 +257,7 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
         ("How will the partners take part?", "The county co-op runs the towers."),
         ("Your capability statement (PDF)", document["id"]),
     ]
-    status, content, headers = download(
-        gateway, caseworker, f"{review}/documents/{document['id']}"
-    )
+    status, content, headers = download(gateway, caseworker, f"{review}/documents/{document['id']}")
     assert status == 200 and content == PDF
     assert headers["Content-Disposition"].startswith("attachment;")
 
