@@ -219,7 +219,11 @@ class ServiceActionsMixin:
         return self.ask_then_run(
             request,
             queryset,
-            form=form_class(self.submitted_form_data(request), **(form_kwargs or {})),
+            form=form_class(
+                self.submitted_form_data(request),
+                request.FILES if "apply" in request.POST else None,
+                **(form_kwargs or {}),
+            ),
             apply=lambda data: self.run_service(
                 request, queryset, lambda actor, obj: call(actor, obj, data), done=done
             ),

@@ -16,6 +16,8 @@ system under var/, or S3-compatible storage by environment) and served only by t
 service's views, after its authorization: never at a public URL.
 """
 
+import base64
+import contextlib
 import hashlib
 import re
 import unicodedata
@@ -27,7 +29,9 @@ import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import models
+from django.http import FileResponse
 from django.utils import timezone
+from rest_framework import serializers
 
 from hms.errors import ApplicationError, ValidationFailed
 
@@ -150,6 +154,61 @@ def safe_name(name: str, extension: str) -> str:
     return f"{stem}.{extension}"
 
 
+def save_upload(document: "StoredDocument", upload: UploadedFile, checked: CheckedFile) -> None:
+    """Store the checked upload (streamed from its temporary file) and save its row. Call it
+    inside `removed_unless_committed`: the file reaches storage before the row commits."""
+    document.name, document.content_type = checked.name, checked.content_type
+    document.size, document.sha256 = checked.size, checked.sha256
+    document.file.save(checked.name, upload, save=False)
+    document.save()
+
+
+@contextlib.contextmanager
+def removed_unless_committed(document: "StoredDocument"):
+    """Around the transaction that saves `document`: if it does not commit, the file it stored
+    is deleted again, so storage never keeps a file no row points at."""
+    try:
+        yield
+    except BaseException:
+        if document.file.name:
+            document.file.storage.delete(document.file.name)
+        raise
+
+
+def upload_request_schema(**fields: dict) -> dict:
+    """An upload endpoint's request body for OpenAPI: the file, and `fields` beside it."""
+    return {
+        "multipart/form-data": {
+            "type": "object",
+            "properties": {"file": {"type": "string", "format": "binary"}, **fields},
+            "required": ["file"],
+        }
+    }
+
+
+def uploaded_file(request) -> UploadedFile | None:
+    """The `file` part of a multipart upload; refused by its declared length before a byte of
+    the body is read (or stored)."""
+    refuse_declared_size(int(request.META.get("CONTENT_LENGTH") or 0))
+    return request.FILES.get("file")
+
+
+def download_response(document: "StoredDocument") -> FileResponse:
+    """The file streamed from storage as an attachment, never rendered by the browser, with its
+    SHA-256 for the client to check (RFC 9530 Repr-Digest)."""
+    response = FileResponse(
+        document.file.open("rb"),
+        as_attachment=True,
+        filename=document.name,
+        content_type=document.content_type,
+    )
+    digest = base64.b64encode(bytes.fromhex(document.sha256)).decode()
+    response["Repr-Digest"] = f"sha-256=:{digest}:"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
 def storage_name(prefix: str) -> str:
     """Where a file is stored: a random name under `prefix`; the person's name is never used."""
     return f"{prefix}/{uuid.uuid4().hex}"
@@ -157,6 +216,18 @@ def storage_name(prefix: str) -> str:
 
 def _size(count: int) -> str:
     return f"{count / (1024 * 1024):,.1f} MB"
+
+
+class DocumentSerializer(serializers.Serializer):
+    """A stored document as the API shows it (its content is downloaded separately)."""
+
+    id = serializers.UUIDField()
+    name = serializers.CharField(help_text="The file's name, made safe.")
+    content_type = serializers.CharField(help_text="As detected from the file's content.")
+    size = serializers.IntegerField(help_text="In bytes.")
+    sha256 = serializers.CharField(help_text="The SHA-256 of the content, in hex.")
+    purpose = serializers.CharField()
+    uploaded_at = serializers.DateTimeField()
 
 
 class StoredDocument(models.Model):

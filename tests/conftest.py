@@ -41,3 +41,16 @@ def seeded_platform(tmp_path_factory) -> Platform:
         raise
     yield running
     running.close()
+
+
+@pytest.fixture
+def documents_dir(settings, tmp_path):
+    """Uploaded documents go to a folder of this test's own (returned, to look into)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    return tmp_path

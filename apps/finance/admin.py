@@ -7,10 +7,13 @@ API. Money records are read-only on screen; the ledger cannot be edited at all.
 
 from django import forms
 from django.contrib import admin, messages
+from django.http import Http404
+from django.urls import path, reverse
 
 from apps.finance import selectors, services
 from apps.finance.models import (
     Award,
+    AwardDocument,
     BudgetCategory,
     Disbursement,
     LedgerEntry,
@@ -18,10 +21,12 @@ from apps.finance.models import (
 )
 from apps.finance.selectors import cents
 from hms.admin_actions import ObjectAction, ServiceActionsMixin
+from hms.admin_documents import AttachDocumentForm, document_rows, documents_table
 from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_FINANCE_OFFICER
+from hms.documents import download_response
 from hms.errors import ApplicationError
 from hms.formatting import day, day_column, money, money_column, stamp
 from hms.limits import POSITIVE_MONEY
@@ -157,6 +162,17 @@ class ServiceOnlyAdmin(
         return obj is None and super().has_change_permission(request)
 
 
+def award_document_rows(documents, admin_site_name: str) -> dict[str, dict]:
+    return document_rows(
+        documents,
+        lambda document: reverse(
+            "admin:finance_award_document",
+            args=[document.award_id, document.pk],
+            current_app=admin_site_name,
+        ),
+    )
+
+
 @admin.register(Award)
 class AwardAdmin(ServiceOnlyAdmin):
     list_display = [
@@ -178,7 +194,7 @@ class AwardAdmin(ServiceOnlyAdmin):
     search_help_text = "Tracking number, program, recipient's name, or application id."
     people_search_field = "applicant_id"
     inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
-    actions = ["schedule_disbursement", "close_awards"]
+    actions = ["schedule_disbursement", "attach_document", "close_awards"]
     csv_columns = [
         ("Award", lambda award: award.pk),
         ("Tracking number", lambda award: award.tracking_number),
@@ -205,13 +221,10 @@ class AwardAdmin(ServiceOnlyAdmin):
             },
         ),
         ("Balances", {"fields": ["obligated", "disbursed", "pending", "remaining"]}),
+        ("Files", {"fields": ["documents_display"]}),
         ("Closeout", {"fields": ["closed_at", CLOSED_BY, "closeout_note"]}),
     ]
-    readonly_fields = [
-        *fieldsets[0][1]["fields"],
-        *fieldsets[1][1]["fields"],
-        *fieldsets[2][1]["fields"],
-    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
     def get_queryset(self, request):
         return selectors.awards_with_balances(super().get_queryset(request))
@@ -221,8 +234,50 @@ class AwardAdmin(ServiceOnlyAdmin):
             return []
         return [
             ObjectAction("schedule_disbursement", "Schedule a disbursement", primary=True),
+            ObjectAction("attach_document", "Attach a document"),
             ObjectAction("close_awards", "Close out"),
         ]
+
+    def get_urls(self):
+        download = path(
+            "<path:object_id>/documents/<uuid:document_id>/",
+            self.admin_site.admin_view(self.document_view),
+            name="finance_award_document",
+        )
+        return [download, *super().get_urls()]
+
+    def document_view(self, request, object_id, document_id):
+        """A file kept with an award (a document or a receipt), to staff who may view awards."""
+        award = self.get_object(request, object_id)
+        if award is None or not self.has_view_permission(request, award):
+            raise Http404("No such award.")
+        document = AwardDocument.objects.filter(award=award, pk=document_id).first()
+        if document is None:
+            raise Http404("No such document.")
+        return download_response(document)
+
+    @admin.display(description="Documents and receipts")
+    def documents_display(self, award):
+        return documents_table(award_document_rows(award.documents.all(), self.admin_site.name))
+
+    @admin.action(description="Attach a document to the selected award", permissions=["change"])
+    def attach_document(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one award.", messages.WARNING)
+            return None
+        return self.form_action(
+            request,
+            queryset,
+            AttachDocumentForm,
+            lambda actor, award, data: services.award_document_attach(
+                actor=actor, award_id=award.pk, upload=data["file"]
+            ),
+            done="Attached the document.",
+            title="Attach a document to the award",
+            intro="Kept with the award (an award letter, a signed amendment); its recipient can "
+            "download it too.",
+            submit_label="Attach",
+        )
 
     @admin.display(description="Obligated", ordering="obligated")
     def obligated(self, award):
@@ -350,6 +405,7 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
                 ]
             },
         ),
+        ("Receipts", {"fields": ["receipts_display"]}),
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
@@ -360,6 +416,10 @@ class ReimbursementRequestAdmin(ServiceOnlyAdmin):
             ObjectAction("approve_requests", "Approve and schedule payment", primary=True),
             ObjectAction("reject_requests", "Reject"),
         ]
+
+    @admin.display(description="Receipts")
+    def receipts_display(self, row):
+        return documents_table(award_document_rows(row.receipts.all(), self.admin_site.name))
 
     @admin.action(description="Approve (schedules the disbursement)", permissions=["change"])
     def approve_requests(self, request, queryset):

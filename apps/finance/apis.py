@@ -5,8 +5,9 @@ staff read everything; only finance officers (and administrators) move money. So
 object is a 404, never a 403.
 """
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +16,12 @@ from apps.finance import selectors, services
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import Award, Disbursement, ReimbursementRequest
 from hms.auth import IsApplicant, IsFinanceOfficer
+from hms.documents import (
+    DocumentSerializer,
+    download_response,
+    upload_request_schema,
+    uploaded_file,
+)
 from hms.filtering import filter_parameters
 from hms.idempotency.keys import PARAMETER as IDEMPOTENCY_KEY
 from hms.idempotency.keys import idempotent
@@ -466,3 +473,70 @@ class ReimbursementRejectApi(APIView):
             actor=request.user, reimbursement_id=reimbursement_id, **serializer.validated_data
         )
         return Response(ReimbursementOutputSerializer(reimbursement).data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Documents: receipts of reimbursement requests, and the files kept with an award
+# ------------------------------------------------------------------------------------------------
+class FinanceDocumentSerializer(DocumentSerializer):
+    reimbursement = serializers.IntegerField(source="reimbursement_id", allow_null=True)
+
+
+class ReimbursementReceiptsApi(APIView):
+    """GET: the request's receipts. POST: its recipient attaches one while it is pending."""
+
+    parser_classes = [MultiPartParser]
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsApplicant()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="finance_reimbursements_receipts_list",
+        responses={200: FinanceDocumentSerializer(many=True)},
+    )
+    def get(self, request, reimbursement_id: int):
+        receipts = selectors.receipts_of(actor=request.user, reimbursement_id=reimbursement_id)
+        return Response(FinanceDocumentSerializer(receipts, many=True).data)
+
+    @extend_schema(
+        operation_id="finance_reimbursements_receipts_create",
+        summary="Attach a receipt (PDF, PNG, JPEG, .docx, .xlsx) to a pending request",
+        request=upload_request_schema(),
+        responses={201: FinanceDocumentSerializer, **problems(404, 409, 413)},
+    )
+    def post(self, request, reimbursement_id: int):
+        selectors.reimbursement_get(actor=request.user, reimbursement_id=reimbursement_id)
+        receipt = services.receipt_attach(
+            actor=request.user, reimbursement_id=reimbursement_id, upload=uploaded_file(request)
+        )
+        return Response(FinanceDocumentSerializer(receipt).data, status=status.HTTP_201_CREATED)
+
+
+class AwardDocumentsApi(APIView):
+    """Every file kept with an award: its documents and its requests' receipts."""
+
+    @extend_schema(
+        operation_id="finance_awards_documents_list",
+        responses={200: FinanceDocumentSerializer(many=True), **problems(404)},
+    )
+    def get(self, request, award_id: int):
+        documents = selectors.award_documents(actor=request.user, award_id=award_id)
+        return Response(FinanceDocumentSerializer(documents, many=True).data)
+
+
+class AwardDocumentApi(APIView):
+    @extend_schema(
+        operation_id="finance_awards_documents_download",
+        summary="Download a file kept with an award",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(bytes, description="The file."),
+            **problems(404),
+        },
+    )
+    def get(self, request, award_id: int, document_id):
+        document = selectors.award_document_get(
+            actor=request.user, award_id=award_id, document_id=document_id
+        )
+        return download_response(document)

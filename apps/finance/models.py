@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.documents import StoredDocument, storage_name
 from hms.formatting import money
 from hms.limits import MONEY
 
@@ -183,6 +184,41 @@ class ReimbursementRequest(models.Model):
         return (
             f"Reimbursement {self.pk} ({money(self.amount)}, {self.get_status_display().lower()})"
         )
+
+
+def _document_path(document: "AwardDocument", _filename: str) -> str:
+    return storage_name(f"finance/awards/{document.award_id}")
+
+
+class AwardDocument(StoredDocument):
+    """A file kept with an award: a receipt of a reimbursement request (from its recipient), or
+    a document finance staff attach to the award (the award letter, a signed amendment)."""
+
+    class Purpose(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        AWARD = "award", "Award document (staff)"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="documents")
+    reimbursement = models.ForeignKey(
+        ReimbursementRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="receipts",
+    )
+    file = models.FileField(upload_to=_document_path, max_length=200, editable=False)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices)
+
+    class Meta:
+        ordering = ["award", "uploaded_at"]
+        indexes = [models.Index(fields=["award", "uploaded_at"], name="finance_doc_award")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose="receipt", reimbursement__isnull=False)
+                | Q(purpose="award", reimbursement__isnull=True),
+                name="finance_doc_receipt_has_request",
+            )
+        ]
 
 
 class Account(models.TextChoices):

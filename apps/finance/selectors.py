@@ -29,6 +29,7 @@ from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementF
 from apps.finance.models import (
     Account,
     Award,
+    AwardDocument,
     BudgetCategory,
     Disbursement,
     EntryKind,
@@ -240,3 +241,24 @@ def reimbursement_get(*, actor: Identity, reimbursement_id: int) -> Reimbursemen
     if request is None:
         raise NotFound("No such reimbursement request.")
     return request
+
+
+def receipts_of(*, actor: Identity, reimbursement_id: int) -> QuerySet[AwardDocument]:
+    """The receipts of a reimbursement request the actor may see (NotFound otherwise)."""
+    request = reimbursement_get(actor=actor, reimbursement_id=reimbursement_id)
+    return AwardDocument.objects.filter(reimbursement=request).order_by("uploaded_at", "id")
+
+
+def award_documents(*, actor: Identity, award_id: int) -> QuerySet[AwardDocument]:
+    """Every file kept with an award the actor may see: its documents and its receipts."""
+    award = awards_visible_to(actor).filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return AwardDocument.objects.filter(award=award).order_by("uploaded_at", "id")
+
+
+def award_document_get(*, actor: Identity, award_id: int, document_id) -> AwardDocument:
+    document = award_documents(actor=actor, award_id=award_id).filter(pk=document_id).first()
+    if document is None:
+        raise NotFound("No such document.")
+    return document

@@ -11,13 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.finance import events, selectors
 from apps.finance.models import (
     ENTRY_MOVEMENTS,
     Award,
+    AwardDocument,
     BudgetCategory,
     Disbursement,
     EntryKind,
@@ -28,6 +31,7 @@ from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, Identity
 from hms.bus.outbox import publish
 from hms.db import database_for, insert_returning, service_atomic
+from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.limits import MAX_AMOUNT
 
@@ -658,3 +662,61 @@ def reimbursement_reject(
         )
         publish(events.reimbursement_decided_event(request))
     return request
+
+
+# ------------------------------------------------------------------------------------------------
+# Documents: receipts of reimbursement requests, and staff's documents of an award
+# ------------------------------------------------------------------------------------------------
+def receipt_attach(
+    *, actor: Identity, reimbursement_id: int, upload: UploadedFile | None
+) -> AwardDocument:
+    """The recipient attaches a receipt to their pending reimbursement request (checked by
+    content like every upload; a refused file stores nothing)."""
+    if not actor.is_applicant:
+        raise PermissionDenied("Receipts are attached by the award's recipient.")
+    document = AwardDocument(
+        purpose=AwardDocument.Purpose.RECEIPT,
+        uploaded_by_id=actor.user_id,
+        uploaded_by_role=actor.role,
+    )
+    with removed_unless_committed(document), service_atomic("finance"):
+        request = (
+            ReimbursementRequest.objects.select_for_update()
+            .filter(pk=reimbursement_id, award__applicant_id=actor.user_id)
+            .first()
+        )
+        if request is None:
+            raise NotFound("No such reimbursement request.")
+        if request.status != ReimbursementRequest.Status.PENDING:
+            raise Conflict(
+                f"The request was already {request.status}; its receipts are kept as they were.",
+                code="reimbursement_decided",
+            )
+        checked = check_upload(upload, already_stored=_stored_bytes(request.award_id))
+        document.award_id, document.reimbursement = request.award_id, request
+        save_upload(document, upload, checked)
+    return document
+
+
+def award_document_attach(
+    *, actor: Identity, award_id: int, upload: UploadedFile | None
+) -> AwardDocument:
+    """A finance officer keeps a document with an award (the award letter, an amendment)."""
+    _require_finance_officer(actor)
+    document = AwardDocument(
+        purpose=AwardDocument.Purpose.AWARD,
+        uploaded_by_id=actor.user_id,
+        uploaded_by_role=actor.role,
+    )
+    with removed_unless_committed(document), service_atomic("finance"):
+        award = _lock_award(award_id)
+        checked = check_upload(upload, already_stored=_stored_bytes(award.pk))
+        document.award = award
+        save_upload(document, upload, checked)
+        _audit(actor, "award.attach_document", "award", award.pk, document=checked.name)
+    return document
+
+
+def _stored_bytes(award_id: int) -> int:
+    total = AwardDocument.objects.filter(award_id=award_id).aggregate(total=Sum("size"))["total"]
+    return total or 0

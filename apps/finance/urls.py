@@ -8,6 +8,21 @@ urlpatterns = [
     path("finance/awards", apis.AwardListApi.as_view(), name="finance-awards"),
     path("finance/awards/<int:award_id>", apis.AwardDetailApi.as_view(), name="finance-award"),
     path(
+        "finance/awards/<int:award_id>/documents",
+        apis.AwardDocumentsApi.as_view(),
+        name="finance-award-documents",
+    ),
+    path(
+        "finance/awards/<int:award_id>/documents/<uuid:document_id>",
+        apis.AwardDocumentApi.as_view(),
+        name="finance-award-document",
+    ),
+    path(
+        "finance/reimbursements/<int:reimbursement_id>/receipts",
+        apis.ReimbursementReceiptsApi.as_view(),
+        name="finance-reimbursement-receipts",
+    ),
+    path(
         "finance/awards/<int:award_id>/ledger",
         apis.AwardLedgerApi.as_view(),
         name="finance-award-ledger",

@@ -19,7 +19,7 @@ from django.utils.formats import date_format
 from localflavor.us.us_states import USPS_CHOICES
 
 from apps.grants import questions, selectors, services
-from apps.grants.apis import BLIND_NAME, document_download
+from apps.grants.apis import BLIND_NAME
 from apps.grants.models import (
     SCORE_MAX,
     SCORE_MIN,
@@ -39,11 +39,13 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import ASSIGNABLE_STATUSES, PANEL_STATUSES, TRANSITIONS, actions_from
 from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
+from hms.admin_documents import document_rows, documents_table
 from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_CASEWORKER
 from hms.db import database_for
+from hms.documents import download_response
 from hms.errors import ApplicationError
 from hms.formatting import day, money, money_column, stamp
 from hms.limits import POSITIVE_MONEY
@@ -597,25 +599,18 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         document = application.documents.filter(pk=document_id).first()
         if document is None:
             raise Http404("No such document.")
-        return document_download(document)
+        return download_response(document)
 
     def _documents(self, application) -> dict:
         """The application's files by id, each with its download link."""
-        return {
-            str(document.pk): {
-                "name": document.name,
-                "size": document.size,
-                "sha256": document.sha256,
-                "purpose": document.get_purpose_display(),
-                "uploaded": day(document.uploaded_at),
-                "url": reverse(
-                    "admin:grants_application_document",
-                    args=[application.pk, document.pk],
-                    current_app=self.admin_site.name,
-                ),
-            }
-            for document in selectors.application_documents(application=application)
-        }
+        return document_rows(
+            selectors.application_documents(application=application),
+            lambda document: reverse(
+                "admin:grants_application_document",
+                args=[application.pk, document.pk],
+                current_app=self.admin_site.name,
+            ),
+        )
 
     @admin.display(description="Answers")
     def answers_display(self, application):
@@ -629,10 +624,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     @admin.display(description="Attached files")
     def documents_display(self, application):
-        return render_to_string(
-            "admin/grants/documents.html",
-            {"documents": list(self._documents(application).values())},
-        )
+        return documents_table(self._documents(application))
 
     @admin.display(description="Tracking number", ordering="tracking_number")
     def tracking(self, application):

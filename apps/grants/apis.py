@@ -3,9 +3,6 @@
 Application errors raised below become JSON 4xx responses in `hms.errors.api_exception_handler`.
 """
 
-import base64
-
-from django.http import FileResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -32,7 +29,12 @@ from apps.grants.models import (
 from apps.grants.workflow import TRANSITIONS, actions_from
 from hms.auth import Identity, IsApplicant, IsCaseworker
 from hms.concurrency import IF_MATCH_PARAMETER, acting_version, etag, if_match_refusals
-from hms.documents import refuse_declared_size
+from hms.documents import (
+    DocumentSerializer,
+    download_response,
+    upload_request_schema,
+    uploaded_file,
+)
 from hms.filtering import filter_parameters
 from hms.idempotency.keys import PARAMETER as IDEMPOTENCY_KEY
 from hms.idempotency.keys import idempotent
@@ -139,15 +141,8 @@ class HistorySerializer(serializers.Serializer):
     at = serializers.DateTimeField()
 
 
-class DocumentSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    name = serializers.CharField(help_text="The file's name, made safe.")
-    content_type = serializers.CharField(help_text="As detected from the file's content.")
-    size = serializers.IntegerField(help_text="In bytes.")
-    sha256 = serializers.CharField(help_text="The SHA-256 of the content, in hex.")
-    purpose = serializers.CharField()
+class ApplicationDocumentSerializer(DocumentSerializer):
     question = serializers.CharField(source="question_key", help_text="The file question, if any.")
-    uploaded_at = serializers.DateTimeField()
 
 
 class ApplicationSerializer(serializers.Serializer):
@@ -485,14 +480,14 @@ class ApplicationDocumentsApi(APIView):
     @extend_schema(
         operation_id="grants_applications_documents_list",
         summary="The files attached to my application",
-        responses={200: DocumentSerializer(many=True)},
+        responses={200: ApplicationDocumentSerializer(many=True)},
     )
     def get(self, request, application_id: int):
         application = selectors.application_for_applicant(
             applicant_id=request.user.user_id, application_id=application_id
         )
         documents = selectors.application_documents(application=application)
-        return Response(DocumentSerializer(documents, many=True).data)
+        return Response(ApplicationDocumentSerializer(documents, many=True).data)
 
     @extend_schema(
         operation_id="grants_applications_documents_create",
@@ -502,32 +497,26 @@ class ApplicationDocumentsApi(APIView):
             "`question` (then name the returned id as that question's answer). The type is "
             "decided by the content; at most HMS_UPLOAD_MAX_BYTES per file."
         ),
-        request={
-            "multipart/form-data": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary"},
-                    "question": {"type": "string", "maxLength": 60},
-                },
-                "required": ["file"],
-            }
-        },
-        responses={201: DocumentSerializer, **problems(409, 413)},
+        request=upload_request_schema(
+            question={"type": "string", "maxLength": 60, "description": "A file question's key."}
+        ),
+        responses={201: ApplicationDocumentSerializer, **problems(409, 413)},
     )
     def post(self, request, application_id: int):
-        # Refused by its declared length before any of it is read (or stored).
-        refuse_declared_size(int(request.META.get("CONTENT_LENGTH") or 0))
         selectors.application_for_applicant(  # another applicant's: 404 before reading the body
             applicant_id=request.user.user_id, application_id=application_id
         )
+        upload = uploaded_file(request)
         question = request.data.get("question", "")
         document = services.document_attach(
             actor=request.user,
             application_id=application_id,
-            upload=request.FILES.get("file"),
+            upload=upload,
             question_key=question if isinstance(question, str) else "",
         )
-        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+        return Response(
+            ApplicationDocumentSerializer(document).data, status=status.HTTP_201_CREATED
+        )
 
 
 class ApplicationDocumentApi(APIView):
@@ -548,7 +537,7 @@ class ApplicationDocumentApi(APIView):
             application_id=application_id,
             document_id=document_id,
         )
-        return document_download(document)
+        return download_response(document)
 
     @extend_schema(
         operation_id="grants_applications_documents_delete",
@@ -560,22 +549,6 @@ class ApplicationDocumentApi(APIView):
             actor=request.user, application_id=application_id, document_id=document_id
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def document_download(document) -> FileResponse:
-    """The file streamed from storage as an attachment, never rendered by the browser."""
-    response = FileResponse(
-        document.file.open("rb"),
-        as_attachment=True,
-        filename=document.name,
-        content_type=document.content_type,
-    )
-    response["Repr-Digest"] = (
-        f"sha-256=:{base64.b64encode(bytes.fromhex(document.sha256)).decode()}:"
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 class _ApplicantActionApi(APIView):
@@ -789,10 +762,10 @@ class ReviewDetailSerializer(QueueItemSerializer):
             selectors.application_definition(application=application), application.answers
         )
 
-    @extend_schema_field(DocumentSerializer(many=True))
+    @extend_schema_field(ApplicationDocumentSerializer(many=True))
     def get_documents(self, application) -> list[dict]:
         documents = selectors.application_documents(application=application)
-        return DocumentSerializer(documents, many=True).data
+        return ApplicationDocumentSerializer(documents, many=True).data
 
     # The panel (selectors.review_panel) for the viewer, given in the context: what they may see.
     def _panel(self) -> selectors.ReviewPanel:
@@ -865,7 +838,7 @@ class ReviewDocumentApi(APIView):
         document = selectors.document_for_review(
             viewer=request.user, application_id=application_id, document_id=document_id
         )
-        return document_download(document)
+        return download_response(document)
 
 
 class ReviewQueueApi(APIView):

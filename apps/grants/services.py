@@ -50,7 +50,7 @@ from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
 from hms.db import database_for, service_atomic
-from hms.documents import check_upload
+from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events import Event
 
@@ -265,36 +265,25 @@ def document_attach(
         if staff
         else (DocumentPurpose.ANSWER if question_key else DocumentPurpose.SUPPORTING),
     )
-    try:
-        with service_atomic(SERVICE):
-            application = _locked(
-                application_id, applicant_id=None if staff else actor.user_id, staff=staff
+    with removed_unless_committed(document), service_atomic(SERVICE):
+        application = _locked(
+            application_id, applicant_id=None if staff else actor.user_id, staff=staff
+        )
+        if not staff and application.status not in EDITABLE_STATUSES:
+            raise Conflict(
+                "Documents can be attached only while the application is a draft or "
+                f"returned for changes; it is {application.get_status_display().lower()}.",
+                code="not_editable",
+                context={"current_status": application.status},
             )
-            if not staff and application.status not in EDITABLE_STATUSES:
-                raise Conflict(
-                    "Documents can be attached only while the application is a draft or "
-                    f"returned for changes; it is {application.get_status_display().lower()}.",
-                    code="not_editable",
-                    context={"current_status": application.status},
-                )
-            if question_key:
-                _check_file_question(application, question_key)
-            stored = Document.objects.filter(application=application).aggregate(total=Sum("size"))[
-                "total"
-            ]
-            checked = check_upload(upload, already_stored=stored or 0)
-            document.application = application
-            document.name, document.content_type = checked.name, checked.content_type
-            document.size, document.sha256 = checked.size, checked.sha256
-            document.file.save(checked.name, upload, save=False)  # streamed from disk
-            document.save()
-            if staff:
-                _audit(actor, "attach_document", application, document=checked.name)
-    except BaseException:
-        # The file goes to storage before the row commits: if the row does not, nor does it.
-        if document.file.name:
-            document.file.storage.delete(document.file.name)
-        raise
+        if question_key:
+            _check_file_question(application, question_key)
+        stored = Document.objects.filter(application=application).aggregate(total=Sum("size"))
+        checked = check_upload(upload, already_stored=stored["total"] or 0)
+        document.application = application
+        save_upload(document, upload, checked)
+        if staff:
+            _audit(actor, "attach_document", application, document=checked.name)
     return document
 
 

@@ -19,14 +19,7 @@ ACME = factories.applicant(500, "business")
 
 
 @pytest.fixture(autouse=True)
-def people(tmp_path, settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
+def people(documents_dir):
     person_record(service="grants", user_id=2, role="caseworker", display_name="Ada Whitfield")
     services.applicant_upsert(
         user_id=500, kind="business", display_name="Acme Robotics LLC", verification_status=""

@@ -14,22 +14,10 @@ from tests.grants import factories
 from tests.grants.conftest import BUSINESS_ID
 from tests.grants.test_forms import PDF, start, upload
 
-pytestmark = pytest.mark.django_db(databases="__all__")
+pytestmark = [pytest.mark.django_db(databases="__all__"), pytest.mark.usefixtures("documents_dir")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 WINDOWS_EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 200
-
-
-@pytest.fixture(autouse=True)
-def documents_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
 
 
 @pytest.fixture

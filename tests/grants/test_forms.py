@@ -23,18 +23,6 @@ def intake(open_program):
     return factories.published_form(open_program, factories.INTAKE_QUESTIONS)
 
 
-@pytest.fixture
-def documents_dir(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path},
-        },
-    }
-    return tmp_path
-
-
 def start(client, program, **answers):
     response = client.post(
         "/grants/applications", new_application_body(program.code, answers=answers), format="json"
