@@ -4,11 +4,14 @@ refused at submit (answers, then verification), is verified by a caseworker, sub
 by email (through a real SMTP server) and follows every status change on its live stream, also
 after reconnecting; another applicant sees none of it."""
 
+import hashlib
 import http.client
 import json
+import re
 import secrets
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -46,7 +49,7 @@ services.form_publish(actor=staff, form_id=form.pk)
     )
 
 
-def open_program(platform, code: str) -> None:
+def open_program(platform, code: str, *, verification_required: bool = True) -> None:
     platform.shell(
         "grants",
         f"""
@@ -58,7 +61,7 @@ today = timezone.localdate()
 Program.objects.create(code={code!r}, title="Rural broadband pilots",
     opens_on=today - datetime.timedelta(days=1), closes_on=today + datetime.timedelta(days=30),
     total_funds=Decimal("2000000.00"), min_award=Decimal("10000.00"),
-    max_award=Decimal("250000.00"), verification_required=True)
+    max_award=Decimal("250000.00"), verification_required={verification_required!r})
 """,
     )
 
@@ -334,3 +337,99 @@ def test_hostile_uploads_through_the_gateway_are_refused_and_nothing_is_stored(s
     assert status == 201 and refused["name"] == "x.pdf"
     listed = gateway.get(f"/api/v1/grants/applications/{draft.body['id']}/documents", token=token)
     assert [d["name"] for d in listed.body] == ["x.pdf"]
+
+
+def peak_memory_kib(platform, name: str) -> dict[int, int]:
+    """VmHWM (the peak resident memory) of each process of `name`'s process group, by pid."""
+    group = platform.processes[name].popen.pid  # started in its own session: pgid == pid
+    peaks = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != group:  # the fields after the name: state, ppid, pgrp, ...
+                continue
+            status = (stat.parent / "status").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+        peaks[int(stat.parent.name)] = int(re.search(r"VmHWM:\s+(\d+)", status)[1])
+    return peaks
+
+
+def test_a_100_mb_file_streams_through_the_gateway_both_ways_without_sitting_in_memory(seeded):
+    gateway = Gateway(seeded)
+    _, token = register_business(gateway)
+    program = gateway.get("/api/v1/grants/programs/SBA-SBIR-2027-01").body
+    amount = str(Decimal(program["min_award"]))
+    draft = gateway.post(
+        "/api/v1/grants/applications",
+        {
+            "program": program["code"],
+            "title": "Survey imagery",
+            "project_summary": "A large scanned appendix.",
+            "requested_amount": amount,
+            "budget_lines": [{"category": "supplies", "description": "Scans", "amount": amount}],
+        },
+        token=token,
+    )
+    assert draft.status == 201, draft
+    size, chunk = 100_000_000, secrets.token_bytes(1024 * 1024)
+    digest = hashlib.sha256()
+    boundary = uuid.uuid4().hex
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan.pdf"\r\n'
+        "Content-Type: application/pdf\r\n\r\n%PDF-1.7\n"
+    ).encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+
+    def body():
+        yield head
+        digest.update(b"%PDF-1.7\n")
+        left = size - len(b"%PDF-1.7\n")
+        while left:
+            piece = chunk[: min(left, len(chunk))]
+            digest.update(piece)
+            left -= len(piece)
+            yield piece
+        yield tail
+
+    before = {name: peak_memory_kib(seeded, name) for name in ("gateway", "grants")}
+    target = urlsplit(gateway.base)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+    connection.request(
+        "POST",
+        f"/api/v1/grants/applications/{draft.body['id']}/documents",
+        body=body(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Content-Length": str(len(head) + size - len(b"%PDF-1.7\n") + len(tail)),
+        },
+    )
+    response = connection.getresponse()
+    stored = json.loads(response.read())
+    connection.close()
+    assert response.status == 201, stored
+    assert stored["size"] == size and stored["sha256"] == digest.hexdigest()
+
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+    connection.request(
+        "GET",
+        f"/api/v1/grants/applications/{draft.body['id']}/documents/{stored['id']}",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    received, check = 0, hashlib.sha256()
+    while piece := response.read(1024 * 1024):
+        received += len(piece)
+        check.update(piece)
+    connection.close()
+    assert received == size and check.hexdigest() == digest.hexdigest()
+
+    # Each process's peak resident memory grew by far less than the file (a buffered copy
+    # would add 100 MB or more to the gateway or to the grants worker that took it).
+    for name, peaks in before.items():
+        after = peak_memory_kib(seeded, name)
+        growth = max(after.get(pid, 0) - peak for pid, peak in peaks.items())
+        print(f"{name}: peak memory grew by {growth / 1024:.1f} MiB over a 100 MB upload+download")
+        assert growth < 40 * 1024, (name, growth)

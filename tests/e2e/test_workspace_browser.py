@@ -14,9 +14,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.api import Gateway
+from tests.e2e.api import Gateway, call
 from tests.e2e.browser import VIEWPORT, axe_violations, sign_in
 from tests.e2e.harness import wait_until
+from tests.e2e.test_intake_story import PDF, open_program, upload
 from tests.e2e.test_workflow import (
     CASEWORKER,
     FINANCE_OFFICER,
@@ -281,3 +282,83 @@ def test_the_pages_staff_live_in_have_no_serious_accessibility_violation(
     assert found == {name: [] for name in pages}
     for name in ("work queue", "reimbursement queue"):  # every column visible at 1366 px
         assert pages[name].evaluate(FITS), f"the {name} scrolls sideways at 1366 px"
+
+
+def test_program_staff_build_a_form_and_caseworkers_read_its_answers(
+    platform, browser, story, screens
+):
+    code = f"USDA-RD-2027-{secrets.randbelow(90) + 10}"
+    open_program(platform, code, verification_required=False)
+    casey = staff_page(browser, platform, "grants", CASEWORKER)
+    grants = platform.url("grants")
+
+    casey.goto(f"{grants}/admin/grants/applicationform/add/")
+    casey.get_by_label("Program").select_option(label=f"{code}: Rural broadband pilots")
+    casey.get_by_role("button", name="Save and continue editing").click()
+    expect(casey.locator("h1")).to_contain_text(f"Application form of {code}, version 1")
+    expect(casey.locator(".form-preview")).to_contain_text("A form needs at least one question.")
+    rows = [
+        ("has_partners", "Do you work with partners?", "Yes or no", "", ""),
+        ("partner_plan", "How will the partners take part?", "Long text", "has_partners", "yes"),
+        ("coverage_map", "A map of the area served (PDF)", "File upload", "", ""),
+    ]
+    for index, (key, label, kind, shown_if, answer) in enumerate(rows):
+        if index:
+            casey.get_by_role("link", name="Add another Question").click()
+        row = casey.locator(f"#questions-{index}")
+        row.locator(f"[name='questions-{index}-position']").fill(str(index + 1))
+        row.locator(f"[name='questions-{index}-key']").fill(key)
+        row.locator(f"[name='questions-{index}-label']").fill(label)
+        row.locator(f"[name='questions-{index}-type']").select_option(label=kind)
+        row.locator(f"[name='questions-{index}-required']").check()
+        row.locator(f"[name='questions-{index}-shown_if']").fill(shown_if)
+        row.locator(f"[name='questions-{index}-shown_if_answer']").fill(answer)
+    casey.get_by_role("button", name="Save and continue editing").click()
+    preview = casey.locator(".form-preview")
+    expect(preview).to_contain_text("asked only if “Do you work with partners?” is yes")
+    expect(preview).not_to_contain_text("Before this version can be published")
+    screens.shoot(casey, "form-builder")
+    assert axe_violations(casey) == []
+    press(casey, "Publish this version")
+    expect(casey.locator(".messagelist")).to_contain_text("Published 1 form version(s)")
+    assert buttons(casey) == ["Start a new version"]
+
+    gateway, token = story["gateway"], story["token"]
+    amount = "20000.00"
+    draft = gateway.post(
+        "/api/v1/grants/applications",
+        {
+            "program": code,
+            "title": "Towers for the valley",
+            "project_summary": "Fixed wireless for 400 farms.",
+            "requested_amount": amount,
+            "budget_lines": [{"category": "equipment", "description": "Radios", "amount": amount}],
+            "answers": {"has_partners": True, "partner_plan": "The co-op runs the towers."},
+        },
+        token=token,
+    )
+    assert draft.status == 201, draft
+    status, document = upload(gateway, token, draft.body["id"], PDF, "coverage map.pdf")
+    assert status == 201, document
+    saved = call(
+        gateway.base,
+        "PATCH",
+        f"/api/v1/grants/applications/{draft.body['id']}",
+        token=token,
+        body={"answers": {"coverage_map": document["id"]}},
+    )
+    assert saved.status == 200, saved
+    submitted = gateway.post(f"/api/v1/grants/applications/{draft.body['id']}/submit", token=token)
+    assert submitted.status == 200, submitted
+
+    open_application(casey, platform, submitted.body)
+    answers = casey.locator(".answers")
+    expect(answers).to_contain_text("How will the partners take part?")
+    expect(answers).to_contain_text("The co-op runs the towers.")
+    expect(answers.get_by_role("link", name="coverage map.pdf")).to_be_visible()
+    casey.locator(".answers").scroll_into_view_if_needed()
+    screens.shoot(casey, "answers")
+    assert axe_violations(casey) == []
+    with casey.expect_download() as downloading:
+        answers.get_by_role("link", name="coverage map.pdf").click()
+    assert downloading.value.suggested_filename == "coverage map.pdf"
