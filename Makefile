@@ -46,6 +46,7 @@ run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo "  grants admin   http://127.0.0.1:5002/admin/   (caseworkers)"
 	@echo "  finance admin  http://127.0.0.1:5003/admin/   (finance officers)"
 	@echo "  emails         var/mail/ (one file per message; set EMAIL_URL for SMTP)"
+	@echo "  documents      var/documents/ (uploads; HMS_STORAGE=s3 for object storage)"
 	@echo ""
 	@echo "Demo logins (email / password):"
 	@echo "  administrator    admin@hms.example       hms-admin-demo-2027"

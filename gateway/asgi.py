@@ -8,9 +8,11 @@ instead: a thread per request was most of what the gateway added to a forwarded 
 bench/README.md, "Choices measured").
 """
 
+import json
 import os
 
 import django
+from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings.gateway")
@@ -27,6 +29,10 @@ class GatewayASGIHandler(ASGIHandler):
             return
         if scope["type"] != "http":
             raise ValueError(f"The gateway serves HTTP only, not {scope['type']}.")
+        if _declared_length(scope) > body_limit():
+            # Refused before Django reads (and spools to disk) a body no route accepts.
+            await _refuse_too_large(scope, send)
+            return
         await self.handle(scope, receive, send)
 
     async def lifespan(self, receive, send) -> None:
@@ -41,8 +47,47 @@ class GatewayASGIHandler(ASGIHandler):
                 return
 
 
+def body_limit() -> int:
+    """The largest body any route takes: a file upload, its multipart envelope included."""
+    return max(settings.DATA_UPLOAD_MAX_MEMORY_SIZE, settings.HMS_UPLOAD_MAX_BYTES + 64 * 1024)
+
+
+def _declared_length(scope) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+async def _refuse_too_large(scope, send) -> None:
+    body = json.dumps(
+        problem(
+            413,
+            "too_large",
+            f"The request body may have at most {body_limit()} bytes.",
+            instance=scope.get("path"),
+        )
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", PROBLEM_CONTENT_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 django.setup(set_prefix=False)
 
 from gateway import state  # noqa: E402 - its settings are read once Django is set up
+from hms.errors import PROBLEM_CONTENT_TYPE, problem  # noqa: E402
 
 application = GatewayASGIHandler()

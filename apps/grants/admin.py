@@ -37,9 +37,15 @@ from apps.grants.models import (
     Rubric,
     RubricCriterion,
 )
-from apps.grants.workflow import ASSIGNABLE_STATUSES, PANEL_STATUSES, TRANSITIONS, actions_from
+from apps.grants.workflow import (
+    ASSIGNABLE_STATUSES,
+    DECIDED_STATUSES,
+    PANEL_STATUSES,
+    TRANSITIONS,
+    actions_from,
+)
 from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
-from hms.admin_documents import document_rows, documents_table
+from hms.admin_documents import AttachDocumentForm, document_rows, documents_table
 from hms.admin_export import CsvExportMixin
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.admin_site import CappedPaginator
@@ -361,6 +367,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         "request_changes",
         "approve",
         "reject",
+        "attach_document",
     ]
     csv_columns = [
         ("Tracking number", str),
@@ -554,6 +561,8 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
             buttons.append(ObjectAction("approve", "Approve", primary=True))
         if "reject" in moves and reviews_in:
             buttons.append(ObjectAction("reject", "Reject"))
+        if status in DECIDED_STATUSES:
+            buttons.append(ObjectAction("attach_document", "Attach a document"))
         return buttons
 
     def get_readonly_fields(self, request, obj=None):
@@ -625,6 +634,25 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
     @admin.display(description="Attached files")
     def documents_display(self, application):
         return documents_table(self._documents(application))
+
+    @admin.action(description="Attach a document to the determination", permissions=["change"])
+    def attach_document(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one application.", messages.WARNING)
+            return None
+        return self.form_action(
+            request,
+            queryset,
+            AttachDocumentForm,
+            lambda actor, application, data: services.document_attach(
+                actor=actor, application_id=application.pk, upload=data["file"]
+            ),
+            done="Attached the document to the determination.",
+            title="Attach a document to the determination",
+            intro="Kept with the application's record (a determination letter, a site visit "
+            "report); the applicant does not see it.",
+            submit_label="Attach",
+        )
 
     @admin.display(description="Tracking number", ordering="tracking_number")
     def tracking(self, application):

@@ -66,6 +66,8 @@ ASSIGNABLE_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTE
 PANEL_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW})
 # An applicant's applications that count against a program's limit of open applications.
 OPEN_STATUSES = frozenset({S.SUBMITTED, S.UNDER_REVIEW, S.CHANGES_REQUESTED, S.APPROVED, S.AWARDED})
+# A determination is made: staff keep its documents with the application.
+DECIDED_STATUSES = frozenset({S.APPROVED, S.REJECTED, S.AWARDED, S.CLOSED})
 # Approved money counts against the program's funds from approval on.
 COMMITTED_STATUSES = frozenset({S.APPROVED, S.AWARDED, S.CLOSED})
 

@@ -338,6 +338,21 @@ def test_hostile_uploads_through_the_gateway_are_refused_and_nothing_is_stored(s
     listed = gateway.get(f"/api/v1/grants/applications/{draft.body['id']}/documents", token=token)
     assert [d["name"] for d in listed.body] == ["x.pdf"]
 
+    # An upload over the limit is refused on its declared length, before the body is sent.
+    target = urlsplit(gateway.base)
+    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+    connection.putrequest("POST", f"/api/v1/grants/applications/{draft.body['id']}/documents")
+    connection.putheader("Authorization", f"Bearer {token}")
+    connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+    connection.putheader("Content-Length", str(200 * 1024 * 1024))
+    connection.endheaders(b"--x\r\n")
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["code"] == "too_large"
+    connection.close()
+    listed = gateway.get(f"/api/v1/grants/applications/{draft.body['id']}/documents", token=token)
+    assert len(listed.body) == 1
+
 
 def peak_memory_kib(platform, name: str) -> dict[int, int]:
     """VmHWM (the peak resident memory) of each process of `name`'s process group, by pid."""

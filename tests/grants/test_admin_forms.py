@@ -130,3 +130,19 @@ def test_the_application_page_shows_answers_in_order_and_files_staff_can_downloa
 def test_a_finance_officer_cannot_build_forms(settings, open_program):
     officer = staff_admin_client(settings, 902, "finance_officer")
     assert officer.get(f"{FORMS}add/").status_code == 403
+
+
+def test_a_caseworker_attaches_a_determination_letter_once_decided(ada, open_program):
+    application = factories.submitted(program=open_program, actor=ACME)
+    page = f"/admin/grants/application/{application.pk}/"
+    assert "Attach a document" not in [
+        b.label for b in ada.get(f"{page}change/").context["object_actions"]
+    ]
+    services.application_start_review(actor=factories.CASEWORKER, application_id=application.pk)
+    services.application_approve(actor=factories.CASEWORKER, application_id=application.pk)
+    letter = SimpleUploadedFile("determination.pdf", PDF)
+    attached = ada.post(f"{page}do/attach_document/", {"apply": "1", "file": letter})
+    assert attached.status_code == 302, attached.content.decode()[:2000]
+    [document] = application.documents.all()
+    assert (document.purpose, document.uploaded_by_id) == ("determination", 2)
+    assert "determination.pdf" in ada.get(f"{page}change/").content.decode()
