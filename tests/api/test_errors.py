@@ -5,12 +5,12 @@ import json
 
 import pytest
 
-from tests.identity import access_token_for
+from tests.identity import Bearer
 from tests.problems import fields, problem
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
-APPLICANT = {"HTTP_AUTHORIZATION": f"Bearer {access_token_for(500, 'applicant', 'business')}"}
+APPLICANT = Bearer(500, "applicant", "business", name="HTTP_AUTHORIZATION")
 TWO_MEGABYTES = json.dumps({"title": "x" * 2_000_000})
 
 # (what, method, path, body, content type, headers, status, code)

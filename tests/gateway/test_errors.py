@@ -6,10 +6,10 @@ import json
 import pytest
 
 from tests.gateway.fakes import FakeService, gateway_client, json_answer, run, running
-from tests.identity import access_token_for
+from tests.identity import Bearer
 from tests.problems import problem
 
-TOKEN = {"Authorization": f"Bearer {access_token_for(4, 'applicant', 'individual')}"}
+TOKEN = Bearer(4, "applicant", "individual", name="Authorization")
 TWO_MEGABYTES = json.dumps({"legal_name": "x" * 2_000_000})
 
 BAD_REQUESTS = [
