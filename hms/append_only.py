@@ -8,6 +8,28 @@ tables with DELETE.
 from django.db import migrations
 
 
+def _sqlite_trigger(name: str, table: str, description: str, *, if_not_exists: str = "") -> str:
+    return f"""
+            CREATE TRIGGER {if_not_exists}{name} BEFORE UPDATE ON {table}
+            BEGIN
+                SELECT RAISE(ABORT, '{description} are append-only: UPDATE refused');
+            END
+            """
+
+
+def append_only_after_rebuild(table: str, description: str) -> migrations.RunPython:
+    """For a migration that changes `table`'s constraints: SQLite rebuilds the table to do it,
+    dropping its triggers, so the append-only trigger is made again (PostgreSQL keeps it)."""
+    name = f"{table}_append_only"
+
+    def apply(apps, schema_editor):
+        if schema_editor.connection.vendor == "sqlite":
+            statement = _sqlite_trigger(name, table, description, if_not_exists="IF NOT EXISTS ")
+            schema_editor.execute(statement, params=None)
+
+    return migrations.RunPython(apply, migrations.RunPython.noop, elidable=False)
+
+
 def append_only_trigger(table: str, description: str) -> migrations.RunPython:
     """A migration operation that makes `table` append-only (and, reversed, lifts it)."""
     name = f"{table}_append_only"
@@ -25,14 +47,7 @@ def append_only_trigger(table: str, description: str) -> migrations.RunPython:
                 FOR EACH ROW EXECUTE FUNCTION {name}()
             """,
         ],
-        "sqlite": [
-            f"""
-            CREATE TRIGGER {name} BEFORE UPDATE ON {table}
-            BEGIN
-                SELECT RAISE(ABORT, '{description} are append-only: UPDATE refused');
-            END
-            """
-        ],
+        "sqlite": [_sqlite_trigger(name, table, description)],
     }
     drop = {
         "postgresql": [

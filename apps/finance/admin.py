@@ -8,7 +8,9 @@ API. Money records are read-only on screen; the ledger cannot be edited at all.
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils.formats import date_format
 
 from apps.finance import selectors, services
 from apps.finance.models import (
@@ -17,6 +19,7 @@ from apps.finance.models import (
     BudgetCategory,
     Disbursement,
     LedgerEntry,
+    ProgramTerms,
     ReimbursementRequest,
 )
 from apps.finance.selectors import cents
@@ -173,6 +176,36 @@ def award_document_rows(documents, admin_site_name: str) -> dict[str, dict]:
     )
 
 
+@admin.register(ProgramTerms)
+class ProgramTermsAdmin(admin.ModelAdmin):
+    """The finance office's terms per program, copied onto each award as it is obligated."""
+
+    list_display = [
+        "program_code",
+        "payment_method",
+        "performance_months",
+        "budget_period_months",
+        "cost_share_percent",
+        "indirect_cost_rate",
+        "transfer_limit_percent",
+        "updated_at",
+    ]
+    search_fields = ["program_code"]
+    list_filter = ["payment_method"]
+    fields = [
+        "program_code",
+        "payment_method",
+        "performance_months",
+        "budget_period_months",
+        "cost_share_percent",
+        "indirect_cost_rate",
+        "transfer_limit_percent",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["program_code"] if obj is not None else []
+
+
 @admin.register(Award)
 class AwardAdmin(ServiceOnlyAdmin):
     list_display = [
@@ -190,8 +223,14 @@ class AwardAdmin(ServiceOnlyAdmin):
     ]
     list_display_links = ["id", "tracking_number"]
     list_filter = ["status", "program_code"]
-    search_fields = ["tracking_number", "program_code", "=application_id", "=applicant_id"]
-    search_help_text = "Tracking number, program, recipient's name, or application id."
+    search_fields = [
+        "tracking_number",
+        "=fain",
+        "program_code",
+        "=application_id",
+        "=applicant_id",
+    ]
+    search_help_text = "Tracking number, FAIN, program, recipient's name, or application id."
     people_search_field = "applicant_id"
     inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
     actions = ["schedule_disbursement", "attach_document", "close_awards"]
@@ -220,7 +259,21 @@ class AwardAdmin(ServiceOnlyAdmin):
                 ]
             },
         ),
+        (
+            "Terms",
+            {
+                "fields": [
+                    "fain",
+                    "period_of_performance",
+                    "payment_method",
+                    "cost_share",
+                    "indirect_rate",
+                    "transfer_limit",
+                ]
+            },
+        ),
         ("Balances", {"fields": ["obligated", "disbursed", "pending", "remaining"]}),
+        ("Budget against actuals", {"fields": ["budget_display"]}),
         ("Files", {"fields": ["documents_display"]}),
         ("Closeout", {"fields": ["closed_at", CLOSED_BY, "closeout_note"]}),
     ]
@@ -255,6 +308,62 @@ class AwardAdmin(ServiceOnlyAdmin):
         if document is None:
             raise Http404("No such document.")
         return download_response(document)
+
+    @admin.display(description="Period of performance")
+    def period_of_performance(self, award):
+        if not award.period_start:
+            return "-"
+        return f"{date_format(award.period_start, 'N j, Y')} to {date_format(award.period_end, 'N j, Y')}"
+
+    @admin.display(description="Cost share required")
+    def cost_share(self, award):
+        return money(award.cost_share_required)
+
+    @admin.display(description="Indirect cost rate")
+    def indirect_rate(self, award):
+        rate = award.indirect_cost_rate
+        return "None allowed" if rate is None else f"{rate}%"
+
+    @admin.display(description="Transfers without prior approval")
+    def transfer_limit(self, award):
+        limit = award.transfer_limit_percent
+        return f"Up to {limit}% of the award" if limit else "None: every transfer needs a revision"
+
+    @admin.display(description="Budget against actuals")
+    def budget_display(self, award):
+        actuals = selectors.budget_actuals_of(award)
+        figures = ("approved", "obligated", "disbursed", "pending", "remaining")
+        return render_to_string(
+            "admin/finance/budget_actuals.html",
+            {
+                "actuals": {
+                    "categories": [
+                        {"name": line.name, "figures": [money(getattr(line, f)) for f in figures]}
+                        for line in actuals.categories
+                    ],
+                    "totals": {
+                        "name": "Total",
+                        "figures": [money(getattr(actuals.totals, f)) for f in figures],
+                    },
+                    "periods": [
+                        {
+                            "number": period.number,
+                            "dates": f"{date_format(period.starts_on, 'N j, Y')} to "
+                            f"{date_format(period.ends_on, 'N j, Y')}",
+                            "figures": [
+                                money(period.obligated),
+                                money(period.disbursed),
+                                money(period.pending),
+                            ],
+                        }
+                        for period in actuals.periods
+                    ],
+                    "transfer_limit": actuals.transfer_limit,
+                    "transferred_text": money(actuals.transferred),
+                    "transfer_limit_text": money(actuals.transfer_limit),
+                }
+            },
+        )
 
     @admin.display(description="Documents and receipts")
     def documents_display(self, award):

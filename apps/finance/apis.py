@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from apps.finance import selectors, services
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
-from apps.finance.models import Award, Disbursement, ReimbursementRequest
+from apps.finance.models import PERCENT, Award, Disbursement, PaymentMethod, ReimbursementRequest
 from hms.auth import IsApplicant, IsFinanceOfficer
 from hms.documents import (
     DocumentSerializer,
@@ -54,6 +54,20 @@ class AwardOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Award.Status.choices)
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
+    fain = serializers.CharField(
+        allow_null=True, help_text="Federal Award Identification Number: quote it on reports."
+    )
+    period_start = serializers.DateField(allow_null=True, help_text="Period of performance.")
+    period_end = serializers.DateField(allow_null=True)
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    cost_share_required = serializers.DecimalField(**MONEY)
+    indirect_cost_rate = serializers.DecimalField(
+        **PERCENT, allow_null=True, help_text="In percent; null where none is allowed."
+    )
+    transfer_limit_percent = serializers.DecimalField(
+        **PERCENT,
+        help_text="How much of the award may move between categories without prior approval.",
+    )
     balances = BalancesSerializer(source="*")
 
     class Meta:
@@ -63,6 +77,7 @@ class AwardOutputSerializer(serializers.Serializer):
 class CategoryOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     budgeted_amount = serializers.DecimalField(**MONEY)
+    approved_amount = serializers.DecimalField(**MONEY, help_text="The approved budget.")
     balances = BalancesSerializer(source="*")
 
     class Meta:
@@ -75,6 +90,47 @@ class AwardDetailOutputSerializer(AwardOutputSerializer):
 
     class Meta:
         ref_name = "AwardDetail"
+
+
+class BudgetActualsSerializer(serializers.Serializer):
+    """The approved budget beside what the ledger says happened, per category and period."""
+
+    class LineSerializer(serializers.Serializer):
+        name = serializers.CharField()
+        approved = serializers.DecimalField(**MONEY)
+        obligated = serializers.DecimalField(**MONEY)
+        disbursed = serializers.DecimalField(**MONEY)
+        pending = serializers.DecimalField(**MONEY)
+        remaining = serializers.DecimalField(**MONEY)
+
+        class Meta:
+            ref_name = "BudgetLineActuals"
+
+    class PeriodSerializer(serializers.Serializer):
+        number = serializers.IntegerField()
+        starts_on = serializers.DateField()
+        ends_on = serializers.DateField()
+        obligated = serializers.DecimalField(**MONEY, help_text="Obligated in this period.")
+        disbursed = serializers.DecimalField(**MONEY, help_text="Paid out in this period.")
+        pending = serializers.DecimalField(**MONEY, help_text="Reserved in it, not yet paid.")
+
+        class Meta:
+            ref_name = "BudgetPeriodActuals"
+
+    award = serializers.IntegerField(source="award.pk")
+    fain = serializers.CharField(source="award.fain", allow_null=True)
+    categories = LineSerializer(many=True)
+    totals = LineSerializer()
+    periods = PeriodSerializer(many=True)
+    transferred = serializers.DecimalField(
+        **MONEY, help_text="Moved between categories without prior approval so far."
+    )
+    transfer_limit = serializers.DecimalField(
+        **MONEY, help_text="The most that may move without prior approval."
+    )
+
+    class Meta:
+        ref_name = "BudgetActuals"
 
 
 class DisbursementOutputSerializer(serializers.Serializer):
@@ -158,6 +214,19 @@ class AwardDetailApi(APIView):
     def get(self, request, award_id: int):
         award = selectors.award_get(actor=request.user, award_id=award_id)
         return Response(AwardDetailOutputSerializer(award).data)
+
+
+class AwardBudgetApi(APIView):
+    """Budget against actuals: the recipient's own awards; staff any."""
+
+    @extend_schema(
+        operation_id="finance_awards_budget",
+        summary="The award's budget against actuals, per category and per budget period",
+        responses={200: BudgetActualsSerializer, **problems(404)},
+    )
+    def get(self, request, award_id: int):
+        actuals = selectors.budget_actuals(actor=request.user, award_id=award_id)
+        return Response(BudgetActualsSerializer(actuals).data)
 
 
 class AwardLedgerApi(APIView):

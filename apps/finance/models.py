@@ -17,8 +17,10 @@ row lock on the award.
 """
 
 import operator
+from decimal import Decimal
 from functools import reduce
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -26,6 +28,79 @@ from django.utils import timezone
 from hms.documents import StoredDocument, storage_name
 from hms.formatting import money
 from hms.limits import MONEY
+
+PERCENT = {"max_digits": 5, "decimal_places": 2}
+PERCENT_RANGE = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
+
+
+class PaymentMethod(models.TextChoices):
+    REIMBURSEMENT = "reimbursement", "Reimbursement"
+    ADVANCE = "advance", "Advance"
+
+
+class ProgramTerms(models.Model):
+    """The financial terms the finance office sets for every award of one program (2 CFR 200):
+    copied onto each award when it is obligated, so a later change never alters an award."""
+
+    program_code = models.CharField(max_length=50, unique=True)
+    payment_method = models.CharField(
+        max_length=15, choices=PaymentMethod.choices, default=PaymentMethod.REIMBURSEMENT
+    )
+    performance_months = models.PositiveSmallIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="The period of performance, from the day the award is obligated.",
+    )
+    budget_period_months = models.PositiveSmallIntegerField(
+        default=12,
+        validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text="The period of performance is divided into budget periods of this length.",
+    )
+    cost_share_percent = models.DecimalField(
+        **PERCENT,
+        default=Decimal("0"),
+        validators=PERCENT_RANGE,
+        help_text="The recipient's required share, as a percentage of the award.",
+    )
+    indirect_cost_rate = models.DecimalField(
+        **PERCENT,
+        null=True,
+        blank=True,
+        validators=PERCENT_RANGE,
+        help_text="The indirect cost rate allowed, in percent; empty where none is allowed.",
+    )
+    transfer_limit_percent = models.DecimalField(
+        **PERCENT,
+        default=Decimal("0"),
+        validators=PERCENT_RANGE,
+        help_text="How much of the award (in percent) may move between budget categories "
+        "without prior approval; past it, a budget revision is needed. 0: none.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["program_code"]
+        verbose_name = "program terms"
+        verbose_name_plural = "program terms"
+
+    def __str__(self) -> str:
+        return f"Terms of {self.program_code}"
+
+
+class FainCounter(models.Model):
+    """The last FAIN sequence number used per agency and federal fiscal year."""
+
+    agency = models.CharField(max_length=10)
+    fiscal_year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "fiscal_year"], name="finance_fain_counter")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agency} FY {self.fiscal_year}: {self.last_number}"
 
 
 class Award(models.Model):
@@ -46,6 +121,30 @@ class Award(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by_id = models.PositiveBigIntegerField(null=True, blank=True)
     closeout_note = models.TextField(blank=True)
+    # The terms of the award (2 CFR 200), fixed when it is obligated (ProgramTerms).
+    fain = models.CharField(
+        max_length=30,
+        unique=True,
+        null=True,
+        blank=True,
+        verbose_name="FAIN",
+        help_text="Federal Award Identification Number (see apps/finance/fain.py).",
+    )
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    payment_method = models.CharField(
+        max_length=15,
+        choices=PaymentMethod.choices,
+        default=PaymentMethod.REIMBURSEMENT,
+        db_default=PaymentMethod.REIMBURSEMENT,
+    )
+    cost_share_required = models.DecimalField(
+        **MONEY, default=Decimal("0"), db_default=Decimal("0")
+    )
+    indirect_cost_rate = models.DecimalField(**PERCENT, null=True, blank=True)
+    transfer_limit_percent = models.DecimalField(
+        **PERCENT, default=Decimal("0"), db_default=Decimal("0")
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -72,6 +171,9 @@ class BudgetCategory(models.Model):
     # The application's budget lines in this category, summed, as approved (before any scaling
     # to the awarded amount; what was obligated is in the ledger).
     budgeted_amount = models.DecimalField(**MONEY)
+    # The approved budget of the category: what was obligated to it (a budget revision changes
+    # it; transfers within the program's limit do not).
+    approved_amount = models.DecimalField(**MONEY, default=Decimal("0"), db_default=Decimal("0"))
 
     class Meta:
         ordering = ["award_id", "name"]
@@ -85,6 +187,27 @@ class BudgetCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BudgetPeriod(models.Model):
+    """One budget period of an award's period of performance."""
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="budget_periods")
+    number = models.PositiveSmallIntegerField()
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+
+    class Meta:
+        ordering = ["award", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["award", "number"], name="finance_period_once"),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=F("starts_on")), name="finance_period_dates"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Budget period {self.number}"
 
 
 class Disbursement(models.Model):
@@ -236,6 +359,8 @@ class EntryKind(models.TextChoices):
     RELEASE = "release", "Release of a failed disbursement"
     RECOVERY = "recovery", "Recovery of a settled payment"
     DEOBLIGATION = "deobligation", "De-obligation at closeout"
+    TRANSFER_OUT = "transfer_out", "Transfer to another category"
+    TRANSFER_IN = "transfer_in", "Transfer from another category"
 
 
 # Each kind of entry moves money along exactly one edge: (kind, debit account, credit account).
@@ -246,7 +371,12 @@ ENTRY_MOVEMENTS: dict[str, tuple[str, str]] = {
     EntryKind.RELEASE: (Account.AVAILABLE, Account.PENDING),
     EntryKind.RECOVERY: (Account.AVAILABLE, Account.DISBURSED),
     EntryKind.DEOBLIGATION: (Account.DEOBLIGATED, Account.AVAILABLE),
+    # Moving obligated money between two categories of one award: out of the one's available
+    # balance back to its funding, and from the other's funding into its available balance.
+    EntryKind.TRANSFER_OUT: (Account.FUNDING, Account.AVAILABLE),
+    EntryKind.TRANSFER_IN: (Account.AVAILABLE, Account.FUNDING),
 }
+TRANSFER_KINDS = (EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN)
 
 
 def _movement_condition() -> Q:
@@ -313,7 +443,10 @@ class LedgerEntry(models.Model):
             ),
             # Entries that belong to a disbursement need it; the others must not have one.
             models.CheckConstraint(
-                condition=Q(kind__in=["obligation", "deobligation"], disbursement__isnull=True)
+                condition=Q(
+                    kind__in=["obligation", "deobligation", "transfer_out", "transfer_in"],
+                    disbursement__isnull=True,
+                )
                 | Q(
                     kind__in=["reservation", "settlement", "release", "recovery"],
                     disbursement__isnull=False,

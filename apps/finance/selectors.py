@@ -7,6 +7,7 @@ balance, so a page of awards is one query however many rows it has.
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import (
@@ -86,10 +88,11 @@ def _account_balance(account: str) -> Case:
 
 
 def _obligated() -> Case:
-    """What was obligated and is still obligated: obligations less de-obligations."""
+    """What was obligated and is still obligated: obligations and transfers in, less
+    de-obligations and transfers out."""
     return Case(
-        When(kind=EntryKind.OBLIGATION, then=F("amount")),
-        When(kind=EntryKind.DEOBLIGATION, then=-F("amount")),
+        When(kind__in=[EntryKind.OBLIGATION, EntryKind.TRANSFER_IN], then=F("amount")),
+        When(kind__in=[EntryKind.DEOBLIGATION, EntryKind.TRANSFER_OUT], then=-F("amount")),
         default=Value(ZERO),
         output_field=money_field(),
     )
@@ -156,6 +159,114 @@ def award_available(*, award: Award, category: BudgetCategory) -> tuple[Decimal,
         ),
     )
     return cents(totals["overall"]), cents(totals["in_category"])
+
+
+def transferred_without_approval(*, award: Award) -> Decimal:
+    """What has moved between the award's categories under the program's transfer limit."""
+    total = LedgerEntry.objects.filter(award=award, kind=EntryKind.TRANSFER_IN).aggregate(
+        total=Coalesce(Sum("amount"), Value(ZERO))
+    )["total"]
+    return cents(total)
+
+
+def transfer_limit(award: Award, obligated: Decimal) -> Decimal:
+    """The most that may move between categories without prior approval."""
+    return cents(obligated * award.transfer_limit_percent / 100)
+
+
+# ------------------------------------------------------------------------------------------------
+# Budget against actuals: the approved budget beside what the ledger says happened
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BudgetLineActuals:
+    name: str
+    approved: Decimal
+    obligated: Decimal
+    disbursed: Decimal
+    pending: Decimal
+    remaining: Decimal
+
+
+@dataclass(frozen=True)
+class PeriodActuals:
+    number: int
+    starts_on: date
+    ends_on: date
+    obligated: Decimal
+    disbursed: Decimal
+    pending: Decimal
+
+
+@dataclass(frozen=True)
+class BudgetActuals:
+    award: Award
+    categories: list[BudgetLineActuals]
+    periods: list[PeriodActuals]
+    totals: BudgetLineActuals
+    transferred: Decimal
+    transfer_limit: Decimal
+
+
+def budget_actuals(*, actor: Identity, award_id: int) -> BudgetActuals:
+    """The budget against actuals of an award the actor may see; NotFound otherwise."""
+    award = awards_visible_to(actor).filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return budget_actuals_of(award)
+
+
+def budget_actuals_of(award: Award) -> BudgetActuals:
+    """Per category and per budget period, from the ledger: approved (the budget), obligated,
+    disbursed, pending and remaining. A period counts the movements recorded in it (in the
+    agency's time zone); what is pending is counted in the period it was reserved in."""
+    categories = list(categories_with_balances(award.categories.all()))
+    lines = [
+        BudgetLineActuals(
+            name=category.name,
+            approved=cents(category.approved_amount),
+            obligated=cents(category.obligated),
+            disbursed=cents(category.disbursed),
+            pending=cents(category.pending),
+            remaining=cents(category.remaining),
+        )
+        for category in categories
+    ]
+    totals = BudgetLineActuals(
+        "Total", *(cents(sum(getattr(line, f) for line in lines)) for f in _FIGURES)
+    )
+    entries = list(LedgerEntry.objects.filter(award=award).only("kind", "amount", "created_at"))
+    periods = [
+        _period_actuals(period, entries) for period in award.budget_periods.order_by("number")
+    ]
+    return BudgetActuals(
+        award=award,
+        categories=lines,
+        periods=periods,
+        totals=totals,
+        transferred=transferred_without_approval(award=award),
+        transfer_limit=transfer_limit(award, totals.obligated),
+    )
+
+
+_FIGURES = ("approved", "obligated", "disbursed", "pending", "remaining")
+# How each kind of entry changes a period's obligated, disbursed and pending figures.
+_PERIOD_EFFECTS = {
+    EntryKind.OBLIGATION: (1, 0, 0),
+    EntryKind.DEOBLIGATION: (-1, 0, 0),
+    EntryKind.RESERVATION: (0, 0, 1),
+    EntryKind.SETTLEMENT: (0, 1, -1),
+    EntryKind.RELEASE: (0, 0, -1),
+    EntryKind.RECOVERY: (0, -1, 0),
+}
+
+
+def _period_actuals(period, entries: list[LedgerEntry]) -> PeriodActuals:
+    figures = [ZERO, ZERO, ZERO]
+    for entry in entries:
+        if period.starts_on <= timezone.localdate(entry.created_at) <= period.ends_on:
+            for index, sign in enumerate(_PERIOD_EFFECTS.get(entry.kind, (0, 0, 0))):
+                figures[index] += sign * entry.amount
+    return PeriodActuals(period.number, period.starts_on, period.ends_on, *map(cents, figures))
 
 
 # ------------------------------------------------------------------------------------------------

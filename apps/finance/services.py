@@ -6,6 +6,8 @@ never together overdraw it. Lock order is always award, then the disbursement or
 Events are published inside the same transaction as the change.
 """
 
+import calendar
+import datetime
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,22 +19,27 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.finance import events, selectors
+from apps.finance.fain import next_fain
 from apps.finance.models import (
     ENTRY_MOVEMENTS,
     Award,
     AwardDocument,
     BudgetCategory,
+    BudgetPeriod,
     Disbursement,
     EntryKind,
     LedgerEntry,
+    ProgramTerms,
     ReimbursementRequest,
 )
+from apps.finance.selectors import cents
 from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, Identity
 from hms.bus.outbox import publish
 from hms.db import database_for, insert_returning, service_atomic
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from hms.formatting import money as format_money
 from hms.limits import MAX_AMOUNT
 
 logger = logging.getLogger(__name__)
@@ -223,6 +230,67 @@ def _check_available(*, award: Award, category: BudgetCategory, amount: Decimal)
         )
 
 
+def _check_reimbursable(*, award: Award, category: BudgetCategory, amount: Decimal) -> Decimal:
+    """How much must move into `category` from the award's others for a reimbursement of
+    `amount` (0 when the category holds it), within the program's limit on transfers without
+    prior approval; past it, the refusal says a budget revision is needed (award locked)."""
+    overall, in_category = selectors.award_available(award=award, category=category)
+    if amount > overall:
+        raise ValidationFailed(
+            f"Only {format_money(overall)} remains on the award.",
+            code="insufficient_funds",
+            fields={"amount": f"At most {overall}."},
+        )
+    shortfall = amount - in_category
+    if shortfall <= 0:
+        return Decimal("0.00")
+    if not award.transfer_limit_percent:
+        raise ValidationFailed(
+            f"Only {format_money(in_category)} remains in the {category.name} budget, and the "
+            "program allows no transfers between budget categories without prior approval: "
+            "request a budget revision first.",
+            code="insufficient_funds",
+            fields={"amount": f"At most {in_category}."},
+        )
+    limit = selectors.transfer_limit(award, selectors.award_balances(award=award).obligated)
+    used = selectors.transferred_without_approval(award=award)
+    if used + shortfall > limit:
+        raise ValidationFailed(
+            f"{category.name} holds {format_money(in_category)}; covering "
+            f"{format_money(amount)} would move {format_money(shortfall)} from other "
+            f"categories, and {format_money(used)} has already moved, past the "
+            f"{award.transfer_limit_percent}% ({format_money(limit)}) the program allows without "
+            "prior approval: request a budget revision.",
+            code="transfer_over_limit",
+            fields={"amount": f"At most {in_category + max(limit - used, 0)} without a revision."},
+            context={"transfer_needed": shortfall, "transferred": used, "transfer_limit": limit},
+        )
+    return shortfall
+
+
+def _transfer_into(
+    *, actor: Identity, award: Award, category: BudgetCategory, amount: Decimal, memo: str
+) -> None:
+    """Move `amount` of available money into `category` from the award's other categories,
+    those with the most left first (award locked; `_check_reimbursable` said it fits)."""
+    left = amount
+    others = selectors.categories_with_balances(award.categories.exclude(pk=category.pk))
+    for other in sorted(others, key=lambda c: (-c.remaining, c.name)):
+        take = min(cents(other.remaining), left)
+        if take <= 0:
+            break
+        for side, kind in ((other, EntryKind.TRANSFER_OUT), (category, EntryKind.TRANSFER_IN)):
+            _ledger_record(
+                award=award,
+                category=side,
+                kind=kind,
+                amount=take,
+                recorded_by_id=actor.user_id,
+                memo=f"{memo}: {format_money(take)} from {other.name} to {category.name}",
+            )
+        left -= take
+
+
 def _reserve(
     *, actor: Identity, award: Award, category: BudgetCategory, amount: Decimal, memo: str
 ) -> Disbursement:
@@ -296,13 +364,22 @@ def award_obligate(
             existing = Award.objects.get(application_id=application_id)
             _log_repeat(existing, awarded_amount)
             return existing
-        values = rows[0]
-        award = Award(pk=created[0][0], **values)
-        award._state.adding, award._state.db = False, alias  # as the row just inserted
+        terms = program_terms(program_code)
+        award_terms = _award_terms(terms, amount)
+        # The terms are set once the award is known to be new: a repeat draws no FAIN.
+        Award.objects.filter(pk=created[0][0]).update(**award_terms)
+        award = Award(pk=created[0][0], **rows[0], **award_terms)
+        award._state.adding, award._state.db = False, alias  # as the row just written
+        BudgetPeriod.objects.bulk_create(_budget_periods(award, terms.budget_period_months))
         memo = f"Obligated for {tracking_number or f'application {application_id}'}"
         # One INSERT for the categories and one for their obligations, however many there are.
         categories = BudgetCategory.objects.bulk_create(
-            BudgetCategory(award=award, name=line.name, budgeted_amount=line.budgeted)
+            BudgetCategory(
+                award=award,
+                name=line.name,
+                budgeted_amount=line.budgeted,
+                approved_amount=line.obligated,
+            )
             for line in split
         )
         LedgerEntry.objects.bulk_create(
@@ -322,6 +399,45 @@ def award_obligate(
         "award %s obligated %s for application %s", award.pk, awarded_amount, application_id
     )
     return award
+
+
+def program_terms(program_code: str) -> ProgramTerms:
+    """The finance office's terms for a program, or the defaults where it has set none."""
+    return ProgramTerms.objects.filter(program_code=program_code).first() or ProgramTerms(
+        program_code=program_code
+    )
+
+
+def _award_terms(terms: ProgramTerms, amount: Decimal) -> dict:
+    """What a new award takes from its program's terms: a FAIN, its period of performance, the
+    payment method, the cost share, the indirect rate and the transfer limit."""
+    start = timezone.localdate()
+    return {
+        "fain": next_fain(terms.program_code, start),
+        "period_start": start,
+        "period_end": add_months(start, terms.performance_months) - datetime.timedelta(days=1),
+        "payment_method": terms.payment_method,
+        "cost_share_required": cents(amount * terms.cost_share_percent / 100),
+        "indirect_cost_rate": terms.indirect_cost_rate,
+        "transfer_limit_percent": terms.transfer_limit_percent,
+    }
+
+
+def _budget_periods(award: Award, months: int) -> list[BudgetPeriod]:
+    """The period of performance cut into budget periods (the last one may be shorter)."""
+    periods, start, number = [], award.period_start, 1
+    while start <= award.period_end:
+        end = min(add_months(start, months) - datetime.timedelta(days=1), award.period_end)
+        periods.append(BudgetPeriod(award=award, number=number, starts_on=start, ends_on=end))
+        start, number = end + datetime.timedelta(days=1), number + 1
+    return periods
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (the month's last day where it is shorter)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _log_repeat(award: Award, awarded_amount: Decimal) -> None:
@@ -575,9 +691,9 @@ def reimbursement_request_create(
             raise NotFound("No such award.")
         _require_active(award)
         budget_category = _category(award, category)
-        # A request beyond what remains could never be approved: say so now. Approval checks
-        # again, under the award's lock.
-        _check_available(award=award, category=budget_category, amount=amount)
+        # A request beyond what remains (or beyond what may move between categories) could
+        # never be approved: say so now. Approval checks again, under the award's lock.
+        _check_reimbursable(award=award, category=budget_category, amount=amount)
         return ReimbursementRequest.objects.create(
             award=award,
             category=budget_category,
@@ -614,12 +730,25 @@ def reimbursement_approve(
     _require_finance_officer(actor)
     with service_atomic("finance"):
         request = _lock_reimbursement(reimbursement_id)
+        memo = memo.strip() or f"Reimbursement request {request.pk}"
+        _require_active(request.award)
+        shortfall = _check_reimbursable(
+            award=request.award, category=request.category, amount=request.amount
+        )
+        if shortfall:
+            _transfer_into(
+                actor=actor,
+                award=request.award,
+                category=request.category,
+                amount=shortfall,
+                memo=memo,
+            )
         disbursement = _reserve(
             actor=actor,
             award=request.award,
             category=request.category,
             amount=request.amount,
-            memo=memo.strip() or f"Reimbursement request {request.pk}",
+            memo=memo,
         )
         request.status = ReimbursementRequest.Status.APPROVED
         request.decided_at = timezone.now()
@@ -634,6 +763,7 @@ def reimbursement_approve(
             status=["pending", "approved"],
             disbursement_id=disbursement.pk,
             amount=request.amount,
+            moved_from_other_categories=shortfall,
         )
         publish(events.reimbursement_decided_event(request))
     return request

@@ -8,6 +8,11 @@ urlpatterns = [
     path("finance/awards", apis.AwardListApi.as_view(), name="finance-awards"),
     path("finance/awards/<int:award_id>", apis.AwardDetailApi.as_view(), name="finance-award"),
     path(
+        "finance/awards/<int:award_id>/budget",
+        apis.AwardBudgetApi.as_view(),
+        name="finance-award-budget",
+    ),
+    path(
         "finance/awards/<int:award_id>/documents",
         apis.AwardDocumentsApi.as_view(),
         name="finance-award-documents",

@@ -127,6 +127,7 @@ def test_award_detail_has_balances_per_category(owner):
         {
             "name": "Personnel",
             "budgeted_amount": "600.00",
+            "approved_amount": "600.00",
             "balances": {
                 "obligated": "600.00",
                 "disbursed": "100.00",
@@ -137,6 +138,7 @@ def test_award_detail_has_balances_per_category(owner):
         {
             "name": "Travel",
             "budgeted_amount": "400.00",
+            "approved_amount": "400.00",
             "balances": {
                 "obligated": "400.00",
                 "disbursed": "0.00",
