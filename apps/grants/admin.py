@@ -47,6 +47,7 @@ from apps.grants.workflow import (
 from hms.admin_actions import ObjectAction, ReasonForm, ServiceActionsMixin
 from hms.admin_documents import AttachDocumentForm, document_rows, documents_table
 from hms.admin_export import CsvExportMixin
+from hms.admin_inlines import LabelledTabularInline
 from hms.admin_readonly import ReadOnlyInline, ReadOnlyModelAdmin
 from hms.admin_site import CappedPaginator
 from hms.auth import ROLE_CASEWORKER
@@ -90,10 +91,11 @@ class BlindHistoryInline(HistoryInline):
     readonly_fields = fields
 
 
-class CommentInline(PeopleColumnsMixin, admin.TabularInline):
+class CommentInline(PeopleColumnsMixin, LabelledTabularInline):
     """Earlier notes are read-only; a new one is added through the service as the signed-in user."""
 
     model = ReviewComment
+    field_label_prefix = "New "
     extra = 1
     can_delete = False
     author = person_column("author_id", "Author")
@@ -102,13 +104,6 @@ class CommentInline(PeopleColumnsMixin, admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        # A table's column heading is not a label: each field names itself (WCAG 1.3.1, 4.1.2).
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None:
-            field.widget.attrs["aria-label"] = f"New {db_field.verbose_name}"
-        return field
 
 
 class AssigneeFilter(admin.SimpleListFilter):
@@ -611,8 +606,9 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         return download_response(document)
 
     def _documents(self, application) -> dict:
-        """The application's files by id, each with its download link."""
-        return document_rows(
+        """The application's files by id, each with its download link and, where an answer
+        names it, the question it answers."""
+        rows = document_rows(
             selectors.application_documents(application=application),
             lambda document: reverse(
                 "admin:grants_application_document",
@@ -620,6 +616,11 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
                 current_app=self.admin_site.name,
             ),
         )
+        definition = selectors.application_definition(application=application)
+        for question in questions.answered_questions(definition, application.answers):
+            if question["type"] == "file" and question["answer"] in rows:
+                rows[question["answer"]]["purpose"] = question["label"]
+        return rows
 
     @admin.display(description="Answers")
     def answers_display(self, application):
@@ -1002,11 +1003,12 @@ class ProgramAdmin(admin.ModelAdmin):
         return ", ".join(program.eligible_kinds)
 
 
-class QuestionInline(admin.TabularInline):
+class QuestionInline(LabelledTabularInline):
     """The form builder: one row per question, in order; fixed once the version is published."""
 
     model = Question
     fk_name = "form"
+    field_label_prefix = "Question's "
     extra = 1
     fields = [
         "position",

@@ -304,7 +304,7 @@ def test_program_staff_build_a_form_and_caseworkers_read_its_answers(
     ]
     for index, (key, label, kind, shown_if, answer) in enumerate(rows):
         if index:
-            casey.get_by_role("link", name="Add another Question").click()
+            casey.get_by_role("button", name="Add another Question").click()
         row = casey.locator(f"#questions-{index}")
         row.locator(f"[name='questions-{index}-position']").fill(str(index + 1))
         row.locator(f"[name='questions-{index}-key']").fill(key)
@@ -319,6 +319,8 @@ def test_program_staff_build_a_form_and_caseworkers_read_its_answers(
     expect(preview).not_to_contain_text("Before this version can be published")
     screens.shoot(casey, "form-builder")
     assert axe_violations(casey) == []
+    # The builder's table fits the page at 1366 px: nothing hides past its right edge.
+    assert casey.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     press(casey, "Publish this version")
     expect(casey.locator(".messagelist")).to_contain_text("Published 1 form version(s)")
     assert buttons(casey) == ["Start a new version"]
@@ -356,6 +358,10 @@ def test_program_staff_build_a_form_and_caseworkers_read_its_answers(
     expect(answers).to_contain_text("How will the partners take part?")
     expect(answers).to_contain_text("The co-op runs the towers.")
     expect(answers.get_by_role("link", name="coverage map.pdf")).to_be_visible()
+    files = casey.locator("table.documents")
+    expect(files.locator("tr", has_text="coverage map.pdf")).to_contain_text(
+        "A map of the area served (PDF)"
+    )
     casey.locator(".answers").scroll_into_view_if_needed()
     screens.shoot(casey, "answers")
     assert axe_violations(casey) == []
