@@ -82,6 +82,22 @@ def _timeout(service: str, read_timeout: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
+def _circuit_open(service: str, exc: CircuitOpen) -> BackendUnavailable:
+    return BackendUnavailable(
+        service,
+        503,
+        "circuit_open",
+        f"The {service} service is failing; the gateway stops calling it for a moment.",
+        retry_after=exc.retry_after_seconds,
+    )
+
+
+def _timed_out(service: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        service, 504, "gateway_timeout", f"The {service} service did not answer in time."
+    )
+
+
 async def call_backend(
     service: str,
     method: str,
@@ -104,13 +120,7 @@ async def call_backend(
         try:
             breaker.before_call()
         except CircuitOpen as exc:
-            raise BackendUnavailable(
-                service,
-                503,
-                "circuit_open",
-                f"The {service} service is failing; the gateway stops calling it for a moment.",
-                retry_after=exc.retry_after_seconds,
-            ) from exc
+            raise _circuit_open(service, exc) from exc
         verdict = False
         try:
             async with (
@@ -136,9 +146,7 @@ async def call_backend(
             # Includes aiohttp's connect/read timeouts; never retried (see GATEWAY_RETRIES).
             verdict = True
             breaker.record_failure()
-            raise BackendUnavailable(
-                service, 504, "gateway_timeout", f"The {service} service did not answer in time."
-            ) from exc
+            raise _timed_out(service) from exc
         except aiohttp.ClientConnectorError as exc:
             verdict = True
             breaker.record_failure()
@@ -190,13 +198,7 @@ async def stream_backend(
     try:
         breaker.before_call()
     except CircuitOpen as exc:
-        raise BackendUnavailable(
-            service,
-            503,
-            "circuit_open",
-            f"The {service} service is failing; the gateway stops calling it for a moment.",
-            retry_after=exc.retry_after_seconds,
-        ) from exc
+        raise _circuit_open(service, exc) from exc
     try:
         response = (
             await state.current()
@@ -212,9 +214,7 @@ async def stream_backend(
         )
     except TimeoutError as exc:
         breaker.record_failure()
-        raise BackendUnavailable(
-            service, 504, "gateway_timeout", f"The {service} service did not answer in time."
-        ) from exc
+        raise _timed_out(service) from exc
     except aiohttp.ClientError as exc:
         breaker.record_failure()
         raise BackendUnavailable(
