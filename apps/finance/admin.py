@@ -5,6 +5,8 @@ identity (`hms.staff.identity_of`), so the admin obeys the same rules, locks and
 API. Money records are read-only on screen; the ledger cannot be edited at all.
 """
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404
@@ -12,10 +14,12 @@ from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.formats import date_format
 
-from apps.finance import selectors, services
+from apps.finance import amendments, selectors, services
 from apps.finance.models import (
+    Amendment,
     Award,
     AwardDocument,
+    AwardVersion,
     BudgetCategory,
     Disbursement,
     LedgerEntry,
@@ -165,6 +169,24 @@ class ServiceOnlyAdmin(
         return obj is None and super().has_change_permission(request)
 
 
+class AwardVersionInline(ReadOnlyInline):
+    model = AwardVersion
+    fields = ["number", "amendment", "period_end", "obligated_amount", "budget_text", "created_at"]
+    readonly_fields = fields
+    verbose_name = "version"
+    verbose_name_plural = "versions (the award's history)"
+
+    @admin.display(description="Obligated")
+    def obligated_amount(self, version):
+        return money(version.obligated)
+
+    @admin.display(description="Approved budget")
+    def budget_text(self, version):
+        return "; ".join(
+            f"{name} {money(Decimal(value))}" for name, value in version.budget.items()
+        )
+
+
 def award_document_rows(documents, admin_site_name: str) -> dict[str, dict]:
     return document_rows(
         documents,
@@ -232,8 +254,8 @@ class AwardAdmin(ServiceOnlyAdmin):
     ]
     search_help_text = "Tracking number, FAIN, program, recipient's name, or application id."
     people_search_field = "applicant_id"
-    inlines = [BudgetCategoryInline, DisbursementInline, LedgerEntryInline]
-    actions = ["schedule_disbursement", "attach_document", "close_awards"]
+    inlines = [BudgetCategoryInline, AwardVersionInline, DisbursementInline, LedgerEntryInline]
+    actions = ["schedule_disbursement", "propose_amendment", "attach_document", "close_awards"]
     csv_columns = [
         ("Award", lambda award: award.pk),
         ("Tracking number", lambda award: award.tracking_number),
@@ -287,6 +309,7 @@ class AwardAdmin(ServiceOnlyAdmin):
             return []
         return [
             ObjectAction("schedule_disbursement", "Schedule a disbursement", primary=True),
+            ObjectAction("propose_amendment", "Supplement or de-obligate"),
             ObjectAction("attach_document", "Attach a document"),
             ObjectAction("close_awards", "Close out"),
         ]
@@ -369,6 +392,32 @@ class AwardAdmin(ServiceOnlyAdmin):
     def documents_display(self, award):
         return documents_table(award_document_rows(award.documents.all(), self.admin_site.name))
 
+    @admin.action(description="Propose a supplement or de-obligation", permissions=["change"])
+    def propose_amendment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one award.", messages.WARNING)
+            return None
+        award = queryset.get()
+        return self.form_action(
+            request,
+            queryset,
+            ProposeAmendmentForm,
+            lambda actor, award, data: amendments.amendment_propose(
+                actor=actor,
+                award_id=award.pk,
+                kind=data["kind"],
+                category=data["category"],
+                amount=data["amount"],
+                reason=data["reason"],
+            ),
+            done="Proposed: it waits for approval in Amendments (a supplement also for an "
+            "administrator's).",
+            form_kwargs={"award": award},
+            title="Propose a supplement or de-obligation",
+            intro="Takes effect once approved, as ledger entries and a new version of the award.",
+            submit_label="Propose",
+        )
+
     @admin.action(description="Attach a document to the selected award", permissions=["change"])
     def attach_document(self, request, queryset):
         if queryset.count() != 1:
@@ -443,6 +492,113 @@ class AwardAdmin(ServiceOnlyAdmin):
             queryset,
             lambda actor, award: services.award_close(actor=actor, award_id=award.pk),
             done="Closed: {count}.",
+        )
+
+
+class ProposeAmendmentForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[
+            (Amendment.Kind.SUPPLEMENT, "Supplement: obligate more money"),
+            (Amendment.Kind.DEOBLIGATION, "De-obligation: take money back"),
+        ]
+    )
+    category = forms.ChoiceField(label="Budget category")
+    amount = forms.DecimalField(**POSITIVE_MONEY)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=5000)
+
+    def __init__(self, *args, award: Award, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = award.categories.order_by("name").values_list("name", flat=True)
+        self.fields["category"].choices = [(name, name) for name in names]
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(ServiceOnlyAdmin):
+    """Amendments awaiting a decision first; approving one applies it to the award at once."""
+
+    list_display = [
+        "id",
+        "award",
+        AWARD_APPLICANT,
+        "kind",
+        "status",
+        "change",
+        person_column("requested_by_id", "Requested by"),
+        day_column("requested_at", "Requested"),
+    ]
+    list_filter = ["status", "kind"]
+    list_select_related = ["award", "category"]
+    search_fields = ["award__tracking_number", "=award__fain", "reason"]
+    search_help_text = "Award tracking number, FAIN, recipient's name or reason."
+    people_search_field = "award__applicant_id"
+    ordering = ["requested_at", "id"]
+    actions = ["approve_amendments", "reject_amendments"]
+    fieldsets = [
+        (None, {"fields": ["award", AWARD_APPLICANT, "kind", "status", "change", "reason"]}),
+        (
+            "Decision",
+            {
+                "fields": [
+                    person_column("requested_by_id", "Requested by"),
+                    "requested_at",
+                    person_column("officer_approved_by_id", "Approved by (finance officer)"),
+                    person_column("administrator_approved_by_id", "Approved by (administrator)"),
+                    person_column("decided_by_id", "Decided by"),
+                    "decided_at",
+                    "decision_note",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
+
+    def object_actions_for(self, request, amendment) -> list[ObjectAction]:
+        if not officer_may_act(request) or amendment.status != Amendment.Status.REQUESTED:
+            return []
+        label = "Approve"
+        if amendment.needs_administrator and amendment.officer_approved_by_id:
+            label = "Approve as administrator"
+        return [
+            ObjectAction("approve_amendments", label, primary=True),
+            ObjectAction("reject_amendments", "Reject"),
+        ]
+
+    @admin.display(description="Change")
+    def change(self, amendment):
+        kind = amendment.kind
+        if kind == Amendment.Kind.BUDGET_REVISION:
+            return "; ".join(
+                f"{money(Decimal(m['amount']))} from {m['from']} to {m['to']}"
+                for m in amendment.moves
+            )
+        if kind == Amendment.Kind.NO_COST_EXTENSION:
+            return f"{amendment.extension_months} more month(s)"
+        if kind == Amendment.Kind.SCOPE_CHANGE:
+            return amendment.scope[:120]
+        sign = "+" if kind == Amendment.Kind.SUPPLEMENT else "-"
+        return f"{sign}{money(amendment.amount)} in {amendment.category}"
+
+    @admin.action(description="Approve (applies it to the award)", permissions=["change"])
+    def approve_amendments(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda actor, row: amendments.amendment_approve(actor=actor, amendment_id=row.pk),
+            done="Approved: {count}.",
+        )
+
+    @admin.action(description="Reject with a reason", permissions=["change"])
+    def reject_amendments(self, request, queryset):
+        return self.reason_action(
+            request,
+            queryset,
+            lambda actor, row, reason: amendments.amendment_reject(
+                actor=actor, amendment_id=row.pk, note=reason
+            ),
+            done="Rejected: {count}.",
+            title="Reject amendments",
+            intro="The recipient will see this reason.",
+            submit_label="Reject",
         )
 
 

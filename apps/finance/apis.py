@@ -12,9 +12,16 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.finance import selectors, services
+from apps.finance import amendments, selectors, services
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
-from apps.finance.models import PERCENT, Award, Disbursement, PaymentMethod, ReimbursementRequest
+from apps.finance.models import (
+    PERCENT,
+    Amendment,
+    Award,
+    Disbursement,
+    PaymentMethod,
+    ReimbursementRequest,
+)
 from hms.auth import IsApplicant, IsFinanceOfficer
 from hms.documents import (
     DocumentSerializer,
@@ -609,3 +616,119 @@ class AwardDocumentApi(APIView):
             actor=request.user, award_id=award_id, document_id=document_id
         )
         return download_response(document)
+
+
+# ------------------------------------------------------------------------------------------------
+# Amendments and the award's versions
+# ------------------------------------------------------------------------------------------------
+class AmendmentOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    award = serializers.IntegerField(source="award_id")
+    kind = serializers.ChoiceField(choices=Amendment.Kind.choices)
+    status = serializers.ChoiceField(choices=Amendment.Status.choices)
+    reason = serializers.CharField()
+    moves = serializers.ListField(child=serializers.DictField(), help_text="Budget revision.")
+    extension_months = serializers.IntegerField(allow_null=True)
+    scope = serializers.CharField()
+    amount = serializers.DecimalField(**MONEY, allow_null=True)
+    category = serializers.CharField(source="category.name", allow_null=True, default=None)
+    requested_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+
+    class Meta:
+        ref_name = "Amendment"
+
+
+class AwardAmendmentsApi(APIView):
+    """GET: the award's amendments. POST: its recipient requests one."""
+
+    class InputSerializer(serializers.Serializer):
+        class MoveSerializer(serializers.Serializer):
+            from_ = serializers.CharField(max_length=100)
+            to = serializers.CharField(max_length=100)
+            amount = serializers.DecimalField(**POSITIVE_MONEY)
+
+            def get_fields(self):
+                fields = super().get_fields()
+                fields["from"] = fields.pop("from_")
+                return fields
+
+            class Meta:
+                ref_name = "BudgetMove"
+
+        kind = serializers.ChoiceField(
+            choices=sorted(amendments.RECIPIENT_KINDS),
+            help_text="budget_revision (moves), no_cost_extension (extension_months, once, "
+            "at most 12) or scope_change (scope).",
+        )
+        reason = serializers.CharField(max_length=5000)
+        moves = MoveSerializer(many=True, required=False, max_length=20)
+        extension_months = serializers.IntegerField(min_value=1, max_value=12, required=False)
+        scope = serializers.CharField(max_length=20000, required=False)
+
+        class Meta:
+            ref_name = "AmendmentRequest"
+
+    def get_permissions(self):
+        if self.request.method == "POST":
+            return [IsApplicant()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        operation_id="finance_awards_amendments_list",
+        responses={200: AmendmentOutputSerializer(many=True), **problems(404)},
+    )
+    def get(self, request, award_id: int):
+        found = selectors.amendments_of(actor=request.user, award_id=award_id)
+        return Response(AmendmentOutputSerializer(found, many=True).data)
+
+    @extend_schema(
+        operation_id="finance_awards_amendments_create",
+        summary="Request a budget revision, a no-cost extension or a change of scope",
+        request=InputSerializer,
+        responses={201: AmendmentOutputSerializer, **problems(404, 409)},
+    )
+    def post(self, request, award_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        amendment = amendments.amendment_request(
+            actor=request.user,
+            award_id=award_id,
+            kind=data["kind"],
+            reason=data["reason"],
+            moves=[
+                {"from": move["from"], "to": move["to"], "amount": move["amount"]}
+                for move in data.get("moves", [])
+            ],
+            extension_months=data.get("extension_months"),
+            scope=data.get("scope", ""),
+        )
+        return Response(AmendmentOutputSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+
+class AwardVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    amendment = serializers.IntegerField(source="amendment_id", allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    obligated = serializers.DecimalField(**MONEY)
+    budget = serializers.DictField(
+        child=serializers.DecimalField(**MONEY), help_text="Approved budget by category."
+    )
+    scope = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "AwardVersion"
+
+
+class AwardVersionsApi(APIView):
+    @extend_schema(
+        operation_id="finance_awards_versions",
+        summary="The award's history: every version, from its obligation on",
+        responses={200: AwardVersionSerializer(many=True), **problems(404)},
+    )
+    def get(self, request, award_id: int):
+        versions = selectors.versions_of(actor=request.user, award_id=award_id)
+        return Response(AwardVersionSerializer(versions, many=True).data)

@@ -145,6 +145,9 @@ class Award(models.Model):
     transfer_limit_percent = models.DecimalField(
         **PERCENT, default=Decimal("0"), db_default=Decimal("0")
     )
+    scope = models.TextField(
+        blank=True, default="", db_default="", help_text="The scope of work, as last amended."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -344,6 +347,85 @@ class AwardDocument(StoredDocument):
         ]
 
 
+class Amendment(models.Model):
+    """A change to an award: requested by its recipient (a budget revision, a no-cost extension,
+    a change of scope) or proposed by finance staff (a supplement, a de-obligation); decided by a
+    finance officer (a supplement also by an administrator), and applied as ledger entries and a
+    new award version."""
+
+    class Kind(models.TextChoices):
+        BUDGET_REVISION = "budget_revision", "Budget revision"
+        NO_COST_EXTENSION = "no_cost_extension", "No-cost extension"
+        SCOPE_CHANGE = "scope_change", "Change of scope"
+        SUPPLEMENT = "supplement", "Supplement"
+        DEOBLIGATION = "deobligation", "De-obligation"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Awaiting a decision"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="amendments")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.REQUESTED, db_index=True
+    )
+    reason = models.TextField()
+    # What it changes, by kind: the moves of a budget revision ([{"from", "to", "amount"}]), the
+    # months of an extension, the new scope, the amount and category of a supplement or
+    # de-obligation.
+    moves = models.JSONField(default=list, blank=True)
+    extension_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    scope = models.TextField(blank=True)
+    amount = models.DecimalField(**MONEY, null=True, blank=True)
+    category = models.ForeignKey(
+        BudgetCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_by_id = models.PositiveBigIntegerField()
+    requested_by_role = models.CharField(max_length=20)
+    requested_at = models.DateTimeField(default=timezone.now)
+    officer_approved_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    administrator_approved_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    decided_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["award", "status"], name="finance_amendment_award")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.pk} ({self.get_status_display().lower()})"
+
+    @property
+    def needs_administrator(self) -> bool:
+        return self.kind == self.Kind.SUPPLEMENT
+
+
+class AwardVersion(models.Model):
+    """The award as it stood after its obligation (version 1) and after each amendment."""
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveSmallIntegerField()
+    amendment = models.OneToOneField(
+        Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="version"
+    )
+    period_end = models.DateField(null=True, blank=True)
+    obligated = models.DecimalField(**MONEY)
+    budget = models.JSONField(help_text="The approved budget by category, as it stood.")
+    scope = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["award", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["award", "number"], name="finance_award_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"Version {self.number}"
+
+
 class Account(models.TextChoices):
     FUNDING = "funding", "Funding"
     AVAILABLE = "available", "Available"
@@ -361,6 +443,10 @@ class EntryKind(models.TextChoices):
     DEOBLIGATION = "deobligation", "De-obligation at closeout"
     TRANSFER_OUT = "transfer_out", "Transfer to another category"
     TRANSFER_IN = "transfer_in", "Transfer from another category"
+    REVISION_OUT = "revision_out", "Budget revision: out of the category"
+    REVISION_IN = "revision_in", "Budget revision: into the category"
+    SUPPLEMENT = "supplement", "Supplement"
+    REDUCTION = "reduction", "De-obligation by amendment"
 
 
 # Each kind of entry moves money along exactly one edge: (kind, debit account, credit account).
@@ -375,7 +461,25 @@ ENTRY_MOVEMENTS: dict[str, tuple[str, str]] = {
     # balance back to its funding, and from the other's funding into its available balance.
     EntryKind.TRANSFER_OUT: (Account.FUNDING, Account.AVAILABLE),
     EntryKind.TRANSFER_IN: (Account.AVAILABLE, Account.FUNDING),
+    # An approved budget revision moves money the same way, with prior approval.
+    EntryKind.REVISION_OUT: (Account.FUNDING, Account.AVAILABLE),
+    EntryKind.REVISION_IN: (Account.AVAILABLE, Account.FUNDING),
+    EntryKind.SUPPLEMENT: (Account.AVAILABLE, Account.FUNDING),
+    EntryKind.REDUCTION: (Account.DEOBLIGATED, Account.AVAILABLE),
 }
+# Kinds that add to (or take from) what is obligated to a category.
+OBLIGATING_KINDS = (
+    EntryKind.OBLIGATION,
+    EntryKind.TRANSFER_IN,
+    EntryKind.REVISION_IN,
+    EntryKind.SUPPLEMENT,
+)
+DEOBLIGATING_KINDS = (
+    EntryKind.DEOBLIGATION,
+    EntryKind.TRANSFER_OUT,
+    EntryKind.REVISION_OUT,
+    EntryKind.REDUCTION,
+)
 TRANSFER_KINDS = (EntryKind.TRANSFER_OUT, EntryKind.TRANSFER_IN)
 
 
@@ -444,7 +548,16 @@ class LedgerEntry(models.Model):
             # Entries that belong to a disbursement need it; the others must not have one.
             models.CheckConstraint(
                 condition=Q(
-                    kind__in=["obligation", "deobligation", "transfer_out", "transfer_in"],
+                    kind__in=[
+                        "obligation",
+                        "deobligation",
+                        "transfer_out",
+                        "transfer_in",
+                        "revision_out",
+                        "revision_in",
+                        "supplement",
+                        "reduction",
+                    ],
                     disbursement__isnull=True,
                 )
                 | Q(

@@ -29,9 +29,13 @@ from django.utils import timezone
 
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import (
+    DEOBLIGATING_KINDS,
+    OBLIGATING_KINDS,
     Account,
+    Amendment,
     Award,
     AwardDocument,
+    AwardVersion,
     BudgetCategory,
     Disbursement,
     EntryKind,
@@ -88,11 +92,11 @@ def _account_balance(account: str) -> Case:
 
 
 def _obligated() -> Case:
-    """What was obligated and is still obligated: obligations and transfers in, less
-    de-obligations and transfers out."""
+    """What was obligated and is still obligated: obligations, supplements, transfers and
+    revisions in, less de-obligations, reductions, transfers and revisions out."""
     return Case(
-        When(kind__in=[EntryKind.OBLIGATION, EntryKind.TRANSFER_IN], then=F("amount")),
-        When(kind__in=[EntryKind.DEOBLIGATION, EntryKind.TRANSFER_OUT], then=-F("amount")),
+        When(kind__in=OBLIGATING_KINDS, then=F("amount")),
+        When(kind__in=DEOBLIGATING_KINDS, then=-F("amount")),
         default=Value(ZERO),
         output_field=money_field(),
     )
@@ -252,7 +256,9 @@ _FIGURES = ("approved", "obligated", "disbursed", "pending", "remaining")
 # How each kind of entry changes a period's obligated, disbursed and pending figures.
 _PERIOD_EFFECTS = {
     EntryKind.OBLIGATION: (1, 0, 0),
+    EntryKind.SUPPLEMENT: (1, 0, 0),
     EntryKind.DEOBLIGATION: (-1, 0, 0),
+    EntryKind.REDUCTION: (-1, 0, 0),
     EntryKind.RESERVATION: (0, 0, 1),
     EntryKind.SETTLEMENT: (0, 1, -1),
     EntryKind.RELEASE: (0, 0, -1),
@@ -373,3 +379,17 @@ def award_document_get(*, actor: Identity, award_id: int, document_id) -> AwardD
     if document is None:
         raise NotFound("No such document.")
     return document
+
+
+def amendments_of(*, actor: Identity, award_id: int) -> QuerySet[Amendment]:
+    award = awards_visible_to(actor).filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return Amendment.objects.filter(award=award).select_related("category").order_by("-id")
+
+
+def versions_of(*, actor: Identity, award_id: int) -> QuerySet[AwardVersion]:
+    award = awards_visible_to(actor).filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return AwardVersion.objects.filter(award=award).order_by("number")

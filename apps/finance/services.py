@@ -22,8 +22,10 @@ from apps.finance import events, selectors
 from apps.finance.fain import next_fain
 from apps.finance.models import (
     ENTRY_MOVEMENTS,
+    Amendment,
     Award,
     AwardDocument,
+    AwardVersion,
     BudgetCategory,
     BudgetPeriod,
     Disbursement,
@@ -394,11 +396,27 @@ def award_obligate(
             for line, category in zip(split, categories, strict=True)
             if line.obligated > 0
         )
+        record_version(award)
         publish(events.award_obligated_event(award, amount=award.awarded_amount))
     logger.info(
         "award %s obligated %s for application %s", award.pk, awarded_amount, application_id
     )
     return award
+
+
+def record_version(award: Award, amendment: Amendment | None = None) -> AwardVersion:
+    """The award as it stands now, as its next version (1 when obligated)."""
+    categories = list(award.categories.order_by("name"))
+    latest = award.versions.order_by("-number").values_list("number", flat=True).first()
+    return AwardVersion.objects.create(
+        award=award,
+        number=(latest or 0) + 1,
+        amendment=amendment,
+        period_end=award.period_end,
+        obligated=selectors.award_balances(award=award).obligated,
+        budget={category.name: str(category.approved_amount) for category in categories},
+        scope=award.scope,
+    )
 
 
 def program_terms(program_code: str) -> ProgramTerms:
@@ -843,7 +861,7 @@ def award_document_attach(
         checked = check_upload(upload, already_stored=_stored_bytes(award.pk))
         document.award = award
         save_upload(document, upload, checked)
-        _audit(actor, "award.attach_document", "award", award.pk, document=checked.name)
+        _audit(actor, "attach_document", "award", award.pk, document=checked.name)
     return document
 
 

@@ -6,7 +6,13 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from apps.finance import selectors
-from apps.finance.models import Award, Disbursement, LedgerEntry, ReimbursementRequest
+from apps.finance.models import (
+    Amendment,
+    Award,
+    Disbursement,
+    LedgerEntry,
+    ReimbursementRequest,
+)
 from hms.admin_site import Count, StartPage, Table
 from hms.db import count_up_to
 from hms.formatting import money
@@ -31,6 +37,13 @@ def start_page(request) -> StartPage:
                 "reimbursementrequest",
                 "status=pending",
                 "Oldest first.",
+            ),
+            count(
+                "Amendments to decide",
+                Amendment.objects.filter(status=Amendment.Status.REQUESTED),
+                "amendment",
+                "status__exact=requested",
+                "Budget revisions, extensions, scope, supplements, de-obligations.",
             ),
             count(
                 "Payments to send",

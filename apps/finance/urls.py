@@ -8,6 +8,16 @@ urlpatterns = [
     path("finance/awards", apis.AwardListApi.as_view(), name="finance-awards"),
     path("finance/awards/<int:award_id>", apis.AwardDetailApi.as_view(), name="finance-award"),
     path(
+        "finance/awards/<int:award_id>/amendments",
+        apis.AwardAmendmentsApi.as_view(),
+        name="finance-award-amendments",
+    ),
+    path(
+        "finance/awards/<int:award_id>/versions",
+        apis.AwardVersionsApi.as_view(),
+        name="finance-award-versions",
+    ),
+    path(
         "finance/awards/<int:award_id>/budget",
         apis.AwardBudgetApi.as_view(),
         name="finance-award-budget",

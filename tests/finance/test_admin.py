@@ -337,6 +337,7 @@ def test_a_payment_page_offers_the_step_its_state_allows(officer_admin, casework
     award_page = officer_admin.get(f"/admin/finance/award/{award.pk}/change/")
     assert [b.label for b in award_page.context["object_actions"]] == [
         "Schedule a disbursement",
+        "Supplement or de-obligate",
         "Attach a document",
         "Close out",
     ]
