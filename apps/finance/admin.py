@@ -12,9 +12,11 @@ from django.contrib import admin, messages
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
-from apps.finance import amendments, selectors, services
+from apps.finance import amendments, reports, selectors, services
 from apps.finance.models import (
     Amendment,
     Award,
@@ -25,6 +27,7 @@ from apps.finance.models import (
     LedgerEntry,
     ProgramTerms,
     ReimbursementRequest,
+    Report,
 )
 from apps.finance.selectors import cents
 from hms.admin_actions import ObjectAction, ServiceActionsMixin
@@ -169,6 +172,26 @@ class ServiceOnlyAdmin(
         return obj is None and super().has_change_permission(request)
 
 
+class ReportInline(ReadOnlyInline):
+    model = Report
+    fields = ["report_link", "period", "due_on", "status", "late"]
+    readonly_fields = fields
+    verbose_name_plural = "reports the award owes"
+
+    @admin.display(description="Report")
+    def report_link(self, report):
+        url = reverse("admin:finance_report_change", args=[report.pk])
+        return format_html('<a href="{}">{}</a>', url, report)
+
+    @admin.display(description="Period")
+    def period(self, report):
+        return f"{date_format(report.period_start, 'N j, Y')} to {date_format(report.period_end, 'N j, Y')}"
+
+    @admin.display(boolean=True, description="Late")
+    def late(self, report):
+        return report.is_late
+
+
 class AwardVersionInline(ReadOnlyInline):
     model = AwardVersion
     fields = ["number", "amendment", "period_end", "obligated_amount", "budget_text", "created_at"]
@@ -214,14 +237,25 @@ class ProgramTermsAdmin(admin.ModelAdmin):
     ]
     search_fields = ["program_code"]
     list_filter = ["payment_method"]
-    fields = [
-        "program_code",
-        "payment_method",
-        "performance_months",
-        "budget_period_months",
-        "cost_share_percent",
-        "indirect_cost_rate",
-        "transfer_limit_percent",
+    fieldsets = [
+        (None, {"fields": ["program_code", "payment_method"]}),
+        ("Period", {"fields": ["performance_months", "budget_period_months"]}),
+        (
+            "Budget",
+            {"fields": ["cost_share_percent", "indirect_cost_rate", "transfer_limit_percent"]},
+        ),
+        (
+            "Reports",
+            {
+                "fields": [
+                    "financial_reports",
+                    "performance_reports",
+                    "report_due_days",
+                    "final_report_due_days",
+                    "late_reports_block_payments",
+                ]
+            },
+        ),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -254,7 +288,13 @@ class AwardAdmin(ServiceOnlyAdmin):
     ]
     search_help_text = "Tracking number, FAIN, program, recipient's name, or application id."
     people_search_field = "applicant_id"
-    inlines = [BudgetCategoryInline, AwardVersionInline, DisbursementInline, LedgerEntryInline]
+    inlines = [
+        BudgetCategoryInline,
+        ReportInline,
+        AwardVersionInline,
+        DisbursementInline,
+        LedgerEntryInline,
+    ]
     actions = ["schedule_disbursement", "propose_amendment", "attach_document", "close_awards"]
     csv_columns = [
         ("Award", lambda award: award.pk),
@@ -599,6 +639,118 @@ class AmendmentAdmin(ServiceOnlyAdmin):
             title="Reject amendments",
             intro="The recipient will see this reason.",
             submit_label="Reject",
+        )
+
+
+class ReportStateFilter(admin.SimpleListFilter):
+    """The queue opens on what waits for review; late reports one click away."""
+
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("submitted", "To review"), ("late", "Late"), ("all", "All")]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "submitted") == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        value = self.value() or "submitted"
+        if value == "submitted":
+            return queryset.filter(status=Report.Status.SUBMITTED)
+        if value == "late":
+            return queryset.filter(
+                status__in=[Report.Status.DUE, Report.Status.RETURNED],
+                due_on__lt=timezone.localdate(),
+            )
+        return queryset
+
+
+@admin.register(Report)
+class ReportAdmin(ServiceOnlyAdmin):
+    list_display = ["__str__", "award", AWARD_APPLICANT, "period", "due_on", "status", "late"]
+    list_filter = [ReportStateFilter, "kind"]
+    list_select_related = ["award"]
+    search_fields = ["award__tracking_number", "=award__fain"]
+    search_help_text = "Award tracking number, FAIN or recipient's name."
+    people_search_field = "award__applicant_id"
+    ordering = ["due_on", "id"]
+    actions = ["accept_reports", "return_reports"]
+    fieldsets = [
+        (
+            None,
+            {"fields": ["award", AWARD_APPLICANT, "kind", "period", "due_on", "status", "late"]},
+        ),
+        ("What the recipient reported", {"fields": ["narrative", "figures_display"]}),
+        (
+            "Review",
+            {
+                "fields": [
+                    "submitted_at",
+                    person_column("reviewed_by_id", "Reviewed by"),
+                    "reviewed_at",
+                    "review_comment",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
+
+    def object_actions_for(self, request, report) -> list[ObjectAction]:
+        if not officer_may_act(request) or report.status != Report.Status.SUBMITTED:
+            return []
+        return [
+            ObjectAction("accept_reports", "Accept", primary=True),
+            ObjectAction("return_reports", "Return for changes"),
+        ]
+
+    @admin.display(description="Period")
+    def period(self, report):
+        return f"{date_format(report.period_start, 'N j, Y')} to {date_format(report.period_end, 'N j, Y')}"
+
+    @admin.display(boolean=True, description="Late")
+    def late(self, report):
+        return report.is_late
+
+    @admin.display(description="SF-425 figures")
+    def figures_display(self, report):
+        if not report.figures:
+            return "-"
+        return format_html_join(
+            "\n",
+            "<div>{}: {}</div>",
+            (
+                (name.replace("_", " ").capitalize(), value)
+                for name, value in report.figures.items()
+            ),
+        )
+
+    @admin.action(description="Accept the selected reports", permissions=["change"])
+    def accept_reports(self, request, queryset):
+        self.run_service(
+            request,
+            queryset,
+            lambda actor, row: reports.report_accept(actor=actor, report_id=row.pk),
+            done="Accepted: {count}.",
+        )
+
+    @admin.action(description="Return for changes, with comments", permissions=["change"])
+    def return_reports(self, request, queryset):
+        return self.reason_action(
+            request,
+            queryset,
+            lambda actor, row, reason: reports.report_return(
+                actor=actor, report_id=row.pk, comment=reason
+            ),
+            done="Returned: {count}.",
+            title="Return reports for changes",
+            intro="The recipient sees these comments and submits the report again.",
+            submit_label="Return",
         )
 
 

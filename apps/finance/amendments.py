@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.finance import selectors
 from apps.finance.models import Amendment, Award, BudgetCategory, EntryKind
+from apps.finance.periods import add_months, schedule_reports
 from apps.finance.services import (
     _audit,
     _category,
@@ -23,7 +24,6 @@ from apps.finance.services import (
     _require_active,
     _require_finance_officer,
     _required_text,
-    add_months,
     money,
     record_version,
 )
@@ -269,6 +269,7 @@ def _apply(amendment: Amendment, award: Award, actor: Identity) -> None:
         if last is not None:
             last.ends_on = award.period_end
             last.save(update_fields=["ends_on"])
+        schedule_reports(award)  # the reports still due move with the end
     elif kind == Amendment.Kind.SCOPE_CHANGE:
         award.scope = amendment.scope
         award.save(update_fields=["scope"])

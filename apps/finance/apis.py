@@ -12,7 +12,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.finance import amendments, selectors, services
+from apps.finance import amendments, reports, selectors, services
 from apps.finance.filters import AwardFilter, DisbursementFilter, ReimbursementFilter
 from apps.finance.models import (
     PERCENT,
@@ -21,6 +21,7 @@ from apps.finance.models import (
     Disbursement,
     PaymentMethod,
     ReimbursementRequest,
+    Report,
 )
 from hms.auth import IsApplicant, IsFinanceOfficer
 from hms.documents import (
@@ -732,3 +733,87 @@ class AwardVersionsApi(APIView):
     def get(self, request, award_id: int):
         versions = selectors.versions_of(actor=request.user, award_id=award_id)
         return Response(AwardVersionSerializer(versions, many=True).data)
+
+
+# ------------------------------------------------------------------------------------------------
+# Reports
+# ------------------------------------------------------------------------------------------------
+class ReportOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    award = serializers.IntegerField(source="award_id")
+    kind = serializers.ChoiceField(choices=Report.Kind.choices)
+    number = serializers.IntegerField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    due_on = serializers.DateField()
+    late = serializers.BooleanField(source="is_late", help_text="Still open after its due date.")
+    status = serializers.ChoiceField(choices=Report.Status.choices)
+    narrative = serializers.CharField()
+    figures = serializers.DictField(
+        child=serializers.CharField(), help_text="The SF-425's lines, as submitted."
+    )
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_comment = serializers.CharField(help_text="Why it was returned, if it was.")
+
+    class Meta:
+        ref_name = "Report"
+
+
+class AwardReportsApi(APIView):
+    @extend_schema(
+        operation_id="finance_awards_reports",
+        summary="The reports the award owes, by due date",
+        responses={200: ReportOutputSerializer(many=True), **problems(404)},
+    )
+    def get(self, request, award_id: int):
+        found = selectors.reports_of(actor=request.user, award_id=award_id)
+        return Response(ReportOutputSerializer(found, many=True).data)
+
+
+class ReportDetailApi(APIView):
+    @extend_schema(operation_id="finance_reports_retrieve", responses={200: ReportOutputSerializer})
+    def get(self, request, report_id: int):
+        report = selectors.report_get(actor=request.user, report_id=report_id)
+        return Response(ReportOutputSerializer(report).data)
+
+
+class ReportSubmitApi(APIView):
+    """The recipient submits a report (its SF-425 figures come from the ledger)."""
+
+    permission_classes = [IsApplicant]
+
+    class InputSerializer(serializers.Serializer):
+        narrative = serializers.CharField(
+            max_length=50000, required=False, help_text="Performance and final reports."
+        )
+        recipient_share = serializers.DecimalField(
+            **MONEY, min_value=0, required=False, help_text="Your share of the costs so far."
+        )
+        program_income = serializers.DecimalField(**MONEY, min_value=0, required=False)
+        indirect_base = serializers.DecimalField(
+            **MONEY, min_value=0, required=False, help_text="The base of indirect costs."
+        )
+
+        class Meta:
+            ref_name = "ReportSubmission"
+
+    @extend_schema(
+        operation_id="finance_reports_submit",
+        summary="Submit a report that is due (or returned for changes)",
+        request=InputSerializer,
+        responses={200: ReportOutputSerializer, **problems(404, 409)},
+    )
+    def post(self, request, report_id: int):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        report = reports.report_submit(
+            actor=request.user,
+            report_id=report_id,
+            narrative=data.get("narrative", ""),
+            recipient_share=data.get("recipient_share"),
+            program_income=data.get("program_income"),
+            indirect_base=data.get("indirect_base"),
+        )
+        return Response(ReportOutputSerializer(report).data)

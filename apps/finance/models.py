@@ -38,6 +38,17 @@ class PaymentMethod(models.TextChoices):
     ADVANCE = "advance", "Advance"
 
 
+class ReportFrequency(models.TextChoices):
+    NONE = "none", "Not required"
+    QUARTERLY = "quarterly", "Quarterly"
+    SEMIANNUAL = "semiannual", "Semi-annual"
+    ANNUAL = "annual", "Annual"
+
+    @property
+    def months(self) -> int:
+        return {"quarterly": 3, "semiannual": 6, "annual": 12}.get(self.value, 0)
+
+
 class ProgramTerms(models.Model):
     """The financial terms the finance office sets for every award of one program (2 CFR 200):
     copied onto each award when it is obligated, so a later change never alters an award."""
@@ -75,6 +86,24 @@ class ProgramTerms(models.Model):
         validators=PERCENT_RANGE,
         help_text="How much of the award (in percent) may move between budget categories "
         "without prior approval; past it, a budget revision is needed. 0: none.",
+    )
+    financial_reports = models.CharField(
+        max_length=12,
+        choices=ReportFrequency.choices,
+        default=ReportFrequency.QUARTERLY,
+        help_text="Financial reports (the figures of an SF-425), per period of the award.",
+    )
+    performance_reports = models.CharField(
+        max_length=12, choices=ReportFrequency.choices, default=ReportFrequency.SEMIANNUAL
+    )
+    report_due_days = models.PositiveSmallIntegerField(
+        default=30, help_text="A periodic report is due this many days after its period."
+    )
+    final_report_due_days = models.PositiveSmallIntegerField(
+        default=120, help_text="The final report is due this many days after the award ends."
+    )
+    late_reports_block_payments = models.BooleanField(
+        default=False, help_text="No payment is made on an award while one of its reports is late."
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,6 +176,13 @@ class Award(models.Model):
     )
     scope = models.TextField(
         blank=True, default="", db_default="", help_text="The scope of work, as last amended."
+    )
+    late_reports_block_payments = models.BooleanField(default=False, db_default=False)
+    # The reports it owes, as its program set them: financial and performance frequencies, and
+    # the days after a period (and after the award's end) each is due.
+    reporting = models.JSONField(default=dict, blank=True, db_default=models.Value("{}"))
+    records_retained_until = models.DateField(
+        null=True, blank=True, help_text="Three years from the final report (2 CFR 200.334)."
     )
 
     class Meta:
@@ -424,6 +460,55 @@ class AwardVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Version {self.number}"
+
+
+class Report(models.Model):
+    """A report an award owes: financial (the figures of an SF-425 for its period), performance
+    (a narrative) or final (both, for the whole award). Scheduled when the award is obligated."""
+
+    class Kind(models.TextChoices):
+        FINANCIAL = "financial", "Financial report (SF-425)"
+        PERFORMANCE = "performance", "Performance report"
+        FINAL = "final", "Final report"
+
+    class Status(models.TextChoices):
+        DUE = "due", "Due"
+        SUBMITTED = "submitted", "Submitted, awaiting review"
+        RETURNED = "returned", "Returned for changes"
+        ACCEPTED = "accepted", "Accepted"
+
+    award = models.ForeignKey(Award, on_delete=models.PROTECT, related_name="reports")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    number = models.PositiveSmallIntegerField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    due_on = models.DateField(db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DUE, db_index=True
+    )
+    narrative = models.TextField(blank=True)
+    figures = models.JSONField(default=dict, blank=True, help_text="The SF-425's figures.")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by_id = models.PositiveBigIntegerField(null=True, blank=True)
+    review_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_on", "kind", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["award", "kind", "number"], name="finance_report_once")
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.FINAL:
+            return "Final report"
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def is_late(self) -> bool:
+        open_statuses = (self.Status.DUE, self.Status.RETURNED)
+        return self.status in open_statuses and self.due_on < timezone.localdate()
 
 
 class Account(models.TextChoices):

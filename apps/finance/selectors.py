@@ -41,6 +41,7 @@ from apps.finance.models import (
     EntryKind,
     LedgerEntry,
     ReimbursementRequest,
+    Report,
 )
 from hms.auth import ROLE_SERVICE, Identity
 from hms.errors import NotFound
@@ -393,3 +394,29 @@ def versions_of(*, actor: Identity, award_id: int) -> QuerySet[AwardVersion]:
     if award is None:
         raise NotFound("No such award.")
     return AwardVersion.objects.filter(award=award).order_by("number")
+
+
+def late_reports(award: Award) -> QuerySet[Report]:
+    """The award's reports still open after their due date."""
+    return award.reports.filter(
+        status__in=[Report.Status.DUE, Report.Status.RETURNED], due_on__lt=timezone.localdate()
+    )
+
+
+def reports_of(*, actor: Identity, award_id: int) -> QuerySet[Report]:
+    award = awards_visible_to(actor).filter(pk=award_id).first()
+    if award is None:
+        raise NotFound("No such award.")
+    return award.reports.order_by("due_on", "kind", "number")
+
+
+def report_get(*, actor: Identity, report_id: int) -> Report:
+    report = (
+        _visible(Report.objects.all(), actor, recipient_field="award__applicant_id")
+        .select_related("award")
+        .filter(pk=report_id)
+        .first()
+    )
+    if report is None:
+        raise NotFound("No such report.")
+    return report

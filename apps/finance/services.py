@@ -6,7 +6,6 @@ never together overdraw it. Lock order is always award, then the disbursement or
 Events are published inside the same transaction as the change.
 """
 
-import calendar
 import datetime
 import logging
 from collections.abc import Iterable
@@ -33,7 +32,9 @@ from apps.finance.models import (
     LedgerEntry,
     ProgramTerms,
     ReimbursementRequest,
+    Report,
 )
+from apps.finance.periods import DAY, add_months, budget_periods, schedule_reports
 from apps.finance.selectors import cents
 from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, Identity
@@ -187,6 +188,45 @@ def _audit(actor: Identity, action: str, object_type: str, object_id: int, **cha
         object_id=object_id,
         changes=changes,
     )
+
+
+RETENTION_YEARS = 3
+
+
+def _check_no_late_reports(award: Award) -> None:
+    """Where the program says so, no payment while one of the award's reports is late."""
+    if not award.late_reports_block_payments:
+        return
+    late = list(selectors.late_reports(award)[:3])
+    if late:
+        names = ", ".join(f"{report} (due {report.due_on:%B %-d, %Y})" for report in late)
+        raise ValidationFailed(
+            f"No payment is made on this award while a report is late: {names}.",
+            code="reports_overdue",
+            context={"late_reports": [report.pk for report in late]},
+        )
+
+
+def _check_reports_accepted(award: Award) -> None:
+    """An award closes only once every report it owes is accepted."""
+    outstanding = award.reports.exclude(status=Report.Status.ACCEPTED)
+    if outstanding.exists():
+        names = ", ".join(str(report) for report in outstanding[:5])
+        raise ValidationFailed(
+            f"Every report must be accepted before the award closes; still open: {names}.",
+            code="reports_outstanding",
+        )
+
+
+def _retention_date(award: Award) -> datetime.date:
+    """Records are kept three years from the final report's acceptance (2 CFR 200.334), or
+    from the closeout where the award owed none."""
+    final = award.reports.filter(kind=Report.Kind.FINAL, status=Report.Status.ACCEPTED).first()
+    start = timezone.localdate(final.reviewed_at) if final and final.reviewed_at else None
+    start = start or timezone.localdate()
+    if start.month == 2 and start.day == 29:
+        start -= DAY
+    return start.replace(year=start.year + RETENTION_YEARS)
 
 
 def _lock_award(award_id: int) -> Award:
@@ -372,7 +412,8 @@ def award_obligate(
         Award.objects.filter(pk=created[0][0]).update(**award_terms)
         award = Award(pk=created[0][0], **rows[0], **award_terms)
         award._state.adding, award._state.db = False, alias  # as the row just written
-        BudgetPeriod.objects.bulk_create(_budget_periods(award, terms.budget_period_months))
+        BudgetPeriod.objects.bulk_create(budget_periods(award, terms.budget_period_months))
+        schedule_reports(award)
         memo = f"Obligated for {tracking_number or f'application {application_id}'}"
         # One INSERT for the categories and one for their obligations, however many there are.
         categories = BudgetCategory.objects.bulk_create(
@@ -433,29 +474,19 @@ def _award_terms(terms: ProgramTerms, amount: Decimal) -> dict:
     return {
         "fain": next_fain(terms.program_code, start),
         "period_start": start,
-        "period_end": add_months(start, terms.performance_months) - datetime.timedelta(days=1),
+        "period_end": add_months(start, terms.performance_months) - DAY,
         "payment_method": terms.payment_method,
         "cost_share_required": cents(amount * terms.cost_share_percent / 100),
         "indirect_cost_rate": terms.indirect_cost_rate,
         "transfer_limit_percent": terms.transfer_limit_percent,
+        "late_reports_block_payments": terms.late_reports_block_payments,
+        "reporting": {
+            "financial": terms.financial_reports,
+            "performance": terms.performance_reports,
+            "due_days": terms.report_due_days,
+            "final_due_days": terms.final_report_due_days,
+        },
     }
-
-
-def _budget_periods(award: Award, months: int) -> list[BudgetPeriod]:
-    """The period of performance cut into budget periods (the last one may be shorter)."""
-    periods, start, number = [], award.period_start, 1
-    while start <= award.period_end:
-        end = min(add_months(start, months) - datetime.timedelta(days=1), award.period_end)
-        periods.append(BudgetPeriod(award=award, number=number, starts_on=start, ends_on=end))
-        start, number = end + datetime.timedelta(days=1), number + 1
-    return periods
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    """The same day `months` later (the month's last day where it is shorter)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _log_repeat(award: Award, awarded_amount: Decimal) -> None:
@@ -488,6 +519,7 @@ def award_close(*, actor: Identity, award_id: int, note: str = "") -> Award:
                 "Decide the award's pending reimbursement requests before closing it.",
                 code="pending_reimbursements",
             )
+        _check_reports_accepted(award)
         deobligated = Decimal("0.00")
         for category in selectors.categories_with_balances(award.categories.all()):
             remaining = selectors.cents(category.remaining)
@@ -505,7 +537,16 @@ def award_close(*, actor: Identity, award_id: int, note: str = "") -> Award:
         award.closed_at = timezone.now()
         award.closed_by_id = actor.user_id
         award.closeout_note = note.strip()
-        award.save(update_fields=["status", "closed_at", "closed_by_id", "closeout_note"])
+        award.records_retained_until = _retention_date(award)
+        award.save(
+            update_fields=[
+                "status",
+                "closed_at",
+                "closed_by_id",
+                "closeout_note",
+                "records_retained_until",
+            ]
+        )
         _audit(actor, "close", "award", award.pk, deobligated=deobligated, note=award.closeout_note)
         publish(events.award_closed_event(award, deobligated_amount=deobligated))
     return award
@@ -523,6 +564,7 @@ def disbursement_schedule(
     with service_atomic("finance"):
         award = _lock_award(award_id)
         _require_active(award)
+        _check_no_late_reports(award)
         disbursement = _reserve(
             actor=actor,
             award=award,
@@ -750,6 +792,7 @@ def reimbursement_approve(
         request = _lock_reimbursement(reimbursement_id)
         memo = memo.strip() or f"Reimbursement request {request.pk}"
         _require_active(request.award)
+        _check_no_late_reports(request.award)
         shortfall = _check_reimbursable(
             award=request.award, category=request.category, amount=request.amount
         )

@@ -4,6 +4,7 @@ each a link to the list filtered to it, and the funds by program from the ledger
 from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.finance import selectors
 from apps.finance.models import (
@@ -12,6 +13,7 @@ from apps.finance.models import (
     Disbursement,
     LedgerEntry,
     ReimbursementRequest,
+    Report,
 )
 from hms.admin_site import Count, StartPage, Table
 from hms.db import count_up_to
@@ -44,6 +46,22 @@ def start_page(request) -> StartPage:
                 "amendment",
                 "status__exact=requested",
                 "Budget revisions, extensions, scope, supplements, de-obligations.",
+            ),
+            count(
+                "Reports to review",
+                Report.objects.filter(status=Report.Status.SUBMITTED),
+                "report",
+                "state=submitted",
+            ),
+            count(
+                "Late reports",
+                Report.objects.filter(
+                    status__in=[Report.Status.DUE, Report.Status.RETURNED],
+                    due_on__lt=timezone.localdate(),
+                ),
+                "report",
+                "state=late",
+                "Due and not in; a program may stop payments until they are.",
             ),
             count(
                 "Payments to send",

@@ -18,6 +18,17 @@ urlpatterns = [
         name="finance-award-versions",
     ),
     path(
+        "finance/awards/<int:award_id>/reports",
+        apis.AwardReportsApi.as_view(),
+        name="finance-award-reports",
+    ),
+    path("finance/reports/<int:report_id>", apis.ReportDetailApi.as_view(), name="finance-report"),
+    path(
+        "finance/reports/<int:report_id>/submit",
+        apis.ReportSubmitApi.as_view(),
+        name="finance-report-submit",
+    ),
+    path(
         "finance/awards/<int:award_id>/budget",
         apis.AwardBudgetApi.as_view(),
         name="finance-award-budget",

@@ -215,7 +215,7 @@ def test_a_disbursement_is_scheduled_from_an_award(officer_admin):
 
 
 def test_awards_are_closed_out_from_the_admin(officer_admin):
-    award = factories.award()
+    award = factories.reported(factories.award())
 
     _act(officer_admin, "award", "close_awards", [award])
 

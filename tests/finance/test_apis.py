@@ -474,7 +474,7 @@ def test_staff_do_not_file_reimbursement_requests(officer):
 # Closeout and schema
 # ------------------------------------------------------------------------------------------------
 def test_an_officer_closes_an_award_through_the_api(officer):
-    award = factories.award()
+    award = factories.reported(factories.award())
     factories.settled(award, "100.00")
 
     response = officer.post(f"/finance/awards/{award.pk}/close", {"note": "Done"}, format="json")

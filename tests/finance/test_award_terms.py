@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.finance import fain, selectors, services
+from apps.finance import fain, periods, selectors, services
 from apps.finance.models import Award, EntryKind, LedgerEntry, ProgramTerms
 from hms.errors import ValidationFailed
 from tests.finance import factories
@@ -73,15 +73,15 @@ def test_an_award_takes_its_program_s_terms_and_keeps_them():
     award.refresh_from_db()
     start = award.period_start
     assert award.fain.startswith("SBA") and award.fain.endswith("-000001")
-    assert award.period_end == services.add_months(start, 18) - datetime.timedelta(days=1)
+    assert award.period_end == periods.add_months(start, 18) - datetime.timedelta(days=1)
     assert (award.payment_method, award.cost_share_required) == ("advance", D("100.00"))
     assert (award.indirect_cost_rate, award.transfer_limit_percent) == (D("15.50"), D("10.00"))
-    periods = list(award.budget_periods.order_by("number"))
-    assert [(p.number, p.starts_on) for p in periods] == [
+    budget_periods = list(award.budget_periods.order_by("number"))
+    assert [(p.number, p.starts_on) for p in budget_periods] == [
         (1, start),
-        (2, services.add_months(start, 12)),
+        (2, periods.add_months(start, 12)),
     ]
-    assert periods[-1].ends_on == award.period_end  # the last period is the shorter one
+    assert budget_periods[-1].ends_on == award.period_end  # the last period is the shorter one
 
     ProgramTerms.objects.update(transfer_limit_percent=D("50"))
     award.refresh_from_db()
@@ -107,7 +107,7 @@ def test_without_terms_an_award_gets_the_defaults_and_a_repeat_draws_no_fain():
     ],
 )
 def test_months_are_added_as_calendars_count_them(day, months, expected):
-    assert services.add_months(day, months) == expected
+    assert periods.add_months(day, months) == expected
 
 
 # -- budget against actuals ---------------------------------------------------------------------

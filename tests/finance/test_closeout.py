@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 
 def test_closing_deobligates_what_remains_in_each_category_and_publishes():
-    award = factories.award()
+    award = factories.reported(factories.award())
     factories.settled(award, "100.00", "Personnel")
     failed = factories.scheduled(award, "50.00", "Travel")
     services.disbursement_fail(actor=OFFICER, disbursement_id=failed.pk, reason="Bounced")
@@ -46,7 +46,7 @@ def test_closing_deobligates_what_remains_in_each_category_and_publishes():
 
 
 def test_a_fully_spent_award_closes_with_nothing_to_deobligate():
-    award = factories.award(amount="100.00", budget=(("Personnel", "100.00"),))
+    award = factories.reported(factories.award(amount="100.00", budget=(("Personnel", "100.00"),)))
     factories.settled(award, "100.00", "Personnel")
 
     services.award_close(actor=OFFICER, award_id=award.pk)
@@ -57,7 +57,7 @@ def test_a_fully_spent_award_closes_with_nothing_to_deobligate():
 
 @pytest.mark.parametrize("make", [factories.scheduled, factories.sent])
 def test_an_award_with_pending_payments_cannot_close(make):
-    award = factories.award()
+    award = factories.reported(factories.award())
     make(award)
 
     with pytest.raises(ValidationFailed) as refusal:
@@ -70,7 +70,7 @@ def test_an_award_with_pending_payments_cannot_close(make):
 
 
 def test_an_award_with_undecided_reimbursement_requests_cannot_close():
-    award = factories.award()
+    award = factories.reported(factories.award())
     factories.reimbursement(award)
 
     with pytest.raises(ValidationFailed) as refusal:
@@ -80,7 +80,7 @@ def test_an_award_with_undecided_reimbursement_requests_cannot_close():
 
 
 def test_a_closed_award_moves_no_more_money_and_cannot_close_twice():
-    award = factories.award()
+    award = factories.reported(factories.award())
     settled = factories.settled(award)
     services.award_close(actor=OFFICER, award_id=award.pk)
 
@@ -98,7 +98,7 @@ def test_a_closed_award_moves_no_more_money_and_cannot_close_twice():
 
 
 def test_only_finance_officers_close_awards():
-    award = factories.award()
+    award = factories.reported(factories.award())
 
     with pytest.raises(PermissionDenied):
         services.award_close(actor=CASEWORKER, award_id=award.pk)

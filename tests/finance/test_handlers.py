@@ -95,7 +95,7 @@ def test_calling_the_handler_directly_twice_is_also_safe():
 
 
 def test_every_published_finance_event_round_trips_through_json():
-    award = factories.award()
+    award = factories.reported(factories.award())
     disbursement = factories.sent(award)
     services.disbursement_fail(
         actor=factories.OFFICER, disbursement_id=disbursement.pk, reason="Bounced"
