@@ -2,13 +2,14 @@
 
 from decimal import Decimal
 
-from apps.finance.models import Award, Disbursement, ReimbursementRequest
+from apps.finance.models import Award, Disbursement, ReimbursementRequest, Report
 from hms.events.finance import (
     AwardClosed,
     AwardObligated,
     PaymentDisbursed,
     PaymentFailed,
     ReimbursementDecided,
+    ReportReminder,
 )
 
 
@@ -68,4 +69,18 @@ def award_closed_event(award: Award, *, deobligated_amount: Decimal) -> AwardClo
         application_id=award.application_id,
         applicant_id=award.applicant_id,
         deobligated_amount=deobligated_amount,
+    )
+
+
+def report_reminder_event(report: Report, days_before_due: int) -> ReportReminder:
+    """`finance.report_reminder`: the report's recipient is reminded of it."""
+    award = report.award
+    return ReportReminder(
+        report_id=report.pk,
+        award_id=award.pk,
+        applicant_id=award.applicant_id,
+        fain=award.fain or "",
+        report=str(report),
+        due_on=report.due_on.isoformat(),
+        days_before_due=days_before_due,
     )

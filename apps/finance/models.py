@@ -49,6 +49,10 @@ class ReportFrequency(models.TextChoices):
         return {"quarterly": 3, "semiannual": 6, "annual": 12}.get(self.value, 0)
 
 
+def default_reminder_days() -> list[int]:
+    return [14, 3, -1, -7]
+
+
 class ProgramTerms(models.Model):
     """The financial terms the finance office sets for every award of one program (2 CFR 200):
     copied onto each award when it is obligated, so a later change never alters an award."""
@@ -104,6 +108,11 @@ class ProgramTerms(models.Model):
     )
     late_reports_block_payments = models.BooleanField(
         default=False, help_text="No payment is made on an award while one of its reports is late."
+    )
+    reminder_days = models.JSONField(
+        default=default_reminder_days,
+        help_text="When the recipient is reminded of a report: days before its due date "
+        "(negative: days after, while it is late), e.g. [14, 3, -1, -7].",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -509,6 +518,25 @@ class Report(models.Model):
     def is_late(self) -> bool:
         open_statuses = (self.Status.DUE, self.Status.RETURNED)
         return self.status in open_statuses and self.due_on < timezone.localdate()
+
+
+class ReportReminder(models.Model):
+    """A reminder sent of one report at one offset: unique, so that two reminder runs at once
+    (two beat processes by mistake) send it once."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="reminders")
+    days_before_due = models.SmallIntegerField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "days_before_due"], name="finance_reminder_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report}: {self.days_before_due} day(s) before due"
 
 
 class Account(models.TextChoices):

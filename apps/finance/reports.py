@@ -16,11 +16,12 @@ from django.db.models import Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.finance import selectors
-from apps.finance.models import Award, LedgerEntry, Report
+from apps.finance import events, selectors
+from apps.finance.models import Award, LedgerEntry, Report, ReportReminder
 from apps.finance.services import _audit, _require_finance_officer, _required_text, money
 from hms.auth import Identity
-from hms.db import service_atomic
+from hms.bus.outbox import publish
+from hms.db import database_for, insert_returning, service_atomic
 from hms.errors import Conflict, NotFound, PermissionDenied
 
 OPEN = (Report.Status.DUE, Report.Status.RETURNED)
@@ -147,3 +148,40 @@ def _amount(value: Decimal | None, field: str) -> Decimal:
     if value is None or value == 0:
         return Decimal("0.00")
     return money(value, field=field)
+
+
+def reminders_send(*, today: datetime.date | None = None) -> int:
+    """Remind recipients of their open reports at the offsets their program set (days before
+    the due date; negative, after it). Each reminder is recorded and its event published in one
+    transaction, once per report and offset: a second run, even at the same moment (two beat
+    processes by mistake), finds it recorded and sends nothing. Returns how many were sent."""
+    today = today or timezone.localdate()
+    sent = 0
+    open_reports = (
+        Report.objects.filter(status__in=OPEN, award__status=Award.Status.ACTIVE)
+        .select_related("award")
+        .order_by("due_on", "id")
+    )
+    for report in open_reports.iterator():
+        days_to_due = (report.due_on - today).days
+        offsets = report.award.reporting.get("reminder_days") or []
+        # The latest offset already reached: an award that fell behind is not sent every
+        # reminder it missed at once, only the one that applies now.
+        reached = [days for days in offsets if days_to_due <= days]
+        if not reached:
+            continue
+        days = min(reached)
+        with service_atomic("finance"):
+            recorded = insert_returning(
+                database_for("finance"),
+                ReportReminder,
+                [{"report": report.pk, "days_before_due": days, "sent_at": timezone.now()}],
+                conflict=("report", "days_before_due"),
+                update="DO NOTHING",
+                returning=("id",),
+            )
+            if not recorded:
+                continue  # sent before, or by another run at this moment
+            publish(events.report_reminder_event(report, days))
+        sent += 1
+    return sent

@@ -485,6 +485,7 @@ def _award_terms(terms: ProgramTerms, amount: Decimal) -> dict:
             "performance": terms.performance_reports,
             "due_days": terms.report_due_days,
             "final_due_days": terms.final_report_due_days,
+            "reminder_days": terms.reminder_days,
         },
     }
 

@@ -4,10 +4,14 @@ Each tells someone by email (apps.users.notifications), once per event: the hand
 inbox's transaction, keyed by the event being applied.
 """
 
+import datetime
+
+from django.utils.formats import date_format
+
 from apps.users.models import NotificationKind as Kind
 from apps.users.notifications import notification_queue
 from hms.context import applying_event_id
-from hms.events.finance import PaymentDisbursed, ReimbursementDecided
+from hms.events.finance import PaymentDisbursed, ReimbursementDecided, ReportReminder
 from hms.events.grants import (
     GrantApproved,
     GrantAssigned,
@@ -99,6 +103,20 @@ def payment_sent(event: PaymentDisbursed) -> None:
     )
 
 
+def report_reminder(event: ReportReminder) -> None:
+    due_on = datetime.date.fromisoformat(event.due_on)
+    _tell(
+        Kind.REPORT_REMINDER,
+        event.applicant_id,
+        report=event.report,
+        fain=event.fain,
+        award_id=event.award_id,
+        due_on=date_format(due_on, "F j, Y"),
+        late=event.days_before_due < 0,
+        days=abs(event.days_before_due),
+    )
+
+
 def assigned(event: GrantAssigned) -> None:
     if event.assignee_id == event.assigned_by_id:
         return  # they took it themselves: nothing to tell them
@@ -119,4 +137,5 @@ HANDLERS = {
     GrantAwarded: [award_obligated],
     ReimbursementDecided: [reimbursement_decided],
     PaymentDisbursed: [payment_sent],
+    ReportReminder: [report_reminder],
 }

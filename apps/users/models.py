@@ -185,6 +185,7 @@ class NotificationKind(models.TextChoices):
     REIMBURSEMENT_DECIDED = "reimbursement_decided", "Reimbursement approved or rejected"
     PAYMENT_SENT = "payment_sent", "Payment sent"
     ASSIGNED = "assigned", "Application assigned to me (staff)"
+    REPORT_REMINDER = "report_reminder", "A report is due soon or late"
 
 
 class Notification(models.Model):

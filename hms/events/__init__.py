@@ -10,6 +10,7 @@ from hms.events.finance import (
     PaymentDisbursed,
     PaymentFailed,
     ReimbursementDecided,
+    ReportReminder,
 )
 from hms.events.grants import (
     GrantApproved,
@@ -40,6 +41,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PaymentFailed,
     ReimbursementDecided,
     AwardClosed,
+    ReportReminder,
 )
 
 _BY_KEY = {(event.name, event.version): event for event in EVENT_TYPES}

@@ -80,3 +80,21 @@ class AwardClosed(Event):
     application_id: int
     applicant_id: int
     deobligated_amount: Decimal
+
+
+class ReportReminder(Event):
+    """A report of an award is due soon, or late: its recipient is reminded (once per report and
+    offset)."""
+
+    name = "finance.report_reminder"
+    producer = "finance"
+    consumers = ("users",)
+    aggregate_field = "award_id"
+
+    report_id: int
+    award_id: int
+    applicant_id: int
+    fain: str
+    report: str
+    due_on: str
+    days_before_due: int

@@ -3,7 +3,15 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "finance"
-INSTALLED_APPS = [*PLATFORM_APPS, *PEOPLE_APPS, "hms.staff", "apps.finance"]
+INSTALLED_APPS = [
+    *PLATFORM_APPS,
+    *PEOPLE_APPS,
+    "hms.staff",
+    # Scheduled work (report reminders) from a schedule kept in the database: `finance_beat`.
+    "django_celery_beat",
+    "apps.finance",
+]
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Staff sign in to the admin with their User Service account; no password is kept here.
 AUTHENTICATION_BACKENDS = ["hms.staff.backends.UserServiceBackend"]
 DATABASES = {"default": service_database("finance")}

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "hms.staff",
     "apps.users",
     "apps.grants",
+    "django_celery_beat",
     "apps.finance",
 ]
 # The Users admin signs in locally; the grants/finance admins through the User Service.

@@ -1,5 +1,6 @@
 """Concurrent officers cannot together overdraw an award (PostgreSQL: real row locks)."""
 
+import datetime
 import threading
 from decimal import Decimal
 
@@ -122,3 +123,17 @@ def test_two_approvals_of_one_application_delivered_at_once_make_one_award():
     assert results == ["handled", "handled", "handled"]
     assert Award.objects.filter(application_id=77).count() == 1
     assert len(outbox("finance.award_obligated")) == 1
+
+
+def test_two_reminder_runs_at_once_send_each_reminder_once():
+    """What two beat processes started by mistake do: the same reminder run, twice at once."""
+    from apps.finance import reports
+
+    award = factories.award()
+    report = award.reports.get(kind="financial", number=1)
+    day = report.due_on - datetime.timedelta(days=3)
+
+    sent = _run_at_once([lambda: reports.reminders_send(today=day)] * 2)
+
+    assert sorted(sent) == [0, 1], sent
+    assert [p["report_id"] for p in outbox("finance.report_reminder")] == [report.pk]

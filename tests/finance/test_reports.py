@@ -220,3 +220,37 @@ def test_staff_review_reports_in_the_finance_admin(settings):
     assert report.status == "accepted"
     award_page = officer.get(f"/admin/finance/award/{award.pk}/change/").content.decode()
     assert "reports the award owes" in award_page.lower()
+
+
+# -- reminders ---------------------------------------------------------------------------------
+
+
+def test_a_reminder_is_sent_once_at_each_offset_before_and_after_the_due_date():
+    award = factories.award()  # reminders 14 and 3 days before, 1 and 7 days after
+    report = award.reports.get(kind="financial", number=1)
+    due = report.due_on
+    sent = []
+    for day in (due - 20 * DAY, due - 14 * DAY, due - 10 * DAY, due - 3 * DAY, due - 3 * DAY):
+        sent.append(reports.reminders_send(today=day))
+    # The other reports of the award fall due later: only this one is reminded so far.
+    reminded = factories.outbox("finance.report_reminder")
+    assert [(r["report_id"], r["days_before_due"]) for r in reminded] == [
+        (report.pk, 14),
+        (report.pk, 3),
+    ]
+    assert reminded[0]["due_on"] == due.isoformat() and reminded[0]["fain"] == award.fain
+    reports.reminders_send(today=due + DAY)
+    reports.reminders_send(today=due + 8 * DAY)
+    late = [r["days_before_due"] for r in factories.outbox("finance.report_reminder")]
+    assert late == [14, 3, -1, -7]
+    submit(report)
+    reports.reminders_send(today=due + 30 * DAY)
+    assert len(factories.outbox("finance.report_reminder")) == 4  # submitted: no more
+
+
+def test_a_recipient_who_fell_behind_gets_the_reminder_that_applies_now_not_every_one():
+    award = factories.award()
+    report = award.reports.get(kind="financial", number=1)
+    reports.reminders_send(today=report.due_on + 8 * DAY)
+    reminded = factories.outbox("finance.report_reminder")
+    assert [(r["report_id"], r["days_before_due"]) for r in reminded] == [(report.pk, -7)]

@@ -201,3 +201,27 @@ def test_emails_left_waiting_are_sent_by_the_sweep(
     assert len(smtp.messages) == 1
     waiting.refresh_from_db()
     assert waiting.status == "sent"
+
+
+def test_a_report_reminder_is_emailed_once_and_says_when_it_is_due(
+    business, smtp, django_capture_on_commit_callbacks
+):
+    from hms.events.finance import ReportReminder
+
+    reminder = ReportReminder(
+        report_id=3,
+        award_id=9,
+        applicant_id=business.pk,
+        fain="SBA27SBIR01-000009",
+        report="Financial report (SF-425) 1",
+        due_on="2027-04-30",
+        days_before_due=-7,
+    )
+    event_id = str(uuid.uuid4())
+    deliver(reminder, django_capture_on_commit_callbacks, event_id=event_id)
+    deliver(reminder, django_capture_on_commit_callbacks, event_id=event_id)
+    [message] = smtp.messages
+    assert message["Subject"] == (
+        "Late: your Financial report (SF-425) 1 for award SBA27SBIR01-000009 was due April 30, 2027"
+    )
+    assert "7 days ago" in message.get_body(("plain",)).get_content()
