@@ -62,6 +62,9 @@ class AwardOutputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Award.Status.choices)
     created_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
+    records_retained_until = serializers.DateField(
+        allow_null=True, help_text="Keep the award's records until then (set at closeout)."
+    )
     fain = serializers.CharField(
         allow_null=True, help_text="Federal Award Identification Number: quote it on reports."
     )

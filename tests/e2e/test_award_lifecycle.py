@@ -1,0 +1,158 @@
+"""After the award, against real processes: an award on a program whose finance terms ask for
+quarterly financial reports runs two quarters to closeout. Its recipient reads the FAIN, the
+budget against actuals and the reports owed; reminders reach a real SMTP server once each (run
+as the finance beat runs them, here on chosen days); the reports are submitted, accepted, and the
+award closes only then, with what remains de-obligated."""
+
+import datetime
+import secrets
+from decimal import Decimal
+
+from tests.e2e.api import Gateway
+from tests.e2e.harness import wait_until
+from tests.e2e.test_intake_story import open_program
+from tests.e2e.test_workflow import (
+    FINANCE_OFFICER,
+    approve,
+    award_for,
+    emails_about,
+    register_business,
+    reimburse,
+    seeded,  # noqa: F401 - the module's demo data
+)
+
+
+def finance_terms(platform, code: str) -> None:
+    """What the finance office sets in the finance admin's Program terms."""
+    platform.shell(
+        "finance",
+        f"""
+from apps.finance.models import ProgramTerms
+ProgramTerms.objects.create(program_code={code!r}, performance_months=6,
+    financial_reports="quarterly", performance_reports="none", report_due_days=30,
+    final_report_due_days=120, reminder_days=[3, -1], transfer_limit_percent=10)
+""",
+    )
+
+
+def accept(platform, report_id: int) -> None:
+    """A finance officer accepts a report (in the finance admin's Reports queue)."""
+    platform.shell(
+        "finance",
+        f"""
+from apps.finance import reports
+from hms.auth import Identity
+reports.report_accept(actor=Identity(user_id=3, role="finance_officer"), report_id={report_id})
+""",
+    )
+
+
+def remind(platform, day: datetime.date) -> str:
+    result = platform.manage("finance", "send_report_reminders", "--today", day.isoformat())
+    return result.stdout.strip()
+
+
+def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(seeded):  # noqa: F811
+    gateway = Gateway(seeded)
+    code = f"DOC-EDA-2027-{secrets.randbelow(90) + 10}"
+    open_program(seeded, code, verification_required=False)
+    finance_terms(seeded, code)
+
+    _, token = register_business(gateway)
+    program = gateway.get(f"/api/v1/grants/programs/{code}").body
+    amount = Decimal(program["min_award"]) + Decimal("1000.00")
+    created = gateway.post(
+        "/api/v1/grants/applications",
+        {
+            "program": code,
+            "title": "A shared kitchen for food start-ups",
+            "project_summary": "Equipment and staff for an incubator kitchen.",
+            "requested_amount": str(amount),
+            "budget_lines": [
+                {"category": "personnel", "description": "Manager", "amount": "1000.00"},
+                {"category": "supplies", "description": "Equipment", "amount": str(amount - 1000)},
+            ],
+        },
+        token=token,
+    )
+    assert created.status == 201, created
+    submitted = gateway.post(
+        f"/api/v1/grants/applications/{created.body['id']}/submit", token=token
+    )
+    assert submitted.status == 200, submitted
+    approve(gateway, submitted.body)
+    award = wait_until(
+        lambda: award_for(gateway, token, created.body["id"]),
+        timeout=60,
+        message="Finance never obligated the award",
+    )
+    assert award["fain"].startswith("DOC27EDA") and award["transfer_limit_percent"] == "10.00"
+
+    owed = gateway.get(f"/api/v1/finance/awards/{award['id']}/reports", token=token)
+    assert owed.status == 200, owed
+    assert [(r["kind"], r["number"]) for r in owed.body] == [("financial", 1), ("final", 1)]
+    quarterly, final = owed.body
+    due = datetime.date.fromisoformat(quarterly["due_on"])
+
+    # Reminders: three days before the due date, then the day after it, once each (other
+    # awards on this platform may be reminded by the same runs).
+    assert remind(seeded, due - datetime.timedelta(days=3)) != "sent 0 report reminder(s)"
+    assert remind(seeded, due - datetime.timedelta(days=3)) == "sent 0 report reminder(s)"
+    early = (
+        f"Your Financial report (SF-425) 1 for award {award['fain']} is due "
+        f"{due:%B} {due.day}, {due.year}"
+    )
+    told = wait_until(
+        lambda: emails_about(seeded, award["fain"], count=1), timeout=60, message="no reminder"
+    )
+    assert told == [early]
+    remind(seeded, due + datetime.timedelta(days=1))
+    told = wait_until(
+        lambda: emails_about(seeded, award["fain"], count=2), timeout=60, message="no late email"
+    )
+    assert told == [
+        early,
+        f"Late: your Financial report (SF-425) 1 for award {award['fain']} was due "
+        f"{due:%B} {due.day}, {due.year}",
+    ]
+
+    # Quarter one: a reimbursement, then the quarterly report, submitted and accepted.
+    reimburse(gateway, token, award)
+    sent = gateway.post(
+        f"/api/v1/finance/reports/{quarterly['id']}/submit",
+        {"recipient_share": "0.00", "program_income": "0.00"},
+        token=token,
+    )
+    assert sent.status == 200, sent
+    assert sent.body["figures"]["federal_share_of_expenditures"] == "750.00"
+    accept(seeded, quarterly["id"])
+
+    budget = gateway.get(f"/api/v1/finance/awards/{award['id']}/budget", token=token).body
+    lines = {line["name"].lower(): line for line in budget["categories"]}
+    assert lines["supplies"]["disbursed"] == "750.00"
+    assert budget["totals"]["obligated"] == str(amount.quantize(Decimal("0.01")))
+
+    # Quarter two ends the award: it closes only once the final report is accepted.
+    officer = gateway.login(*FINANCE_OFFICER)
+    refused = gateway.post(f"/api/v1/finance/awards/{award['id']}/close", token=officer)
+    assert refused.status == 400 and refused.body["code"] == "reports_outstanding", refused
+    sent = gateway.post(
+        f"/api/v1/finance/reports/{final['id']}/submit",
+        {"narrative": "The kitchen opened with six tenants.", "recipient_share": "0.00"},
+        token=token,
+    )
+    assert sent.status == 200, sent
+    accept(seeded, final["id"])
+    closed = gateway.post(f"/api/v1/finance/awards/{award['id']}/close", token=officer)
+    assert closed.status == 200, closed
+    assert closed.body["status"] == "closed"
+    assert closed.body["balances"]["remaining"] == "0.00"
+    assert closed.body["balances"]["disbursed"] == "750.00"
+    assert closed.body["records_retained_until"]  # three years from the final report
+
+    # Another recipient sees none of it.
+    _, stranger = register_business(gateway)
+    for path in ("reports", "budget", "amendments", "versions", "documents"):
+        answer = gateway.get(f"/api/v1/finance/awards/{award['id']}/{path}", token=stranger)
+        assert answer.status == 404, (path, answer)
+    assert gateway.get(f"/api/v1/finance/reports/{final['id']}", token=stranger).status == 404
