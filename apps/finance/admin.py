@@ -345,7 +345,7 @@ class AwardAdmin(ServiceOnlyAdmin):
         return selectors.awards_with_balances(super().get_queryset(request))
 
     def object_actions_for(self, request, award) -> list[ObjectAction]:
-        if not officer_may_act(request) or award.status != Award.Status.ACTIVE:
+        if not officer_may_act(request) or award.status not in Award.OPEN_STATUSES:
             return []
         return [
             ObjectAction("schedule_disbursement", "Schedule a disbursement", primary=True),

@@ -146,7 +146,11 @@ class Award(models.Model):
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
+        CLOSEOUT = "closeout", "In closeout (period of performance ended)"
         CLOSED = "closed", "Closed"
+
+    # Money still moves in closeout: costs incurred during the period are paid (liquidated).
+    OPEN_STATUSES = (Status.ACTIVE, Status.CLOSEOUT)
 
     application_id = models.PositiveBigIntegerField(unique=True)
     applicant_id = models.PositiveBigIntegerField(db_index=True)
@@ -201,7 +205,7 @@ class Award(models.Model):
                 condition=Q(awarded_amount__gt=0), name="finance_award_amount_positive"
             ),
             models.CheckConstraint(
-                condition=Q(status="active", closed_at__isnull=True)
+                condition=Q(status__in=["active", "closeout"], closed_at__isnull=True)
                 | Q(status="closed", closed_at__isnull=False),
                 name="finance_award_closed_has_date",
             ),

@@ -158,7 +158,7 @@ def reminders_send(*, today: datetime.date | None = None) -> int:
     today = today or timezone.localdate()
     sent = 0
     open_reports = (
-        Report.objects.filter(status__in=OPEN, award__status=Award.Status.ACTIVE)
+        Report.objects.filter(status__in=OPEN, award__status__in=Award.OPEN_STATUSES)
         .select_related("award")
         .order_by("due_on", "id")
     )

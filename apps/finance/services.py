@@ -37,7 +37,7 @@ from apps.finance.models import (
 from apps.finance.periods import DAY, add_months, budget_periods, schedule_reports
 from apps.finance.selectors import cents
 from hms.audit.services import audit_record
-from hms.auth import ROLE_FINANCE_OFFICER, Identity
+from hms.auth import ROLE_FINANCE_OFFICER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
 from hms.db import database_for, insert_returning, service_atomic
 from hms.documents import check_upload, removed_unless_committed, save_upload
@@ -48,6 +48,8 @@ from hms.limits import MAX_AMOUNT
 logger = logging.getLogger(__name__)
 
 CENT = Decimal("0.01")
+# The identity under which the finance service acts on its own (scheduled work).
+FINANCE_SERVICE = Identity(user_id=0, role=ROLE_SERVICE, service="finance")
 GENERAL_CATEGORY = "General"
 
 
@@ -229,6 +231,31 @@ def _retention_date(award: Award) -> datetime.date:
     return start.replace(year=start.year + RETENTION_YEARS)
 
 
+def awards_enter_closeout(*, today: datetime.date | None = None) -> int:
+    """Awards whose period of performance has ended enter closeout (their final reports fall
+    due; what remains is de-obligated when they close). Returns how many did."""
+    today = today or timezone.localdate()
+    entered = 0
+    ended = Award.objects.filter(status=Award.Status.ACTIVE, period_end__lt=today)
+    for award_id in ended.values_list("pk", flat=True):
+        with service_atomic("finance"):
+            award = _lock_award(award_id)
+            if award.status != Award.Status.ACTIVE:
+                continue  # another sweep took it
+            award.status = Award.Status.CLOSEOUT
+            award.save(update_fields=["status"])
+            audit_record(
+                service="finance",
+                actor=FINANCE_SERVICE,
+                action="award.enter_closeout",
+                object_type="award",
+                object_id=award.pk,
+                changes={"status": ["active", "closeout"], "period_end": str(award.period_end)},
+            )
+            entered += 1
+    return entered
+
+
 def _lock_award(award_id: int) -> Award:
     award = Award.objects.select_for_update().filter(pk=award_id).first()
     if award is None:
@@ -237,7 +264,7 @@ def _lock_award(award_id: int) -> Award:
 
 
 def _require_active(award: Award) -> None:
-    if award.status != Award.Status.ACTIVE:
+    if award.status not in Award.OPEN_STATUSES:
         raise ValidationFailed(
             "The award is closed; no more money can move on it.", code="award_closed"
         )

@@ -88,6 +88,13 @@ def start_page(request) -> StartPage:
                 "award",
                 "status__exact=active",
             ),
+            count(
+                "Awards in closeout",
+                Award.objects.filter(status=Award.Status.CLOSEOUT),
+                "award",
+                "status__exact=closeout",
+                "Their period ended: final reports, then close them out.",
+            ),
         ],
         tables=[_funds_by_program()],
     )

@@ -229,9 +229,11 @@ def test_a_reminder_is_sent_once_at_each_offset_before_and_after_the_due_date():
     award = factories.award()  # reminders 14 and 3 days before, 1 and 7 days after
     report = award.reports.get(kind="financial", number=1)
     due = report.due_on
-    sent = []
-    for day in (due - 20 * DAY, due - 14 * DAY, due - 10 * DAY, due - 3 * DAY, due - 3 * DAY):
-        sent.append(reports.reminders_send(today=day))
+    sent = [
+        reports.reminders_send(today=day)
+        for day in (due - 20 * DAY, due - 14 * DAY, due - 10 * DAY, due - 3 * DAY, due - 3 * DAY)
+    ]
+    assert sent == [0, 1, 0, 1, 0]
     # The other reports of the award fall due later: only this one is reminded so far.
     reminded = factories.outbox("finance.report_reminder")
     assert [(r["report_id"], r["days_before_due"]) for r in reminded] == [
@@ -254,3 +256,35 @@ def test_a_recipient_who_fell_behind_gets_the_reminder_that_applies_now_not_ever
     reports.reminders_send(today=report.due_on + 8 * DAY)
     reminded = factories.outbox("finance.report_reminder")
     assert [(r["report_id"], r["days_before_due"]) for r in reminded] == [(report.pk, -7)]
+
+
+# -- closeout on the clock ---------------------------------------------------------------------
+
+
+def test_an_award_whose_period_ended_enters_closeout_and_its_final_report_is_still_chased():
+    award = factories.award()
+    award.refresh_from_db()
+    assert services.awards_enter_closeout(today=award.period_end) == 0  # its last day
+    assert services.awards_enter_closeout(today=award.period_end + DAY) == 1
+    assert services.awards_enter_closeout(today=award.period_end + DAY) == 0
+    award.refresh_from_db()
+    assert award.status == Award.Status.CLOSEOUT
+    entry = AuditEntry.objects.using(database_for("finance")).get(action="award.enter_closeout")
+    assert str(entry.object_id) == str(award.pk)
+
+    # Costs of the period are still paid in closeout, and the final report is still chased.
+    request = factories.reimbursement(award, "50.00")
+    services.reimbursement_approve(actor=OFFICER, reimbursement_id=request.pk)
+    final = award.reports.get(kind="final")
+    reports.reminders_send(today=final.due_on - 3 * DAY)
+    reminded = [r["report_id"] for r in factories.outbox("finance.report_reminder")]
+    assert final.pk in reminded
+
+    factories.reported(award)
+    disbursement = Award.objects.get(pk=award.pk).disbursements.get()
+    services.disbursement_send(
+        actor=OFFICER, disbursement_id=disbursement.pk, payment_reference="ACH-9"
+    )
+    services.disbursement_settle(actor=OFFICER, disbursement_id=disbursement.pk)
+    closed = services.award_close(actor=OFFICER, award_id=award.pk)
+    assert closed.status == Award.Status.CLOSED

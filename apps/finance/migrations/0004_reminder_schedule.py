@@ -1,9 +1,10 @@
 """The finance beat's schedule, kept in the database (django-celery-beat): report reminders
-every hour. Operators change the interval, or pause it, in the finance admin's Periodic tasks."""
+and closeout on the clock, every hour. Operators change the interval, or pause it, in the finance admin's Periodic tasks."""
 
 from django.db import migrations
 
 REMINDERS_TASK = "finance.send_report_reminders"
+CLOSEOUT_TASK = "finance.enter_closeout"
 
 
 def schedule_reminders(apps, schema_editor):
@@ -18,6 +19,15 @@ def schedule_reminders(apps, schema_editor):
             "interval": every_hour,
             "queue": "finance",
             "description": "Reminds recipients of reports due soon or late, once each.",
+        },
+    )
+    PeriodicTask.objects.using(alias).get_or_create(
+        name="Closeout on the clock",
+        defaults={
+            "task": CLOSEOUT_TASK,
+            "interval": every_hour,
+            "queue": "finance",
+            "description": "Awards whose period of performance ended enter closeout.",
         },
     )
 
