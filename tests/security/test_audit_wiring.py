@@ -207,7 +207,7 @@ def test_approving_and_rejecting_reimbursements_are_audited():
 
 
 def test_closing_an_award_is_audited():
-    award = finance_factories.award()
+    award = finance_factories.reported(finance_factories.award())  # its reports accepted
 
     finance.award_close(actor=OFFICER, award_id=award.pk, note="Work done.")
 
