@@ -5,6 +5,7 @@ identity (`hms.staff.identity_of`), so the admin obeys the same rules, locks and
 API. Money records are read-only on screen; the ledger cannot be edited at all.
 """
 
+import datetime
 from decimal import Decimal
 
 from django import forms
@@ -649,7 +650,12 @@ class ReportStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("submitted", "To review"), ("late", "Late"), ("all", "All")]
+        return [
+            ("submitted", "To review"),
+            ("due_soon", "Due in the next 30 days"),
+            ("late", "Late"),
+            ("all", "All"),
+        ]
 
     def choices(self, changelist):
         for lookup, title in self.lookup_choices:
@@ -663,6 +669,13 @@ class ReportStateFilter(admin.SimpleListFilter):
         value = self.value() or "submitted"
         if value == "submitted":
             return queryset.filter(status=Report.Status.SUBMITTED)
+        if value == "due_soon":
+            today = timezone.localdate()
+            return queryset.filter(
+                status__in=[Report.Status.DUE, Report.Status.RETURNED],
+                due_on__gte=today,
+                due_on__lte=today + datetime.timedelta(days=30),
+            )
         if value == "late":
             return queryset.filter(
                 status__in=[Report.Status.DUE, Report.Status.RETURNED],

@@ -1,6 +1,8 @@
 """The finance officer's start page in the finance admin (hms.admin_site): what waits for them,
 each a link to the list filtered to it, and the funds by program from the ledger."""
 
+import datetime
+
 from django.db.models import Count as CountOf
 from django.db.models import Sum
 from django.urls import reverse
@@ -52,6 +54,16 @@ def start_page(request) -> StartPage:
                 Report.objects.filter(status=Report.Status.SUBMITTED),
                 "report",
                 "state=submitted",
+            ),
+            count(
+                "Reports due in the next 30 days",
+                Report.objects.filter(
+                    status__in=[Report.Status.DUE, Report.Status.RETURNED],
+                    due_on__gte=timezone.localdate(),
+                    due_on__lte=timezone.localdate() + datetime.timedelta(days=30),
+                ),
+                "report",
+                "state=due_soon",
             ),
             count(
                 "Late reports",

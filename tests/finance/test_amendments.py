@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from apps.finance import amendments, selectors
+from apps.finance import amendments, selectors, services
 from apps.finance.models import Amendment, EntryKind, LedgerEntry
 from hms.audit.models import AuditEntry
 from hms.auth import Identity
@@ -262,3 +262,60 @@ def test_staff_decide_amendments_in_the_finance_admin(settings):
     shown = officer.get(f"{award_page}change/").content.decode()
     assert "the award&#x27;s history" in shown or "the award's history" in shown
     assert "Personnel $600.00; Travel $400.00" in shown  # version 1's approved budget
+
+
+def test_budget_against_actuals_matches_the_ledger_after_every_kind_of_movement():
+    """Reimbursements, an advance, a budget revision and a de-obligation, then the figures."""
+    award = factories.award(amount="1000.00")  # Personnel 600, Travel 400
+    reimbursed = factories.reimbursement(award, amount="100.00", category="Travel")
+    approved = services.reimbursement_approve(actor=OFFICER, reimbursement_id=reimbursed.pk)
+    services.disbursement_send(actor=OFFICER, disbursement_id=approved.disbursement_id)
+    services.disbursement_settle(actor=OFFICER, disbursement_id=approved.disbursement_id)
+    factories.scheduled(award, "200.00", "Personnel")  # an advance, not yet paid
+    approve(
+        request(
+            award, "budget_revision", moves=[{"from": "Personnel", "to": "Travel", "amount": "150"}]
+        )
+    )
+    approve(
+        amendments.amendment_propose(
+            actor=OFFICER,
+            award_id=award.pk,
+            kind="deobligation",
+            category="Personnel",
+            amount=D("50.00"),
+            reason="Scope reduced.",
+        )
+    )
+
+    actuals = selectors.budget_actuals_of(award)
+    lines = {line.name: line for line in actuals.categories}
+    assert (lines["Personnel"].approved, lines["Personnel"].obligated) == (D("400.00"), D("400.00"))
+    assert (lines["Personnel"].pending, lines["Personnel"].remaining) == (D("200.00"), D("200.00"))
+    assert (lines["Travel"].approved, lines["Travel"].obligated) == (D("550.00"), D("550.00"))
+    assert (lines["Travel"].disbursed, lines["Travel"].remaining) == (D("100.00"), D("450.00"))
+    balances = selectors.award_balances(award=award)
+    totals = actuals.totals
+    assert (
+        (totals.obligated, totals.disbursed, totals.pending, totals.remaining)
+        == (
+            balances.obligated,
+            balances.disbursed,
+            balances.pending,
+            balances.remaining,
+        )
+        == (D("950.00"), D("100.00"), D("200.00"), D("650.00"))
+    )
+    # Every ledger entry, summed by its accounts, gives the same figures.
+    entries = list(LedgerEntry.objects.filter(award=award))
+    signed = {account: D("0") for account in ("available", "pending", "disbursed")}
+    for entry in entries:
+        if entry.debit_account in signed:
+            signed[entry.debit_account] += entry.amount
+        if entry.credit_account in signed:
+            signed[entry.credit_account] -= entry.amount
+    assert (signed["available"], signed["pending"], signed["disbursed"]) == (
+        totals.remaining,
+        totals.pending,
+        totals.disbursed,
+    )

@@ -206,10 +206,16 @@ def test_staff_review_reports_in_the_finance_admin(settings):
     award = factories.award()
     report = submit(award.reports.get(kind="financial", number=1))
     make_late(award.reports.get(kind="performance", number=1))
+    Report.objects.filter(pk=award.reports.get(kind="financial", number=2).pk).update(
+        due_on=timezone.localdate() + 10 * DAY
+    )
     settings.HMS_START_PAGE = "apps.finance.start_page.start_page"
     officer = staff_admin_client(settings, OFFICER.user_id, "finance_officer", service="finance")
     counts = {c.label: c.shown for c in officer.get("/admin/").context["start_page"].counts}
     assert (counts["Reports to review"], counts["Late reports"]) == ("1", "1")
+    assert counts["Reports due in the next 30 days"] == "1"
+    due_soon = officer.get("/admin/finance/report/?state=due_soon").content.decode()
+    assert "Financial report (SF-425) 2" in due_soon
     queue = officer.get("/admin/finance/report/").content.decode()
     assert "Financial report (SF-425) 1" in queue
     page = officer.get(f"/admin/finance/report/{report.pk}/change/")
