@@ -643,11 +643,30 @@ class AmendmentAdmin(ServiceOnlyAdmin):
         )
 
 
-class ReportStateFilter(admin.SimpleListFilter):
+class QueueFilter(admin.SimpleListFilter):
+    """A queue's filter that opens on `default` (what waits for someone) with no "All" of
+    Django's own: "all" is one of its lookups."""
+
+    default = ""
+
+    def current(self) -> str:
+        return self.value() or self.default
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.current() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+class ReportStateFilter(QueueFilter):
     """The queue opens on what waits for review; late reports one click away."""
 
     title = "state"
     parameter_name = "state"
+    default = "submitted"
 
     def lookups(self, request, model_admin):
         return [
@@ -657,16 +676,8 @@ class ReportStateFilter(admin.SimpleListFilter):
             ("all", "All"),
         ]
 
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": (self.value() or "submitted") == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
     def queryset(self, request, queryset):
-        value = self.value() or "submitted"
+        value = self.current()
         if value == "submitted":
             return queryset.filter(status=Report.Status.SUBMITTED)
         if value == "due_soon":
@@ -767,25 +778,18 @@ class ReportAdmin(ServiceOnlyAdmin):
         )
 
 
-class DecisionFilter(admin.SimpleListFilter):
+class DecisionFilter(QueueFilter):
     """The queue opens on what waits for a decision; "All" shows the rest."""
 
     title = "status"
     parameter_name = "status"
+    default = ReimbursementRequest.Status.PENDING
 
     def lookups(self, request, model_admin):
         return [*ReimbursementRequest.Status.choices, ("all", "All")]
 
-    def choices(self, changelist):
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": (self.value() or ReimbursementRequest.Status.PENDING) == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
     def queryset(self, request, queryset):
-        value = self.value() or ReimbursementRequest.Status.PENDING
+        value = self.current()
         return queryset if value == "all" else queryset.filter(status=value)
 
 
