@@ -206,9 +206,9 @@ class AwardVersionInline(ReadOnlyInline):
 
     @admin.display(description="Approved budget")
     def budget_text(self, version):
-        return "; ".join(
-            f"{name} {money(Decimal(value))}" for name, value in version.budget.items()
-        )
+        # By name: PostgreSQL's jsonb keeps a JSON object's keys in an order of its own.
+        budget = sorted(version.budget.items())
+        return "; ".join(f"{name} {money(Decimal(value))}" for name, value in budget)
 
 
 def award_document_rows(documents, admin_site_name: str) -> dict[str, dict]:
@@ -749,8 +749,9 @@ class ReportAdmin(ServiceOnlyAdmin):
             "\n",
             "<div>{}: {}</div>",
             (
-                (name.replace("_", " ").capitalize(), value)
-                for name, value in report.figures.items()
+                (name.replace("_", " ").capitalize(), report.figures[name])
+                for name in reports.SF425_LINES
+                if name in report.figures
             ),
         )
 

@@ -25,6 +25,21 @@ from hms.db import database_for, insert_returning, service_atomic
 from hms.errors import Conflict, NotFound, PermissionDenied
 
 OPEN = (Report.Status.DUE, Report.Status.RETURNED)
+# The SF-425's lines in the form's order (a stored report's figures are shown in it).
+SF425_LINES = (
+    "total_federal_funds_authorized",
+    "federal_share_of_expenditures",
+    "federal_share_of_unliquidated_obligations",
+    "total_federal_share",
+    "unobligated_balance_of_federal_funds",
+    "total_recipient_share_required",
+    "recipient_share_of_expenditures",
+    "remaining_recipient_share",
+    "program_income",
+    "indirect_cost_rate",
+    "indirect_cost_base",
+    "indirect_expense",
+)
 
 
 def sf425_figures(
