@@ -119,6 +119,14 @@ class ServiceActionsMixin:
         response = func(self, request, self.model._default_manager.filter(pk=obj.pk))
         return response or HttpResponseRedirect(change_url)
 
+    def is_one_object(self, request, queryset) -> bool:
+        """An action that works on one record at a time: say so when several were selected."""
+        if queryset.count() == 1:
+            return True
+        name = self.model._meta.verbose_name
+        self.message_user(request, f"Select exactly one {name}.", messages.WARNING)
+        return False
+
     def acting_identity(self, request) -> Identity:
         """The platform identity of the signed-in staff member; PermissionDenied if none."""
         return identity_of(request.user)

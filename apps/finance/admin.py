@@ -435,8 +435,7 @@ class AwardAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Propose a supplement or de-obligation", permissions=["change"])
     def propose_amendment(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one award.", messages.WARNING)
+        if not self.is_one_object(request, queryset):
             return None
         award = queryset.get()
         return self.form_action(
@@ -461,8 +460,7 @@ class AwardAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Attach a document to the selected award", permissions=["change"])
     def attach_document(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one award.", messages.WARNING)
+        if not self.is_one_object(request, queryset):
             return None
         return self.form_action(
             request,
@@ -496,8 +494,7 @@ class AwardAdmin(ServiceOnlyAdmin):
 
     @admin.action(description="Schedule a disbursement", permissions=["change"])
     def schedule_disbursement(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one award.", messages.WARNING)
+        if not self.is_one_object(request, queryset):
             return None
         award = queryset.get()
         form = ScheduleDisbursementForm(self.submitted_form_data(request), award=award)

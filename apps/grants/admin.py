@@ -607,7 +607,11 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     def _documents(self, application) -> dict:
         """The application's files by id, each with its download link and, where an answer
-        names it, the question it answers."""
+        names it, the question it answers; read once per page (the answers and the files
+        table both show them)."""
+        cached = getattr(application, "_document_rows", None)
+        if cached is not None:
+            return cached
         rows = document_rows(
             selectors.application_documents(application=application),
             lambda document: reverse(
@@ -620,6 +624,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
         for question in questions.answered_questions(definition, application.answers):
             if question["type"] == "file" and question["answer"] in rows:
                 rows[question["answer"]]["purpose"] = question["label"]
+        application._document_rows = rows
         return rows
 
     @admin.display(description="Answers")
@@ -638,8 +643,7 @@ class ApplicationAdmin(PeopleColumnsMixin, CsvExportMixin, ServiceActionsMixin, 
 
     @admin.action(description="Attach a document to the determination", permissions=["change"])
     def attach_document(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one application.", messages.WARNING)
+        if not self.is_one_object(request, queryset):
             return None
         return self.form_action(
             request,

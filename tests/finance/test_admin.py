@@ -4,10 +4,18 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
 from django.test import Client
 
 from apps.finance import services
-from apps.finance.models import Award, Disbursement, LedgerEntry, ReimbursementRequest
+from apps.finance.models import (
+    Amendment,
+    Award,
+    AwardDocument,
+    Disbursement,
+    LedgerEntry,
+    ReimbursementRequest,
+)
 from apps.finance.selectors import award_balances
 from hms.people.services import person_record
 from hms.settings import finance as finance_settings
@@ -344,3 +352,18 @@ def test_a_payment_page_offers_the_step_its_state_allows(officer_admin, casework
     refused = officer_admin.post(f"/admin/finance/disbursement/{scheduled.pk}/do/settle_payments/")
     scheduled.refresh_from_db()
     assert refused.status_code == 302 and scheduled.status == Disbursement.Status.SCHEDULED
+
+
+@pytest.mark.parametrize(
+    "action", ["schedule_disbursement", "propose_amendment", "attach_document"]
+)
+def test_an_action_on_one_award_refuses_several_and_changes_nothing(officer_admin, action):
+    awards = [factories.award(), factories.award()]
+
+    response = _act(officer_admin, "award", action, awards)
+
+    assert response.status_code == 302
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert shown == ["Select exactly one award."]
+    assert not Disbursement.objects.exists() and not Amendment.objects.exists()
+    assert not AwardDocument.objects.exists()
