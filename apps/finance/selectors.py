@@ -166,6 +166,20 @@ def award_available(*, award: Award, category: BudgetCategory) -> tuple[Decimal,
     return cents(totals["overall"]), cents(totals["in_category"])
 
 
+INDIRECT_CATEGORY = "indirect"
+
+
+def claimed_costs(*, award: Award) -> tuple[Decimal, Decimal]:
+    """What has been approved for the recipient (paid or awaiting payment): (direct, indirect)."""
+    claimed = _account_balance(Account.DISBURSED) + _account_balance(Account.PENDING)
+    indirect = Q(category__name__iexact=INDIRECT_CATEGORY)
+    totals = LedgerEntry.objects.filter(award=award).aggregate(
+        direct=Coalesce(Sum(claimed, filter=~indirect, output_field=money_field()), Value(ZERO)),
+        indirect=Coalesce(Sum(claimed, filter=indirect, output_field=money_field()), Value(ZERO)),
+    )
+    return cents(totals["direct"]), cents(totals["indirect"])
+
+
 def transferred_without_approval(*, award: Award) -> Decimal:
     """What has moved between the award's categories under the program's transfer limit."""
     total = LedgerEntry.objects.filter(award=award, kind=EntryKind.TRANSFER_IN).aggregate(

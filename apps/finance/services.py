@@ -303,6 +303,7 @@ def _check_reimbursable(*, award: Award, category: BudgetCategory, amount: Decim
     """How much must move into `category` from the award's others for a reimbursement of
     `amount` (0 when the category holds it), within the program's limit on transfers without
     prior approval; past it, the refusal says a budget revision is needed (award locked)."""
+    _check_indirect(award=award, category=category, amount=amount)
     overall, in_category = selectors.award_available(award=award, category=category)
     if amount > overall:
         raise ValidationFailed(
@@ -335,6 +336,31 @@ def _check_reimbursable(*, award: Award, category: BudgetCategory, amount: Decim
             context={"transfer_needed": shortfall, "transferred": used, "transfer_limit": limit},
         )
     return shortfall
+
+
+def _check_indirect(*, award: Award, category: BudgetCategory, amount: Decimal) -> None:
+    """Indirect costs are claimed at the award's indirect cost rate on the direct costs claimed
+    so far (paid or promised), and not at all where the program allows no indirect rate."""
+    if category.name.lower() != selectors.INDIRECT_CATEGORY:
+        return
+    rate = award.indirect_cost_rate
+    if not rate:
+        raise ValidationFailed(
+            "The program allows no indirect cost rate, so no indirect costs can be reimbursed.",
+            code="indirect_not_allowed",
+            fields={"category": "Claim the costs in a direct cost category."},
+        )
+    direct, indirect = selectors.claimed_costs(award=award)
+    allowed = selectors.cents(direct * rate / 100) - indirect
+    if amount > allowed:
+        raise ValidationFailed(
+            f"Indirect costs are claimed at {rate}% of the direct costs claimed "
+            f"({format_money(direct)}); {format_money(indirect)} is already claimed, so at most "
+            f"{format_money(max(allowed, Decimal('0.00')))} more can be: claim the direct costs first.",
+            code="indirect_over_rate",
+            fields={"amount": f"At most {max(allowed, Decimal('0.00'))}."},
+            context={"direct_claimed": direct, "indirect_claimed": indirect, "rate": rate},
+        )
 
 
 def _transfer_into(

@@ -485,6 +485,8 @@ class BudgetCategory(models.TextChoices):
     SUPPLIES = "supplies", "Supplies"
     CONTRACTUAL = "contractual", "Contractual"
     OTHER = "other", "Other"
+    # Charged at the award's indirect cost rate on the direct costs (finance enforces the rate).
+    INDIRECT = "indirect", "Indirect costs"
 
 
 class BudgetLine(models.Model):

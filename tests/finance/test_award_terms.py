@@ -192,6 +192,42 @@ def test_without_a_transfer_limit_a_category_cannot_go_over_its_budget():
     assert not LedgerEntry.objects.filter(kind=EntryKind.TRANSFER_IN).exists()
 
 
+# -- indirect costs -----------------------------------------------------------------------------
+
+WITH_INDIRECT = [("Personnel", "600.00"), ("Travel", "300.00"), ("indirect", "100.00")]
+
+
+def test_indirect_costs_are_claimed_at_the_rate_on_the_direct_costs_claimed():
+    terms(indirect_cost_rate=D("20"))
+    award = factories.award(amount="1000.00", budget=WITH_INDIRECT)
+    with pytest.raises(ValidationFailed) as before_direct:
+        factories.reimbursement(award, amount="0.01", category="indirect")
+    assert before_direct.value.code == "indirect_over_rate"
+
+    reimburse(award, "300.00", "Personnel")
+    reimburse(award, "100.00", "Travel")  # approved, not yet paid: it counts too
+    with pytest.raises(ValidationFailed) as past_rate:
+        factories.reimbursement(award, amount="80.01", category="indirect")  # 20% of 400
+    assert past_rate.value.code == "indirect_over_rate"
+    assert past_rate.value.context["direct_claimed"] == D("400.00")
+    assert past_rate.value.fields == {"amount": "At most 80.00."}
+
+    reimburse(award, "50.00", "indirect")
+    with pytest.raises(ValidationFailed) as again:
+        factories.reimbursement(award, amount="30.01", category="indirect")  # 50 already claimed
+    assert again.value.context["indirect_claimed"] == D("50.00")
+    factories.reimbursement(award, amount="30.00", category="indirect")
+
+
+def test_without_an_indirect_rate_no_indirect_costs_are_reimbursed():
+    award = factories.award(amount="1000.00", budget=WITH_INDIRECT)
+    reimburse(award, "500.00", "Personnel")
+    with pytest.raises(ValidationFailed) as refused:
+        factories.reimbursement(award, amount="10.00", category="indirect")
+    assert refused.value.code == "indirect_not_allowed"
+    assert not award.reimbursements.filter(category__name="indirect").exists()
+
+
 def test_approval_checks_the_limit_again_under_the_lock():
     terms(transfer_limit_percent=D("10"))
     award = factories.award(amount="1000.00")
