@@ -241,6 +241,23 @@ class Platform:
                 worker_env,
             )
 
+    def define_beat(self, name: str) -> None:
+        """A finance beat process (the Procfile's `finance_beat`), started by the test."""
+        self._define(
+            name,
+            [
+                str(BIN / "celery"),
+                "-A",
+                "hms.celery",
+                "beat",
+                "-S",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "-l",
+                "INFO",
+            ],
+            self.service_env("finance"),
+        )
+
     def set_workers(self, service: str, workers: int) -> None:
         """Run `workers` bus worker processes for `service` from now on (each its share)."""
         names = [name for name in self.processes if name.startswith(f"{service}-worker")]
@@ -317,6 +334,8 @@ class Platform:
             return " ready." in self.log(name)
         if name.endswith("-relay"):
             return "relaying outbox" in self.log(name)
+        if "-beat" in name:
+            return "beat: Starting..." in self.log(name)
         try:
             with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
                 return response.status == 200

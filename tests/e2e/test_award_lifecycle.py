@@ -5,6 +5,7 @@ as the finance beat runs them, here on chosen days); the reports are submitted, 
 award closes only then, with what remains de-obligated."""
 
 import datetime
+import json
 import secrets
 from decimal import Decimal
 
@@ -156,3 +157,78 @@ def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(s
         answer = gateway.get(f"/api/v1/finance/awards/{award['id']}/{path}", token=stranger)
         assert answer.status == 404, (path, answer)
     assert gateway.get(f"/api/v1/finance/reports/{final['id']}", token=stranger).status == 404
+
+
+def test_two_beat_processes_running_by_mistake_send_each_reminder_once(seeded):  # noqa: F811
+    """Two real `finance_beat` processes on one schedule, both sending the reminder sweep every
+    second to the finance worker: the recipient still gets one email for the reminder due."""
+    gateway = Gateway(seeded)
+    user_id, _ = register_business(gateway)
+    code = f"USDA-RBDG-2027-{secrets.randbelow(90) + 10}"
+    # An award whose first quarterly report is due in three days, an offset its program sets.
+    made = seeded.shell(
+        "finance",
+        f"""
+import datetime, json
+from decimal import Decimal
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from apps.finance import services
+from apps.finance.models import ProgramTerms
+ProgramTerms.objects.create(program_code={code!r}, performance_months=12,
+    financial_reports="quarterly", performance_reports="none", reminder_days=[3, -1])
+award = services.award_obligate(application_id={900000 + user_id}, applicant_id={user_id},
+    program_code={code!r}, tracking_number="HMS-2027-BEATS", awarded_amount=Decimal("5000.00"),
+    budget_lines=[("personnel", Decimal("5000.00"))])
+report = award.reports.get(kind="financial", number=1)
+report.due_on = timezone.localdate() + datetime.timedelta(days=3)
+report.save(update_fields=["due_on"])
+every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period="seconds")
+PeriodicTask.objects.create(name="Reminders every second (test)",
+    task="finance.send_report_reminders", interval=every_second, queue="finance")
+print(json.dumps({{"fain": award.fain, "report": report.pk}}))
+""",
+    )
+    made = json.loads(made.strip().splitlines()[-1])
+    beats = ["finance-beat", "finance-beat-2"]
+    try:
+        for name in beats:
+            seeded.define_beat(name)
+            seeded.start(name)
+
+        def both_beats_sent_it_again_and_again():
+            sent = [seeded.log(name).count("Reminders every second (test)") for name in beats]
+            runs = seeded.log("finance-worker").count("report reminders: ")
+            return (sent, runs) if min(sent) >= 3 and runs >= 8 else None
+
+        try:
+            wait_until(both_beats_sent_it_again_and_again, timeout=90)
+        except TimeoutError:
+            logs = [seeded.log(name)[-2000:] for name in [*beats, "finance-worker"]]
+            raise AssertionError("the beats never ran:\n" + "\n".join(logs)) from None
+        told = wait_until(
+            lambda: emails_about(seeded, made["fain"], count=1), timeout=60, message="no email"
+        )
+    finally:
+        for name in beats:
+            seeded.stop(name)
+        seeded.shell(
+            "finance",
+            "from django_celery_beat.models import PeriodicTask\n"
+            "PeriodicTask.objects.filter(name='Reminders every second (test)').delete()",
+        )
+    assert len(told) == 1 and told[0].startswith(
+        f"Your Financial report (SF-425) 1 for award {made['fain']} is due"
+    ), told
+    recorded = seeded.shell(
+        "finance",
+        f"""
+from apps.finance.models import ReportReminder
+from hms.bus.models import OutboxEvent
+events = OutboxEvent.objects.filter(event_type="finance.report_reminder")
+print(ReportReminder.objects.filter(report_id={made["report"]}).count(),
+      sum(e.envelope["payload"]["report_id"] == {made["report"]} for e in events))
+""",
+    )
+    assert recorded.split() == ["1", "1"], recorded
+    assert len(emails_about(seeded, made["fain"], count=0)) == 1
