@@ -173,9 +173,24 @@ class ServiceOnlyAdmin(
         return obj is None and super().has_change_permission(request)
 
 
+@admin.display(description="Period")
+def report_period(report: Report) -> str:
+    return f"{date_format(report.period_start, 'N j, Y')} to {date_format(report.period_end, 'N j, Y')}"
+
+
+@admin.display(description="Late")
+def report_late(report: Report) -> str:
+    """Words where a report is late, and nothing where it is not: a column of red crosses for
+    reports that are fine would read as alarm."""
+    if not report.is_late:
+        return "-"
+    days = (timezone.localdate() - report.due_on).days
+    return format_html("<strong>Late by {} day{}</strong>", days, "" if days == 1 else "s")
+
+
 class ReportInline(ReadOnlyInline):
     model = Report
-    fields = ["report_link", "period", "due_on", "status", "late"]
+    fields = ["report_link", report_period, "due_on", "status", report_late]
     readonly_fields = fields
     verbose_name_plural = "reports the award owes"
 
@@ -183,14 +198,6 @@ class ReportInline(ReadOnlyInline):
     def report_link(self, report):
         url = reverse("admin:finance_report_change", args=[report.pk])
         return format_html('<a href="{}">{}</a>', url, report)
-
-    @admin.display(description="Period")
-    def period(self, report):
-        return f"{date_format(report.period_start, 'N j, Y')} to {date_format(report.period_end, 'N j, Y')}"
-
-    @admin.display(boolean=True, description="Late")
-    def late(self, report):
-        return report.is_late
 
 
 class AwardVersionInline(ReadOnlyInline):
@@ -590,6 +597,10 @@ class AmendmentAdmin(ServiceOnlyAdmin):
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
+    def change_context(self, request, amendment) -> dict:
+        award = amendment.award
+        return {"title": f"{amendment} of award {award.fain or award}"}
+
     def object_actions_for(self, request, amendment) -> list[ObjectAction]:
         if not officer_may_act(request) or amendment.status != Amendment.Status.REQUESTED:
             return []
@@ -692,9 +703,26 @@ class ReportStateFilter(QueueFilter):
         return queryset
 
 
+def _figure(name: str, value: str) -> str:
+    """An SF-425 line as people read it: the rate in percent, every other line in dollars."""
+    return (
+        f"{Decimal(value).normalize():f}%"
+        if name == "indirect_cost_rate"
+        else money(Decimal(value))
+    )
+
+
 @admin.register(Report)
 class ReportAdmin(ServiceOnlyAdmin):
-    list_display = ["__str__", "award", AWARD_APPLICANT, "period", "due_on", "status", "late"]
+    list_display = [
+        "__str__",
+        "award",
+        AWARD_APPLICANT,
+        report_period,
+        "due_on",
+        "status",
+        report_late,
+    ]
     list_filter = [ReportStateFilter, "kind"]
     list_select_related = ["award"]
     search_fields = ["award__tracking_number", "=award__fain"]
@@ -705,7 +733,17 @@ class ReportAdmin(ServiceOnlyAdmin):
     fieldsets = [
         (
             None,
-            {"fields": ["award", AWARD_APPLICANT, "kind", "period", "due_on", "status", "late"]},
+            {
+                "fields": [
+                    "award",
+                    AWARD_APPLICANT,
+                    "kind",
+                    report_period,
+                    "due_on",
+                    "status",
+                    report_late,
+                ]
+            },
         ),
         ("What the recipient reported", {"fields": ["narrative", "figures_display"]}),
         (
@@ -722,6 +760,9 @@ class ReportAdmin(ServiceOnlyAdmin):
     ]
     readonly_fields = [field for _name, options in fieldsets for field in options["fields"]]
 
+    def change_context(self, request, report) -> dict:
+        return {"title": f"{report} of award {report.award.fain or report.award}"}
+
     def object_actions_for(self, request, report) -> list[ObjectAction]:
         if not officer_may_act(request) or report.status != Report.Status.SUBMITTED:
             return []
@@ -730,27 +771,20 @@ class ReportAdmin(ServiceOnlyAdmin):
             ObjectAction("return_reports", "Return for changes"),
         ]
 
-    @admin.display(description="Period")
-    def period(self, report):
-        return f"{date_format(report.period_start, 'N j, Y')} to {date_format(report.period_end, 'N j, Y')}"
-
-    @admin.display(boolean=True, description="Late")
-    def late(self, report):
-        return report.is_late
-
     @admin.display(description="SF-425 figures")
     def figures_display(self, report):
         if not report.figures:
             return "-"
-        return format_html_join(
+        rows = format_html_join(
             "\n",
-            "<div>{}: {}</div>",
+            '<tr><th scope="row">{}</th><td class="money">{}</td></tr>',
             (
-                (name.replace("_", " ").capitalize(), report.figures[name])
+                (name.replace("_", " ").capitalize(), _figure(name, report.figures[name]))
                 for name in reports.SF425_LINES
                 if name in report.figures
             ),
         )
+        return format_html('<table class="figures">{}</table>', rows)
 
     @admin.action(description="Accept the selected reports", permissions=["change"])
     def accept_reports(self, request, queryset):

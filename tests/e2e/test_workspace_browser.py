@@ -368,3 +368,95 @@ def test_program_staff_build_a_form_and_caseworkers_read_its_answers(
     with casey.expect_download() as downloading:
         answers.get_by_role("link", name="coverage map.pdf").click()
     assert downloading.value.suggested_filename == "coverage map.pdf"
+
+
+def test_the_finance_officer_decides_a_budget_revision_and_reviews_a_report(
+    platform, browser, story, screens
+):
+    gateway, token = story["gateway"], story["token"]
+    approved = gateway.post(
+        f"/api/v1/grants/review/applications/{story['application']['id']}/approve",
+        token=gateway.login(*CASEWORKER),
+    )  # approved by an earlier test of the module, or here when run alone
+    assert approved.status in (200, 409), approved
+    award = wait_until(
+        lambda: award_for(gateway, token, story["application"]["id"]),
+        timeout=60,
+        message="Finance never obligated the approved award",
+    )
+    asked = gateway.post(
+        f"/api/v1/finance/awards/{award['id']}/amendments",
+        {
+            "kind": "budget_revision",
+            "moves": [{"from": "personnel", "to": "supplies", "amount": "400.00"}],
+            "reason": "The sensor parts cost more than quoted.",
+        },
+        token=token,
+    )
+    assert asked.status == 201, asked
+    owed = gateway.get(f"/api/v1/finance/awards/{award['id']}/reports", token=token).body
+    quarterly = next(r for r in owed if r["kind"] == "financial")
+    sent = gateway.post(
+        f"/api/v1/finance/reports/{quarterly['id']}/submit",
+        {"recipient_share": "0.00", "program_income": "0.00"},
+        token=token,
+    )
+    assert sent.status == 200, sent
+
+    morgan = staff_page(browser, platform, "finance", FINANCE_OFFICER)
+    counts = morgan.locator(".start-counts")
+    expect(counts).to_contain_text("Amendments to decide")
+    expect(counts).to_contain_text("Reports to review")
+    counts.get_by_role("link", name=re.compile("Amendments to decide")).click()
+    row = morgan.locator("#result_list tbody tr", has_text=story["name"])
+    expect(row).to_contain_text("$400.00 from personnel to supplies")
+    screens.shoot(morgan, "amendments-to-decide")
+    row.locator("th a").click()
+    expect(morgan).to_have_url(re.compile(r"/amendment/\d+/change/"))
+    expect(morgan.locator("h1")).to_contain_text(f"Budget revision {asked.body['id']}")
+    expect(morgan.locator("h1")).to_contain_text(f"of award {award['fain']}")
+    expect(morgan.locator("#content")).to_contain_text("The sensor parts cost more than quoted.")
+    assert buttons(morgan) == ["Approve", "Reject"]
+    assert axe_violations(morgan) == []
+    press(morgan, "Approve")
+    expect(morgan.locator(".messagelist")).to_contain_text("Approved: 1.")
+    assert buttons(morgan) == []
+
+    # The award's page: the new version in its history, the budget against actuals moved.
+    morgan.goto(f"{platform.url('finance')}/admin/finance/award/{award['id']}/change/")
+    history = morgan.locator("#versions-group")
+    history.scroll_into_view_if_needed()
+    screens.shoot(morgan, "award-history")
+    versions = history.locator("tbody tr.has_original").all_inner_texts()
+    assert len(versions) == 2, versions
+    assert "Budget revision" in versions[1], versions
+
+    # The report: returned with comments, submitted again, accepted.
+    morgan.goto(f"{platform.url('finance')}/admin/finance/report/{quarterly['id']}/change/")
+    expect(morgan.locator("h1")).to_have_text(
+        f"Financial report (SF-425) {quarterly['number']} of award {award['fain']}"
+    )
+    expect(morgan.locator("table.figures")).to_contain_text("Federal share of expenditures")
+    assert buttons(morgan) == ["Accept", "Return for changes"]
+    screens.shoot(morgan, "report-to-review")
+    assert axe_violations(morgan) == []
+    press(morgan, "Return for changes")
+    morgan.get_by_label("Reason").fill("Program income is missing for the quarter.")
+    apply_form(morgan, "Return")
+    expect(morgan.locator(".messagelist")).to_contain_text("Returned: 1.")
+    returned = gateway.get(f"/api/v1/finance/reports/{quarterly['id']}", token=token).body
+    assert returned["status"] == "returned", returned
+    assert returned["review_comment"] == "Program income is missing for the quarter."
+    again = gateway.post(
+        f"/api/v1/finance/reports/{quarterly['id']}/submit",
+        {"recipient_share": "0.00", "program_income": "125.00"},
+        token=token,
+    )
+    assert again.status == 200, again
+    morgan.reload()
+    assert buttons(morgan) == ["Accept", "Return for changes"]
+    press(morgan, "Accept")
+    expect(morgan.locator(".messagelist")).to_contain_text("Accepted: 1.")
+    income = morgan.locator("table.figures tr", has_text="Program income")
+    expect(income).to_contain_text("$125.00")
+    screens.shoot(morgan, "report-accepted")

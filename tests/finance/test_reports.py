@@ -220,12 +220,19 @@ def test_staff_review_reports_in_the_finance_admin(settings):
     assert "Financial report (SF-425) 1" in queue
     page = officer.get(f"/admin/finance/report/{report.pk}/change/")
     assert [b.label for b in page.context["object_actions"]] == ["Accept", "Return for changes"]
-    assert "Federal share of expenditures" in page.content.decode()
+    shown = page.content.decode()
+    assert "Federal share of expenditures" in shown
+    assert '>Total federal funds authorized</th><td class="money">$1,000.00<' in shown
+    assert '>Indirect cost rate</th><td class="money">0%<' in shown
     officer.post(f"/admin/finance/report/{report.pk}/do/accept_reports/")
     report.refresh_from_db()
     assert report.status == "accepted"
     award_page = officer.get(f"/admin/finance/award/{award.pk}/change/").content.decode()
     assert "reports the award owes" in award_page.lower()
+    assert award_page.count("Late by ") == 1  # the performance report; the rest say nothing
+    assert "Late by 1 day</strong>" in award_page
+    late = officer.get("/admin/finance/report/?state=late").content.decode()
+    assert "Late by " in late and "Performance report 1" in late
 
 
 # -- reminders ---------------------------------------------------------------------------------
