@@ -416,9 +416,21 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         f"    with {profile.bus_producers} producers committing: {burst['events_per_s']} events/s "
         f"end to end (they committed {burst['producer_commits_per_s']}/s)"
     )
+    # The no-op baseline brackets the drain (just before and just after it), so a swing of the
+    # machine's load moves both sides of the ratio, not one.
+    noop_before = raw_celery_noop(platform, profile.raw_tasks, root)
     bus = drain(platform, drains[0], profile.bus_producers)
+    noop_after = raw_celery_noop(platform, profile.raw_tasks, root)
+    noop = {
+        "tasks": profile.raw_tasks,
+        "before_per_s": noop_before["tasks_per_s"],
+        "after_per_s": noop_after["tasks_per_s"],
+        "tasks_per_s": round((noop_before["tasks_per_s"] + noop_after["tasks_per_s"]) / 2, 1),
+    }
     say(
-        f"    the bus draining {drain_n} committed events (1 Finance worker): {bus['events_per_s']} events/s"
+        f"    the bus draining {drain_n} committed events (1 Finance worker): {bus['events_per_s']} "
+        f"events/s; raw Celery's no-op just before and after: {noop['before_per_s']} and "
+        f"{noop['after_per_s']} tasks/s"
     )
     scaled = scaling(
         platform, drains[1 : 1 + 2 * profile.bus_scaling_rounds], profile.bus_producers
@@ -428,8 +440,6 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         f"    1 Finance worker {scaled['one_per_s']}/s, 2 workers {scaled['two_per_s']}/s "
         f"-> {scale_ratio}x"
     )
-    noop = raw_celery_noop(platform, profile.raw_tasks, root)
-    say(f"    raw Celery, no-op task: {noop['tasks_per_s']} tasks/s")
     handler = raw_celery_handler(platform, drains[-1], root)
     say(f"    raw Celery, the same handler without the bus: {handler['tasks_per_s']} tasks/s")
     writes = writes_while_broker_down(platform, profile, broker)

@@ -106,8 +106,10 @@ def markdown(results: dict) -> str:
         f"- The bus draining a committed backlog (relay, Redis, Celery, inbox, award obligated, "
         f"acknowledgements), first to last award: **{_fmt(drained['events_per_s'], 1)} events/s** "
         f"over {drained['events']} events; missing {drained['missing']}.",
-        f"- Raw Celery on the same Redis, draining the same size of backlog: a no-op task "
-        f"{_fmt(bus['raw_celery_noop']['tasks_per_s'], 1)} tasks/s; the same handler without the "
+        f"- Raw Celery on the same Redis, draining a backlog: a no-op task "
+        f"{_fmt(bus['raw_celery_noop']['tasks_per_s'], 1)} tasks/s (the mean of "
+        f"{_fmt(bus['raw_celery_noop']['before_per_s'], 1)} just before the bus's drain and "
+        f"{_fmt(bus['raw_celery_noop']['after_per_s'], 1)} just after); the same handler without the "
         f"bus {_fmt(bus['raw_celery_handler']['tasks_per_s'], 1)} tasks/s.",
         f"- Ratios: **{_fmt(bus['ratio_to_raw_celery'], 3)}x** the no-op, "
         f"**{_fmt(bus['ratio_to_handler_alone'], 3)}x** the handler alone.",
