@@ -2,23 +2,23 @@
 
 2 CFR 200.211 requires every federal award to carry a FAIN, unique within the agency, which the
 recipient quotes on every report and drawdown. HMS forms it from the program code and the federal
-fiscal year the award is obligated in (October 1 to September 30), with a sequence number per
-agency and fiscal year:
+fiscal year the award is obligated in (October 1 to September 30), with the award's number in
+the Finance Service:
 
-    <AGENCY><FY, two digits><SERIES><ROUND>-<SEQUENCE, six digits>
+    <AGENCY><FY, two digits><SERIES><ROUND>-<AWARD NUMBER, six digits or more>
 
-    program SBA-SBIR-2027-01, obligated 2026-12-03 (FY 2027), the 42nd SBA award of FY 2027
-    -> SBA27SBIR01-000042
+    program SBA-SBIR-2027-01, obligated 2026-12-03 (FY 2027), award 42 -> SBA27SBIR01-000042
 
-At most 26 characters (USAspending allows 30): the agency is cut to 6 letters and the series to
-8; upper case letters, digits and one hyphen. The
-sequence never repeats: it is drawn under a row lock of the agency's counter for the year.
+At most 30 characters (USAspending's limit) up to award 9,999,999: the agency is cut to 6 letters
+and the series to 8; upper case letters, digits and one hyphen. The award's number is its primary
+key, so a FAIN never repeats, and no counter is locked while an award is obligated: two workers
+obligating awards of one agency at once never wait for each other. (Until 2026-12-03 the number
+was a counter per agency and fiscal year, `FainCounter`; FAINs already issued keep theirs. The
+counter's table goes in the release after.)
 """
 
 import datetime
 import re
-
-from apps.finance.models import FainCounter
 
 
 def fiscal_year(day: datetime.date) -> int:
@@ -35,13 +35,7 @@ def program_parts(program_code: str) -> tuple[str, str, str]:
     return agency, series, round_number[-2:].zfill(2)
 
 
-def next_fain(program_code: str, day: datetime.date) -> str:
-    """A new FAIN for an award of `program_code` obligated on `day` (inside a transaction)."""
+def fain_for(program_code: str, day: datetime.date, award_number: int) -> str:
+    """The FAIN of award `award_number` of `program_code`, obligated on `day`."""
     agency, series, round_number = program_parts(program_code)
-    year = fiscal_year(day)
-    counter, _ = FainCounter.objects.select_for_update().get_or_create(
-        agency=agency, fiscal_year=year
-    )
-    counter.last_number += 1
-    counter.save(update_fields=["last_number"])
-    return f"{agency}{year % 100:02d}{series}{round_number}-{counter.last_number:06d}"
+    return f"{agency}{fiscal_year(day) % 100:02d}{series}{round_number}-{award_number:06d}"

@@ -126,7 +126,9 @@ class ProgramTerms(models.Model):
 
 
 class FainCounter(models.Model):
-    """The last FAIN sequence number used per agency and federal fiscal year."""
+    """The last FAIN sequence number used per agency and federal fiscal year, until FAINs took
+    the award's number (`apps/finance/fain.py`). Unused; kept for one release so that workers
+    of the release before still find it during a rolling upgrade (expand, then contract)."""
 
     agency = models.CharField(max_length=10)
     fiscal_year = models.PositiveSmallIntegerField()

@@ -26,11 +26,12 @@ def budget_periods(award: Award, months: int) -> list[BudgetPeriod]:
     return periods
 
 
-def schedule_reports(award: Award) -> None:
+def schedule_reports(award: Award, *, new: bool = False) -> None:
     """Make the award's reports match its period of performance: a periodic report for each full
     reporting period before the last (the final report covers the last), due `due_days` after
     it; the final report due `final_due_days` after the award ends. Reports already submitted
-    keep their dates; those still due move with the period (a no-cost extension)."""
+    keep their dates; those still due move with the period (a no-cost extension). A `new`
+    award has none yet: its reports are one INSERT."""
     plan = award.reporting or {}
     wanted: list[tuple[str, int, datetime.date, datetime.date, datetime.date]] = []
     for kind, frequency in (
@@ -48,20 +49,24 @@ def schedule_reports(award: Award) -> None:
     final_due = award.period_end + plan.get("final_due_days", 120) * DAY
     wanted.append((Report.Kind.FINAL, 1, award.period_start, award.period_end, final_due))
 
-    existing = {(report.kind, report.number): report for report in award.reports.all()}
-    changed = []
+    existing = {} if new else {(r.kind, r.number): r for r in award.reports.all()}
+    added, changed = [], []
     for kind, number, start, end, due in wanted:
         report = existing.get((kind, number))
         if report is None:
-            Report.objects.create(
-                award=award,
-                kind=kind,
-                number=number,
-                period_start=start,
-                period_end=end,
-                due_on=due,
+            added.append(
+                Report(
+                    award=award,
+                    kind=kind,
+                    number=number,
+                    period_start=start,
+                    period_end=end,
+                    due_on=due,
+                )
             )
         elif report.status in (Report.Status.DUE, Report.Status.RETURNED):
             report.period_start, report.period_end, report.due_on = start, end, due
             changed.append(report)
-    Report.objects.bulk_update(changed, ["period_start", "period_end", "due_on"])
+    Report.objects.bulk_create(added)
+    if changed:
+        Report.objects.bulk_update(changed, ["period_start", "period_end", "due_on"])

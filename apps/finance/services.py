@@ -18,7 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from apps.finance import events, selectors
-from apps.finance.fain import next_fain
+from apps.finance.fain import fain_for
 from apps.finance.models import (
     ENTRY_MOVEMENTS,
     Amendment,
@@ -351,14 +351,14 @@ def _check_indirect(*, award: Award, category: BudgetCategory, amount: Decimal) 
             fields={"category": "Claim the costs in a direct cost category."},
         )
     direct, indirect = selectors.claimed_costs(award=award)
-    allowed = selectors.cents(direct * rate / 100) - indirect
+    allowed = max(selectors.cents(direct * rate / 100) - indirect, Decimal("0.00"))
     if amount > allowed:
         raise ValidationFailed(
-            f"Indirect costs are claimed at {rate}% of the direct costs claimed "
+            f"Indirect costs are claimed at {rate.normalize():f}% of the direct costs claimed "
             f"({format_money(direct)}); {format_money(indirect)} is already claimed, so at most "
-            f"{format_money(max(allowed, Decimal('0.00')))} more can be: claim the direct costs first.",
+            f"{format_money(allowed)} more can be: claim the direct costs first.",
             code="indirect_over_rate",
-            fields={"amount": f"At most {max(allowed, Decimal('0.00'))}."},
+            fields={"amount": f"At most {allowed}."},
             context={"direct_claimed": direct, "indirect_claimed": indirect, "rate": rate},
         )
 
@@ -460,13 +460,12 @@ def award_obligate(
             _log_repeat(existing, awarded_amount)
             return existing
         terms = program_terms(program_code)
-        award_terms = _award_terms(terms, amount)
-        # The terms are set once the award is known to be new: a repeat draws no FAIN.
+        award_terms = _award_terms(terms, amount, award_id=created[0][0])
         Award.objects.filter(pk=created[0][0]).update(**award_terms)
         award = Award(pk=created[0][0], **rows[0], **award_terms)
         award._state.adding, award._state.db = False, alias  # as the row just written
         BudgetPeriod.objects.bulk_create(budget_periods(award, terms.budget_period_months))
-        schedule_reports(award)
+        schedule_reports(award, new=True)
         memo = f"Obligated for {tracking_number or f'application {application_id}'}"
         # One INSERT for the categories and one for their obligations, however many there are.
         categories = BudgetCategory.objects.bulk_create(
@@ -490,7 +489,7 @@ def award_obligate(
             for line, category in zip(split, categories, strict=True)
             if line.obligated > 0
         )
-        record_version(award)
+        record_version(award, categories=categories)
         publish(events.award_obligated_event(award, amount=award.awarded_amount))
     logger.info(
         "award %s obligated %s for application %s", award.pk, awarded_amount, application_id
@@ -498,17 +497,27 @@ def award_obligate(
     return award
 
 
-def record_version(award: Award, amendment: Amendment | None = None) -> AwardVersion:
-    """The award as it stands now, as its next version (1 when obligated)."""
-    categories = list(award.categories.order_by("name"))
-    latest = award.versions.order_by("-number").values_list("number", flat=True).first()
+def record_version(
+    award: Award,
+    amendment: Amendment | None = None,
+    *,
+    categories: list[BudgetCategory] | None = None,
+) -> AwardVersion:
+    """The award as it stands now, as its next version. Version 1 is the award as obligated:
+    its `categories` are given, its obligation is the awarded amount, nothing is read back."""
+    if categories is not None:
+        number, obligated = 1, award.awarded_amount
+    else:
+        categories = list(award.categories.all())
+        latest = award.versions.order_by("-number").values_list("number", flat=True).first()
+        number, obligated = (latest or 0) + 1, selectors.award_balances(award=award).obligated
     return AwardVersion.objects.create(
         award=award,
-        number=(latest or 0) + 1,
+        number=number,
         amendment=amendment,
         period_end=award.period_end,
-        obligated=selectors.award_balances(award=award).obligated,
-        budget={category.name: str(category.approved_amount) for category in categories},
+        obligated=obligated,
+        budget={c.name: str(c.approved_amount) for c in sorted(categories, key=lambda c: c.name)},
         scope=award.scope,
     )
 
@@ -520,12 +529,12 @@ def program_terms(program_code: str) -> ProgramTerms:
     )
 
 
-def _award_terms(terms: ProgramTerms, amount: Decimal) -> dict:
+def _award_terms(terms: ProgramTerms, amount: Decimal, *, award_id: int) -> dict:
     """What a new award takes from its program's terms: a FAIN, its period of performance, the
     payment method, the cost share, the indirect rate and the transfer limit."""
     start = timezone.localdate()
     return {
-        "fain": next_fain(terms.program_code, start),
+        "fain": fain_for(terms.program_code, start, award_id),
         "period_start": start,
         "period_end": add_months(start, terms.performance_months) - DAY,
         "payment_method": terms.payment_method,

@@ -43,18 +43,24 @@ def test_the_federal_fiscal_year_starts_on_october_1(day, year):
 
 
 def test_a_fain_follows_the_documented_rule_and_never_repeats():
-    first = fain.next_fain("SBA-SBIR-2027-01", datetime.date(2026, 12, 3))
-    second = fain.next_fain("SBA-SBIR-2027-01", datetime.date(2026, 12, 3))
-    other_year = fain.next_fain("SBA-SBIR-2027-01", datetime.date(2027, 10, 2))
-    plain = fain.next_fain("NSF-2026-03", datetime.date(2026, 12, 3))
-    assert (first, second, other_year) == (
-        "SBA27SBIR01-000001",
-        "SBA27SBIR01-000002",
-        "SBA28SBIR01-000001",
+    assert fain.fain_for("SBA-SBIR-2027-01", datetime.date(2026, 12, 3), 42) == (
+        "SBA27SBIR01-000042"
     )
-    assert plain == "NSF2703-000001"
-    long = fain.next_fain("ABCDEFGHIJ-KLMNOPQRSTUV-WXYZ-2027-99", datetime.date(2026, 12, 3))
+    assert fain.fain_for("SBA-SBIR-2027-01", datetime.date(2027, 10, 2), 43) == (
+        "SBA28SBIR01-000043"  # FY 2028 began on October 1
+    )
+    assert fain.fain_for("NSF-2026-03", datetime.date(2026, 12, 3), 7) == "NSF2703-000007"
+    long = fain.fain_for(
+        "ABCDEFGHIJ-KLMNOPQRSTUV-WXYZ-2027-99", datetime.date(2026, 12, 3), 10**7 - 1
+    )
     assert len(long) <= 30
+
+    # Awards take their own number: of one program, and of two, never the same FAIN.
+    awards = [factories.award() for _ in range(3)]
+    awards.append(factories.award(program_code="NSF-2026-03"))
+    fains = [Award.objects.get(pk=award.pk).fain for award in awards]
+    assert len(set(fains)) == 4
+    assert all(f.endswith(f"-{award.pk:06d}") for f, award in zip(fains, awards, strict=True))
 
 
 # -- the terms an award takes -------------------------------------------------------------------
@@ -72,7 +78,7 @@ def test_an_award_takes_its_program_s_terms_and_keeps_them():
     award = factories.award(amount="1000.00")
     award.refresh_from_db()
     start = award.period_start
-    assert award.fain.startswith("SBA") and award.fain.endswith("-000001")
+    assert award.fain == fain.fain_for("SBA-SBIR-2027-01", start, award.pk)
     assert award.period_end == periods.add_months(start, 18) - datetime.timedelta(days=1)
     assert (award.payment_method, award.cost_share_required) == ("advance", D("100.00"))
     assert (award.indirect_cost_rate, award.transfer_limit_percent) == (D("15.50"), D("10.00"))
