@@ -51,9 +51,13 @@ GATEWAY_RETRY_BACKOFF = env.float("GATEWAY_RETRY_BACKOFF", default=0.05)
 GATEWAY_STREAM_POLL_SECONDS = env.float("GATEWAY_STREAM_POLL_SECONDS", default=1.0)
 GATEWAY_STREAM_MAX_SECONDS = env.float("GATEWAY_STREAM_MAX_SECONDS", default=300.0)
 GATEWAY_STREAM_RETRY_MS = env.int("GATEWAY_STREAM_RETRY_MS", default=1000)
-# A backend's breaker opens after this many consecutive failures and fails fast for the cool-down.
+# A backend's breaker opens after this many consecutive failures and fails fast for the cool-down,
+# then lets one trial call through. Half a second: a service that comes back is used again within
+# it (a 10 s cool-down kept clients failing up to 10 s after a restart, and 20 s when a trial
+# fell before it); one trial call per half second per gateway worker is no load for a service
+# that is down.
 GATEWAY_BREAKER_FAILURES = env.int("GATEWAY_BREAKER_FAILURES", default=5)
-GATEWAY_BREAKER_COOLDOWN = env.float("GATEWAY_BREAKER_COOLDOWN", default=10.0)
+GATEWAY_BREAKER_COOLDOWN = env.float("GATEWAY_BREAKER_COOLDOWN", default=0.5)
 # /status waits at most this long for the optional part (finance) before answering degraded.
 GATEWAY_STATUS_OPTIONAL_TIMEOUT = env.float("GATEWAY_STATUS_OPTIONAL_TIMEOUT", default=2.0)
 

@@ -142,6 +142,7 @@ def test_the_breaker_closes_when_the_service_is_back_after_the_cooldown(gateway)
 
 def test_a_dead_service_opens_its_breaker_and_only_its_own(gateway):
     gateway.GATEWAY_BREAKER_FAILURES = 2
+    gateway.GATEWAY_BREAKER_COOLDOWN = 30  # no trial call within the test
     gateway.FINANCE_SERVICE_URL = dead_url()
     users = FakeService("users", {("GET", "/users/me"): Flaky(200)})
     token = {"Authorization": f"Bearer {access_token_for(4)}"}
