@@ -227,8 +227,9 @@ def test_a_service_that_comes_back_is_used_again_within_a_second(platform):
         assert reply.body["code"] in ("circuit_open", "service_unavailable"), reply.body
         assert time.monotonic() - back < 10, "the gateway never used finance again"
         time.sleep(0.05)
-    # The bound (a second), with half a second for this machine's own slowness.
-    assert time.monotonic() - back <= 1.5
+    # The bound (a second), and a second for a cold worker's first request on a busy
+    # machine: the 10 s cool-down this replaced took 9-10 s here.
+    assert time.monotonic() - back <= 2.0
     # Past one more cool-down every worker's breaker lets a call through, and it passes.
     time.sleep(0.6)
     again = [call(platform, "GET", "/api/v1/finance/awards", token=access) for _ in range(6)]
