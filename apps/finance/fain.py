@@ -13,7 +13,8 @@ At most 30 characters (USAspending's limit) up to award 9,999,999: the agency is
 and the series to 8; upper case letters, digits and one hyphen. The award's number is its primary
 key, so a FAIN never repeats, and no counter is locked while an award is obligated: two workers
 obligating awards of one agency at once never wait for each other. (Until 2026-12-03 the number
-was a counter per agency and fiscal year, `FainCounter`; FAINs already issued keep theirs. The
+was a counter per agency and fiscal year, `FainCounter`; FAINs already issued keep theirs, and a
+counter never passed the number of awards then, so no new award's number meets one of them. The
 counter's table goes in the release after.)
 """
 
