@@ -89,15 +89,34 @@ def waiting_messages(queues: Iterable[str]) -> dict[str, int]:
     does not have). Raises if the broker is down."""
     from hms.celery import app
 
-    counts = {}
+    names = list(queues)
     with app.pool.acquire(block=True) as connection:  # pooled: no new connection per look
         channel = connection.default_channel
-        for name in queues:
+        if hasattr(channel, "_q_for_pri"):
+            return _redis_lengths(channel, names)
+        counts = {}
+        for name in names:
             # Declared as the workers declare it (a quorum queue on RabbitMQ), so it is never
             # refused, and a queue nobody has declared yet simply holds nothing.
             declared = app.amqp.queues[name].bind(channel).queue_declare()
             counts[name] = declared.message_count
-    return counts
+        return counts
+
+
+def _redis_lengths(channel, names: list[str]) -> dict[str, int]:
+    """Every queue's length in one Redis round trip. Kombu keeps a queue as one list per priority
+    step, and asks one round trip per queue; the relay asks for every partition on each pass,
+    which was ~40 % of its time at a steady 50 events/s (py-spy)."""
+    steps = channel.priority_steps
+    with channel.conn_or_acquire() as client, client.pipeline() as pipe:
+        for name in names:
+            for step in steps:
+                pipe.llen(channel._q_for_pri(name, step))
+        lengths = pipe.execute()
+    return {
+        name: sum(lengths[index * len(steps) : (index + 1) * len(steps)])
+        for index, name in enumerate(names)
+    }
 
 
 def send_acknowledgements(*, producer: str, consumer: str, event_ids: list[str]) -> None:
