@@ -7,6 +7,8 @@ from hms.env import VAR_DIR, env
 
 CELERY_BROKER_URL = env.str("BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # Kombu's file-system transport, writing each message atomically (hms/bus/filesystem_broker.py).
+    CELERY_BROKER_TRANSPORT = "hms.bus.filesystem_broker:Transport"
     # The folders are made by `python -m hms.workspace` (make run), not here.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(VAR_DIR / "broker" / "queue"),
