@@ -2,8 +2,10 @@
 
 from apps.finance.services import award_obligate
 from hms.events.grants import GrantApproved
-from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
+from hms.revocation.services import revocation_from_event
+from hms.staff.services import admin_sessions_end
 
 
 def obligate_award_for_approved_grant(event: GrantApproved) -> None:
@@ -23,9 +25,16 @@ def person_changed(event: UserRegistered | UserUpdated | StaffUpdated) -> None:
     person_from_event(service="finance", event=event)
 
 
+def tokens_revoked(event: TokensRevoked) -> None:
+    """The person's older tokens are refused here too, and their admin sessions end."""
+    revocation_from_event(service="finance", event=event)
+    admin_sessions_end(platform_user_id=event.user_id)
+
+
 HANDLERS = {
     GrantApproved: [obligate_award_for_approved_grant],
     UserRegistered: [person_changed],
     UserUpdated: [person_changed],
     StaffUpdated: [person_changed],
+    TokensRevoked: [tokens_revoked],
 }

@@ -6,8 +6,10 @@ function; each is safe to run twice (upserts, and transitions that ignore a stat
 
 from apps.grants import services
 from hms.events.finance import AwardClosed, AwardObligated
-from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
+from hms.revocation.services import revocation_from_event
+from hms.staff.services import admin_sessions_end
 
 
 def applicant_changed(event: UserRegistered | UserUpdated) -> None:
@@ -47,10 +49,17 @@ def award_closed(event: AwardClosed) -> None:
     )
 
 
+def tokens_revoked(event: TokensRevoked) -> None:
+    """The person's older tokens are refused here too, and their admin sessions end."""
+    revocation_from_event(service="grants", event=event)
+    admin_sessions_end(platform_user_id=event.user_id)
+
+
 HANDLERS = {
     UserRegistered: [applicant_changed],
     UserUpdated: [applicant_changed],
     StaffUpdated: [staff_changed],
+    TokensRevoked: [tokens_revoked],
     AwardObligated: [award_obligated],
     AwardClosed: [award_closed],
 }

@@ -15,7 +15,7 @@ from apps.users.models import Notification, Profile, VerificationDecision
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyModelAdmin
-from hms.auth import ROLE_CASEWORKER, Identity
+from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, Identity
 from hms.errors import PermissionDenied
 
 
@@ -70,7 +70,13 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "created_at",
     ]
     list_display_links = ["user_id", "legal_name"]
-    list_filter = ["kind", "verification_status", "role", "state"]
+    list_filter = [
+        "kind",
+        "verification_status",
+        "role",
+        ("user__is_active", admin.BooleanFieldListFilter),
+        "state",
+    ]
     search_fields = ["legal_name", "email", "ein", "uei"]
     search_help_text = "Name, email, EIN or UEI"
     list_select_related = ["user"]
@@ -91,7 +97,12 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
             ),
         ),
     ]
-    actions = ["verify_businesses", "reject_businesses"]
+    actions = [
+        "verify_businesses",
+        "reject_businesses",
+        "deactivate_accounts",
+        "reactivate_accounts",
+    ]
     fieldsets = [
         (None, {"fields": ["user_id", "role", "kind", "legal_name", "email", "phone"]}),
         ("Address", {"fields": ["address_line1", "address_line2", "city", "state", "zip_code"]}),
@@ -131,6 +142,10 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
     def has_verify_permission(self, request) -> bool:
         identity = _identity(request)
         return bool(identity and identity.has_role(ROLE_CASEWORKER))
+
+    def has_administer_permission(self, request) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.has_role(ROLE_ADMINISTRATOR))
 
     def has_add_permission(self, request) -> bool:
         return False  # applicants register through the API; staff with `manage.py create_staff`
@@ -180,6 +195,42 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
             intro=f"These businesses will be marked {verb}. The reason is recorded with the "
             "decision, in each profile's history, and shown to the applicant.",
             submit_label="Verify" if status == Status.VERIFIED else "Reject",
+        )
+
+    # -- deactivation: the account can no longer sign in, and its tokens are refused everywhere --
+    @admin.action(description="Deactivate selected accounts", permissions=["administer"])
+    def deactivate_accounts(self, request, queryset: QuerySet[Profile]):
+        def deactivate(actor, profile, reason):
+            services.account_deactivate(actor=actor, user_id=profile.pk, reason=reason)
+            self.log_change(request, profile, f"Account deactivated: {reason}")
+
+        return self.reason_action(
+            request,
+            queryset,
+            deactivate,
+            done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} deactivated.",
+            title="Deactivate accounts",
+            intro="These people will no longer be able to sign in, and every sign-in they hold "
+            "(on the API, in the admins) ends within seconds on every service. Their records are "
+            "kept. The reason is recorded in the audit trail.",
+            submit_label="Deactivate",
+        )
+
+    @admin.action(description="Reactivate selected accounts", permissions=["administer"])
+    def reactivate_accounts(self, request, queryset: QuerySet[Profile]):
+        def reactivate(actor, profile, reason):
+            services.account_reactivate(actor=actor, user_id=profile.pk, reason=reason)
+            self.log_change(request, profile, f"Account reactivated: {reason}")
+
+        return self.reason_action(
+            request,
+            queryset,
+            reactivate,
+            done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} reactivated.",
+            title="Reactivate accounts",
+            intro="These people will be able to sign in again (with their current password). "
+            "The reason is recorded in the audit trail.",
+            submit_label="Reactivate",
         )
 
 

@@ -7,13 +7,15 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from apps.users import notifications, selectors, services, validators
 from apps.users.filters import ProfileFilter
 from apps.users.models import Kind, VerificationStatus
 from apps.users.serializers import ProfileOutputSerializer
-from hms.auth import IsCaseworker, IsStaff
+from hms.auth import IsCaseworker, IsStaff, TokenAuthentication
 from hms.filtering import filter_parameters
+from hms.identity import Identity
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from hms.schema import problems, with_example
 
@@ -37,6 +39,23 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
             raise ImproperlyConfigured(
                 f"No throttle rate is set for scope {self.scope!r}."
             ) from exc
+
+
+class AccountTokenAuthentication(TokenAuthentication):
+    """The platform's token check, and here, where accounts live, that the token's subject is an
+    account: a correctly signed token naming no account is refused, not served as nobody."""
+
+    def get_user(self, validated_token) -> Identity:
+        identity = super().get_user(validated_token)
+        if identity.service is None and not selectors.account_exists(identity.user_id):
+            raise InvalidToken("Token names no account: sign in again.")
+        return identity
+
+
+class AccountApi(APIView):
+    """A Users Service endpoint for a signed-in caller."""
+
+    authentication_classes = [AccountTokenAuthentication]
 
 
 class RefuseUnknownFieldsMixin:
@@ -226,7 +245,7 @@ class TokenRefreshApi(APIView):
         return Response(self.OutputSerializer({"access": access}).data)
 
 
-class MeApi(APIView):
+class MeApi(AccountApi):
     """The caller's own profile."""
 
     class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
@@ -263,7 +282,43 @@ class MeApi(APIView):
         return Response(profile_data(profile, request))
 
 
-class NotificationPreferencesApi(APIView):
+class SignOutEverywhereApi(AccountApi):
+    """Sign out on every device: each of the caller's tokens, this one too, is refused."""
+
+    @extend_schema(operation_id="users_me_sign_out_everywhere", request=None, responses={204: None})
+    def post(self, request):
+        services.sign_out_everywhere(actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordChangeApi(AccountApi):
+    """Change one's password: every token issued until now is refused (sign in again)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"  # the current password must not be guessed here instead of there
+
+    class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
+        current_password = serializers.CharField(
+            max_length=128, write_only=True, trim_whitespace=False
+        )
+        new_password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+        class Meta:
+            ref_name = "PasswordChange"
+
+    @extend_schema(
+        operation_id="users_me_password_change",
+        request=InputSerializer,
+        responses={204: None, **problems(400, 429)},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.password_change(actor=request.user, **body.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class NotificationPreferencesApi(AccountApi):
     """Which optional emails the caller receives (receipts, requests for changes and decisions
     are always sent)."""
 
@@ -303,7 +358,7 @@ class NotificationPreferencesApi(APIView):
         return self._answer(muted)
 
 
-class UserDetailApi(APIView):
+class UserDetailApi(AccountApi):
     """One profile: to its owner, to staff, or to a service acting for the owner."""
 
     @extend_schema(operation_id="users_retrieve", responses={200: ProfileOutputSerializer})
@@ -312,7 +367,7 @@ class UserDetailApi(APIView):
         return Response(profile_data(profile, request))
 
 
-class VerificationApi(APIView):
+class VerificationApi(AccountApi):
     """A caseworker records a business's verification (EIN and UEI checked against SAM.gov)."""
 
     permission_classes = [IsCaseworker]
@@ -344,7 +399,7 @@ class VerificationApi(APIView):
         return Response(profile_data(profile, request))
 
 
-class UserListApi(APIView):
+class UserListApi(AccountApi):
     """The staff directory: every profile, searched and filtered, a page at a time."""
 
     permission_classes = [IsStaff]

@@ -11,6 +11,23 @@ from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.errors import NotFound, PermissionDenied
 from hms.filtering import apply_filters
 
+# Ids of accounts seen to exist, per process: an account is never deleted, so once seen it need
+# not be looked up again (a deactivated one is refused by the deny list, hms.revocation).
+_ACCOUNTS_SEEN: set[int] = set()
+_ACCOUNTS_SEEN_MAX = 200_000
+
+
+def account_exists(user_id: int) -> bool:
+    """Does the User Service hold this account? One indexed lookup per id per process."""
+    if user_id in _ACCOUNTS_SEEN:
+        return True
+    if not Profile.objects.filter(pk=user_id).exists():
+        return False
+    if len(_ACCOUNTS_SEEN) >= _ACCOUNTS_SEEN_MAX:
+        _ACCOUNTS_SEEN.clear()
+    _ACCOUNTS_SEEN.add(user_id)
+    return True
+
 
 def profile_get(*, profile_id: int) -> Profile | None:
     return Profile.objects.select_related("user").filter(pk=profile_id).first()

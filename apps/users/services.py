@@ -28,10 +28,19 @@ from apps.users.validators import (
     normalize_zip_code,
 )
 from hms.audit.services import audit_record
-from hms.auth import ROLE_CASEWORKER, Identity
+from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
-from hms.errors import ApplicationError, NotFound, PermissionDenied, ValidationFailed
+from hms.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
+from hms.events.users import TokensRevoked
+from hms.revocation.selectors import issued_ms, revocation_covers
+from hms.revocation.services import (
+    DEACTIVATED,
+    PASSWORD_CHANGED,
+    SIGNED_OUT_EVERYWHERE,
+    revocation_line_now,
+    revocation_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -421,6 +430,118 @@ def business_verification_decide(
 
 
 # ------------------------------------------------------------------------------------------------
+# Accounts: deactivation, and revoking every token a person holds (hms.revocation).
+# ------------------------------------------------------------------------------------------------
+def _tokens_revoke(profile: Profile, reason: str) -> None:
+    """Inside the caller's transaction: refuse every token issued to `profile` until now, here
+    at once and at grants and finance through `user.tokens_revoked`."""
+    not_before_ms = revocation_line_now()
+    revocation_record(
+        service="users", user_id=profile.pk, not_before_ms=not_before_ms, reason=reason
+    )
+    publish(TokensRevoked(user_id=profile.pk, not_before_ms=not_before_ms, reason=reason))
+
+
+def _profile_for_update(user_id: int) -> Profile:
+    profile = Profile.objects.select_for_update().select_related("user").filter(pk=user_id).first()
+    if profile is None:
+        raise NotFound("No such user.")
+    return profile
+
+
+def account_deactivate(*, actor: Identity, user_id: int, reason: str) -> Profile:
+    """An administrator closes an account: it can no longer sign in, and every token it holds is
+    refused everywhere within seconds. The account is kept (other services hold its id)."""
+    if not actor.has_role(ROLE_ADMINISTRATOR):
+        raise PermissionDenied("Only an administrator may deactivate an account.")
+    reason = _normalize_text(reason)
+    if not reason:
+        raise _invalid({"reason": [REQUIRED]})
+    with service_atomic("users"):
+        profile = _profile_for_update(user_id)
+        if profile.pk == actor.user_id:
+            raise PermissionDenied("You cannot deactivate your own account.")
+        if not profile.user.is_active:
+            raise Conflict(
+                f"{profile.legal_name}'s account is already deactivated.",
+                code="account_already_inactive",
+            )
+        profile.user.is_active = False
+        profile.user.save(update_fields=["is_active"])
+        audit_record(
+            service="users",
+            actor=actor,
+            action="account.deactivate",
+            object_type="profile",
+            object_id=profile.pk,
+            changes={"active": [True, False], "reason": reason},
+        )
+        _tokens_revoke(profile, DEACTIVATED)
+        if not profile.is_applicant:
+            publish(events.staff_updated(profile))  # their name shows as inactive to others
+    logger.info("account %s deactivated by %s", profile.pk, actor.user_id)
+    return profile
+
+
+def account_reactivate(*, actor: Identity, user_id: int, reason: str) -> Profile:
+    """An administrator opens a deactivated account again: the person signs in afresh (the
+    tokens revoked at deactivation stay refused)."""
+    if not actor.has_role(ROLE_ADMINISTRATOR):
+        raise PermissionDenied("Only an administrator may reactivate an account.")
+    reason = _normalize_text(reason)
+    if not reason:
+        raise _invalid({"reason": [REQUIRED]})
+    with service_atomic("users"):
+        profile = _profile_for_update(user_id)
+        if profile.user.is_active:
+            raise Conflict(
+                f"{profile.legal_name}'s account is already active.", code="account_already_active"
+            )
+        profile.user.is_active = True
+        profile.user.save(update_fields=["is_active"])
+        audit_record(
+            service="users",
+            actor=actor,
+            action="account.reactivate",
+            object_type="profile",
+            object_id=profile.pk,
+            changes={"active": [False, True], "reason": reason},
+        )
+        if not profile.is_applicant:
+            publish(events.staff_updated(profile))
+    logger.info("account %s reactivated by %s", profile.pk, actor.user_id)
+    return profile
+
+
+def sign_out_everywhere(*, actor: Identity) -> None:
+    """The caller's every token, this one included, is refused from now on (a lost laptop, a
+    shared computer): they sign in again where they need to."""
+    with service_atomic("users"):
+        profile = _profile_for_update(actor.user_id)
+        _tokens_revoke(profile, SIGNED_OUT_EVERYWHERE)
+    logger.info("user %s signed out everywhere", profile.pk)
+
+
+def password_change(*, actor: Identity, current_password: str, new_password: str) -> None:
+    """Change one's own password, knowing the current one. Every token issued until now is
+    refused, so whoever else held one is signed out; the caller signs in with the new one."""
+    with service_atomic("users"):
+        profile = _profile_for_update(actor.user_id)
+        user = profile.user
+        if not user.check_password(current_password):
+            raise _invalid({"current_password": ["This is not your current password."]})
+        errors = _password_errors(new_password, email=profile.email, legal_name=profile.legal_name)
+        if not errors and user.check_password(new_password):
+            errors = {"new_password": ["Choose a password different from the current one."]}
+        if errors:
+            raise _invalid({"new_password": errors.get("password", errors.get("new_password"))})
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        _tokens_revoke(profile, PASSWORD_CHANGED)
+    logger.info("user %s changed their password", profile.pk)
+
+
+# ------------------------------------------------------------------------------------------------
 # Tokens: RS256, signed with the private key only this service holds.
 # ------------------------------------------------------------------------------------------------
 def token_claims(profile: Profile) -> dict:
@@ -434,6 +555,9 @@ def token_claims(profile: Profile) -> dict:
 def _with_claims(token, profile: Profile):
     for claim, value in token_claims(profile).items():
         token[claim] = value
+    # When it was issued to the millisecond (`iat` has whole seconds): a revocation refuses the
+    # tokens issued up to its moment, and a sign-in just after it must not be among them.
+    token["iat_ms"] = revocation_line_now()
     return token
 
 
@@ -461,4 +585,10 @@ def token_access_refresh(*, refresh: str) -> str:
     profile = Profile.objects.select_related("user").filter(pk=token.get("user_id") or 0).first()
     if profile is None or not profile.user.is_active:
         raise InvalidCredentials("The account is no longer active.", code="token_not_valid")
+    if revocation_covers(service="users", user_id=profile.pk, issued_ms=issued_ms(token.payload)):
+        raise InvalidCredentials(
+            "This sign-in was ended (signed out everywhere, or the password changed): "
+            "sign in again.",
+            code="token_not_valid",
+        )
     return str(_with_claims(AccessToken(), profile))

@@ -11,6 +11,12 @@ urlpatterns = [
     path("users/token/refresh", apis.TokenRefreshApi.as_view(), name="users-token-refresh"),
     path("users/me", apis.MeApi.as_view(), name="users-me"),
     path(
+        "users/me/sign-out-everywhere",
+        apis.SignOutEverywhereApi.as_view(),
+        name="users-me-sign-out-everywhere",
+    ),
+    path("users/me/password", apis.PasswordChangeApi.as_view(), name="users-me-password"),
+    path(
         "users/me/notifications",
         apis.NotificationPreferencesApi.as_view(),
         name="users-me-notifications",

@@ -22,12 +22,13 @@ from hms.events.grants import (
     GrantSubmitted,
     GrantWithdrawn,
 )
-from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     UserRegistered,
     UserUpdated,
     StaffUpdated,
+    TokensRevoked,
     GrantSubmitted,
     GrantApproved,
     GrantChangesRequested,

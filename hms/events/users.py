@@ -52,3 +52,25 @@ class StaffUpdated(Event):
     display_name: str
     role: Literal["caseworker", "finance_officer", "administrator"]
     active: bool
+
+
+class TokensRevoked(Event):
+    """Every token of this person issued up to `not_before_ms` is refused from now on: they were
+    deactivated, changed their password or signed out everywhere (hms.revocation)."""
+
+    name = "user.tokens_revoked"
+    producer = "users"
+    consumers = ("grants", "finance")
+    aggregate_field = "user_id"
+    # Each names a later line than the one before, and a consumer keeps the latest line.
+    ordering = LATEST_WINS
+
+    user_id: int
+    not_before_ms: int
+    reason: Literal["deactivated", "password_changed", "signed_out_everywhere"]
+
+    @property
+    def aggregate(self) -> str:
+        # Its own sequence, apart from the profile's: a revocation is never superseded by a
+        # newer user.updated of the same person.
+        return f"tokens:{self.user_id}"

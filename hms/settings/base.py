@@ -51,6 +51,7 @@ PLATFORM_APPS = [
     "hms.bus",
     "hms.audit",
     "hms.idempotency",
+    "hms.revocation",
 ]
 # The people a consuming service shows by name (grants and finance; users is their source).
 PEOPLE_APPS = ["hms.people"]

@@ -70,9 +70,9 @@ BAD_REQUESTS = [
     ),
     (
         "an escape character in a JSON key",
-        "patch",
-        "/users/me",
-        '{"\\u001bcity": "x"}',
+        "post",
+        "/grants/applications",
+        '{"\\u001btitle": "x"}',
         "application/json",
         APPLICANT,
         400,
@@ -140,7 +140,16 @@ BAD_REQUESTS = [
         401,
         "token_not_valid",
     ),
-    ("the wrong role", "get", "/users", None, None, APPLICANT, 403, "permission_denied"),
+    (
+        "the wrong role",
+        "get",
+        "/grants/review/applications",
+        None,
+        None,
+        APPLICANT,
+        403,
+        "permission_denied",
+    ),
 ]
 
 

@@ -6,7 +6,12 @@ from decimal import Decimal
 import pytest
 
 from apps.finance import services
-from apps.finance.handlers import HANDLERS, obligate_award_for_approved_grant, person_changed
+from apps.finance.handlers import (
+    HANDLERS,
+    obligate_award_for_approved_grant,
+    person_changed,
+    tokens_revoked,
+)
 from apps.finance.models import Award, EntryKind, LedgerEntry
 from apps.finance.selectors import award_balances
 from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
@@ -14,7 +19,7 @@ from hms.bus.models import InboxEvent, OutboxEvent
 from hms.db import database_for
 from hms.events import event_class
 from hms.events.grants import GrantApproved
-from hms.events.users import StaffUpdated, UserRegistered, UserUpdated
+from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from tests.finance import factories
 from tests.finance.factories import grant_approved_envelope, outbox
 
@@ -27,6 +32,7 @@ def test_the_handler_table_wires_grant_approved_to_the_obligation_and_people_to_
         UserRegistered: [person_changed],
         UserUpdated: [person_changed],
         StaffUpdated: [person_changed],
+        TokensRevoked: [tokens_revoked],
     } == HANDLERS
 
 

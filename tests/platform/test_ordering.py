@@ -147,4 +147,9 @@ def test_one_consumer_never_sees_two_kinds_of_aggregate_under_one_key():
 
 def test_only_events_that_carry_a_whole_state_may_supersede():
     latest_wins = sorted(e.name for e in EVENT_TYPES if e.ordering == LATEST_WINS)
-    assert latest_wins == ["staff.updated", "user.registered", "user.updated"]
+    assert latest_wins == [
+        "staff.updated",
+        "user.registered",
+        "user.tokens_revoked",
+        "user.updated",
+    ]

@@ -42,14 +42,18 @@ def test_who_sees_the_whole_ein(role, whole):
     ("role", "whole"), [("caseworker", True), ("administrator", True), ("finance_officer", False)]
 )
 def test_staff_reading_a_profile(client_as, business, role, whole):
-    body = client_as(900, role, None).get(f"/users/{business.pk}").json()
+    body = client_as(factories.staff(role).pk, role, None).get(f"/users/{business.pk}").json()
 
     assert body["ein"] == ("47-3815926" if whole else "**-***5926")
 
 
 @pytest.mark.parametrize(("role", "whole"), [("caseworker", True), ("finance_officer", False)])
 def test_the_staff_directory(client_as, business, role, whole):
-    body = client_as(900, role, None).get("/users", {"search": "47-3815926"}).json()
+    body = (
+        client_as(factories.staff(role).pk, role, None)
+        .get("/users", {"search": "47-3815926"})
+        .json()
+    )
 
     assert [row["ein"] for row in body["results"]] == ["47-3815926" if whole else "**-***5926"]
 

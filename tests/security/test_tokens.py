@@ -11,6 +11,7 @@ from hms.public_routes import is_public
 from tests.problems import problem
 from tests.security.forged import claims_for, forged_tokens, service_token, signed
 from tests.security.routes import SERVICE_URLCONFS, all_api_routes, api_routes
+from tests.users import factories
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -33,7 +34,8 @@ def assert_refused(response):
 
 @pytest.mark.parametrize("service", PROTECTED)
 def test_a_valid_access_token_is_accepted(service):
-    token = signed(settings.JWT_PRIVATE_KEY, claims_for(user_id=4))
+    # The User Service also checks that the token names an account it holds.
+    token = signed(settings.JWT_PRIVATE_KEY, claims_for(user_id=factories.individual().pk))
 
     response = with_token(token).get(PROTECTED[service])
 

@@ -244,7 +244,7 @@ def test_another_applicants_profile_and_a_missing_one_look_the_same(
 
 @pytest.mark.parametrize("role", ["caseworker", "finance_officer", "administrator"])
 def test_staff_read_any_profile(client_as, business, role):
-    response = client_as(424242, role, None).get(f"/users/{business.pk}")
+    response = client_as(factories.staff(role).pk, role, None).get(f"/users/{business.pk}")
 
     assert response.status_code == 200
     assert response.json()["id"] == business.pk

@@ -42,7 +42,7 @@ def test_applicants_and_finance_officers_cannot_verify(client_as):
     profile = factories.business()
     for client in (
         client_as(profile.pk, "applicant", "business"),
-        client_as(902, "finance_officer", None),
+        client_as(factories.staff("finance_officer").pk, "finance_officer", None),
     ):
         response = client.post(
             f"/users/{profile.pk}/verification",

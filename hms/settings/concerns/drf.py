@@ -24,7 +24,7 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS",
-    "VERSION": "1.4.0",
+    "VERSION": "1.5.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Request and response shapes are separate components ("ApplicationCreateRequest").
     "COMPONENT_SPLIT_REQUEST": True,

@@ -27,3 +27,7 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
 }
+
+# Revoked tokens (hms.revocation): each web process reads its service's deny list at most this
+# often, so a revocation is refused everywhere within this plus the bus's delivery time.
+TOKEN_REVOCATION_REFRESH_SECONDS = env.float("TOKEN_REVOCATION_REFRESH_SECONDS", default=1.0)
