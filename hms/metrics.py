@@ -8,8 +8,11 @@ Under gunicorn several worker processes serve one service; with PROMETHEUS_MULTI
 https://prometheus.github.io/client_python/multiprocess/
 """
 
+import hmac
+import ipaddress
 import os
 
+from django.conf import settings
 from django.http import HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -54,8 +57,13 @@ def route_of(request) -> str:
     return match.route
 
 
-def metrics_response(*extra: CollectorRegistry) -> HttpResponse:
-    """Every sample of this service (summed across worker processes), then `extra`'s."""
+def metrics_response(request, *extra: CollectorRegistry) -> HttpResponse:
+    """Every sample of this service (summed across worker processes), then `extra`'s: to the
+    scraper only (`metrics_allowed`)."""
+    if not metrics_allowed(request):
+        # As if there were no such page: the gateway's port is public, and what it would show
+        # (routes, error counts, breaker states) is a map for an attacker.
+        return HttpResponse(status=404)
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)
@@ -69,4 +77,22 @@ def metrics_response(*extra: CollectorRegistry) -> HttpResponse:
 
 def metrics_view(request):
     """`GET /metrics` in Prometheus' text format."""
-    return metrics_response()
+    return metrics_response(request)
+
+
+def metrics_allowed(request) -> bool:
+    """With METRICS_TOKEN set, only a request carrying `Authorization: Bearer <METRICS_TOKEN>`.
+    Without it, only a request made straight from this host or a private network: never one a
+    proxy or load balancer relayed (it says so with X-Forwarded-For or Forwarded), since that
+    may come from anywhere."""
+    token = getattr(settings, "METRICS_TOKEN", "")
+    if token:
+        presented = request.headers.get("Authorization", "")
+        return hmac.compare_digest(presented.encode(), f"Bearer {token}".encode())
+    if "X-Forwarded-For" in request.headers or "Forwarded" in request.headers:
+        return False
+    try:
+        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_private

@@ -53,4 +53,4 @@ def metrics_view(request):
     bus_registry = CollectorRegistry()
     if settings.HMS_SERVICE_DATABASES:
         bus_registry.register(BusCollector())
-    return metrics_response(bus_registry)
+    return metrics_response(request, bus_registry)

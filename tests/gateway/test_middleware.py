@@ -57,3 +57,18 @@ def test_the_gateways_answers_carry_the_basic_security_headers(gateway):
 
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_the_gateway_does_not_show_its_metrics_to_a_request_its_load_balancer_relayed(gateway):
+    relayed = run(
+        gateway_client("10.0.0.2").get("/metrics", headers={"X-Forwarded-For": "93.184.216.34"})
+    )
+    from_the_internet = run(gateway_client("93.184.216.34").get("/metrics"))
+    direct = run(gateway_client("10.0.0.2").get("/metrics"))
+
+    assert (relayed.status_code, from_the_internet.status_code, direct.status_code) == (
+        404,
+        404,
+        200,
+    )
+    assert b"hms_http_requests_total" in direct.content

@@ -88,3 +88,38 @@ def test_what_each_consumer_has_not_acknowledged_is_exposed(api_client, monkeypa
     key = (("consumer", "grants"), ("service", "users"))
     assert samples[("hms_outbox_unacknowledged", key)] == 1
     assert samples[("hms_outbox_oldest_unacknowledged_seconds", key)] >= 0
+
+
+# -- who may scrape ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("address", "headers", "status"),
+    [
+        ("127.0.0.1", {}, 200),
+        ("10.0.3.7", {}, 200),  # Prometheus on the cluster's network
+        ("::1", {}, 200),
+        ("93.184.216.34", {}, 404),  # the internet
+        ("10.0.3.7", {"X-Forwarded-For": "93.184.216.34"}, 404),  # relayed by the load balancer
+        ("10.0.3.7", {"Forwarded": "for=93.184.216.34"}, 404),
+    ],
+)
+def test_without_a_token_metrics_go_only_to_direct_private_callers(
+    client, address, headers, status
+):
+    response = client.get("/metrics", REMOTE_ADDR=address, headers=headers)
+
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [("Bearer scrape-secret-1", 200), ("Bearer wrong", 404), ("", 404), ("scrape-secret-1", 404)],
+)
+def test_with_a_token_metrics_go_only_to_whoever_presents_it(
+    client, settings, authorization, status
+):
+    settings.METRICS_TOKEN = "scrape-secret-1"
+    headers = {"Authorization": authorization} if authorization else {}
+
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", headers=headers)
+
+    assert response.status_code == status
