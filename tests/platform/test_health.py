@@ -28,12 +28,13 @@ def test_readiness_checks_every_database_and_the_broker(api_client):
 def test_readiness_is_503_when_the_broker_is_unreachable(api_client, settings):
     from hms.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    # The transport too: with the embedded broker, `broker_transport` names it whatever the URL.
+    original = app.conf.broker_url, app.conf.broker_transport
+    app.conf.broker_url, app.conf.broker_transport = "redis://127.0.0.1:1/0", None
     try:
         response = api_client.get("/health/ready")
     finally:
-        app.conf.broker_url = original
+        app.conf.broker_url, app.conf.broker_transport = original
 
     assert response.status_code == 503
     assert response.json()["checks"]["broker"] != "ok"
