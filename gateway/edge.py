@@ -18,7 +18,7 @@ def client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | None:
+async def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | None:
     """None when the request may go on (request.caller is set, or None on a public route);
     else the 401 or 429 answer. A presented token must be valid even on a public route."""
     request.caller = None
@@ -33,7 +33,7 @@ def admit(request: HttpRequest, *, group: str, public: bool) -> JsonResponse | N
     rate = gateway.rate_for(group)
     if rate is not None:
         client = f"user:{request.caller.user_id}" if request.caller else f"ip:{client_ip(request)}"
-        wait = gateway.limiter.take(f"{group}|{client}", rate)
+        wait = await gateway.rate_wait(f"{group}|{client}", rate)
         if wait:
             return problem_response(
                 request,

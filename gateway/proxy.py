@@ -113,7 +113,9 @@ async def forward(
         unquote(request.META.get("QUERY_STRING", ""))
     ):
         return control_character_answer(request).django()
-    rejection = edge.admit(request, group=service, public=is_public(request.method, service_path))
+    rejection = await edge.admit(
+        request, group=service, public=is_public(request.method, service_path)
+    )
     if rejection is not None:
         return rejection
     if _streamed(request, service_path):

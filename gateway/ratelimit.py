@@ -1,15 +1,24 @@
-"""Rate limiting at the edge: a token bucket per client and route group, kept in process memory.
+"""Rate limiting at the edge: a token bucket per client and route group.
 
-In memory, not in Redis, because a network round trip per request would cost more than the
-proxying itself; the price is that each gateway process limits on its own (with WEB_CONCURRENCY=2
-a client can get up to twice the configured rate). Put a shared limiter in front when that matters.
+Kept in process memory by default: no round trip per request, but each gateway process limits on
+its own, so with WEB_CONCURRENCY=2 and two replicas a client can get up to four times the rate.
+With GATEWAY_RATE_LIMIT_REDIS_URL set the buckets live in Redis (`SharedTokenBucketLimiter`, one
+round trip per request), shared by every process and replica; when Redis does not answer, each
+process falls back to its own buckets for a second rather than refusing or stalling requests.
 """
 
+import asyncio
+import logging
 import math
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("hms.gateway")
 
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _PERIOD_SECONDS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60}
@@ -67,6 +76,74 @@ class TokenBucketLimiter:
 
     def __len__(self) -> int:
         return len(self._buckets)
+
+
+# One bucket, updated atomically in Redis with Redis's own clock (replicas' clocks may differ).
+# Returns the wait as a string: Redis would truncate a Lua number to an integer.
+_TAKE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local per_second, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bucket = redis.call('HMGET', KEYS[1], 'tokens', 'updated')
+local tokens = tonumber(bucket[1]) or burst
+local updated = tonumber(bucket[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - updated) * per_second)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / per_second end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'updated', tostring(now))
+-- A bucket that has refilled is the same as no bucket.
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / per_second * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+class SharedTokenBucketLimiter:
+    """The buckets in Redis, shared by every gateway process: `await take(key, rate)`."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fallback: TokenBucketLimiter,
+        timeout: float = 0.1,
+        key_prefix: str = "hms:ratelimit:",
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.url, self.fallback, self.timeout = url, fallback, timeout
+        self.key_prefix, self.clock = key_prefix, clock
+        self._down_until = float("-inf")
+        self._client: aioredis.Redis | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._script = None
+
+    def _redis(self):
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = aioredis.Redis.from_url(
+                self.url, socket_timeout=self.timeout, socket_connect_timeout=self.timeout
+            )
+            self._client_loop = loop
+            self._script = self._client.register_script(_TAKE)
+        return self._script
+
+    async def take(self, key: str, rate: Rate) -> float:
+        if self.clock() < self._down_until:
+            return self.fallback.take(key, rate)
+        try:
+            script = self._redis()
+            wait = await script(keys=[self.key_prefix + key], args=[rate.per_second, rate.burst])
+            return float(wait)
+        except (TimeoutError, RedisError, OSError) as exc:
+            # Limits per process for a second, then Redis again: a request never waits on a
+            # broken Redis longer than one timeout per second per process.
+            self._down_until = self.clock() + 1.0
+            logger.warning("rate limits per process for 1 s: Redis did not answer (%s)", exc)
+            return self.fallback.take(key, rate)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+        self._client = None
 
 
 def retry_after_seconds(wait: float) -> int:

@@ -284,7 +284,7 @@ async def platform_schema(request_id: str) -> dict:
 
 
 async def schema_view(request: HttpRequest) -> JsonResponse:
-    rejection = edge.admit(request, group="schema", public=True)
+    rejection = await edge.admit(request, group="schema", public=True)
     if rejection is not None:
         return rejection
     document = await platform_schema(request.request_id)

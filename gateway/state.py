@@ -13,13 +13,15 @@ import aiohttp
 from django.conf import settings
 
 from gateway.breaker import CircuitBreaker
-from gateway.ratelimit import Rate, TokenBucketLimiter, parse_rate
+from gateway.ratelimit import Rate, SharedTokenBucketLimiter, TokenBucketLimiter, parse_rate
 
 
 @dataclass
 class GatewayState:
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     limiter: TokenBucketLimiter = field(default_factory=TokenBucketLimiter)
+    # Set when GATEWAY_RATE_LIMIT_REDIS_URL is: the buckets every gateway process shares.
+    shared_limiter: SharedTokenBucketLimiter | None = None
     rates: dict[str, Rate | None] = field(default_factory=dict)
     # The merged OpenAPI document and when it goes stale (time.monotonic()).
     schema: tuple[float, dict] | None = None
@@ -35,6 +37,21 @@ class GatewayState:
                 cooldown=settings.GATEWAY_BREAKER_COOLDOWN,
             )
         return breaker
+
+    def __post_init__(self):
+        url = getattr(settings, "GATEWAY_RATE_LIMIT_REDIS_URL", "")
+        if url and self.shared_limiter is None:
+            self.shared_limiter = SharedTokenBucketLimiter(
+                url,
+                fallback=self.limiter,
+                timeout=settings.GATEWAY_RATE_LIMIT_REDIS_TIMEOUT,
+            )
+
+    async def rate_wait(self, key: str, rate: Rate) -> float:
+        """0.0 when `key` may call now, else the seconds until it may."""
+        if self.shared_limiter is not None:
+            return await self.shared_limiter.take(key, rate)
+        return self.limiter.take(key, rate)
 
     def rate_for(self, group: str) -> Rate | None:
         if group not in self.rates:
@@ -64,6 +81,8 @@ class GatewayState:
         if self.session is not None and not self.session.closed:
             await self.session.close()
         self.session = None
+        if self.shared_limiter is not None:
+            await self.shared_limiter.close()
 
 
 _current = GatewayState()

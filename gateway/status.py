@@ -56,7 +56,7 @@ async def status_view(request: HttpRequest) -> JsonResponse:
             f'Method "{request.method}" not allowed.',
             headers={"Allow": "GET, HEAD"},
         )
-    rejection = edge.admit(request, group="status", public=False)
+    rejection = await edge.admit(request, group="status", public=False)
     if rejection is not None:
         return rejection
     user_id = _user_param(request)

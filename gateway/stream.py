@@ -64,7 +64,7 @@ async def status_stream(request: HttpRequest) -> HttpResponse:
             f'Method "{request.method}" not allowed.',
             headers={"Allow": "GET"},
         )
-    rejection = edge.admit(request, group="grants", public=False)
+    rejection = await edge.admit(request, group="grants", public=False)
     if rejection is not None:
         return rejection
     after = _cursor(request)

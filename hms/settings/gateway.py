@@ -62,12 +62,17 @@ GATEWAY_BREAKER_COOLDOWN = env.float("GATEWAY_BREAKER_COOLDOWN", default=0.5)
 GATEWAY_STATUS_OPTIONAL_TIMEOUT = env.float("GATEWAY_STATUS_OPTIONAL_TIMEOUT", default=2.0)
 
 # ------------------------------------------------------------------------------------------------
-# Rate limiting (gateway/ratelimit.py): a token bucket per client and route group, in process:
-# each gateway process (uvicorn worker) limits independently, so a client may get up to
-# WEB_CONCURRENCY times the rate in total. "<n>/s", "<n>/min", "<n>/h", or "off".
+# Rate limiting (gateway/ratelimit.py): a token bucket per client and route group, in process
+# unless GATEWAY_RATE_LIMIT_REDIS_URL is set: then each gateway process (uvicorn worker) limits
+# independently, so a client may get up to WEB_CONCURRENCY times the rate per replica. "<n>/s", "<n>/min", "<n>/h", or "off".
 # Per group: GATEWAY_RATE_LIMIT_<GROUP> (users, grants, finance, status, schema).
 # ------------------------------------------------------------------------------------------------
 GATEWAY_RATE_LIMIT = env.str("GATEWAY_RATE_LIMIT", default="50/s")
+# Set (redis://...), the buckets live in Redis and every gateway process and replica shares them:
+# one round trip per request, waiting at most GATEWAY_RATE_LIMIT_REDIS_TIMEOUT seconds; when Redis
+# does not answer, each process limits on its own for a second (gateway/ratelimit.py).
+GATEWAY_RATE_LIMIT_REDIS_URL = env.str("GATEWAY_RATE_LIMIT_REDIS_URL", default="")
+GATEWAY_RATE_LIMIT_REDIS_TIMEOUT = env.float("GATEWAY_RATE_LIMIT_REDIS_TIMEOUT", default=0.1)
 GATEWAY_RATE_LIMIT_BURST = env.int("GATEWAY_RATE_LIMIT_BURST", default=100)
 GATEWAY_RATE_LIMITS = {
     group: env.str(f"GATEWAY_RATE_LIMIT_{group.upper()}", default=GATEWAY_RATE_LIMIT)

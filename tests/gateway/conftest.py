@@ -18,3 +18,20 @@ def gateway(settings):
     state.restart()
     yield settings
     state.restart()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The suite's Redis (CACHE_URL in CI), for the limiter every gateway process shares; the
+    tests that need one are skipped on a machine without it."""
+    import os
+
+    import redis
+
+    url = os.environ.get("CACHE_URL", "")
+    url = url if url.startswith("redis://") else "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {url}")
+    return url

@@ -1,11 +1,13 @@
 """At the edge: tokens are checked before anything is forwarded; clients are rate limited."""
 
 import time
+import uuid
 
 import jwt
 import pytest
 from django.conf import settings
 
+from gateway import state
 from tests.gateway.fakes import FakeService, gateway_client, json_answer, run, running
 from tests.identity import access_token_for
 from tests.problems import problem
@@ -146,6 +148,28 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(gateway):
     assert 1 <= int(responses[2]["Retry-After"]) <= 60
     assert other_client.status_code == 200
     assert len(grants.requests) == 3
+
+
+def test_with_redis_the_limit_holds_across_gateway_processes(gateway, redis_url):
+    gateway.GATEWAY_RATE_LIMITS = {**gateway.GATEWAY_RATE_LIMITS, "grants": "1/min"}
+    gateway.GATEWAY_RATE_LIMIT_BURST = 2
+    gateway.GATEWAY_RATE_LIMIT_REDIS_URL = redis_url
+    grants = any_route_service("grants")
+    user_id = 700_000 + uuid.uuid4().int % 100_000  # a bucket no earlier run left in Redis
+    token = {"Authorization": f"Bearer {access_token_for(user_id)}"}
+
+    async def one_request_per_process(processes: int):
+        statuses = []
+        async with running(gateway, grants):
+            for _ in range(processes):
+                state.restart()  # the next gateway worker: nothing of the last one in memory
+                statuses.append(
+                    (await gateway_client().get("/api/v1/grants", headers=token)).status_code
+                )
+                await state.current().close()
+        return statuses
+
+    assert run(one_request_per_process(3)) == [200, 200, 429]
 
 
 def test_anonymous_clients_are_limited_by_address(gateway):

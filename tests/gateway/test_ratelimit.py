@@ -1,8 +1,17 @@
 """The token-bucket rate limiter."""
 
+import asyncio
+import uuid
+
 import pytest
 
-from gateway.ratelimit import Rate, TokenBucketLimiter, parse_rate, retry_after_seconds
+from gateway.ratelimit import (
+    Rate,
+    SharedTokenBucketLimiter,
+    TokenBucketLimiter,
+    parse_rate,
+    retry_after_seconds,
+)
 
 
 class Clock:
@@ -68,3 +77,42 @@ def test_refilled_buckets_are_forgotten_so_memory_stays_bounded():
     limiter.take("ip:new", rate)
 
     assert len(limiter) == 1
+
+
+# -- the buckets every gateway process shares, in Redis ------------------------------------------
+def shared(url: str, prefix: str, **kwargs) -> SharedTokenBucketLimiter:
+    return SharedTokenBucketLimiter(url, fallback=TokenBucketLimiter(), key_prefix=prefix, **kwargs)
+
+
+def test_two_gateway_processes_share_one_bucket_in_redis(redis_url):
+    prefix = f"test:ratelimit:{uuid.uuid4().hex}:"
+    first, second = shared(redis_url, prefix), shared(redis_url, prefix)
+    rate = Rate(per_second=1 / 60, burst=4)
+
+    async def alternate():
+        try:
+            return [await limiter.take("grants|user:4", rate) for limiter in [first, second] * 4]
+        finally:
+            await first.close()
+            await second.close()
+
+    waits = asyncio.run(alternate())
+
+    # Each process alone would have allowed 4: together they allow 4, not 8.
+    assert [wait == 0.0 for wait in waits] == [True] * 4 + [False] * 4
+    assert 50 < waits[-1] <= 60  # a token comes back a minute after the burst
+
+
+def test_when_redis_does_not_answer_each_process_limits_on_its_own_for_a_second():
+    clock = Clock()
+    limiter = shared("redis://127.0.0.1:1/0", "test:", timeout=0.2, clock=clock)
+    rate = Rate(per_second=1 / 60, burst=2)
+
+    async def takes():
+        return [await limiter.take("status|user:4", rate) for _ in range(3)]
+
+    waits = asyncio.run(takes())
+
+    assert [wait == 0.0 for wait in waits] == [True, True, False]
+    assert len(limiter.fallback) == 1
+    assert limiter._down_until == 1.0  # Redis is not asked again until a second has passed
