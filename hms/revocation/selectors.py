@@ -33,13 +33,12 @@ def _revocations() -> dict[int, int]:
         if time.monotonic() - _read_at >= settings.TOKEN_REVOCATION_REFRESH_SECONDS:
             read_at = time.monotonic()
             now = timezone.now()
-            copy: dict[int, int] = {}
-            # Every database this process serves: one in a deployment, the three services' in
-            # the test process.
-            for database in sorted(set(settings.HMS_SERVICE_DATABASES.values())):
-                rows = TokenRevocation.objects.using(database).filter(expires_at__gt=now)
-                for user_id, not_before_ms in rows.values_list("user_id", "not_before_ms"):
-                    copy[user_id] = max(not_before_ms, copy.get(user_id, 0))
+            # The service's own database; in the test process, which serves all three
+            # services, the User Service's (`default`), where revocations are recorded first.
+            rows = TokenRevocation.objects.using(database_for(settings.HMS_SERVICE)).filter(
+                expires_at__gt=now
+            )
+            copy = dict(rows.values_list("user_id", "not_before_ms"))
             _copy, _read_at = copy, read_at
     return _copy
 

@@ -80,7 +80,11 @@ def test_status_latency_is_that_of_the_slowest_backend_not_the_sum(slow_platform
 
 def test_the_request_id_reaches_every_service_log_and_the_audit_trail(slow_platform, applicant):
     user_id, _access = applicant
-    caseworker = slow_platform.token(2, role="caseworker", kind=None)
+    # A real account: the User Service refuses a token naming none.
+    caseworker_id = slow_platform.shell(
+        "users", "from tests.users import factories; print(factories.staff('caseworker').pk)"
+    )
+    caseworker = slow_platform.token(int(caseworker_id), role="caseworker", kind=None)
     request_id = new_request_id()
 
     reply = call(

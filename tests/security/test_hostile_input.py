@@ -205,7 +205,19 @@ def paginated_routes():
     return found
 
 
-def test_every_paginated_list_refuses_a_page_size_over_100_with_400(settings):
+@pytest.fixture
+def callers_with_accounts(monkeypatch):
+    """The callers as accounts the User Service holds: it refuses a token that names none."""
+    from tests.users import factories
+
+    monkeypatch.setitem(CALLERS, "applicant", (factories.business().pk, "applicant", "business"))
+    for role in ("caseworker", "finance_officer", "administrator"):
+        monkeypatch.setitem(CALLERS, role, (factories.staff(role).pk, role, None))
+
+
+def test_every_paginated_list_refuses_a_page_size_over_100_with_400(
+    settings, callers_with_accounts
+):
     found = paginated_routes()
     services = set()
     for route, caller in found:

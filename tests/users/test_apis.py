@@ -100,7 +100,7 @@ def test_registering_an_email_again_in_another_case_is_a_400(api_client, individ
 
 
 def test_registration_ignores_a_token_and_is_never_staff(api_client, client_as):
-    administrator = client_as(1, "administrator", None)
+    administrator = client_as(factories.staff("administrator").pk, "administrator", None)
 
     refused = administrator.post(
         "/users/register", registration(role="administrator"), format="json"
@@ -258,7 +258,9 @@ def test_a_service_acting_for_the_user_reads_their_profile(business):
 
 
 def test_an_unknown_id_is_404_for_staff(client_as):
-    assert client_as(1, "caseworker", None).get("/users/999999").status_code == 404
+    caseworker = client_as(factories.staff("caseworker").pk, "caseworker", None)
+
+    assert caseworker.get("/users/999999").status_code == 404
 
 
 # -- GET /users (staff directory) ----------------------------------------------------------------
@@ -285,20 +287,26 @@ def test_applicants_cannot_list_users(client_as, directory):
 
 
 def test_staff_list_every_profile_a_page_at_a_time(client_as, directory):
-    response = client_as(1, "finance_officer", None).get("/users", {"page_size": 2})
+    response = client_as(directory["casey"].pk, "caseworker", None).get("/users", {"page_size": 2})
 
     assert response.status_code == 200
     body = response.json()
     assert body["count"] == 4
     assert len(body["results"]) == 2
     assert body["next"].endswith("page=2&page_size=2")
-    second = client_as(1, "finance_officer", None).get("/users", {"page_size": 2, "page": 2}).json()
+    second = (
+        client_as(directory["casey"].pk, "caseworker", None)
+        .get("/users", {"page_size": 2, "page": 2})
+        .json()
+    )
     ids = [row["id"] for row in body["results"] + second["results"]]
     assert ids == sorted(profile.pk for profile in directory.values())
 
 
 def test_a_page_size_over_100_is_refused(client_as, directory):
-    response = client_as(1, "caseworker", None).get("/users", {"page_size": 1000})
+    response = client_as(directory["casey"].pk, "caseworker", None).get(
+        "/users", {"page_size": 1000}
+    )
 
     assert response.status_code == 400
     assert "page_size" in fields(response)
@@ -317,7 +325,9 @@ def test_a_page_size_over_100_is_refused(client_as, directory):
     ],
 )
 def test_staff_search_by_name_email_ein_or_uei(client_as, directory, search, expected):
-    response = client_as(1, "caseworker", None).get("/users", {"search": search})
+    response = client_as(directory["casey"].pk, "caseworker", None).get(
+        "/users", {"search": search}
+    )
 
     assert [row["id"] for row in response.json()["results"]] == [
         directory[key].pk for key in expected
@@ -345,7 +355,7 @@ def test_staff_filter_by_kind_verification_and_role(client_as, directory, filter
         reason="SAM.gov match",
     )
 
-    response = client_as(1, "caseworker", None).get("/users", filters)
+    response = client_as(directory["casey"].pk, "caseworker", None).get("/users", filters)
 
     assert [row["id"] for row in response.json()["results"]] == [
         directory[key].pk for key in expected
@@ -353,7 +363,9 @@ def test_staff_filter_by_kind_verification_and_role(client_as, directory, filter
 
 
 def test_an_unknown_filter_value_is_a_400(client_as, directory):
-    response = client_as(1, "caseworker", None).get("/users", {"kind": "charity"})
+    response = client_as(directory["casey"].pk, "caseworker", None).get(
+        "/users", {"kind": "charity"}
+    )
 
     assert response.status_code == 400
     assert "kind" in fields(response)
