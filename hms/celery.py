@@ -5,12 +5,37 @@ Worker: `DJANGO_SETTINGS_MODULE=hms.settings.grants celery -A hms.celery worker 
 
 from logging.config import dictConfig
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_prerun, worker_process_init
+
+from hms.deploy import heartbeat
 
 app = Celery("hms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class Heartbeat(bootsteps.StartStopStep):
+    """Touches HMS_HEARTBEAT_FILE from the worker's own event loop every second: a worker whose
+    loop hangs stops touching it, and its liveness probe fails (hms/deploy/heartbeat.py)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker, **kwargs):
+        self.timer_ref = None
+
+    def start(self, worker):
+        if heartbeat.heartbeat_file() is not None:
+            heartbeat.beat()
+            self.timer_ref = worker.timer.call_repeatedly(1.0, heartbeat.beat, priority=10)
+
+    def stop(self, worker):
+        if self.timer_ref is not None:
+            self.timer_ref.cancel()
+            self.timer_ref = None
+
+
+app.steps["worker"].add(Heartbeat)
 
 
 @setup_logging.connect

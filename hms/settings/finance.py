@@ -11,7 +11,10 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.finance",
 ]
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, with a heartbeat for the liveness probe; the loop
+# comes round at least every 10 s (one query for schedule changes each time).
+CELERY_BEAT_SCHEDULER = "hms.deploy.beat:Scheduler"
+CELERY_BEAT_MAX_LOOP_INTERVAL = 10
 # Staff sign in to the admin with their User Service account; no password is kept here.
 AUTHENTICATION_BACKENDS = ["hms.staff.backends.UserServiceBackend"]
 DATABASES = {"default": service_database("finance")}

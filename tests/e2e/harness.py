@@ -250,8 +250,6 @@ class Platform:
                 "-A",
                 "hms.celery",
                 "beat",
-                "-S",
-                "django_celery_beat.schedulers:DatabaseScheduler",
                 "-l",
                 "INFO",
             ],
@@ -272,7 +270,12 @@ class Platform:
             self.wait_ready(name)
 
     def _define(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        # Relays, workers and beats touch it from their loops: what a liveness probe checks.
+        env = {**env, "HMS_HEARTBEAT_FILE": str(self.heartbeat_file(name))}
         self.processes[name] = Process(name, argv, env, self.root / "logs" / f"{name}.log")
+
+    def heartbeat_file(self, name: str) -> Path:
+        return self.root / "heartbeats" / name
 
     # -- process control -----------------------------------------------------------------------
     def url(self, service: str) -> str:

@@ -9,6 +9,7 @@ import json
 import secrets
 from decimal import Decimal
 
+from hms.deploy import heartbeat
 from tests.e2e.api import Gateway
 from tests.e2e.harness import wait_until
 from tests.e2e.test_intake_story import open_program
@@ -209,6 +210,10 @@ print(json.dumps({{"fain": award.fain, "report": report.pk}}))
         told = wait_until(
             lambda: emails_about(seeded, made["fain"], count=1), timeout=60, message="no email"
         )
+        # Each beat's loop touches its heartbeat: what its liveness probe checks.
+        for name in beats:
+            age = heartbeat.age_seconds(seeded.heartbeat_file(name))
+            assert age is not None and age < 15, (name, age)
     finally:
         for name in beats:
             seeded.stop(name)

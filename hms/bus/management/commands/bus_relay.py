@@ -12,6 +12,7 @@ from hms.bus.outbox import (
     wait_for_outbox,
 )
 from hms.db import database_for
+from hms.deploy import heartbeat
 from hms.idempotency.keys import prune_idempotency_keys
 from hms.tracing import configure_tracing
 
@@ -60,6 +61,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
         while not stopping:
+            heartbeat.beat()
             work = held = 0
             flush, resend, prune = (
                 once or flush_due.due(),
