@@ -178,8 +178,10 @@ class ServiceActionsMixin:
         title: str,
         intro: str,
         submit_label: str,
+        columns: Sequence[tuple[str, Callable[[object], object]]] = (),
     ) -> TemplateResponse | None:
         """Show `form` for the selected rows; once it is submitted and valid, `apply` its data.
+        `columns` describe the rows (default: the ModelAdmin's `action_columns`).
 
         An `apply` that adds errors to the form (a refusal the person can correct) shows the page
         again with them, and what was typed.
@@ -189,7 +191,9 @@ class ServiceActionsMixin:
             apply(form.cleaned_data)
             if not form.errors:
                 return None
-        columns = self.action_columns or [(self.model._meta.verbose_name.capitalize(), str)]
+        columns = (
+            columns or self.action_columns or [(self.model._meta.verbose_name.capitalize(), str)]
+        )
         return_url = getattr(request, "hms_return_url", None)
         context = {
             **self.admin_site.each_context(request),

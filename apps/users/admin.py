@@ -198,6 +198,16 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
         )
 
     # -- deactivation: the account can no longer sign in, and its tokens are refused everywhere --
+    @staticmethod
+    def _account_columns(*, active: str, inactive: str):
+        """The confirmation page's rows: who, and where each account stands now."""
+        return [
+            ("Name", lambda profile: profile.legal_name),
+            ("Email", lambda profile: profile.email),
+            ("Role", lambda profile: profile.get_role_display()),
+            ("Now", lambda profile: active if profile.user.is_active else inactive),
+        ]
+
     @admin.action(description="Deactivate selected accounts", permissions=["administer"])
     def deactivate_accounts(self, request, queryset: QuerySet[Profile]):
         def deactivate(actor, profile, reason):
@@ -210,6 +220,9 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
             deactivate,
             done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} deactivated.",
             title="Deactivate accounts",
+            columns=self._account_columns(
+                active="Active", inactive="Already deactivated: it will be skipped"
+            ),
             intro="These people will no longer be able to sign in, and every sign-in they hold "
             "(on the API, in the admins) ends within seconds on every service. Their records are "
             "kept. The reason is recorded in the audit trail.",
@@ -228,6 +241,9 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
             reactivate,
             done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} reactivated.",
             title="Reactivate accounts",
+            columns=self._account_columns(
+                active="Already active: it will be skipped", inactive="Deactivated"
+            ),
             intro="These people will be able to sign in again (with their current password). "
             "The reason is recorded in the audit trail.",
             submit_label="Reactivate",

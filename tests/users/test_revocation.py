@@ -20,7 +20,7 @@ from tests.identity import access_token_for
 from tests.problems import fields, problem
 from tests.staff.admin_clients import staff_admin_client
 from tests.users import factories
-from tests.users.test_admin import CHANGELIST, confirm_action
+from tests.users.test_admin import CHANGELIST, confirm_action, start_action
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -133,6 +133,11 @@ def test_only_an_administrator_deactivates_and_never_themselves(
 def test_an_administrator_deactivates_and_reactivates_in_the_users_admin(individual, administrator):
     client = staff_client(administrator)
 
+    asked = start_action(client, "deactivate_accounts", individual)
+    assert asked.context["headings"] == ["Name", "Email", "Role", "Now"]
+    assert asked.context["rows"] == [
+        (individual.pk, [individual.legal_name, individual.email, "Applicant", "Active"])
+    ]
     response = confirm_action(client, "deactivate_accounts", "Duplicate account", individual)
 
     assert "1 account deactivated." in [str(m) for m in response.context["messages"]]
