@@ -7,11 +7,12 @@ Access follows the platform role of the signed-in account.
 
 from django import forms
 from django.contrib import admin
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import formats, timezone
 
 from apps.users import selectors, services
 from apps.users.filters import EIN_DIGITS
-from apps.users.models import Notification, Profile, VerificationDecision
+from apps.users.models import Notification, Profile, SignInLock, VerificationDecision
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
 from hms.admin_readonly import ReadOnlyModelAdmin
@@ -291,3 +292,71 @@ class NotificationAdmin(ReadOnlyModelAdmin):
         "event_id",
         "body_text",
     ]
+
+
+class LockedNowFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Locked now"), ("no", "Failures only")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "yes":
+            return queryset.filter(locked_until__gt=now)
+        if self.value() == "no":
+            return queryset.exclude(locked_until__gt=now)
+        return queryset
+
+
+@admin.register(SignInLock)
+class SignInLockAdmin(ServiceActionsMixin, ReadOnlyModelAdmin):
+    """Emails with failed sign-ins, and those locked by them: administrators lift a lock once the
+    person has proved who they are another way."""
+
+    list_display = ["email", "person", "failures", "locked", "last_failure_at", "last_address"]
+    list_filter = [LockedNowFilter]
+    search_fields = ["email"]
+    search_help_text = "Email"
+    ordering = ["-last_failure_at"]
+    actions = ["unlock_sign_ins"]
+
+    def get_queryset(self, request):
+        names = Profile.objects.filter(email__iexact=OuterRef("email")).values("legal_name")[:1]
+        return super().get_queryset(request).annotate(person_name=Subquery(names))
+
+    @admin.display(description="person", ordering="person_name")
+    def person(self, lock: SignInLock) -> str:
+        return lock.person_name or "No account has this email"
+
+    @admin.display(description="locked until", ordering="locked_until")
+    def locked(self, lock: SignInLock) -> str:
+        if not lock.is_locked(timezone.now()):
+            return "Not locked"
+        return formats.date_format(timezone.localtime(lock.locked_until), "DATETIME_FORMAT")
+
+    def acting_identity(self, request) -> Identity:
+        identity = _identity(request)
+        if identity is None:
+            raise PermissionDenied("This account has no platform identity.")
+        return identity
+
+    def has_module_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.has_role(ROLE_ADMINISTRATOR))
+
+    def has_administer_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Unlock selected sign-ins", permissions=["administer"])
+    def unlock_sign_ins(self, request, queryset: QuerySet[SignInLock]):
+        self.run_service(
+            request,
+            list(queryset),
+            lambda actor, lock: services.sign_in_unlock(actor=actor, email=lock.email),
+            done=lambda count: f"{count} sign-in {'lock' if count == 1 else 'locks'} lifted.",
+        )

@@ -206,11 +206,16 @@ class TokenObtainApi(APIView):
         request=InputSerializer,
         responses={200: OutputSerializer, **problems(401, 429)},
         auth=[],
+        description="After SIGN_IN_LOCKOUT_FAILURES failed sign-ins (5 by default) an email is "
+        "locked for SIGN_IN_LOCKOUT_MINUTES (15): 429 `account_locked`, with "
+        "`retry_after_seconds`.",
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.token_pair_obtain(**serializer.validated_data)
+        # The client's address as the throttle sees it (behind the gateway, NUM_PROXIES).
+        address = throttling.BaseThrottle().get_ident(request)
+        pair = services.token_pair_obtain(**serializer.validated_data, address=address)
         return Response(self.OutputSerializer(pair).data)
 
 

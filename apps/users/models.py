@@ -239,3 +239,28 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"Email preferences of {self.profile}"
+
+
+class SignInLock(models.Model):
+    """Failed sign-ins of one email, and the lock they led to (apps.users.services.sign_in_*).
+
+    Keyed by the email as typed (normalized), whether or not an account has it: a locked
+    unknown email answers exactly as a locked account, so locks reveal no accounts.
+    """
+
+    email = models.CharField(max_length=254, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    first_failure_at = models.DateTimeField()
+    last_failure_at = models.DateTimeField()
+    last_address = models.GenericIPAddressField("last address", null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-last_failure_at"]
+        verbose_name = "sign-in lock"
+
+    def __str__(self) -> str:
+        return f"Sign-ins of {self.email}"
+
+    def is_locked(self, now) -> bool:
+        return self.locked_until is not None and self.locked_until > now

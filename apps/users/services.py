@@ -1,10 +1,13 @@
 """Writes of the Users Service: registration, profile changes, business verification, tokens."""
 
 import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,7 +21,14 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.users import events
-from apps.users.models import STAFF_ROLES, Kind, Profile, Role, VerificationDecision
+from apps.users.models import (
+    STAFF_ROLES,
+    Kind,
+    Profile,
+    Role,
+    SignInLock,
+    VerificationDecision,
+)
 from apps.users.models import VerificationStatus as Status
 from apps.users.validators import (
     normalize_ein,
@@ -561,17 +571,77 @@ def _with_claims(token, profile: Profile):
     return token
 
 
-def token_pair_obtain(*, email: str, password: str) -> TokenPair:
-    """Exchange an email and password for an access and a refresh token."""
+class AccountLocked(ApplicationError):
+    """Too many failed sign-ins for this email: it is locked for a while."""
+
+    status_code = 429
+    code = "account_locked"
+
+
+def _sign_in_lock_check(email: str, now) -> None:
+    lock = SignInLock.objects.filter(email=email).first()
+    if lock is not None and lock.is_locked(now):
+        minutes = max(1, math.ceil((lock.locked_until - now).total_seconds() / 60))
+        raise AccountLocked(
+            f"Too many failed sign-ins for this account: try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an administrator to unlock it.",
+            context={"retry_after_seconds": math.ceil((lock.locked_until - now).total_seconds())},
+        )
+
+
+def _sign_in_failed(email: str, address: str | None, now) -> None:
+    """Count a failure in the current window; the SIGN_IN_LOCKOUT_FAILURES-th locks the email."""
+    window = timedelta(minutes=settings.SIGN_IN_LOCKOUT_MINUTES)
+    with service_atomic("users"):
+        lock, _ = SignInLock.objects.select_for_update().get_or_create(
+            email=email, defaults={"first_failure_at": now, "last_failure_at": now}
+        )
+        if now - lock.first_failure_at > window:
+            lock.failures, lock.first_failure_at = 0, now
+        lock.failures += 1
+        lock.last_failure_at, lock.last_address = now, address or None
+        if lock.failures >= settings.SIGN_IN_LOCKOUT_FAILURES and not lock.is_locked(now):
+            lock.locked_until = now + window
+            logger.warning("sign-in locked for %s after %s failures", email, lock.failures)
+        lock.save()
+
+
+def sign_in_unlock(*, actor: Identity, email: str) -> None:
+    """An administrator lifts a sign-in lock (the person proved who they are another way)."""
+    if not actor.has_role(ROLE_ADMINISTRATOR):
+        raise PermissionDenied("Only an administrator may unlock sign-ins.")
+    with service_atomic("users"):
+        deleted, _ = SignInLock.objects.filter(email=email).delete()
+        if deleted:
+            audit_record(
+                service="users",
+                actor=actor,
+                action="account.sign_in_unlock",
+                object_type="sign_in_lock",
+                object_id=email,
+            )
+    logger.info("sign-in lock of %s lifted by %s", email, actor.user_id)
+
+
+def token_pair_obtain(*, email: str, password: str, address: str | None = None) -> TokenPair:
+    """Exchange an email and password for an access and a refresh token.
+
+    Each email gets SIGN_IN_LOCKOUT_FAILURES tries per SIGN_IN_LOCKOUT_MINUTES, whatever address
+    they come from (the per-address throttle is the API's); then it is locked that long."""
     refused = InvalidCredentials("No active account matches this email and password.")
+    email = email.strip().lower()
+    now = timezone.now()
+    _sign_in_lock_check(email, now)
     # ModelBackend hashes the password even for an unknown email, so timing reveals nothing.
-    user = ModelBackend().authenticate(None, username=email.strip().lower(), password=password)
+    user = ModelBackend().authenticate(None, username=email, password=password)
     if user is None:
+        _sign_in_failed(email, address, now)
         raise refused
     profile = Profile.objects.filter(pk=user.pk).first()
     if profile is None:  # a bare operations account (createsuperuser) has no platform identity
         raise refused
     get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+    SignInLock.objects.filter(email=email).delete()  # a success starts the count afresh
     refresh = _with_claims(RefreshToken(), profile)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 

@@ -17,3 +17,8 @@ SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Users Service"}
 # X-Forwarded-For entry (the gateway's own): the rest of the header is whatever the client sent.
 # https://www.django-rest-framework.org/api-guide/throttling/#how-clients-are-identified
 REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": env.int("NUM_PROXIES", default=1)}
+
+# Failed sign-ins per email (apps.users.services.token_pair_obtain): this many within the window
+# lock the email for the window, from any address. Administrators see and lift locks in the admin.
+SIGN_IN_LOCKOUT_FAILURES = env.int("SIGN_IN_LOCKOUT_FAILURES", default=5)
+SIGN_IN_LOCKOUT_MINUTES = env.int("SIGN_IN_LOCKOUT_MINUTES", default=15)
