@@ -18,6 +18,7 @@ from bench.platform import (
     MemorySampler,
     run_inside,
     slowed,
+    start_floor,
 )
 from bench.profiles import Profile
 from tests.e2e.harness import PYTHON, REPO, Platform
@@ -300,31 +301,43 @@ PROXIED_PATH = "/grants/applications?page_size=20"
 
 
 def proxy_overhead(platform: Platform, profile: Profile) -> dict:
-    say(f"2. Proxy overhead: GET {PROXIED_PATH} (applicant's list) via /api against direct")
+    say(
+        f"2. Proxy overhead: GET {PROXIED_PATH} (applicant's list) via /api against direct, and "
+        "both against the framework floor (bench/floor: one bare DRF view, 20 rows, same server)"
+    )
     token = platform.token(APPLICANT_ID, "applicant", APPLICANT_KIND)
+    floor_url = start_floor(platform)
     direct_url = f"{platform.url('grants')}{PROXIED_PATH}"
     gateway_url = f"{platform.url('gateway')}/api/v1{PROXIED_PATH}"
     levels = {}
     for concurrency in profile.concurrency:
         runs = compare(
-            {"direct": (direct_url, token), "gateway": (gateway_url, token)},
+            {
+                "floor": (floor_url, None),
+                "direct": (direct_url, token),
+                "gateway": (gateway_url, token),
+            },
             concurrency=concurrency,
             profile=profile,
         )
-        direct, proxied = runs["direct"], runs["gateway"]
+        floor, direct, proxied = runs["floor"], runs["direct"], runs["gateway"]
+        show("framework floor", floor)
         show("grants direct", direct)
         show("via gateway /api", proxied)
         levels[str(concurrency)] = {
+            "floor": floor,
             "direct": direct,
             "gateway": proxied,
             "added_p50_ms": round(p50(proxied) - p50(direct), 3),
             "added_p99_ms": round(p99(proxied) - p99(direct), 3),
             "rps_ratio": ratio(proxied["rps"], direct["rps"]),
+            "direct_vs_floor": ratio(direct["rps"], floor["rps"]),
         }
         level = levels[str(concurrency)]
         say(
             f"    -> c={concurrency}: +{level['added_p50_ms']} ms p50, +{level['added_p99_ms']} ms "
-            f"p99, throughput {level['rps_ratio']}x direct"
+            f"p99, throughput {level['rps_ratio']}x direct; direct is {level['direct_vs_floor']}x "
+            "the floor"
         )
     return {"path": PROXIED_PATH, "levels": levels}
 
@@ -346,6 +359,15 @@ def proxy_targets(figure: dict) -> list[Target]:
             figure["levels"][high]["rps_ratio"],
             "direct call requests/s",
             0.7,
+            higher_is_better=True,
+        ),
+        # Issue 21: the applicant's list against what Django and DRF cost here at all.
+        Target(
+            "2 proxy",
+            f"applicant's list / floor, c={high}",
+            figure["levels"][high]["direct_vs_floor"],
+            "framework floor requests/s",
+            0.6,
             higher_is_better=True,
         ),
     ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.e2e.brokers import PrivateRedis
-from tests.e2e.harness import PYTHON, REPO, Platform, start_platform
+from tests.e2e.harness import BIN, PYTHON, REPO, Platform, free_port, start_platform
 from tests.faults import with_faults, without_faults
 
 # Where the bench finds PostgreSQL and Redis when the environment does not say (the harness makes
@@ -81,6 +81,21 @@ def start(root: Path) -> Platform:
         raise
     platform.broker = broker
     return platform
+
+
+def start_floor(platform: Platform) -> str:
+    """The framework floor (bench/floor) beside the platform: the grants web process's server,
+    worker count and database, with one bare DRF view. Returns its URL."""
+    env = platform.service_env("grants")
+    platform.ports["floor"] = free_port()
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "bench.floor.settings",
+        "BIND": f"127.0.0.1:{platform.ports['floor']}",
+    }
+    argv = [str(BIN / "gunicorn"), "-c", "python:hms.deploy.gunicorn", "bench.floor.wsgi"]
+    platform._define("floor", argv, env)
+    platform.start("floor")
+    return f"{platform.url('floor')}/floor"
 
 
 def seed(platform: Platform) -> None:

@@ -80,16 +80,17 @@ def markdown(results: dict) -> str:
         f"## 2. Proxy overhead: `GET {proxy['path']}` via `/api` against direct",
         "",
         "| c | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 / p99 ms | direct req/s | "
-        "gateway req/s | throughput ratio |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "gateway req/s | throughput ratio | floor req/s | direct / floor |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for concurrency, level in proxy["levels"].items():
-        direct, gateway = level["direct"], level["gateway"]
+        direct, gateway, floor = level["direct"], level["gateway"], level["floor"]
         lines.append(
             f"| {concurrency} | {_fmt(direct['latency_ms']['p50'])} / {_fmt(direct['latency_ms']['p99'])} | "
             f"{_fmt(gateway['latency_ms']['p50'])} / {_fmt(gateway['latency_ms']['p99'])} | "
             f"{_fmt(level['added_p50_ms'])} / {_fmt(level['added_p99_ms'])} | "
-            f"{_fmt(direct['rps'], 1)} | {_fmt(gateway['rps'], 1)} | {_fmt(level['rps_ratio'], 3)}x |"
+            f"{_fmt(direct['rps'], 1)} | {_fmt(gateway['rps'], 1)} | {_fmt(level['rps_ratio'], 3)}x | "
+            f"{_fmt(floor['rps'], 1)} | {_fmt(level['direct_vs_floor'], 3)}x |"
         )
 
     bus = figures["event_bus"]

@@ -85,14 +85,18 @@ def test_the_composition_figure_has_every_call_at_each_concurrency(smoke_results
             assert is_number(level["p99_ratio_to_slowest"])
 
 
-def test_the_proxy_figure_compares_the_gateway_with_the_direct_call(smoke_results):
+def test_the_proxy_figure_compares_the_gateway_with_the_direct_call_and_the_floor(smoke_results):
     figure = smoke_results[0]["figures"]["proxy_overhead"]
 
     for level in figure["levels"].values():
+        assert_clean_run(level["floor"])  # the bare DRF view answered every request with 200
         assert_clean_run(level["direct"])
         assert_clean_run(level["gateway"])
         assert is_number(level["added_p50_ms"])
         assert is_number(level["rps_ratio"])
+        assert is_number(level["direct_vs_floor"])
+    floor_targets = [t for t in smoke_results[0]["targets"] if "floor" in t["measure"]]
+    assert [t["target"] for t in floor_targets] == [">= 0.6x"]
 
 
 def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down_writes(
