@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install workspace browser brokers migrate seed run test test-fast lint format bench api-schema catalogue clean
+.PHONY: help install workspace browser brokers nginx migrate seed run test test-fast lint format bench api-schema catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -87,7 +87,19 @@ brokers: ## Install redis-server and rabbitmq-server (Debian's packages) for the
 		}; \
 	done
 
-test: workspace browser brokers ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
+nginx: ## Install nginx (Debian's package): the bench's reference reverse proxy
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing nginx (Debian package) as the bench's reference proxy"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null || \
+			echo "could not install nginx: the bench will run without its reference proxy"; \
+		else \
+			echo "nginx is not installed (needs root and apt-get): the bench will run without its reference proxy"; \
+		fi; \
+	}
+
+test: workspace browser brokers nginx ## Run the whole test suite (embedded defaults, or PostgreSQL/Redis from the environment)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: workspace ## Run the in-process tests only (no real processes)
@@ -101,7 +113,7 @@ format: install ## Fix what ruff can fix
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: install ## Measure the platform against its same-run baselines (needs PostgreSQL and Redis)
+bench: install nginx ## Measure the platform against its same-run baselines (needs PostgreSQL and Redis)
 	$(BIN)/python -m bench
 
 api-schema: workspace ## Record the API document a release promises (docs/api/openapi-v1.json)

@@ -6,6 +6,7 @@ absolute times on a shared 2-core machine mean little, ratios do.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -14,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from bench.load import merge
+from bench.nginx import ReferenceProxy, nginx_binary
 from bench.platform import (
     MemorySampler,
     run_inside,
@@ -302,44 +304,64 @@ PROXIED_PATH = "/grants/applications?page_size=20"
 
 def proxy_overhead(platform: Platform, profile: Profile) -> dict:
     say(
-        f"2. Proxy overhead: GET {PROXIED_PATH} (applicant's list) via /api against direct, and "
-        "both against the framework floor (bench/floor: one bare DRF view, 20 rows, same server)"
+        f"2. Proxy overhead: GET {PROXIED_PATH} (applicant's list) via /api against direct and "
+        "against nginx in front of the same backend; and against the framework floor "
+        "(bench/floor: one bare DRF view, 20 rows, same server)"
     )
     token = platform.token(APPLICANT_ID, "applicant", APPLICANT_KIND)
     floor_url = start_floor(platform)
-    direct_url = f"{platform.url('grants')}{PROXIED_PATH}"
-    gateway_url = f"{platform.url('gateway')}/api/v1{PROXIED_PATH}"
-    levels = {}
-    for concurrency in profile.concurrency:
-        runs = compare(
-            {
-                "floor": (floor_url, None),
-                "direct": (direct_url, token),
-                "gateway": (gateway_url, token),
-            },
-            concurrency=concurrency,
-            profile=profile,
-        )
-        floor, direct, proxied = runs["floor"], runs["direct"], runs["gateway"]
-        show("framework floor", floor)
-        show("grants direct", direct)
-        show("via gateway /api", proxied)
-        levels[str(concurrency)] = {
-            "floor": floor,
-            "direct": direct,
-            "gateway": proxied,
-            "added_p50_ms": round(p50(proxied) - p50(direct), 3),
-            "added_p99_ms": round(p99(proxied) - p99(direct), 3),
-            "rps_ratio": ratio(proxied["rps"], direct["rps"]),
-            "direct_vs_floor": ratio(direct["rps"], floor["rps"]),
-        }
-        level = levels[str(concurrency)]
-        say(
-            f"    -> c={concurrency}: +{level['added_p50_ms']} ms p50, +{level['added_p99_ms']} ms "
-            f"p99, throughput {level['rps_ratio']}x direct; direct is {level['direct_vs_floor']}x "
-            "the floor"
-        )
+    calls = {
+        "floor": (floor_url, None),
+        "direct": (f"{platform.url('grants')}{PROXIED_PATH}", token),
+        "gateway": (f"{platform.url('gateway')}/api/v1{PROXIED_PATH}", token),
+    }
+    with contextlib.ExitStack() as stack:
+        if nginx_binary() is not None:
+            backend = f"127.0.0.1:{platform.ports['grants']}"
+            nginx = stack.enter_context(ReferenceProxy(platform.root, backend))
+            calls["nginx"] = (f"{nginx.url}{PROXIED_PATH}", token)
+        else:
+            say(
+                "    nginx is not installed: no reference proxy in this run (make bench installs it)"
+            )
+        levels = {str(c): _proxy_level(calls, c, profile) for c in profile.concurrency}
     return {"path": PROXIED_PATH, "levels": levels}
+
+
+def _proxy_level(calls: dict, concurrency: int, profile: Profile) -> dict:
+    runs = compare(calls, concurrency=concurrency, profile=profile)
+    direct, proxied, floor, nginx = (
+        runs["direct"],
+        runs["gateway"],
+        runs["floor"],
+        runs.get("nginx"),
+    )
+    show("framework floor", floor)
+    show("grants direct", direct)
+    show("via gateway /api", proxied)
+    level = {
+        "floor": floor,
+        "direct": direct,
+        "gateway": proxied,
+        "added_p50_ms": round(p50(proxied) - p50(direct), 3),
+        "added_p99_ms": round(p99(proxied) - p99(direct), 3),
+        "rps_ratio": ratio(proxied["rps"], direct["rps"]),
+        "direct_vs_floor": ratio(direct["rps"], floor["rps"]),
+    }
+    if nginx is not None:
+        show("via nginx", nginx)
+        level |= {
+            "nginx": nginx,
+            "nginx_rps_ratio": ratio(nginx["rps"], direct["rps"]),
+            "gateway_vs_nginx": ratio(proxied["rps"], nginx["rps"]),
+        }
+    say(
+        f"    -> c={concurrency}: +{level['added_p50_ms']} ms p50, +{level['added_p99_ms']} ms "
+        f"p99, throughput {level['rps_ratio']}x direct"
+        + (f" ({level['gateway_vs_nginx']}x nginx's)" if nginx is not None else "")
+        + f"; direct is {level['direct_vs_floor']}x the floor"
+    )
+    return level
 
 
 def proxy_targets(figure: dict) -> list[Target]:
@@ -361,7 +383,16 @@ def proxy_targets(figure: dict) -> list[Target]:
             0.7,
             higher_is_better=True,
         ),
-        # Issue 21: the applicant's list against what Django and DRF cost here at all.
+        # Issue 21: the gateway against a reference proxy, and the applicant's list against what
+        # Django and DRF cost here at all.
+        Target(
+            "2 proxy",
+            f"gateway / nginx throughput, c={high}",
+            figure["levels"][high].get("gateway_vs_nginx"),
+            "nginx in front of the same backend",
+            0.9,
+            higher_is_better=True,
+        ),
         Target(
             "2 proxy",
             f"applicant's list / floor, c={high}",

@@ -80,8 +80,9 @@ def markdown(results: dict) -> str:
         f"## 2. Proxy overhead: `GET {proxy['path']}` via `/api` against direct",
         "",
         "| c | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 / p99 ms | direct req/s | "
-        "gateway req/s | throughput ratio | floor req/s | direct / floor |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "gateway req/s | throughput ratio | nginx req/s | gateway / nginx | floor req/s | "
+        "direct / floor |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for concurrency, level in proxy["levels"].items():
         direct, gateway, floor = level["direct"], level["gateway"], level["floor"]
@@ -90,6 +91,8 @@ def markdown(results: dict) -> str:
             f"{_fmt(gateway['latency_ms']['p50'])} / {_fmt(gateway['latency_ms']['p99'])} | "
             f"{_fmt(level['added_p50_ms'])} / {_fmt(level['added_p99_ms'])} | "
             f"{_fmt(direct['rps'], 1)} | {_fmt(gateway['rps'], 1)} | {_fmt(level['rps_ratio'], 3)}x | "
+            f"{_fmt(level.get('nginx', {}).get('rps'), 1)} | "
+            f"{_fmt(level.get('gateway_vs_nginx'), 3)}x | "
             f"{_fmt(floor['rps'], 1)} | {_fmt(level['direct_vs_floor'], 3)}x |"
         )
 
