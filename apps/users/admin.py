@@ -15,6 +15,7 @@ from apps.users.filters import EIN_DIGITS
 from apps.users.models import Notification, Profile, SignInLock, VerificationDecision
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
+from hms.admin_filters import CollapsedChoicesFilter
 from hms.admin_readonly import ReadOnlyModelAdmin
 from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, Identity
 from hms.errors import PermissionDenied
@@ -76,7 +77,7 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "verification_status",
         "role",
         ("user__is_active", admin.BooleanFieldListFilter),
-        "state",
+        ("state", CollapsedChoicesFilter),
     ]
     search_fields = ["legal_name", "email", "ein", "uei"]
     search_help_text = "Name, email, EIN or UEI"

@@ -226,3 +226,13 @@ def test_profiles_cannot_be_added_changed_or_deleted_in_the_admin(root, people):
     root.post(f"{CHANGELIST}{acme.pk}/change/", {"legal_name": "Hijacked"})
     acme.refresh_from_db()
     assert acme.legal_name == "Acme Robotics LLC"
+
+
+def test_the_long_state_filter_starts_closed_and_opens_when_in_use(root, people):
+    closed = root.get(CHANGELIST).content.decode()
+    chosen = root.get(CHANGELIST, {"state__exact": "MD"}).content.decode()
+
+    assert '<details data-filter-title="state">' in closed
+    assert '<details data-filter-title="kind" open>' in closed  # the short ones stay open
+    assert '<details data-filter-title="state" open>' in chosen
+    assert 'aria-current="true">Maryland</a>' in chosen
