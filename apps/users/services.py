@@ -462,64 +462,47 @@ def _profile_for_update(user_id: int) -> Profile:
 def account_deactivate(*, actor: Identity, user_id: int, reason: str) -> Profile:
     """An administrator closes an account: it can no longer sign in, and every token it holds is
     refused everywhere within seconds. The account is kept (other services hold its id)."""
-    if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied("Only an administrator may deactivate an account.")
-    reason = _normalize_text(reason)
-    if not reason:
-        raise _invalid({"reason": [REQUIRED]})
-    with service_atomic("users"):
-        profile = _profile_for_update(user_id)
-        if profile.pk == actor.user_id:
-            raise PermissionDenied("You cannot deactivate your own account.")
-        if not profile.user.is_active:
-            raise Conflict(
-                f"{profile.legal_name}'s account is already deactivated.",
-                code="account_already_inactive",
-            )
-        profile.user.is_active = False
-        profile.user.save(update_fields=["is_active"])
-        audit_record(
-            service="users",
-            actor=actor,
-            action="account.deactivate",
-            object_type="profile",
-            object_id=profile.pk,
-            changes={"active": [True, False], "reason": reason},
-        )
-        _tokens_revoke(profile, DEACTIVATED)
-        if not profile.is_applicant:
-            publish(events.staff_updated(profile))  # their name shows as inactive to others
-    logger.info("account %s deactivated by %s", profile.pk, actor.user_id)
-    return profile
+    return _account_active_set(actor=actor, user_id=user_id, reason=reason, active=False)
 
 
 def account_reactivate(*, actor: Identity, user_id: int, reason: str) -> Profile:
     """An administrator opens a deactivated account again: the person signs in afresh (the
     tokens revoked at deactivation stay refused)."""
+    return _account_active_set(actor=actor, user_id=user_id, reason=reason, active=True)
+
+
+def _account_active_set(*, actor: Identity, user_id: int, reason: str, active: bool) -> Profile:
+    verb = "reactivate" if active else "deactivate"
     if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied("Only an administrator may reactivate an account.")
+        raise PermissionDenied(f"Only an administrator may {verb} an account.")
     reason = _normalize_text(reason)
     if not reason:
         raise _invalid({"reason": [REQUIRED]})
     with service_atomic("users"):
         profile = _profile_for_update(user_id)
-        if profile.user.is_active:
+        if not active and profile.pk == actor.user_id:
+            raise PermissionDenied("You cannot deactivate your own account.")
+        if profile.user.is_active == active:
+            state = "active" if active else "deactivated"
             raise Conflict(
-                f"{profile.legal_name}'s account is already active.", code="account_already_active"
+                f"{profile.legal_name}'s account is already {state}.",
+                code="account_already_active" if active else "account_already_inactive",
             )
-        profile.user.is_active = True
+        profile.user.is_active = active
         profile.user.save(update_fields=["is_active"])
         audit_record(
             service="users",
             actor=actor,
-            action="account.reactivate",
+            action=f"account.{verb}",
             object_type="profile",
             object_id=profile.pk,
-            changes={"active": [False, True], "reason": reason},
+            changes={"active": [not active, active], "reason": reason},
         )
+        if not active:
+            _tokens_revoke(profile, DEACTIVATED)
         if not profile.is_applicant:
-            publish(events.staff_updated(profile))
-    logger.info("account %s reactivated by %s", profile.pk, actor.user_id)
+            publish(events.staff_updated(profile))  # others see whether they are active
+    logger.info("account %s %sd by %s", profile.pk, verb, actor.user_id)
     return profile
 
 
