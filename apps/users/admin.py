@@ -212,43 +212,50 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
 
     @admin.action(description="Deactivate selected accounts", permissions=["administer"])
     def deactivate_accounts(self, request, queryset: QuerySet[Profile]):
-        def deactivate(actor, profile, reason):
-            services.account_deactivate(actor=actor, user_id=profile.pk, reason=reason)
-            self.log_change(request, profile, f"Account deactivated: {reason}")
-
-        return self.reason_action(
+        return self._set_active(
             request,
             queryset,
-            deactivate,
-            done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} deactivated.",
-            title="Deactivate accounts",
+            services.account_deactivate,
+            verb="deactivated",
             columns=self._account_columns(
                 active="Active", inactive="Already deactivated: it will be skipped"
             ),
             intro="These people will no longer be able to sign in, and every sign-in they hold "
             "(on the API, in the admins) ends within seconds on every service. Their records are "
             "kept. The reason is recorded in the audit trail.",
-            submit_label="Deactivate",
         )
 
     @admin.action(description="Reactivate selected accounts", permissions=["administer"])
     def reactivate_accounts(self, request, queryset: QuerySet[Profile]):
-        def reactivate(actor, profile, reason):
-            services.account_reactivate(actor=actor, user_id=profile.pk, reason=reason)
-            self.log_change(request, profile, f"Account reactivated: {reason}")
-
-        return self.reason_action(
+        return self._set_active(
             request,
             queryset,
-            reactivate,
-            done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} reactivated.",
-            title="Reactivate accounts",
+            services.account_reactivate,
+            verb="reactivated",
             columns=self._account_columns(
                 active="Already active: it will be skipped", inactive="Deactivated"
             ),
             intro="These people will be able to sign in again (with their current password). "
             "The reason is recorded in the audit trail.",
-            submit_label="Reactivate",
+        )
+
+    def _set_active(self, request, queryset, service, *, verb: str, columns, intro: str):
+        """First ask why; on the answer, call `service` for each account selected."""
+
+        def apply(actor, profile, reason):
+            service(actor=actor, user_id=profile.pk, reason=reason)
+            self.log_change(request, profile, f"Account {verb}: {reason}")
+
+        action = verb.removesuffix("d").capitalize()
+        return self.reason_action(
+            request,
+            queryset,
+            apply,
+            done=lambda count: f"{count} {'account' if count == 1 else 'accounts'} {verb}.",
+            title=f"{action} accounts",
+            columns=columns,
+            intro=intro,
+            submit_label=action,
         )
 
 
