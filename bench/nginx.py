@@ -8,13 +8,13 @@ gateway writes none by default either).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from tests.e2e.harness import free_port
+from tests.e2e.brokers import accepts_connections
+from tests.e2e.harness import free_port, wait_until
 
 CONFIG = """
 daemon off;
@@ -76,25 +76,20 @@ class ReferenceProxy:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 10
-        while not _accepts(self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (
-                    (self.root / "error.log").read_text()
-                    if (self.root / "error.log").exists()
-                    else ""
-                )
-                raise RuntimeError(f"nginx did not start: {log[-2000:]}")
-            time.sleep(0.05)
+        # Up, or exited (a bad configuration): either way, stop waiting.
+        with contextlib.suppress(TimeoutError):
+            wait_until(
+                lambda: accepts_connections(self.port) or self.process.poll() is not None,
+                timeout=10,
+                interval=0.05,
+            )
+        if not accepts_connections(self.port):
+            log = self.root / "error.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"nginx did not start: {tail}")
         return self
 
     def __exit__(self, *exc) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(10)
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

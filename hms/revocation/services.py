@@ -13,7 +13,6 @@ from hms.revocation.models import TokenRevocation
 DEACTIVATED = "deactivated"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a password
 SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
-REASONS = (DEACTIVATED, PASSWORD_CHANGED, SIGNED_OUT_EVERYWHERE)
 
 
 def revocation_record(*, service: str, user_id: int, not_before_ms: int, reason: str) -> None:

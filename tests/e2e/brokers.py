@@ -22,7 +22,7 @@ from tests.e2e.harness import free_port, wait_until
 RABBITMQ_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 
 
-def _accepts(port: int) -> bool:
+def accepts_connections(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -47,7 +47,7 @@ class PrivateRedis:
         command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        wait_until(lambda: _accepts(self.port), timeout=10, interval=0.05)
+        wait_until(lambda: accepts_connections(self.port), timeout=10, interval=0.05)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -108,7 +108,7 @@ class PrivateRabbitMQ:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # the Erlang VM and its helpers: one group to signal
         )
-        wait_until(lambda: _accepts(self.port), timeout=90, interval=0.1)
+        wait_until(lambda: accepts_connections(self.port), timeout=90, interval=0.1)
 
     def _signal(self, signum: int) -> None:
         if self.process and self.process.poll() is None:
@@ -121,7 +121,7 @@ class PrivateRabbitMQ:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
-        wait_until(lambda: not _accepts(self.port), timeout=10, interval=0.1)
+        wait_until(lambda: not accepts_connections(self.port), timeout=10, interval=0.1)
 
     def stop(self) -> None:
         self._signal(signal.SIGTERM)
