@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from bench.nginx import nginx_binary
 from tests.e2e.harness import REPO
+from tests.e2e.nginx import nginx_binary
 
 NEEDED = ("USERS_DATABASE_URL", "GRANTS_DATABASE_URL", "FINANCE_DATABASE_URL", "BROKER_URL")
 
