@@ -82,6 +82,12 @@ def _timeout(service: str, read_timeout: float | None) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
 
 
+def _answered_by_balancer(response: aiohttp.ClientResponse) -> bool:
+    """A 502/503/504 that is not JSON came from a proxy in front of the service (nginx's "no
+    live upstreams" page, say), not from the service, whose every answer is JSON."""
+    return "json" not in response.headers.get("Content-Type", "")
+
+
 def _circuit_open(service: str, exc: CircuitOpen) -> BackendUnavailable:
     return BackendUnavailable(
         service,
@@ -110,8 +116,9 @@ async def call_backend(
 ) -> BackendResponse:
     """Call `service` at `path` (already URL-encoded) and read the whole answer.
 
-    Raises BackendUnavailable when the breaker is open, the service cannot be reached, or it does
-    not answer in time; any HTTP answer (even 5xx) is returned as it is.
+    Raises BackendUnavailable when the breaker is open, the service cannot be reached (nor any
+    replica behind its load balancer), or it does not answer in time; any answer of the service
+    itself (even 5xx) is returned as it is.
     """
     url = URL(f"{backend_url(service)}{path}" + (f"?{query}" if query else ""), encoded=True)
     breaker = state.current().breaker_for(service)
@@ -137,11 +144,18 @@ async def call_backend(
             ):
                 content = await response.read()
             verdict = True
-            if response.status in FAILURE_STATUSES:
-                breaker.record_failure()
-            else:
+            if response.status not in FAILURE_STATUSES:
                 breaker.record_success()
-            return BackendResponse(service, response.status, response.headers, content)
+                return BackendResponse(service, response.status, response.headers, content)
+            breaker.record_failure()
+            if not _answered_by_balancer(response):
+                return BackendResponse(service, response.status, response.headers, content)
+            # No replica behind the service's load balancer could answer: as for a refused
+            # connection, an idempotent call is tried again, and the client gets our JSON.
+            if attempt == attempts:
+                raise BackendUnavailable(
+                    service, 503, "service_unavailable", f"The {service} service is unavailable."
+                )
         except TimeoutError as exc:
             # Includes aiohttp's connect/read timeouts; never retried (see GATEWAY_RETRIES).
             verdict = True

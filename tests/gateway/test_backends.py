@@ -56,6 +56,53 @@ def test_only_idempotent_methods_are_retried_after_a_connection_error(gateway, m
     assert status == (200 if calls == 2 else 502)
 
 
+class BalancerWithNoReplica:
+    """What nginx answers when no replica behind it is up: an HTML 502 page, not JSON."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        if self.failures:
+            self.failures -= 1
+            return web.Response(
+                status=502, text="<html>502 Bad Gateway</html>", content_type="text/html"
+            )
+        return web.json_response({"ok": True})
+
+
+@pytest.mark.parametrize(("method", "calls", "status"), [("GET", 2, 200), ("POST", 1, 503)])
+def test_a_balancer_s_page_is_treated_as_an_unreachable_service(gateway, method, calls, status):
+    gateway.GATEWAY_RETRIES = 1
+    grants = FakeService("grants", {("*", "/grants/x"): BalancerWithNoReplica(failures=1)})
+
+    async def scenario():
+        async with running(gateway, grants):
+            try:
+                return (await call_backend("grants", method, "/grants/x")).status, None
+            except BackendUnavailable as exc:
+                return exc.status, exc.code
+
+    answered, code = run(scenario())
+
+    assert len(grants.requests) == calls
+    assert answered == status
+    assert code == (None if status == 200 else "service_unavailable")
+
+
+def test_a_service_s_own_json_5xx_is_passed_on_as_it_is(gateway):
+    grants = FakeService("grants", {("GET", "/grants/x"): Flaky(503)})
+
+    async def scenario():
+        async with running(gateway, grants):
+            return await call_backend("grants", "GET", "/grants/x")
+
+    answer = run(scenario())
+
+    assert (answer.status, len(grants.requests)) == (503, 1)
+    assert answer.json() == {"status": 503}
+
+
 def test_retries_are_bounded(gateway):
     gateway.GATEWAY_RETRIES = 2
     gateway.GATEWAY_BREAKER_FAILURES = 100
