@@ -54,3 +54,23 @@ def documents_dir(settings, tmp_path):
         },
     }
     return tmp_path
+
+
+FIGURES = pytest.StashKey[list[tuple[str, str]]]()
+
+
+@pytest.fixture
+def report_figures(request):
+    """`report_figures(title, text)`: what a test measured, printed in the run's summary after
+    every test (pytest shows a passing test's own output to nobody)."""
+
+    def report(title: str, text: str) -> None:
+        request.config.stash.setdefault(FIGURES, []).append((title, text))
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for title, text in config.stash.get(FIGURES, []):
+        terminalreporter.section(title)
+        terminalreporter.write_line(text)

@@ -47,6 +47,8 @@ class Process:
     env: dict[str, str]
     log_path: Path
     popen: subprocess.Popen | None = None
+    # Where the log stood when the process last started: readiness is read from there on.
+    log_offset: int = 0
 
     @property
     def running(self) -> bool:
@@ -192,19 +194,26 @@ class Platform:
         for service in DATA_SERVICES:
             env = self.service_env(service)
             env["BIND"] = f"127.0.0.1:{self.ports[service]}"
-            self._define(
-                service,
-                [str(BIN / "gunicorn"), "-c", "python:hms.deploy.gunicorn", "hms.wsgi"],
-                env,
-            )
+            self._define(service, self.web_argv(), env)
             worker_env = self.service_env(service)
             self._define_workers(service, int(worker_env.get("BUS_WORKERS", "1")))
-            self._define(
-                f"{service}-relay", [PYTHON, "manage.py", "bus_relay"], self.service_env(service)
-            )
+            self._define(f"{service}-relay", self.relay_argv(), self.service_env(service))
         gateway_env = self.service_env("gateway")
         gateway_env.update({"HOST": "127.0.0.1", "PORT": str(self.ports["gateway"])})
-        self._define("gateway", [PYTHON, "-m", "hms.deploy.gateway"], gateway_env)
+        self._define("gateway", self.gateway_argv(), gateway_env)
+
+    # The production commands (the Procfile's), as the harness runs them.
+    @staticmethod
+    def web_argv() -> list[str]:
+        return [str(BIN / "gunicorn"), "-c", "python:hms.deploy.gunicorn", "hms.wsgi"]
+
+    @staticmethod
+    def relay_argv() -> list[str]:
+        return [PYTHON, "manage.py", "bus_relay"]
+
+    @staticmethod
+    def gateway_argv() -> list[str]:
+        return [PYTHON, "-m", "hms.deploy.gateway"]
 
     def _define_workers(self, service: str, workers: int) -> None:
         worker_env = {**self.service_env(service), "BUS_WORKERS": str(workers)}
@@ -285,6 +294,7 @@ class Platform:
         process = self.processes[name]
         if process.running:
             return
+        process.log_offset = len(self.log(name))
         log = process.log_path.open("a")
         process.popen = subprocess.Popen(
             process.argv,
@@ -327,18 +337,19 @@ class Platform:
         while time.monotonic() < deadline:
             if not process.running:
                 raise RuntimeError(f"{name} exited:\n{self.log(name)[-4000:]}")
-            if self._is_ready(name):
+            if self.is_ready(name):
                 return
             time.sleep(0.1)
         raise TimeoutError(f"{name} not ready after {timeout}s:\n{self.log(name)[-4000:]}")
 
-    def _is_ready(self, name: str) -> bool:
+    def is_ready(self, name: str) -> bool:
+        started = self.log(name)[self.processes[name].log_offset :]
         if "-worker" in name:
-            return " ready." in self.log(name)
-        if name.endswith("-relay"):
-            return "relaying outbox" in self.log(name)
+            return " ready." in started
+        if "-relay" in name:
+            return "relaying outbox" in started
         if "-beat" in name:
-            return "beat: Starting..." in self.log(name)
+            return "beat: Starting..." in started
         try:
             with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
                 return response.status == 200
@@ -405,9 +416,14 @@ class Platform:
         return jwt.encode(claims, self.private_key_pem, algorithm="RS256")
 
 
-def start_platform(root: Path, extra_env: dict[str, dict[str, str]] | None = None) -> Platform:
-    """Prepare databases and keys, migrate every service, start every process, wait until ready."""
-    platform = Platform(root=root, extra_env=extra_env or {})
+def start_platform(
+    root: Path,
+    extra_env: dict[str, dict[str, str]] | None = None,
+    kind: type[Platform] = Platform,
+) -> Platform:
+    """Prepare databases and keys, migrate every service, start every process, wait until ready.
+    `kind` may be a Platform with another topology (tests.e2e.replicas)."""
+    platform = kind(root=root, extra_env=extra_env or {})
     try:
         platform.prepare()
         platform.migrate()
