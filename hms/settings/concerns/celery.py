@@ -60,3 +60,6 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # each task (hms/celery.py), honouring CONN_MAX_AGE and CONN_HEALTH_CHECKS.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_TIMEZONE = "UTC"
+# Scheduled tasks (the finance beat): every beat but the leader stands by and tries to take the
+# lead this often (hms/deploy/beat.py), so a dead leader is replaced within it.
+BEAT_STANDBY_SECONDS = env.float("BEAT_STANDBY_SECONDS", default=2.0)
