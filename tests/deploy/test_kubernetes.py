@@ -95,6 +95,18 @@ def test_every_process_of_every_service_is_deployed(platform_objects):
     assert workloads == expected
 
 
+def test_every_deployment_runs_at_least_two_replicas(platform_objects):
+    """Web servers, gateways, relays and the beat are safe twice (tests/e2e/test_replicas.py,
+    the beat's leader lock), so none is a single point of failure; the workers' count is
+    their partitions' business (BUS_WORKERS)."""
+    single = [
+        named(deployment)
+        for deployment in of_kind(platform_objects, "Deployment")
+        if deployment["spec"].get("replicas", 1) < 2
+    ]
+    assert single == []
+
+
 def test_every_container_has_probes_limits_and_a_locked_down_security_context(
     platform_objects, migration_objects
 ):

@@ -1,7 +1,7 @@
 """The platform with two replicas of every process, behind nginx (issue 20's topology).
 
 Two gateways, two web servers per data service, two bus workers and two outbox relays per
-service, one finance beat; one nginx balances each tier (the front, in front of the gateways, and
+service, two finance beats (one leads); one nginx balances each tier (the front, in front of the gateways, and
 one per data service, which the gateways and the services call). Every replica runs as its own
 process on 127.0.0.1 with a port of its own: separate processes crossing the loopback network,
 not separate network namespaces (the state they share is in PostgreSQL and Redis either way).
@@ -50,7 +50,8 @@ class ReplicatedPlatform(Platform):
             env = self.service_env("gateway")
             env.update({"HOST": "127.0.0.1", "PORT": str(self.ports[name])})
             self._define(name, self.gateway_argv(), env)
-        self.define_beat("finance-beat")
+        for index in range(1, REPLICAS + 1):  # one leads, the other stands by
+            self.define_beat(f"finance-beat-{index}")
 
     def start_all(self) -> None:
         tiers = {

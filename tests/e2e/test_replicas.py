@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
 
 import pytest
 
@@ -43,6 +47,7 @@ APPLICANTS = 3
 DOWN_SECONDS = 2.0  # how long each killed replica stays dead
 SUBMIT_EVERY = 6.0  # seconds between one applicant's new applications
 APPROVALS = 12  # the caseworker approves this many (the program's funds are finite)
+SCHEMA_RATE, SCHEMA_BURST = 2, 40  # the limit of one route group, tested across both gateways
 RETRYABLE = {502, 503, 504}
 ATTEMPTS = 4
 
@@ -62,6 +67,7 @@ VICTIMS = [
 
 PRODUCED = """
 import json
+import re
 from hms.bus.models import DeadLetter, OutboxDelivery
 rows = OutboxDelivery.objects.values_list(
     "event__event_id", "event__event_type", "event__created_at", "consumer", "acked_at")
@@ -72,6 +78,7 @@ print(json.dumps({"deliveries": [[str(e), t, c.timestamp(), consumer, a is not N
 
 APPLIED = """
 import json
+import re
 from hms.bus.models import DeadLetter, InboxEvent
 print(json.dumps({"applied": [str(e) for e in InboxEvent.objects.values_list("event_id", flat=True)],
                   "dead": DeadLetter.objects.count()}))
@@ -126,7 +133,9 @@ class Load:
                     kind,
                     first_ok=0 < first.status < 400,
                     ok=0 < last.status < 400,
-                    detail=f"{method} {path}: {[a.status for a in answers]} {last.body}"[:400],
+                    detail=f"{method} {path}: {[a.status for a in answers]}, first {first.body}"[
+                        :400
+                    ],
                 )
             )
         return last
@@ -227,6 +236,8 @@ def replicated(tmp_path_factory):
             "BUS_PARTITIONS": "4",
             # The limits are not under test here; their Redis store, shared by both gateways, is.
             "GATEWAY_RATE_LIMIT": "100000/s",
+            "GATEWAY_RATE_LIMIT_SCHEMA": f"{SCHEMA_RATE}/s",
+            "GATEWAY_RATE_LIMIT_BURST": str(SCHEMA_BURST),
             "GATEWAY_RATE_LIMIT_REDIS_URL": os.environ["BROKER_URL"],
         }
         running = start_platform(
@@ -415,6 +426,52 @@ def test_a_whole_service_back_is_served_again_within_a_second(replicated, report
     assert failures[-1] < back + 1.0, (down, seen)
 
 
+def test_a_client_over_the_limit_is_refused_at_one_rate_across_both_gateways(
+    replicated, report_figures
+):
+    """Both gateways (two uvicorn workers each) take from one bucket in Redis: a client gets
+    the documented burst plus the rate, not four times it."""
+    platform = replicated
+    bases = [platform.url(name) for name in ("gateway-1", "gateway-2")]
+    statuses = Counter()
+    started = time.monotonic()
+    for index in range(3 * SCHEMA_BURST):
+        answer = call(bases[index % 2], "GET", "/schema", timeout=30)
+        statuses[answer.status] += 1
+        if answer.status == 429:
+            assert int(answer.headers["retry-after"]) >= 1
+    elapsed = time.monotonic() - started
+    allowed = statuses[200]
+    report_figures(
+        "replicas: one rate limit across two gateways",
+        f"{sum(statuses.values())} calls in {elapsed:.1f} s alternating between the gateways: "
+        f"{allowed} allowed, {statuses[429]} refused (limit {SCHEMA_BURST} at once, then "
+        f"{SCHEMA_RATE}/s)",
+    )
+    assert set(statuses) <= {200, 429}, statuses
+    assert SCHEMA_BURST <= allowed <= SCHEMA_BURST + SCHEMA_RATE * elapsed + 1, statuses
+
+
+def test_a_staff_member_signed_in_on_one_replica_stays_signed_in_on_the_other(replicated):
+    platform = replicated
+    first, second = platform.url("grants-1"), platform.url("grants-2")
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    login = browser.open(f"{first}/admin/login/", timeout=30).read().decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
+    form = {"username": CASEWORKER[0], "password": CASEWORKER[1], "csrfmiddlewaretoken": csrf}
+    signed_in = browser.open(f"{first}/admin/login/?next=/admin/", urlencode(form).encode(), 30)
+    assert signed_in.url.endswith("/admin/"), signed_in.url
+
+    platform.kill("grants-1")
+    try:
+        for base in (second, platform.url("grants")):  # the other replica, and the balancer
+            page = browser.open(f"{base}/admin/", timeout=30)
+            assert page.url.endswith("/admin/"), page.url  # not sent to the login page
+            assert "Log out" in page.read().decode()
+    finally:
+        platform.start("grants-1")
+
+
 def _report(load, rows, inboxes, phases, bounds, windows) -> str:
     """Per tier killed: requests sent and failed, and the events produced meanwhile and applied."""
     down = {tier: seconds for tier, _, _, seconds in windows}
@@ -455,4 +512,6 @@ def _report(load, rows, inboxes, phases, bounds, windows) -> str:
         f"| {total['events']} "
         f"| {total['applied']} |"
     )
+    again = [f"{r.phase}: {r.detail}" for r in load.requests if not r.first_ok]
+    lines += [f"sent again: {detail}" for detail in again[:10]]
     return "\n".join(lines)
