@@ -114,8 +114,9 @@ def test_a_returned_application_can_be_resubmitted_at_the_limit(open_program):
 
 def test_the_closing_time_is_the_agency_s_on_the_closing_day(open_program, settings):
     known("verified")
-    today = timezone.localdate()
-    rules(open_program, closes_on=today, closing_time=datetime.time(17, 0))
+    # A closing day ahead (today's 5 p.m. may have passed, and then no draft could be started).
+    closing_day = timezone.localdate() + datetime.timedelta(days=30)
+    rules(open_program, closes_on=closing_day, closing_time=datetime.time(17, 0))
     draft = factories.draft(program=open_program, actor=ACME)
     eligibility = selectors.Eligibility(ACME, now=open_program.closes_at)
     late = selectors.Eligibility(ACME, now=open_program.closes_at + datetime.timedelta(minutes=1))
@@ -123,7 +124,7 @@ def test_the_closing_time_is_the_agency_s_on_the_closing_day(open_program, setti
     assert eligibility.refusals(open_program, submitting=draft) == []
     [closed] = late.refusals(open_program, submitting=draft)
     assert closed.code == "program_closed"
-    assert f"{today:%B} {today.day}, {today.year}, 5:00 PM" in closed.message
+    assert f"{closing_day:%B} {closing_day.day}, {closing_day.year}, 5:00 PM" in closed.message
     assert timezone.localtime(open_program.closes_at).tzinfo.key == settings.TIME_ZONE
 
 
