@@ -19,6 +19,7 @@ from hms.identity import (  # noqa: F401 - the platform's identity, as every ser
     ROLE_FINANCE_OFFICER,
     ROLE_SERVICE,
     ROLES,
+    SERVICE_SCOPES,
     SERVICES,
     STAFF_ROLES,
     Identity,
@@ -33,6 +34,18 @@ class TokenAuthentication(JWTAuthentication):
     No database lookup per request: revoked tokens are refused from the process's copy of the
     service's deny list (hms.revocation), read at most once a second.
     """
+
+    def authenticate(self, request):
+        """A service token (OAuth2 client credentials) opens only a view that names one of its
+        scopes (`service_scope`); anywhere else it is refused like a bad token, so it can never
+        act as a person (docs/security.md)."""
+        authenticated = super().authenticate(request)
+        if authenticated is not None and authenticated[0].service is not None:
+            view = (request.parser_context or {}).get("view")
+            scope = getattr(view, "service_scope", None)
+            if scope is None or scope not in authenticated[0].scopes:
+                raise InvalidToken("This service token's scopes do not open this endpoint.")
+        return authenticated
 
     def get_user(self, validated_token) -> Identity:
         try:
@@ -68,6 +81,29 @@ class IsFinanceOfficer(_RolePermission):
 
 class IsStaff(_RolePermission):
     roles = tuple(STAFF_ROLES)
+
+
+class ServiceScope(BasePermission):
+    """An internal endpoint: only a service token granted `scope` (never a person's token).
+
+    `service_scope = "bus:read"` and `permission_classes = [ServiceScope.of("bus:read")]`.
+    """
+
+    scope = ""
+
+    @classmethod
+    def of(cls, scope: str) -> type["ServiceScope"]:
+        if scope not in SERVICE_SCOPES:
+            raise ValueError(f"unknown service scope {scope!r}")
+        return type(f"ServiceScope[{scope}]", (cls,), {"scope": scope})
+
+    def has_permission(self, request, view) -> bool:
+        identity = request.user
+        return (
+            isinstance(identity, Identity)
+            and identity.role == ROLE_SERVICE
+            and self.scope in identity.scopes
+        )
 
 
 class PlatformTokenScheme(SimpleJWTScheme):

@@ -22,6 +22,12 @@ ROLES = frozenset({ROLE_APPLICANT, ROLE_SERVICE, *STAFF_ROLES})
 # The deployable services that may be named in a service token's "service" claim.
 SERVICES = frozenset({"users", "grants", "finance", "gateway"})
 SERVICE_TOKEN_MAX_SECONDS = 300
+# What a service token may be granted (OAuth2 client credentials, apps/users: ServiceClient).
+# A scope opens internal endpoints only: a service token never carries a person's rights.
+SERVICE_SCOPES = {
+    "bus:read": "Read a service's event bus status (GET /internal/bus)",
+    "people:read": "Read any applicant's profile and status (GET /users/<id>, GET /grants?user=)",
+}
 
 KIND_INDIVIDUAL = "individual"
 KIND_BUSINESS = "business"
@@ -35,6 +41,7 @@ class Identity:
     role: str
     kind: str | None = None
     service: str | None = None  # set for a service acting on its own behalf
+    scopes: frozenset[str] = frozenset()  # a service token's grants (SERVICE_SCOPES)
 
     is_authenticated = True
     is_anonymous = False
@@ -76,9 +83,14 @@ class Identity:
                 raise InvalidClaims("A service token must name a known service.")
             if lifetime is None or lifetime > SERVICE_TOKEN_MAX_SECONDS:
                 raise InvalidClaims("A service token must be short-lived.")
-        elif service is not None:
-            raise InvalidClaims("Only a service token may name a service.")
-        return cls(user_id=user_id, role=role, kind=claims.get("kind"), service=service)
+            scopes = frozenset(str(claims.get("scope") or "").split()) & SERVICE_SCOPES.keys()
+        elif service is not None or claims.get("scope"):
+            raise InvalidClaims("Only a service token may name a service or carry scopes.")
+        else:
+            scopes = frozenset()
+        return cls(
+            user_id=user_id, role=role, kind=claims.get("kind"), service=service, scopes=scopes
+        )
 
 
 def _lifetime_seconds(claims) -> int | None:

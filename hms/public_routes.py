@@ -15,6 +15,9 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "grants/programs"),
         ("GET", "grants/programs/<str:code>"),
         ("GET", "grants/programs/<str:code>/form"),
+        # Services authenticate here with their client id and secret, not a token; internal
+        # (outside every service's prefix), so the gateway never forwards it.
+        ("POST", "internal/oauth/token"),
     }
 )
 

@@ -187,6 +187,8 @@ class ApplicationSerializer(serializers.Serializer):
 
 
 class GrantStatusApi(APIView):
+    service_scope = "people:read"  # a service token granted it may read anyone's status
+
     class InputSerializer(serializers.Serializer):
         user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 

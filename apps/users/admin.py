@@ -6,19 +6,26 @@ Access follows the platform role of the signed-in account.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import formats, timezone
 
 from apps.users import selectors, services
 from apps.users.filters import EIN_DIGITS
-from apps.users.models import Notification, Profile, SignInLock, VerificationDecision
+from apps.users.models import (
+    Notification,
+    Profile,
+    ServiceClient,
+    SignInLock,
+    VerificationDecision,
+)
 from apps.users.models import VerificationStatus as Status
 from hms.admin_actions import ServiceActionsMixin
 from hms.admin_filters import CollapsedChoicesFilter
 from hms.admin_readonly import ReadOnlyModelAdmin
 from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, Identity
-from hms.errors import PermissionDenied
+from hms.errors import ApplicationError, PermissionDenied
+from hms.identity import SERVICE_SCOPES
 
 
 def _identity(request) -> Identity | None:
@@ -367,4 +374,108 @@ class SignInLockAdmin(ServiceActionsMixin, ReadOnlyModelAdmin):
             list(queryset),
             lambda actor, lock: services.sign_in_unlock(actor=actor, email=lock.email),
             done=lambda count: f"{count} sign-in {'lock' if count == 1 else 'locks'} lifted.",
+        )
+
+
+class ServiceClientForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=sorted(SERVICE_SCOPES.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="What the service's tokens may do. A scope opens internal endpoints only.",
+    )
+
+    class Meta:
+        model = ServiceClient
+        fields = ["service", "description", "scopes", "is_active"]
+
+
+@admin.register(ServiceClient)
+class ServiceClientAdmin(ServiceActionsMixin, admin.ModelAdmin):
+    """Services' OAuth2 clients (client credentials): administrators make one per service, see
+    its secret once, rotate it, or switch the client off."""
+
+    form = ServiceClientForm
+    list_display = ["client_id", "service", "description", "granted", "is_active", "last_used_at"]
+    list_filter = ["service", "is_active"]
+    search_fields = ["client_id", "description"]
+    search_help_text = "Client id or description"
+    readonly_fields = ["client_id", "created_at", "secret_rotated_at", "last_used_at"]
+    actions = ["rotate_secrets"]
+
+    @admin.display(description="scopes")
+    def granted(self, client: ServiceClient) -> str:
+        return ", ".join(client.scopes) or "None"
+
+    def get_readonly_fields(self, request, obj=None):
+        # The service a client belongs to is fixed once made: make another client instead.
+        return [*self.readonly_fields, "service"] if obj else self.readonly_fields
+
+    def acting_identity(self, request) -> Identity:
+        identity = _identity(request)
+        if identity is None:
+            raise PermissionDenied("This account has no platform identity.")
+        return identity
+
+    def _is_administrator(self, request) -> bool:
+        identity = _identity(request)
+        return bool(identity and identity.has_role(ROLE_ADMINISTRATOR))
+
+    def has_module_permission(self, request) -> bool:
+        return self._is_administrator(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self._is_administrator(request)
+
+    def has_add_permission(self, request) -> bool:
+        return self._is_administrator(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._is_administrator(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # switched off, never deleted: the audit trail names it
+
+    def has_administer_permission(self, request) -> bool:
+        return self._is_administrator(request)
+
+    def save_model(self, request, obj, form, change):
+        actor = self.acting_identity(request)
+        data = form.cleaned_data
+        try:
+            if change:
+                services.service_client_update(
+                    actor=actor,
+                    client=obj,
+                    description=data["description"],
+                    scopes=data["scopes"],
+                    is_active=data["is_active"],
+                )
+                return
+            client, secret = services.service_client_create(
+                actor=actor,
+                service=data["service"],
+                scopes=data["scopes"],
+                description=data["description"],
+            )
+        except ApplicationError as exc:
+            raise PermissionDenied(exc.message) from exc
+        # The admin goes on with `obj` (its log entry, the redirect): make it the created row.
+        obj.pk, obj.client_id, obj._state.adding = client.pk, client.client_id, False
+        self._secret_shown_once(request, client, secret)
+
+    @admin.action(description="Rotate the secret of selected clients", permissions=["administer"])
+    def rotate_secrets(self, request, queryset: QuerySet[ServiceClient]):
+        def rotate(actor, client):
+            secret = services.service_client_secret_rotate(actor=actor, client=client)
+            self._secret_shown_once(request, client, secret)
+
+        self.run_service(request, list(queryset), rotate)
+
+    def _secret_shown_once(self, request, client: ServiceClient, secret: str) -> None:
+        self.message_user(
+            request,
+            f"The secret of {client.client_id} is {secret} . Copy it to the {client.service} "
+            "service's settings now: it is not kept and will not be shown again.",
+            messages.WARNING,
         )

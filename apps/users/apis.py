@@ -1,8 +1,13 @@
 """The Users Service's HTTP API: each view parses, calls one service or selector, and answers."""
 
+import base64
+import binascii
+from urllib.parse import unquote
+
 from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import serializers, status, throttling
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -17,6 +22,7 @@ from hms.auth import IsCaseworker, IsStaff, TokenAuthentication
 from hms.filtering import filter_parameters
 from hms.identity import Identity
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
+from hms.parsers import LimitedJSONParser
 from hms.schema import problems, with_example
 
 
@@ -175,6 +181,69 @@ class RegisterApi(APIView):
         serializer.is_valid(raise_exception=True)
         profile = services.applicant_register(**serializer.validated_data)
         return Response(profile_data(profile, request), status=status.HTTP_201_CREATED)
+
+
+class ServiceTokenApi(APIView):
+    """OAuth2 client credentials (RFC 6749 section 4.4): a service's client id and secret, in
+    HTTP Basic or the form, for a short-lived service token. Errors are OAuth2's
+    (`{"error": ..., "error_description": ...}`), as OAuth2 clients expect. Internal: the gateway
+    does not route it, and it is not in the public API's schema (docs/security.md)."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    parser_classes = [FormParser, LimitedJSONParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(exclude=True)
+    def post(self, request):
+        try:
+            client_id, client_secret = self._credentials(request)
+            if request.data.get("grant_type") != "client_credentials":
+                raise services.ClientCredentialsRefused(
+                    "unsupported_grant_type", "Only grant_type=client_credentials is supported."
+                )
+            token = services.service_token_issue(
+                client_id=client_id, client_secret=client_secret, scope=request.data.get("scope")
+            )
+        except services.ClientCredentialsRefused as refused:
+            answer = Response(
+                {"error": refused.error, "error_description": refused.description},
+                status=refused.status,
+            )
+            if refused.status == 401:
+                answer["WWW-Authenticate"] = 'Basic realm="hms"'
+        else:
+            answer = Response(
+                {
+                    "access_token": token.access_token,
+                    "token_type": token.token_type,
+                    "expires_in": token.expires_in,
+                    "scope": token.scope,
+                }
+            )
+        answer["Cache-Control"] = "no-store"
+        return answer
+
+    @staticmethod
+    def _credentials(request) -> tuple[str, str]:
+        """From HTTP Basic (form-encoded id and secret, RFC 6749 section 2.3.1), else the body."""
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if header.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(header[6:], validate=True).decode()
+                client_id, client_secret = decoded.split(":", 1)
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                raise services.ClientCredentialsRefused(
+                    "invalid_client", "Malformed Basic credentials.", 401
+                ) from None
+            return unquote(client_id), unquote(client_secret)
+        client_id, client_secret = request.data.get("client_id"), request.data.get("client_secret")
+        if not isinstance(client_id, str) or not isinstance(client_secret, str):
+            raise services.ClientCredentialsRefused(
+                "invalid_client", "Client authentication is required.", 401
+            )
+        return client_id, client_secret
 
 
 class TokenObtainApi(APIView):
@@ -364,7 +433,9 @@ class NotificationPreferencesApi(AccountApi):
 
 
 class UserDetailApi(AccountApi):
-    """One profile: to its owner, to staff, or to a service acting for the owner."""
+    """One profile: to its owner, to staff, or to a service granted `people:read`."""
+
+    service_scope = "people:read"
 
     @extend_schema(operation_id="users_retrieve", responses={200: ProfileOutputSerializer})
     def get(self, request, user_id: int):

@@ -264,3 +264,31 @@ class SignInLock(models.Model):
 
     def is_locked(self, now) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+class ServiceClient(models.Model):
+    """A service's OAuth2 client (the client credentials grant, POST /users/oauth/token).
+
+    The service presents the client id and secret and gets a short-lived service token naming it
+    and the scopes granted here. Only a hash of the secret is kept; it is shown once, when made
+    or rotated (admin, or `manage.py service_client_create`).
+    """
+
+    client_id = models.CharField("client id", max_length=64, unique=True)
+    service = models.CharField(
+        max_length=20, choices=[(name, name.title()) for name in sorted(auth.SERVICES)]
+    )
+    description = models.CharField(max_length=200, blank=True)
+    secret_hash = models.CharField(max_length=256, editable=False)
+    scopes = models.JSONField(default=list, blank=True)
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    secret_rotated_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["service", "client_id"]
+        verbose_name = "service client"
+
+    def __str__(self) -> str:
+        return f"{self.service} ({self.client_id})"

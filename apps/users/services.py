@@ -3,6 +3,7 @@
 import logging
 import math
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,6 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -26,6 +28,7 @@ from apps.users.models import (
     Kind,
     Profile,
     Role,
+    ServiceClient,
     SignInLock,
     VerificationDecision,
 )
@@ -38,11 +41,12 @@ from apps.users.validators import (
     normalize_zip_code,
 )
 from hms.audit.services import audit_record
-from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, Identity
+from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish
 from hms.db import service_atomic
 from hms.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events.users import TokensRevoked
+from hms.identity import SERVICE_SCOPES, SERVICE_TOKEN_MAX_SECONDS, SERVICES
 from hms.revocation.selectors import issued_ms, revocation_covers
 from hms.revocation.services import (
     DEACTIVATED,
@@ -645,3 +649,141 @@ def token_access_refresh(*, refresh: str) -> str:
             code="token_not_valid",
         )
     return str(_with_claims(AccessToken(), profile))
+
+
+# ------------------------------------------------------------------------------------------------
+# Service clients: OAuth2 client credentials (RFC 6749 section 4.4) for service-to-service calls.
+# A service token names the service and its scopes, lives SERVICE_TOKEN_MAX_SECONDS, and opens
+# internal endpoints only (hms.auth.ServiceScope): it never carries a person's rights.
+# ------------------------------------------------------------------------------------------------
+class ClientCredentialsRefused(Exception):
+    """An OAuth2 error (`error` as RFC 6749 section 5.2 names them)."""
+
+    def __init__(self, error: str, description: str, status: int = 400):
+        super().__init__(description)
+        self.error, self.description, self.status = error, description, status
+
+
+@dataclass(frozen=True)
+class ServiceToken:
+    access_token: str
+    scope: str
+    expires_in: int = SERVICE_TOKEN_MAX_SECONDS
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+
+
+def _service_client_scopes(scopes) -> list[str]:
+    unknown = sorted(set(scopes) - SERVICE_SCOPES.keys())
+    if unknown:
+        raise ValidationFailed(
+            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(sorted(SERVICE_SCOPES))}.",
+            code="unknown_scope",
+        )
+    return sorted(set(scopes))
+
+
+def service_client_create(
+    *, actor: Identity, service: str, scopes, description: str = ""
+) -> tuple[ServiceClient, str]:
+    """A new client for `service`; returns it and its secret, which is kept only as a hash."""
+    if actor.role != ROLE_ADMINISTRATOR:
+        raise PermissionDenied("Only administrators manage service clients.")
+    if service not in SERVICES:
+        raise ValidationFailed(f"Unknown service {service!r}.", code="unknown_service")
+    secret = secrets.token_urlsafe(32)
+    with service_atomic("users"):
+        client = ServiceClient.objects.create(
+            client_id=f"{service}-{secrets.token_hex(8)}",
+            service=service,
+            description=description,
+            secret_hash=make_password(secret),
+            scopes=_service_client_scopes(scopes),
+        )
+        audit_record(
+            service="users",
+            actor=actor,
+            action="service_client.create",
+            object_type="service_client",
+            object_id=client.pk,
+            changes={"client_id": client.client_id, "service": service, "scopes": client.scopes},
+        )
+    return client, secret
+
+
+def service_client_secret_rotate(*, actor: Identity, client: ServiceClient) -> str:
+    """A new secret for the client; the old one stops working at once. Returns the new one."""
+    if actor.role != ROLE_ADMINISTRATOR:
+        raise PermissionDenied("Only administrators manage service clients.")
+    secret = secrets.token_urlsafe(32)
+    with service_atomic("users"):
+        client.secret_hash = make_password(secret)
+        client.secret_rotated_at = timezone.now()
+        client.save(update_fields=["secret_hash", "secret_rotated_at"])
+        audit_record(
+            service="users",
+            actor=actor,
+            action="service_client.rotate_secret",
+            object_type="service_client",
+            object_id=client.pk,
+        )
+    return secret
+
+
+def service_client_update(
+    *, actor: Identity, client: ServiceClient, description: str, scopes, is_active: bool
+) -> ServiceClient:
+    """Change what a client is for, what it may be granted, or switch it off (its tokens run
+    out within SERVICE_TOKEN_MAX_SECONDS)."""
+    if actor.role != ROLE_ADMINISTRATOR:
+        raise PermissionDenied("Only administrators manage service clients.")
+    scopes = _service_client_scopes(scopes)
+    with service_atomic("users"):
+        before = ServiceClient.objects.select_for_update().get(pk=client.pk)
+        changes = {
+            field: [getattr(before, field), value]
+            for field, value in (
+                ("description", description),
+                ("scopes", scopes),
+                ("is_active", is_active),
+            )
+            if getattr(before, field) != value
+        }
+        client.description, client.scopes, client.is_active = description, scopes, is_active
+        client.save(update_fields=["description", "scopes", "is_active"])
+        if changes:
+            audit_record(
+                service="users",
+                actor=actor,
+                action="service_client.update",
+                object_type="service_client",
+                object_id=client.pk,
+                changes=changes,
+            )
+    return client
+
+
+def service_token_issue(*, client_id: str, client_secret: str, scope: str | None) -> ServiceToken:
+    """The client credentials grant: a short-lived token for the client's service, with the
+    scopes asked for (all the client's, if none are), or ClientCredentialsRefused."""
+    client = ServiceClient.objects.filter(client_id=client_id, is_active=True).first()
+    if client is None:
+        make_password(client_secret)  # as long as a real check: no hint that the id is unknown
+        raise ClientCredentialsRefused("invalid_client", "Unknown client or wrong secret.", 401)
+    if not check_password(client_secret, client.secret_hash):
+        raise ClientCredentialsRefused("invalid_client", "Unknown client or wrong secret.", 401)
+    asked = set(scope.split()) if scope else set(client.scopes)
+    if not asked or not asked <= set(client.scopes):
+        raise ClientCredentialsRefused(
+            "invalid_scope",
+            f"This client may be granted: {' '.join(client.scopes) or 'no scope'}.",
+        )
+    granted = " ".join(sorted(asked))
+    token = AccessToken()
+    token.set_exp(lifetime=timedelta(seconds=SERVICE_TOKEN_MAX_SECONDS))
+    token["user_id"] = 0
+    token["role"] = ROLE_SERVICE
+    token["service"] = client.service
+    token["scope"] = granted
+    token["client_id"] = client.client_id
+    ServiceClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    return ServiceToken(access_token=str(token), scope=granted)

@@ -6,6 +6,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from hms import health
+from hms.bus.apis import BusStatusApi
 from hms.bus.metrics import metrics_view
 from hms.errors import json_not_found
 
@@ -14,6 +15,7 @@ platform_urlpatterns = [
     path("health", health.liveness, name="health"),
     path("health/ready", health.readiness, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
+    path("internal/bus", BusStatusApi.as_view(), name="internal-bus"),
     path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
     path(
         "docs",

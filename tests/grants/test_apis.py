@@ -353,17 +353,22 @@ def test_staff_read_any_users_status(client_as, open_program, role):
     assert len(response.json()["applications"]) == 1
 
 
-def test_a_service_reads_a_users_status(api_client, open_program):
+@pytest.mark.parametrize(("scope", "status"), [("people:read", 200), ("bus:read", 401)])
+def test_a_service_granted_people_read_reads_a_users_status(
+    api_client, open_program, scope, status
+):
     factories.submitted(program=open_program, actor=factories.applicant(BUSINESS_ID))
     token = AccessToken()
     token.set_exp(lifetime=timedelta(seconds=60))
     token["user_id"], token["role"], token["service"] = 0, "service", "gateway"
+    token["scope"] = scope
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     response = api_client.get("/grants", {"user": BUSINESS_ID})
 
-    assert response.status_code == 200
-    assert len(response.json()["applications"]) == 1
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.json()["applications"]) == 1
 
 
 def test_the_status_read_is_capped_at_100(business_client, open_program):

@@ -32,10 +32,11 @@ def as_owner(client_as, profile):
     return client_as(profile.pk, profile.role, profile.kind or None)
 
 
-def as_service(user_id: int, service: str = "grants") -> APIClient:
-    """Another service acting for a user: a short-lived token naming that service."""
+def as_service(user_id: int, service: str = "grants", scope: str = "people:read") -> APIClient:
+    """Another service: a short-lived token naming that service, granted `scope`."""
     token = AccessToken()
     token["user_id"], token["role"], token["service"] = user_id, "service", service
+    token["scope"] = scope
     token.set_exp(lifetime=timedelta(seconds=60))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -211,7 +212,7 @@ def test_patching_to_a_taken_email_in_another_case_is_a_400(client_as, individua
 def test_a_service_identity_has_no_me():
     response = as_service(9999).get("/users/me")
 
-    assert response.status_code == 404
+    assert response.status_code == 401  # its scopes open /users/<id>, not an account's own pages
 
 
 # -- GET /users/<id> ----------------------------------------------------------------------------
@@ -250,11 +251,12 @@ def test_staff_read_any_profile(client_as, business, role):
     assert response.json()["id"] == business.pk
 
 
-def test_a_service_acting_for_the_user_reads_their_profile(business):
-    response = as_service(business.pk).get(f"/users/{business.pk}")
+def test_a_service_granted_people_read_reads_a_profile_and_without_it_does_not(business):
+    response = as_service(0).get(f"/users/{business.pk}")
 
     assert response.status_code == 200
     assert response.json()["id"] == business.pk
+    assert as_service(0, scope="bus:read").get(f"/users/{business.pk}").status_code == 401
 
 
 def test_an_unknown_id_is_404_for_staff(client_as):
