@@ -40,6 +40,9 @@ TIER = """
     upstream {name} {{
 {servers}
         keepalive 32;
+        # Below the backends' own idle timeout (gunicorn's and uvicorn's 5 s): else a request
+        # sent on a connection the backend is just closing fails, and a POST is not retried.
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
