@@ -682,12 +682,16 @@ def _service_client_scopes(scopes) -> list[str]:
     return sorted(set(scopes))
 
 
+def _require_administrator(actor: Identity) -> None:
+    if actor.role != ROLE_ADMINISTRATOR:
+        raise PermissionDenied("Only administrators manage service clients.")
+
+
 def service_client_create(
     *, actor: Identity, service: str, scopes, description: str = ""
 ) -> tuple[ServiceClient, str]:
     """A new client for `service`; returns it and its secret, which is kept only as a hash."""
-    if actor.role != ROLE_ADMINISTRATOR:
-        raise PermissionDenied("Only administrators manage service clients.")
+    _require_administrator(actor)
     if service not in SERVICES:
         raise ValidationFailed(f"Unknown service {service!r}.", code="unknown_service")
     secret = secrets.token_urlsafe(32)
@@ -712,8 +716,7 @@ def service_client_create(
 
 def service_client_secret_rotate(*, actor: Identity, client: ServiceClient) -> str:
     """A new secret for the client; the old one stops working at once. Returns the new one."""
-    if actor.role != ROLE_ADMINISTRATOR:
-        raise PermissionDenied("Only administrators manage service clients.")
+    _require_administrator(actor)
     secret = secrets.token_urlsafe(32)
     with service_atomic("users"):
         client.secret_hash = make_password(secret)
@@ -734,8 +737,7 @@ def service_client_update(
 ) -> ServiceClient:
     """Change what a client is for, what it may be granted, or switch it off (its tokens run
     out within SERVICE_TOKEN_MAX_SECONDS)."""
-    if actor.role != ROLE_ADMINISTRATOR:
-        raise PermissionDenied("Only administrators manage service clients.")
+    _require_administrator(actor)
     scopes = _service_client_scopes(scopes)
     with service_atomic("users"):
         before = ServiceClient.objects.select_for_update().get(pk=client.pk)
