@@ -9,6 +9,7 @@ Redis key prefix per platform), else SQLite files and the file-system broker in 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -154,6 +155,10 @@ class Platform:
             check=check,
             timeout=300,
         )
+
+    def shell_json(self, service: str, code: str):
+        """`shell`, for code whose last printed line is JSON: that, parsed."""
+        return json.loads(self.shell(service, code).splitlines()[-1])
 
     def shell(self, service: str, code: str) -> str:
         """Run Python inside one service (its settings, its database); returns what it printed."""

@@ -16,7 +16,6 @@ be applied by each of its consumers exactly once: no dead letter, and each email
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import threading
@@ -256,7 +255,7 @@ def deliveries(platform) -> tuple[list[list], int]:
     """Every (event, consumer) copy the three producers made, and their dead letters."""
     rows, dead = [], 0
     for service in ("users", "grants", "finance"):
-        produced = json.loads(platform.shell(service, PRODUCED).splitlines()[-1])
+        produced = platform.shell_json(service, PRODUCED)
         rows += produced["deliveries"]
         dead += produced["dead"]
     return rows, dead
@@ -265,7 +264,7 @@ def deliveries(platform) -> tuple[list[list], int]:
 def applied(platform) -> tuple[dict[str, set[str]], int]:
     events, dead = {}, 0
     for service in ("users", "grants", "finance"):
-        found = json.loads(platform.shell(service, APPLIED).splitlines()[-1])
+        found = platform.shell_json(service, APPLIED)
         events[service], dead = set(found["applied"]), dead + found["dead"]
     return events, dead
 
@@ -348,12 +347,10 @@ def test_one_replica_of_each_tier_killed_under_load_fails_no_request_and_loses_n
 
     # Effects once each: the grants read model holds every applicant's latest name, finance
     # obligated one award per approval, and each applicant was emailed once per event.
-    names = json.loads(
-        platform.shell(
-            "grants",
-            "import json; from apps.grants.models import Applicant; "
-            "print(json.dumps(dict(Applicant.objects.values_list('user_id', 'display_name'))))",
-        ).splitlines()[-1]
+    names = platform.shell_json(
+        "grants",
+        "import json; from apps.grants.models import Applicant; "
+        "print(json.dumps(dict(Applicant.objects.values_list('user_id', 'display_name'))))",
     )
     assert {int(k): v for k, v in names.items() if int(k) in load.last_names} == load.last_names
     tracking = {a["tracking_number"] for a in load.submitted}
@@ -370,12 +367,10 @@ def test_one_replica_of_each_tier_killed_under_load_fails_no_request_and_loses_n
         return mails if mails == expected else None
 
     wait_until(awarded_and_told, timeout=60, interval=1, message="emails not as expected")
-    awards = json.loads(
-        platform.shell(
-            "finance",
-            "import json; from apps.finance.models import Award; "
-            "print(json.dumps(list(Award.objects.values_list('tracking_number', flat=True))))",
-        ).splitlines()[-1]
+    awards = platform.shell_json(
+        "finance",
+        "import json; from apps.finance.models import Award; "
+        "print(json.dumps(list(Award.objects.values_list('tracking_number', flat=True))))",
     )
     assert Counter(n for n in awards if n in tracking) == Counter(dict.fromkeys(approved, 1))
 
