@@ -267,3 +267,21 @@ def test_the_command_prints_a_working_secret(administrator):
     )
     assert answer.status_code == 200
     assert claims(answer.json()["access_token"])["service"] == "gateway"
+
+
+def test_administrators_rotate_a_secret_in_the_admin_and_the_old_one_stops_working(
+    grants_client, administrator
+):
+    client, old_secret = grants_client
+    browser = Client()
+    browser.force_login(administrator.user)
+
+    rotated = browser.post(
+        CLIENTS, {"action": "rotate_secrets", "_selected_action": [client.pk]}, follow=True
+    )
+
+    shown = re.search(r"The secret of \S+ is (\S+) \.", rotated.content.decode())
+    assert shown, rotated.content.decode()[:2000]
+    grant = {"grant_type": "client_credentials"}
+    assert ask(grant, basic=(client.client_id, old_secret)).status_code == 401
+    assert ask(grant, basic=(client.client_id, shown.group(1))).status_code == 200
