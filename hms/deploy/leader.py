@@ -54,8 +54,19 @@ class LeaderLock:
         return self.leading
 
     def release(self) -> None:
-        """Give the lock up (closing the session releases it)."""
+        """Give the lock up at once.
+
+        Closing the session alone releases it too, but PostgreSQL ends a closed session in the
+        background, so a standby asking straight after could still find it held; the explicit
+        unlock is done when this returns.
+        """
         if self.connection is not None:
+            try:
+                if self.leading:
+                    with self.connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(%s)", [self.key])
+            except Exception:  # a broken session holds nothing any more
+                logger.debug("unlocking %s failed", self.name, exc_info=True)
             try:
                 self.connection.close()
             except Exception:  # a broken connection may fail to close; it is gone either way
