@@ -26,6 +26,15 @@ def platform(tmp_path_factory) -> Platform:
         running.close()
 
 
+@pytest.fixture(scope="session")
+def demo_data(platform) -> Platform:
+    """The shared platform with the demo data (`seed_demo`, in each service in turn: finance's
+    seed works on awards that grants' events made), seeded once for every module that needs it."""
+    for service in ("users", "grants", "finance"):
+        platform.manage(service, "seed_demo")
+    return platform
+
+
 @pytest.fixture
 def platform_factory(tmp_path_factory):
     """Start an extra, private platform (e.g. with a slowed backend); stopped after the test."""

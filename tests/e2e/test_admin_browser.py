@@ -12,9 +12,8 @@ from tests.e2e.test_workflow import CASEWORKER, open_program_for_business, regis
 
 
 @pytest.fixture(scope="module")
-def submitted_application(platform):
-    for service in ("users", "grants", "finance"):
-        platform.manage(service, "seed_demo")
+def submitted_application(demo_data):
+    platform = demo_data
     gateway = Gateway(platform)
     _, token = register_business(gateway)
     program = open_program_for_business(gateway)

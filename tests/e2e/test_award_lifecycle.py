@@ -21,7 +21,6 @@ from tests.e2e.test_workflow import (
     emails_about,
     register_business,
     reimburse,
-    seeded,  # noqa: F401 - the module's demo data
 )
 
 
@@ -55,11 +54,11 @@ def remind(platform, day: datetime.date) -> str:
     return result.stdout.strip()
 
 
-def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(seeded):  # noqa: F811
-    gateway = Gateway(seeded)
+def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(demo_data):
+    gateway = Gateway(demo_data)
     code = f"DOC-EDA-2027-{secrets.randbelow(90) + 10}"
-    open_program(seeded, code, verification_required=False)
-    finance_terms(seeded, code)
+    open_program(demo_data, code, verification_required=False)
+    finance_terms(demo_data, code)
 
     _, token = register_business(gateway)
     program = gateway.get(f"/api/v1/grants/programs/{code}").body
@@ -99,19 +98,19 @@ def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(s
 
     # Reminders: three days before the due date, then the day after it, once each (other
     # awards on this platform may be reminded by the same runs).
-    assert remind(seeded, due - datetime.timedelta(days=3)) != "sent 0 report reminder(s)"
-    assert remind(seeded, due - datetime.timedelta(days=3)) == "sent 0 report reminder(s)"
+    assert remind(demo_data, due - datetime.timedelta(days=3)) != "sent 0 report reminder(s)"
+    assert remind(demo_data, due - datetime.timedelta(days=3)) == "sent 0 report reminder(s)"
     early = (
         f"Your Financial report (SF-425) 1 for award {award['fain']} is due "
         f"{due:%B} {due.day}, {due.year}"
     )
     told = wait_until(
-        lambda: emails_about(seeded, award["fain"], count=1), timeout=60, message="no reminder"
+        lambda: emails_about(demo_data, award["fain"], count=1), timeout=60, message="no reminder"
     )
     assert told == [early]
-    remind(seeded, due + datetime.timedelta(days=1))
+    remind(demo_data, due + datetime.timedelta(days=1))
     told = wait_until(
-        lambda: emails_about(seeded, award["fain"], count=2), timeout=60, message="no late email"
+        lambda: emails_about(demo_data, award["fain"], count=2), timeout=60, message="no late email"
     )
     assert told == [
         early,
@@ -128,7 +127,7 @@ def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(s
     )
     assert sent.status == 200, sent
     assert sent.body["figures"]["federal_share_of_expenditures"] == "750.00"
-    accept(seeded, quarterly["id"])
+    accept(demo_data, quarterly["id"])
 
     budget = gateway.get(f"/api/v1/finance/awards/{award['id']}/budget", token=token).body
     lines = {line["name"].lower(): line for line in budget["categories"]}
@@ -145,7 +144,7 @@ def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(s
         token=token,
     )
     assert sent.status == 200, sent
-    accept(seeded, final["id"])
+    accept(demo_data, final["id"])
     closed = gateway.post(f"/api/v1/finance/awards/{award['id']}/close", token=officer)
     assert closed.status == 200, closed
     assert closed.body["status"] == "closed"
@@ -161,17 +160,17 @@ def test_an_award_runs_two_quarters_to_closeout_with_its_reports_and_reminders(s
     assert gateway.get(f"/api/v1/finance/reports/{final['id']}", token=stranger).status == 404
 
 
-def test_of_two_beats_one_leads_the_other_takes_over_and_each_reminder_is_sent_once(seeded):  # noqa: F811
+def test_of_two_beats_one_leads_the_other_takes_over_and_each_reminder_is_sent_once(demo_data):
     """Two real `finance_beat` processes on one schedule (a standby, or two during a rolling
     update), sending the reminder sweep every second to the finance worker. On PostgreSQL one
     leads and the other sends nothing until the leader is SIGKILLed, then takes over within
     seconds; where there are no advisory locks (SQLite) both send. Either way the recipient gets
     one email for the reminder due."""
-    gateway = Gateway(seeded)
+    gateway = Gateway(demo_data)
     user_id, _ = register_business(gateway)
     code = f"USDA-RBDG-2027-{secrets.randbelow(90) + 10}"
     # An award whose first quarterly report is due in three days, an offset its program sets.
-    made = seeded.shell(
+    made = demo_data.shell(
         "finance",
         f"""
 import datetime, json
@@ -198,18 +197,18 @@ print(json.dumps({{"fain": award.fain, "report": report.pk}}))
     beats = ["finance-beat", "finance-beat-2"]
     try:
         for name in beats:
-            seeded.define_beat(name)
-            seeded.start(name)
+            demo_data.define_beat(name)
+            demo_data.start(name)
 
         def sent(name: str) -> int:
-            return seeded.log(name).count("Reminders every second (test)")
+            return demo_data.log(name).count("Reminders every second (test)")
 
         def sending(names, times: int = 3):
-            runs = seeded.log("finance-worker").count("report reminders: ")
+            runs = demo_data.log("finance-worker").count("report reminders: ")
             return runs >= times and all(sent(name) >= times for name in names)
 
         try:
-            if not seeded.env["FINANCE_DATABASE_URL"].startswith("postgres"):
+            if not demo_data.env["FINANCE_DATABASE_URL"].startswith("postgres"):
                 wait_until(lambda: sending(beats), timeout=90)
             else:
                 leader = wait_until(
@@ -219,30 +218,30 @@ print(json.dumps({{"fain": award.fain, "report": report.pk}}))
                 # The standby's loop goes round (its heartbeat, what its liveness probe checks)
                 # while the leader sends, and it sends nothing.
                 wait_until(
-                    lambda: (heartbeat.age_seconds(seeded.heartbeat_file(standby)) or 99) < 15,
+                    lambda: (heartbeat.age_seconds(demo_data.heartbeat_file(standby)) or 99) < 15,
                     timeout=30,
                     message="the standby beat does not beat",
                 )
                 time.sleep(3)
                 assert sent(standby) == 0 and sent(leader) >= 5
-                assert "leads now" in seeded.log(leader)
+                assert "leads now" in demo_data.log(leader)
 
-                seeded.kill(leader)
+                demo_data.kill(leader)
                 killed = time.monotonic()
                 wait_until(lambda: sent(standby) >= 2, timeout=60)
                 took = time.monotonic() - killed
                 print(f"the standby beat took over {took:.1f} s after the leader was killed")
                 assert took < 15  # BEAT_STANDBY_SECONDS (2 s) and a tick, not a human's page
         except TimeoutError:
-            logs = [seeded.log(name)[-2000:] for name in [*beats, "finance-worker"]]
+            logs = [demo_data.log(name)[-2000:] for name in [*beats, "finance-worker"]]
             raise AssertionError("the beats never ran:\n" + "\n".join(logs)) from None
         told = wait_until(
-            lambda: emails_about(seeded, made["fain"], count=1), timeout=60, message="no email"
+            lambda: emails_about(demo_data, made["fain"], count=1), timeout=60, message="no email"
         )
     finally:
         for name in beats:
-            seeded.stop(name)
-        seeded.shell(
+            demo_data.stop(name)
+        demo_data.shell(
             "finance",
             "from django_celery_beat.models import PeriodicTask\n"
             "PeriodicTask.objects.filter(name='Reminders every second (test)').delete()",
@@ -250,7 +249,7 @@ print(json.dumps({{"fain": award.fain, "report": report.pk}}))
     assert len(told) == 1 and told[0].startswith(
         f"Your Financial report (SF-425) 1 for award {made['fain']} is due"
     ), told
-    recorded = seeded.shell(
+    recorded = demo_data.shell(
         "finance",
         f"""
 from apps.finance.models import ReportReminder
@@ -261,4 +260,4 @@ print(ReportReminder.objects.filter(report_id={made["report"]}).count(),
 """,
     )
     assert recorded.split() == ["1", "1"], recorded
-    assert len(emails_about(seeded, made["fain"], count=0)) == 1
+    assert len(emails_about(demo_data, made["fain"], count=0)) == 1

@@ -14,8 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
-
 from tests.e2e.api import Gateway, call
 from tests.e2e.harness import wait_until
 from tests.e2e.test_workflow import CASEWORKER, emails_about, register_business
@@ -145,18 +143,11 @@ def patch(gateway: Gateway, token: str, path: str, body: dict):
     return call(gateway.base, "PATCH", path, token=token, body=body)
 
 
-@pytest.fixture(scope="module")
-def seeded(platform):
-    for service in ("users", "grants", "finance"):
-        platform.manage(service, "seed_demo")
-    return platform
-
-
-def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(seeded):
-    gateway = Gateway(seeded)
+def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(demo_data):
+    gateway = Gateway(demo_data)
     code = f"NTIA-BB-2027-{secrets.randbelow(90) + 10}"
-    open_program(seeded, code)
-    publish_form(seeded, code, FORM_V1)
+    open_program(demo_data, code)
+    publish_form(demo_data, code, FORM_V1)
 
     form = gateway.get(f"/api/v1/grants/programs/{code}/form")
     assert form.status == 200, form
@@ -215,7 +206,7 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
     )
 
     # A second version of the form, published mid-story: the started application keeps its own.
-    publish_form(seeded, code, [*FORM_V1, ("jobs", "Jobs created?", "number", True, "", "")])
+    publish_form(demo_data, code, [*FORM_V1, ("jobs", "Jobs created?", "number", True, "", "")])
     assert gateway.get(f"/api/v1/grants/programs/{code}/form").body["version"] == 2
     pinned = gateway.get(f"/api/v1/grants/applications/{application_id}/form", token=token)
     assert pinned.body["version"] == 1 and "jobs" not in pinned.body["schema"]["properties"]
@@ -244,7 +235,7 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
     )
     tracking = submitted.body["tracking_number"]
     receipt = wait_until(
-        lambda: emails_about(seeded, tracking, count=1), timeout=60, message="no receipt email"
+        lambda: emails_about(demo_data, tracking, count=1), timeout=60, message="no receipt email"
     )
     assert any("received" in subject.lower() for subject in receipt), receipt
 
@@ -288,11 +279,11 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
     assert [i for i, _ in missed] == sorted(i for i, _ in missed) and missed[0][0] > seen[-1][0]
 
     changes = wait_until(
-        lambda: emails_about(seeded, message, count=1), timeout=60, message="no changes email"
+        lambda: emails_about(demo_data, message, count=1), timeout=60, message="no changes email"
     )
     decided = wait_until(
         lambda: [
-            s for s in (emails_about(seeded, tracking, count=1) or []) if "approved" in s.lower()
+            s for s in (emails_about(demo_data, tracking, count=1) or []) if "approved" in s.lower()
         ],
         timeout=60,
         message="no decision email",
@@ -313,8 +304,8 @@ def test_a_business_applies_on_the_program_s_own_form_and_is_told_every_step(see
     assert upload(gateway, stranger, application_id, PDF, "x.pdf")[0] == 404
 
 
-def test_hostile_uploads_through_the_gateway_are_refused_and_nothing_is_stored(seeded):
-    gateway = Gateway(seeded)
+def test_hostile_uploads_through_the_gateway_are_refused_and_nothing_is_stored(demo_data):
+    gateway = Gateway(demo_data)
     _, token = register_business(gateway)
     program = gateway.get("/api/v1/grants/programs/SBA-SBIR-2027-01").body
     amount = str(Decimal(program["min_award"]))
@@ -370,8 +361,8 @@ def peak_memory_kib(platform, name: str) -> dict[int, int]:
     return peaks
 
 
-def test_a_100_mb_file_streams_through_the_gateway_both_ways_without_sitting_in_memory(seeded):
-    gateway = Gateway(seeded)
+def test_a_100_mb_file_streams_through_the_gateway_both_ways_without_sitting_in_memory(demo_data):
+    gateway = Gateway(demo_data)
     _, token = register_business(gateway)
     program = gateway.get("/api/v1/grants/programs/SBA-SBIR-2027-01").body
     amount = str(Decimal(program["min_award"]))
@@ -407,7 +398,7 @@ def test_a_100_mb_file_streams_through_the_gateway_both_ways_without_sitting_in_
             yield piece
         yield tail
 
-    before = {name: peak_memory_kib(seeded, name) for name in ("gateway", "grants")}
+    before = {name: peak_memory_kib(demo_data, name) for name in ("gateway", "grants")}
     target = urlsplit(gateway.base)
     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
     connection.request(
@@ -444,7 +435,7 @@ def test_a_100_mb_file_streams_through_the_gateway_both_ways_without_sitting_in_
     # Each process's peak resident memory grew by far less than the file (a buffered copy
     # would add 100 MB or more to the gateway or to the grants worker that took it).
     for name, peaks in before.items():
-        after = peak_memory_kib(seeded, name)
+        after = peak_memory_kib(demo_data, name)
         growth = max(after.get(pid, 0) - peak for pid, peak in peaks.items())
         print(f"{name}: peak memory grew by {growth / 1024:.1f} MiB over a 100 MB upload+download")
         assert growth < 40 * 1024, (name, growth)

@@ -4,20 +4,11 @@ is approved and awarded, is reimbursed, and sees it all through the gateway's /s
 import secrets
 from decimal import Decimal
 
-import pytest
-
 from tests.e2e.api import Gateway
 from tests.e2e.harness import wait_until
 
 CASEWORKER = ("caseworker@hms.example", "hms-caseworker-demo-2027")
 FINANCE_OFFICER = ("finance@hms.example", "hms-finance-demo-2027")
-
-
-@pytest.fixture(scope="module")
-def seeded(platform):
-    for service in ("users", "grants", "finance"):
-        platform.manage(service, "seed_demo")
-    return platform
 
 
 def register_business(gateway: Gateway) -> tuple[int, str]:
@@ -155,8 +146,8 @@ def check_status(platform, gateway: Gateway, user_id: int, token: str, applicati
     assert headers["x-request-id"] == request_id
 
 
-def test_the_whole_grant_story_through_the_gateway(seeded):
-    gateway = Gateway(seeded)
+def test_the_whole_grant_story_through_the_gateway(demo_data):
+    gateway = Gateway(demo_data)
     user_id, token = register_business(gateway)
     program = open_program_for_business(gateway)
 
@@ -168,11 +159,11 @@ def test_the_whole_grant_story_through_the_gateway(seeded):
     award = award_for(gateway, token, application["id"])
     reimburse(gateway, token, award)
 
-    check_status(seeded, gateway, user_id, token, application)
+    check_status(demo_data, gateway, user_id, token, application)
     # The applicant was told of each step by email, once each (the User Service's worker sends
     # them; this platform's messages are files under its var/mail/).
     subjects = wait_until(
-        lambda: emails_about(seeded, application["tracking_number"], count=3), timeout=60
+        lambda: emails_about(demo_data, application["tracking_number"], count=3), timeout=60
     )
     assert subjects == [
         f"We received your application {application['tracking_number']}",
@@ -180,7 +171,7 @@ def test_the_whole_grant_story_through_the_gateway(seeded):
         f"Your award of ${Decimal(application['requested_amount']):,.2f} is in place",
     ]
     payment = wait_until(
-        lambda: emails_about(seeded, f"award {award['id']}). Depending", count=1), timeout=60
+        lambda: emails_about(demo_data, f"award {award['id']}). Depending", count=1), timeout=60
     )
     assert payment == ["A payment of $750.00 is on its way"]
 
@@ -196,13 +187,13 @@ def emails_about(platform, text: str, *, count: int) -> list[str] | None:
     return found if len(found) >= count else None
 
 
-def test_finance_killed_mid_story_loses_nothing_and_the_story_completes(seeded):
-    gateway = Gateway(seeded)
+def test_finance_killed_mid_story_loses_nothing_and_the_story_completes(demo_data):
+    gateway = Gateway(demo_data)
     user_id, token = register_business(gateway)
     application = apply(gateway, token, open_program_for_business(gateway))
 
     for process in ("finance", "finance-worker", "finance-relay"):
-        seeded.kill(process)
+        demo_data.kill(process)
     try:
         approve(gateway, application)  # grant.approved waits in finance's queue
         degraded = gateway.get(f"/status?user={user_id}", token=token)
@@ -211,11 +202,11 @@ def test_finance_killed_mid_story_loses_nothing_and_the_story_completes(seeded):
         assert application_status(gateway, token, application["id"]) == "approved"
     finally:
         for process in ("finance", "finance-worker", "finance-relay"):
-            seeded.start(process)
+            demo_data.start(process)
 
     wait_until(
         lambda: application_status(gateway, token, application["id"]) == "awarded", timeout=60
     )
     award = wait_until(lambda: award_for(gateway, token, application["id"]), timeout=30)
     reimburse(gateway, token, award)
-    check_status(seeded, gateway, user_id, token, application)
+    check_status(demo_data, gateway, user_id, token, application)

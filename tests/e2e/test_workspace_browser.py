@@ -39,10 +39,9 @@ PANEL_PROGRAM = "DOE-CEI-2027-01"
 
 
 @pytest.fixture(scope="module")
-def story(platform):
+def story(demo_data):
     """The demo staff, and a business that applied twice to the panel program."""
-    for service in ("users", "grants", "finance"):
-        platform.manage(service, "seed_demo")
+    platform = demo_data
     gateway = Gateway(platform)
     user_id, token = register_business(gateway)
     name = gateway.get("/api/v1/users/me", token=token).body["legal_name"]
