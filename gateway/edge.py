@@ -4,12 +4,15 @@ Run inside the views rather than as middleware: only the view knows the route gr
 middleware layer costs on every request, health checks included.
 """
 
+import asyncio
+
 from django.http import HttpRequest, JsonResponse
 
 from gateway import state
 from gateway.ratelimit import retry_after_seconds
-from gateway.tokens import InvalidToken, bearer_token, verify_access_token
+from gateway.tokens import InvalidToken, KeyNotLoaded, bearer_token, verify_access_token
 from hms.errors import problem_response
+from hms.jwks import KeysUnavailable, key_ring
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -26,7 +29,9 @@ async def admit(request: HttpRequest, *, group: str, public: bool) -> JsonRespon
     problem = None
     if token is not None:
         try:
-            request.caller = verify_access_token(token)
+            request.caller = await _verified_caller(token)
+        except KeysUnavailable as exc:
+            return problem_response(request, 503, exc.default_code, str(exc.detail))
         except InvalidToken as exc:
             problem = str(exc)
     gateway = state.current()
@@ -49,6 +54,23 @@ async def admit(request: HttpRequest, *, group: str, public: bool) -> JsonRespon
             request, "not_authenticated", "Authentication credentials were not provided."
         )
     return None
+
+
+async def _verified_caller(token: str):
+    ring = key_ring()
+    if ring.stale():  # the copy of the keys is JWKS_MAX_AGE old: read them again, off the loop
+        await asyncio.to_thread(ring.fetch)
+    try:
+        return verify_access_token(token)
+    except KeyNotLoaded as unknown:
+        # A key this process may not have read yet (a rotation) or a made-up id: read the User
+        # Service's keys (at most once a second, in a thread), then decide.
+        await asyncio.sleep(unknown.wait)
+        await asyncio.to_thread(ring.fetch)
+    try:
+        return verify_access_token(token)
+    except KeyNotLoaded as unknown:
+        raise InvalidToken(str(unknown)) from None
 
 
 def _unauthorized(request: HttpRequest, code: str, message: str) -> JsonResponse:

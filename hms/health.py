@@ -30,10 +30,22 @@ def _broker_ok() -> str | None:
     return None
 
 
+def _signing_key_ok() -> str | None:
+    from hms.jwks import key_directory
+
+    if key_directory().signing_key() is None:
+        return "no signing key: run `manage.py rotate_signing_key --now` (docs/security.md)"
+    return None
+
+
 def readiness(request):
-    """Ready to take traffic: its own database(s) and the broker answer."""
+    """Ready to take traffic: its own database(s) and the broker answer, and where the process
+    signs tokens (the User Service), a key to sign with. Token verifiers are not held back by the
+    User Service: they serve public routes without its keys."""
     problems = {f"database:{alias}": _database_ok(alias) for alias in settings.DATABASES}
     problems["broker"] = _broker_ok()
+    if not settings.JWKS_URL:
+        problems["signing_key"] = _signing_key_ok()
     checks = {name: (problem or "ok") for name, problem in problems.items()}
     ready = all(problem is None for problem in problems.values())
     return JsonResponse(

@@ -18,6 +18,8 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         # Services authenticate here with their client id and secret, not a token; internal
         # (outside every service's prefix), so the gateway never forwards it.
         ("POST", "internal/oauth/token"),
+        # The keys every verifier checks tokens against (hms.jwks); outside every prefix too.
+        ("GET", ".well-known/jwks.json"),
     }
 )
 

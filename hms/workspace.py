@@ -1,5 +1,5 @@
 """What a development run needs on disk before any service starts, made by a command rather than
-by importing settings: the folders under var/ and a development key pair.
+by importing settings: the folders under var/ and the User Service's first signing key.
 
 `python -m hms.workspace` (`make run` and `make test` call it): creates what is missing, keeps
 what is there. Production mounts its keys and runs `collectstatic`; it never calls this.
@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from hms.env import VAR_DIR
-from hms.keys import write_key_pair
+from hms.keys import write_private_key
 
 
 def prepare(var_dir: Path = VAR_DIR, *, keys: bool = True) -> list[Path]:
     """Create var_dir's folders (static files, the file-system broker) and, with `keys`, a
-    development key pair under var_dir/jwt when none is there. Returns what it created."""
+    development signing key at var_dir/jwt/private.pem when none is there (hms.keys reads it as
+    the first key). Returns what it created."""
     created = []
     for folder in (
         var_dir / "static",
@@ -24,10 +25,10 @@ def prepare(var_dir: Path = VAR_DIR, *, keys: bool = True) -> list[Path]:
         if not folder.is_dir():
             folder.mkdir(parents=True, exist_ok=True)
             created.append(folder)
-    private_key, public_key = var_dir / "jwt" / "private.pem", var_dir / "jwt" / "public.pem"
-    if keys and not public_key.exists():
-        write_key_pair(private_key, public_key)
-        created += [private_key, public_key]
+    private_key = var_dir / "jwt" / "private.pem"
+    if keys and not private_key.exists():
+        write_private_key(private_key)
+        created.append(private_key)
     return created
 
 

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from rest_framework_simplejwt.tokens import AccessToken
+from hms.tokens import AccessToken
 
 
 def access_token_for(user_id: int, role: str = "applicant", kind: str | None = "business") -> str:

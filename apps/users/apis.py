@@ -21,6 +21,7 @@ from apps.users.serializers import ProfileOutputSerializer
 from hms.auth import IsCaseworker, IsStaff, TokenAuthentication
 from hms.filtering import filter_parameters
 from hms.identity import Identity
+from hms.jwks import published_jwks
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from hms.parsers import LimitedJSONParser
 from hms.schema import problems, with_example
@@ -244,6 +245,22 @@ class ServiceTokenApi(APIView):
                 "invalid_client", "Client authentication is required.", 401
             )
         return client_id, client_secret
+
+
+class JwksApi(APIView):
+    """The public keys tokens are signed with (RFC 7517 JWK Set), by key id: what the gateway and
+    every service verify tokens against (hms.jwks). Internal like the service token endpoint:
+    not in the public API's schema, not routed by the gateway."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        answer = Response({"keys": published_jwks()})
+        # Verifiers keep their own copy (JWKS_MAX_AGE); a shared cache should not keep it longer.
+        answer["Cache-Control"] = "public, max-age=60"
+        return answer
 
 
 class TokenObtainApi(APIView):

@@ -20,7 +20,6 @@ from django.core.validators import validate_email
 from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from apps.users import events
 from apps.users.models import (
@@ -47,6 +46,8 @@ from hms.db import service_atomic
 from hms.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events.users import TokensRevoked
 from hms.identity import SERVICE_SCOPES, SERVICE_TOKEN_MAX_SECONDS, SERVICES
+from hms.jwks import key_directory
+from hms.keys import SigningKey
 from hms.revocation.selectors import issued_ms, revocation_covers
 from hms.revocation.services import (
     DEACTIVATED,
@@ -55,6 +56,7 @@ from hms.revocation.services import (
     revocation_line_now,
     revocation_record,
 )
+from hms.tokens import AccessToken, RefreshToken
 
 logger = logging.getLogger(__name__)
 
@@ -789,3 +791,37 @@ def service_token_issue(*, client_id: str, client_secret: str, scope: str | None
     token["client_id"] = client.client_id
     ServiceClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
     return ServiceToken(access_token=str(token), scope=granted)
+
+
+# -- token signing keys (hms.keys) ----------------------------------------------------------------
+
+
+def signing_key_rotate(*, now: bool = False) -> SigningKey:
+    """A new signing key, published at once and signing after JWT_KEY_PUBLISH_AHEAD_SECONDS (at
+    once with `now`: a first key, or after a compromise). Keys no live token can name any more
+    are deleted. Tokens signed by the previous key stay valid until they expire."""
+    directory = key_directory()
+    lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    ahead = 0 if now else settings.JWT_KEY_PUBLISH_AHEAD_SECONDS
+    key = directory.add(timezone.now() + timedelta(seconds=ahead))
+    for old in directory.expired(lifetime):
+        directory.remove(old)
+        logger.warning("signing key %s deleted: no token it signed is still valid", old.kid)
+    logger.warning("signing key %s added: it signs from %s", key.kid, key.signs_from.isoformat())
+    return key
+
+
+def signing_key_withdraw(*, kid: str) -> SigningKey:
+    """Delete a key at once (it leaked): every token it signed is refused by every service within
+    JWKS_MAX_AGE. The key signing now cannot be withdrawn before another signs in its place."""
+    directory = key_directory()
+    key = next((key for key in directory.on_disk() if key.kid == kid), None)
+    if key is None:
+        raise NotFound(f"No signing key has the id {kid}.")
+    if key == directory.signing_key():
+        raise Conflict(
+            f"{kid} signs now: add a key that signs at once (`rotate_signing_key --now`) first."
+        )
+    directory.remove(key)
+    logger.warning("signing key %s withdrawn: tokens it signed are refused from now on", kid)
+    return key

@@ -8,6 +8,7 @@ urlpatterns = [
     path("users", apis.UserListApi.as_view(), name="users-list"),
     path("users/register", apis.RegisterApi.as_view(), name="users-register"),
     path("users/token", apis.TokenObtainApi.as_view(), name="users-token"),
+    path(".well-known/jwks.json", apis.JwksApi.as_view(), name="users-jwks"),
     path("internal/oauth/token", apis.ServiceTokenApi.as_view(), name="users-service-token"),
     path("users/token/refresh", apis.TokenRefreshApi.as_view(), name="users-token-refresh"),
     path("users/me", apis.MeApi.as_view(), name="users-me"),

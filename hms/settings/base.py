@@ -149,6 +149,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 USERS_SERVICE_URL = env.str("USERS_SERVICE_URL", default="http://127.0.0.1:5001")
 GRANTS_SERVICE_URL = env.str("GRANTS_SERVICE_URL", default="http://127.0.0.1:5002")
 FINANCE_SERVICE_URL = env.str("FINANCE_SERVICE_URL", default="http://127.0.0.1:5003")
+# Where token verifiers read the User Service's signing keys (hms.jwks); empty in the User
+# Service itself, which reads its own key directory.
+JWKS_URL = env.str("JWKS_URL", default=f"{USERS_SERVICE_URL}/.well-known/jwks.json")
 # `GET /metrics` (hms.metrics.metrics_allowed): with a token, only to a scraper presenting it as a
 # bearer token; without one, only to requests straight from this host or a private network.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

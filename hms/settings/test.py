@@ -42,6 +42,9 @@ HMS_BUS_HANDLERS = {
     "finance": "apps.finance.handlers.HANDLERS",
 }
 ROOT_URLCONF = "hms.urls.test"
+# One process holds the User Service's keys, so every service in it verifies with them directly
+# (the JWKS over HTTP is tested against real processes, tests/e2e/test_key_rotation.py).
+JWKS_URL = ""
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "ENUM_NAME_OVERRIDES": FINANCE_ENUM_NAME_OVERRIDES}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False

@@ -10,6 +10,8 @@ DATABASES = {"default": service_database("users")}
 HMS_SERVICE_DATABASES = {"users": "default"}
 HMS_BUS_HANDLERS = {"users": "apps.users.handlers.HANDLERS"}
 ROOT_URLCONF = "hms.urls.users"
+# The User Service signs tokens and verifies them with its own keys (hms.keys), never over HTTP.
+JWKS_URL = ""
 CELERY_TASK_DEFAULT_QUEUE = "users"
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Users Service"}
 

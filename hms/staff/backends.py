@@ -17,12 +17,12 @@ from django.contrib.auth.backends import ModelBackend
 from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.tokens import AccessToken
 
 from hms.auth import ROLE_ADMINISTRATOR, Identity
 from hms.context import current_correlation_id
 from hms.staff.models import StaffAccount
 from hms.staff.permissions import staff_permissions_sync
+from hms.tokens import AccessToken
 
 logger = logging.getLogger("hms.staff")
 

@@ -238,7 +238,7 @@ def test_the_environment_set_is_the_one_env_example_documents(platform_objects):
     documented |= {f"{service.upper()}_DATABASE_URL" for service in DATA_SERVICES}
     set_here = set(config(platform_objects))
     for secret in of_kind(platform_objects, "Secret"):
-        if secret["metadata"]["name"] != "hms-jwt-keys":
+        if secret["metadata"]["name"] != "hms-users-signing-keys":
             set_here |= set(secret["data"])
     for workload in of_kind(platform_objects, *WORKLOADS):
         for container in containers(workload):
@@ -256,19 +256,17 @@ def test_each_service_reads_only_its_own_secrets(platform_objects):
                 if "secretRef" in source
             }
             assert secrets == {f"hms-{service}-secrets"}, named(workload)
-            keys = next(
-                v
-                for v in workload["spec"]["template"]["spec"]["volumes"]
-                if v["name"] == "jwt-keys"
-            )
-            files = {item["path"] for item in keys["secret"]["items"]}
-            # Only the User Service's web process signs tokens.
+            mounted = {
+                volume["secret"]["secretName"]
+                for volume in workload["spec"]["template"]["spec"]["volumes"]
+                if "secret" in volume
+            }
+            # Only the User Service's web process signs tokens; every other process reads the
+            # public keys from its JWKS (hms.jwks), so it mounts no key at all.
             expected = (
-                {"public.pem", "private.pem"}
-                if named(workload) == "Deployment/users-web"
-                else {"public.pem"}
+                {"hms-users-signing-keys"} if named(workload) == "Deployment/users-web" else set()
             )
-            assert files == expected, named(workload)
+            assert mounted == expected, named(workload)
 
 
 def test_the_image_runs_as_the_user_the_manifests_expect():

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from hms.bus.partitions import worker_queues
-from hms.keys import write_key_pair
+from hms.keys import EPOCH, load_key, write_private_key
 from hms.workspace import prepare as prepare_workspace
 from tests.faults import with_faults
 
@@ -76,12 +76,10 @@ class Platform:
         (self.root / "logs").mkdir(exist_ok=True)
         prepare_workspace(self.root / "var", keys=False)  # the platform's keys are made below
         self.ports = {name: free_port() for name in (*DATA_SERVICES, "gateway")}
-        private_key, public_key = (
-            self.root / "jwt" / "private.pem",
-            self.root / "jwt" / "public.pem",
-        )
-        write_key_pair(private_key, public_key)
+        private_key = self.root / "jwt" / "private.pem"
+        write_private_key(private_key)
         self.private_key_pem = private_key.read_text()
+        self.key_id = load_key(private_key, EPOCH).kid
         self.prefix = f"e2e{secrets.token_hex(4)}"
         env = {
             key: value
@@ -100,9 +98,13 @@ class Platform:
                 "SECURE_SSL_REDIRECT": "false",
                 "SESSION_COOKIE_SECURE": "false",
                 "CSRF_COOKIE_SECURE": "false",
-                "JWT_PUBLIC_KEY_FILE": str(public_key),
-                # Only the User Service is given the private key (set per process below).
+                # Only the User Service is given the keys (set per process below); the others
+                # read them from its JWKS.
                 "JWT_PRIVATE_KEY_FILE": str(self.root / "jwt" / "absent.pem"),
+                "JWT_SIGNING_KEYS_DIR": str(self.root / "jwt" / "absent"),
+                "JWT_KEY_PUBLISH_AHEAD_SECONDS": "0",
+                # A withdrawn key is refused within seconds (tests/e2e/test_key_rotation.py).
+                "JWKS_MAX_AGE": "2",
                 "BUS_RETRY_BACKOFF": "0.2",
                 "BUS_RETRY_BACKOFF_MAX": "2",
                 "BUS_RELAY_INTERVAL": "0.2",
@@ -141,6 +143,7 @@ class Platform:
         env["DJANGO_SETTINGS_MODULE"] = f"hms.settings.{service}"
         if service == "users":
             env["JWT_PRIVATE_KEY_FILE"] = str(self.root / "jwt" / "private.pem")
+            env["JWT_SIGNING_KEYS_DIR"] = str(self.root / "jwt" / "keys")
         env.update(self.extra_env.get("*", {}))
         env.update(self.extra_env.get(service, {}))
         return with_faults(env)
@@ -403,8 +406,6 @@ class Platform:
     # -- helpers for tests ---------------------------------------------------------------------
     def token(self, user_id: int, role: str = "applicant", kind: str | None = "business") -> str:
         """An access token signed with this platform's User Service key."""
-        import jwt
-
         now = int(time.time())
         claims = {
             "token_type": "access",
@@ -418,7 +419,15 @@ class Platform:
         }
         if kind:
             claims["kind"] = kind
-        return jwt.encode(claims, self.private_key_pem, algorithm="RS256")
+        return self.signed(claims)
+
+    def signed(self, claims: dict) -> str:
+        """A token of these claims signed with the User Service's first key, naming it (kid)."""
+        import jwt
+
+        return jwt.encode(
+            claims, self.private_key_pem, algorithm="RS256", headers={"kid": self.key_id}
+        )
 
 
 def start_platform(

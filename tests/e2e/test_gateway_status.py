@@ -9,8 +9,6 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 
-import jwt
-
 PASSWORD = "correct-horse-battery-9"
 
 
@@ -91,7 +89,7 @@ def expired_token(platform, user_id: int) -> str:
     now = int(time.time())
     claims = {"token_type": "access", "exp": now - 30, "iat": now - 930, "jti": uuid.uuid4().hex}
     claims |= {"user_id": user_id, "role": "applicant", "iss": "hms-users", "aud": "hms"}
-    return jwt.encode(claims, platform.private_key_pem, algorithm="RS256")
+    return platform.signed(claims)
 
 
 def new_request_id() -> str:

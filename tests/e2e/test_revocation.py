@@ -7,8 +7,6 @@ The User Service records the revocation at once; grants and finance learn it fro
 import time
 import uuid
 
-import jwt
-
 from tests.e2e.test_gateway_status import PASSWORD, call, register_applicant
 
 # What an applicant reads, as the gateway and each service serve it.
@@ -93,7 +91,7 @@ def test_a_signed_token_for_no_account_is_refused_by_the_user_service(platform):
     claims = {"token_type": "access", "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex}
     claims |= {"user_id": 987_654_321, "role": "applicant", "kind": "individual"}
     claims |= {"iss": "hms-users", "aud": "hms"}
-    token = jwt.encode(claims, platform.private_key_pem, algorithm="RS256")
+    token = platform.signed(claims)
 
     for service, path in [("gateway", "/api/v1/users/me"), ("users", "/users/me")]:
         answer = call(platform, "GET", path, token=token, service=service)

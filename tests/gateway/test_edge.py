@@ -3,13 +3,12 @@
 import time
 import uuid
 
-import jwt
 import pytest
-from django.conf import settings
 
 from gateway import state
 from tests.gateway.fakes import FakeService, gateway_client, json_answer, run, running
 from tests.identity import access_token_for
+from tests.keys import own
 from tests.problems import problem
 
 
@@ -17,7 +16,7 @@ def expired_token() -> str:
     now = int(time.time())
     claims = {"token_type": "access", "exp": now - 10, "iat": now - 100, "user_id": 4}
     claims |= {"role": "applicant", "iss": "hms-users", "aud": "hms"}
-    return jwt.encode(claims, settings.JWT_PRIVATE_KEY, algorithm="RS256")
+    return own().sign(claims)
 
 
 def any_route_service(name: str) -> FakeService:

@@ -6,14 +6,13 @@ import hmac
 import json
 import time
 
-import jwt
 import pytest
-from django.conf import settings
 
 from gateway.tokens import InvalidToken, bearer_token, verify_access_token
 from hms.identity import Identity
-from hms.keys import generate_key_pair
+from hms.jwks import key_ring
 from tests.identity import access_token_for
+from tests.keys import Signer, own, stranger
 
 
 def claims(**overrides) -> dict:
@@ -33,8 +32,14 @@ def claims(**overrides) -> dict:
     return {key: value for key, value in base.items() if value is not None}
 
 
-def signed(payload: dict, key: str | None = None) -> str:
-    return jwt.encode(payload, key or settings.JWT_PRIVATE_KEY, algorithm="RS256")
+@pytest.fixture(autouse=True)
+def keys_read():
+    """The gateway reads the User Service's keys before it verifies (gateway.edge.admit)."""
+    key_ring().fetch()
+
+
+def signed(payload: dict, signer: Signer | None = None) -> str:
+    return (signer or own()).sign(payload)
 
 
 def _segment(data: dict) -> str:
@@ -74,7 +79,7 @@ def test_an_unsigned_alg_none_token_is_refused():
 def test_an_hs256_token_signed_with_the_public_key_is_refused():
     # The classic key-confusion attack: HMAC with the (public) RSA key as the secret.
     signing_input = f"{_segment({'alg': 'HS256', 'typ': 'JWT'})}.{_segment(claims())}"
-    mac = hmac.new(settings.JWT_PUBLIC_KEY.encode(), signing_input.encode(), hashlib.sha256)
+    mac = hmac.new(own().public_pem.encode(), signing_input.encode(), hashlib.sha256)
     signature = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
 
     with pytest.raises(InvalidToken):
@@ -82,10 +87,21 @@ def test_an_hs256_token_signed_with_the_public_key_is_refused():
 
 
 def test_a_token_signed_by_another_key_is_refused():
-    other_private_key, _ = generate_key_pair()
-
     with pytest.raises(InvalidToken):
-        verify_access_token(signed(claims(), key=other_private_key))
+        verify_access_token(signed(claims(), stranger()))
+
+
+def test_a_token_signed_by_another_key_naming_ours_is_refused():
+    with pytest.raises(InvalidToken, match="Token is invalid"):
+        verify_access_token(stranger().sign(claims(), kid=own().kid))
+
+
+@pytest.mark.parametrize("kid", [None, "made-up-key-id"])
+def test_a_token_naming_no_key_or_an_unpublished_one_is_refused(kid):
+    token = own().sign(claims(), kid=kid)
+
+    with pytest.raises(InvalidToken, match="key"):
+        verify_access_token(token)
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,13 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.grants import services
 from apps.grants.models import Application, ApplicationStatus
 from hms.audit.models import AuditEntry
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
+from hms.tokens import AccessToken
 from tests.grants import factories
 from tests.grants.conftest import BUSINESS_ID, INDIVIDUAL_ID, new_application_body
 from tests.grants.factories import CASEWORKER

@@ -12,7 +12,7 @@ def test_liveness_answers_without_a_token(api_client):
     assert response.json()["status"] == "ok"
 
 
-def test_readiness_checks_every_database_and_the_broker(api_client):
+def test_readiness_checks_every_database_the_broker_and_the_signing_key(api_client):
     response = api_client.get("/health/ready")
 
     assert response.status_code == 200
@@ -22,6 +22,7 @@ def test_readiness_checks_every_database_and_the_broker(api_client):
         "database:grants": "ok",
         "database:finance": "ok",
         "broker": "ok",
+        "signing_key": "ok",  # this process signs tokens, as the User Service does
     }
 
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from hms.keys import EPOCH, load_key
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -26,28 +28,30 @@ def run(code_or_module: list[str], var_dir: Path) -> subprocess.CompletedProcess
     )
 
 
-def test_settings_create_no_folder_and_no_key_and_say_how_to_get_one(tmp_path):
+def test_settings_create_no_folder_and_need_no_key(tmp_path):
     var_dir = tmp_path / "var"
 
-    result = run(["-c", "import django; django.setup()"], var_dir)
+    result = run(["-c", "import django; django.setup(); print('loaded')"], var_dir)
 
-    assert result.returncode != 0
-    assert "python -m hms.workspace" in result.stderr
+    # Grants verifies tokens with the keys the User Service publishes: it holds none of its own.
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded"
     assert not var_dir.exists()
 
 
-def test_the_workspace_command_makes_folders_and_keys_once_and_settings_then_load(tmp_path):
+def test_the_workspace_command_makes_folders_and_the_first_key_once(tmp_path):
     var_dir = tmp_path / "var"
 
     first = run(["-m", "hms.workspace"], var_dir)
-    public_key = (var_dir / "jwt" / "public.pem").read_text()
+    key = var_dir / "jwt" / "private.pem"
+    pem = key.read_text()
     second = run(["-m", "hms.workspace"], var_dir)
-    loaded = run(["-c", "import django; django.setup(); print('loaded')"], var_dir)
 
     assert first.returncode == 0, first.stderr
     for folder in ("static", "broker/queue", "broker/control", "jwt"):
         assert (var_dir / folder).is_dir(), folder
     assert "created" in first.stdout
+    assert load_key(key, EPOCH).kid  # a key the User Service can read
+    assert key.stat().st_mode & 0o777 == 0o600  # readable by the service's user alone
     assert second.stdout == ""  # nothing was missing: nothing made, the key kept
-    assert (var_dir / "jwt" / "public.pem").read_text() == public_key
-    assert loaded.stdout.strip() == "loaded", loaded.stderr
+    assert key.read_text() == pem

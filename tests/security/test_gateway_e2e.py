@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from tests.e2e.harness import wait_until
+from tests.keys import Signer
 from tests.problems import MEMBERS
 from tests.security.forged import forged_tokens
 
@@ -35,10 +36,7 @@ def request(url: str, *, token: str | None = None, method: str = "GET", body=Non
 
 @pytest.fixture(scope="module")
 def forged(seeded_platform):
-    root = seeded_platform.root
-    return forged_tokens(
-        (root / "jwt" / "private.pem").read_text(), (root / "jwt" / "public.pem").read_text()
-    )
+    return forged_tokens(Signer(seeded_platform.private_key_pem))
 
 
 @pytest.fixture(scope="module")

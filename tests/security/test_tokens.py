@@ -2,12 +2,12 @@
 and no API route is open without one unless it is public on purpose."""
 
 import pytest
-from django.conf import settings
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIClient
 
 from hms.auth import Identity
 from hms.public_routes import is_public
+from tests.keys import own
 from tests.problems import problem
 from tests.security.forged import claims_for, forged_tokens, service_token, signed
 from tests.security.routes import SERVICE_URLCONFS, all_api_routes, api_routes
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 # One protected endpoint per data service that an applicant may call.
 PROTECTED = {"users": "/users/me", "grants": "/grants/applications", "finance": "/finance/awards"}
-FORGED = forged_tokens(settings.JWT_PRIVATE_KEY, settings.JWT_PUBLIC_KEY)
+FORGED = forged_tokens(own())
 
 
 def with_token(token: str) -> APIClient:
@@ -35,7 +35,7 @@ def assert_refused(response):
 @pytest.mark.parametrize("service", PROTECTED)
 def test_a_valid_access_token_is_accepted(service):
     # The User Service also checks that the token names an account it holds.
-    token = signed(settings.JWT_PRIVATE_KEY, claims_for(user_id=factories.individual().pk))
+    token = signed(own(), claims_for(user_id=factories.individual().pk))
 
     response = with_token(token).get(PROTECTED[service])
 
@@ -62,9 +62,9 @@ def test_a_non_bearer_authorization_is_refused(service):
 
 
 def test_a_short_lived_token_minted_for_a_named_service_is_a_service_identity():
-    from rest_framework_simplejwt.tokens import AccessToken
+    from hms.tokens import AccessToken
 
-    token = AccessToken(service_token(settings.JWT_PRIVATE_KEY, "grants"))
+    token = AccessToken(service_token(own(), "grants"))
 
     identity = Identity.from_claims(token.payload)
 

@@ -4,15 +4,14 @@ import time
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory
-from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.tokens import AccessToken
 
 from hms.auth import Identity
-from hms.keys import generate_key_pair
 from hms.staff import identity_of
 from hms.staff.backends import UserServiceBackend
 from hms.staff.models import StaffAccount
+from hms.tokens import AccessToken
 from tests.identity import access_token_for
+from tests.keys import own, stranger
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -151,12 +150,9 @@ def test_someone_who_is_no_longer_staff_loses_the_admin(users_service):
 
 
 def test_a_token_signed_with_another_key_is_refused(users_service):
-    other_private, _ = generate_key_pair()
     token = AccessToken()
     token["user_id"], token["role"] = 1, "administrator"
-    forged = TokenBackend(
-        "RS256", signing_key=other_private, audience="hms", issuer="hms-users"
-    ).encode(token.payload)
+    forged = stranger().sign(dict(token.payload), kid=own().kid)
     users_service.accept("admin@hms.example", PASSWORD, access=forged)
 
     assert sign_in("admin@hms.example") is None
@@ -164,7 +160,7 @@ def test_a_token_signed_with_another_key_is_refused(users_service):
 
 
 def test_a_refresh_token_in_place_of_an_access_token_is_refused(users_service):
-    from rest_framework_simplejwt.tokens import RefreshToken
+    from hms.tokens import RefreshToken
 
     refresh = RefreshToken()
     refresh["user_id"], refresh["role"] = 1, "administrator"

@@ -2,11 +2,11 @@ from datetime import timedelta
 
 import pytest
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.users.models import Profile
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
+from hms.tokens import AccessToken
 from tests.problems import fields, problem
 from tests.users import factories
 

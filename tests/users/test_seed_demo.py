@@ -3,12 +3,12 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from rest_framework_simplejwt.tokens import AccessToken
 
 from apps.users import services
 from apps.users.models import Profile, VerificationDecision
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
+from hms.tokens import AccessToken
 
 # A fresh database (sequences reset), as on a first `make seed`: the ids are part of the contract.
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True, databases="__all__")

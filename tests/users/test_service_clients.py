@@ -20,6 +20,7 @@ from hms.auth import Identity
 from hms.db import database_for
 from hms.errors import PermissionDenied, ValidationFailed
 from tests.identity import access_token_for
+from tests.keys import own
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -214,9 +215,7 @@ def test_a_service_token_cannot_act_as_an_applicant(grants_client):
 
 def test_a_person_s_token_may_carry_no_scope():
     token = access_token_for(7, "applicant", "individual")
-    forged = jwt.encode(
-        {**claims(token), "scope": "bus:read"}, settings.SIMPLE_JWT["SIGNING_KEY"], "RS256"
-    )
+    forged = own().sign({**claims(token), "scope": "bus:read"})
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert api.get(BUS).status_code == 401

@@ -6,12 +6,10 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from django.conf import settings
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.tokens import AccessToken
 
-from hms.keys import generate_key_pair
+from hms.tokens import AccessToken
+from tests.keys import own, stranger
 from tests.problems import fields, problem
 from tests.users import factories
 
@@ -67,10 +65,10 @@ def test_staff_tokens_carry_their_role_and_no_kind(api_client, role, superuser):
 def test_tokens_are_rs256_signed(api_client, individual):
     access = obtain(api_client, individual.email).json()["access"]
 
-    assert jwt.get_unverified_header(access)["alg"] == "RS256"
-    jwt.decode(
-        access, settings.JWT_PUBLIC_KEY, algorithms=["RS256"], audience="hms", issuer="hms-users"
-    )
+    header = jwt.get_unverified_header(access)
+    assert header["alg"] == "RS256"
+    assert header["kid"] == own().kid  # names the key that signed it, as published in the JWKS
+    jwt.decode(access, own().public_pem, algorithms=["RS256"], audience="hms", issuer="hms-users")
 
 
 def test_the_access_token_opens_the_api(api_client, individual):
@@ -165,7 +163,7 @@ def test_refresh_stops_when_the_account_is_deactivated(api_client, individual):
 
 
 def test_an_expired_refresh_token_is_refused(api_client, individual, monkeypatch):
-    from rest_framework_simplejwt.tokens import RefreshToken
+    from hms.tokens import RefreshToken
 
     token = RefreshToken()
     token["user_id"] = individual.pk
@@ -180,12 +178,10 @@ def test_an_expired_refresh_token_is_refused(api_client, individual, monkeypatch
 # -- only the User Service's key is trusted ---------------------------------------------------------
 def foreign_token(user_id: int, role: str = "administrator") -> str:
     """A well-formed token with every right claim, signed with someone else's RSA key."""
-    other_private, _ = generate_key_pair()
-    backend = TokenBackend("RS256", signing_key=other_private, audience="hms", issuer="hms-users")
     genuine = AccessToken()
     genuine["user_id"] = user_id
     genuine["role"] = role
-    return backend.encode(genuine.payload)
+    return stranger().sign(dict(genuine.payload), kid=own().kid)
 
 
 def test_a_token_signed_with_another_key_is_refused_by_a_service(business):
@@ -224,20 +220,18 @@ def test_an_hs256_token_made_with_the_public_key_is_refused(business):
         + b"."
         + b64(json.dumps(payload).encode())
     )
-    signature = hmac.new(settings.JWT_PUBLIC_KEY.encode(), signing_input, hashlib.sha256).digest()
+    signature = hmac.new(own().public_pem.encode(), signing_input, hashlib.sha256).digest()
     forged = (signing_input + b"." + b64(signature)).decode()
 
     assert bearer(forged).get("/users/me").status_code == 401
 
 
 def test_a_token_for_another_audience_is_refused(business):
-    backend = TokenBackend(
-        "RS256", signing_key=settings.JWT_PRIVATE_KEY, audience="elsewhere", issuer="hms-users"
-    )
     token = AccessToken()
     token["user_id"], token["role"] = business.pk, "applicant"
 
-    assert bearer(backend.encode(token.payload)).get("/users/me").status_code == 401
+    forged = own().sign({**token.payload, "aud": "elsewhere", "iss": "hms-users"})
+    assert bearer(forged).get("/users/me").status_code == 401
 
 
 # -- throttling ----------------------------------------------------------------------------------

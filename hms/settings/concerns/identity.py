@@ -1,4 +1,4 @@
-"""Identity: the User Service signs RS256 tokens; every service verifies them with the public key.
+"""Identity: the User Service signs RS256 tokens; every service verifies them with its published keys.
 
 https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 """
@@ -6,25 +6,33 @@ https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 from datetime import timedelta
 
 from hms.env import VAR_DIR, env
-from hms.keys import read_key_pair
 
+# The User Service's signing keys (hms.keys): only the User Service is given them. The single
+# key file of earlier releases is read as the first key.
+JWT_SIGNING_KEYS_DIR = env.str("JWT_SIGNING_KEYS_DIR", default=str(VAR_DIR / "jwt" / "keys"))
 JWT_PRIVATE_KEY_FILE = env.str("JWT_PRIVATE_KEY_FILE", default=str(VAR_DIR / "jwt" / "private.pem"))
-JWT_PUBLIC_KEY_FILE = env.str("JWT_PUBLIC_KEY_FILE", default=str(VAR_DIR / "jwt" / "public.pem"))
-# Only the User Service is given the private key; every other service verifies with the public one.
-JWT_PRIVATE_KEY, JWT_PUBLIC_KEY = read_key_pair(JWT_PRIVATE_KEY_FILE, JWT_PUBLIC_KEY_FILE)
+# A new key is published this long before it signs (`rotate_signing_key`), so that every replica
+# of the User Service holds it (a mounted secret refreshes within about a minute) before any
+# token it signed arrives.
+JWT_KEY_PUBLISH_AHEAD_SECONDS = env.int("JWT_KEY_PUBLISH_AHEAD_SECONDS", default=300)
+# Every other process verifies tokens with the keys the User Service publishes at JWKS_URL
+# (hms.jwks; set beside the service URLs): read again when a token names a key not yet known,
+# and at the latest after JWKS_MAX_AGE seconds.
+JWKS_MAX_AGE = env.float("JWKS_MAX_AGE", default=300.0)
+JWKS_TIMEOUT = env.float("JWKS_TIMEOUT", default=2.0)
 JWT_ISSUER = "hms-users"
 JWT_AUDIENCE = "hms"
 
 SIMPLE_JWT = {
     "ALGORITHM": "RS256",
-    "SIGNING_KEY": JWT_PRIVATE_KEY,
-    "VERIFYING_KEY": JWT_PUBLIC_KEY,
     "ISSUER": JWT_ISSUER,
     "AUDIENCE": JWT_AUDIENCE,
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("ACCESS_TOKEN_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("REFRESH_TOKEN_DAYS", default=1)),
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Signed and verified with rotating keys (hms.tokens), never with one fixed key.
+    "AUTH_TOKEN_CLASSES": ("hms.tokens.AccessToken",),
     "UPDATE_LAST_LOGIN": False,
 }
 
