@@ -5,6 +5,8 @@ request needs a call to the User Service, and no service but the User Service ca
 The claim rules are in `hms.identity`, shared with the gateway.
 """
 
+from django.conf import settings
+from django.utils.module_loading import import_string
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.permissions import BasePermission
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -56,7 +58,20 @@ class TokenAuthentication(JWTAuthentication):
             user_id=identity.user_id, issued_ms=issued_ms(validated_token)
         ):
             raise InvalidToken("Token has been revoked: sign in again.")
+        if identity.service is None and not self.names_an_account(identity, validated_token):
+            raise InvalidToken("Token names no account: sign in again.")
         return identity
+
+    def names_an_account(self, identity: Identity, validated_token) -> bool:
+        """The service's account check (`HMS_ACCOUNT_CHECK`, a dotted path to a function of the
+        user id and the raw token; hms.people.accounts where people are a read model). The User
+        Service checks its own accounts (apps.users.apis.AccountTokenAuthentication)."""
+        check = getattr(settings, "HMS_ACCOUNT_CHECK", None)
+        if not check:
+            return True
+        token = validated_token.token
+        raw = token.decode() if isinstance(token, bytes) else token
+        return import_string(check)(identity.user_id, raw)
 
 
 class _RolePermission(BasePermission):

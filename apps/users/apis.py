@@ -12,7 +12,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken
 
 from apps.users import notifications, selectors, services, validators
 from apps.users.filters import ProfileFilter
@@ -52,11 +51,8 @@ class AccountTokenAuthentication(TokenAuthentication):
     """The platform's token check, and here, where accounts live, that the token's subject is an
     account: a correctly signed token naming no account is refused, not served as nobody."""
 
-    def get_user(self, validated_token) -> Identity:
-        identity = super().get_user(validated_token)
-        if identity.service is None and not selectors.account_exists(identity.user_id):
-            raise InvalidToken("Token names no account: sign in again.")
-        return identity
+    def names_an_account(self, identity: Identity, validated_token) -> bool:
+        return selectors.account_exists(identity.user_id)
 
 
 class AccountApi(APIView):

@@ -45,3 +45,6 @@ HMS_ADMIN_ROLE_PERMISSIONS = {
         "finance.view_ledgerentry",
     ],
 }
+
+# A token's subject must be an account (hms.people.accounts): the read model, else the User Service.
+HMS_ACCOUNT_CHECK = "hms.people.accounts.account_exists"

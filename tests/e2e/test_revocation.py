@@ -86,13 +86,15 @@ def test_a_changed_password_ends_the_other_sign_ins(platform):
     assert sign_in(platform, email, "a-new-and-longer-passphrase-7").status == 200
 
 
-def test_a_signed_token_for_no_account_is_refused_by_the_user_service(platform):
+def test_a_signed_token_for_no_account_is_refused_by_the_gateway_and_every_service(platform):
     now = int(time.time())
     claims = {"token_type": "access", "exp": now + 300, "iat": now, "jti": uuid.uuid4().hex}
     claims |= {"user_id": 987_654_321, "role": "applicant", "kind": "individual"}
     claims |= {"iss": "hms-users", "aud": "hms"}
     token = platform.signed(claims)
 
-    for service, path in [("gateway", "/api/v1/users/me"), ("users", "/users/me")]:
+    # Grants and finance do not hold accounts: they ask the User Service (hms.people.accounts).
+    assert set(statuses(platform, token, 987_654_321).values()) == {401}
+    for service, path in [("grants", "/grants/applications"), ("finance", "/finance/awards")]:
         answer = call(platform, "GET", path, token=token, service=service)
-        assert answer.status == 401, (service, answer.body)
+        assert answer.body["detail"] == "Token names no account: sign in again.", answer.body
