@@ -52,6 +52,7 @@ from hms.revocation.selectors import issued_ms, revocation_covers
 from hms.revocation.services import (
     DEACTIVATED,
     PASSWORD_CHANGED,
+    ROLE_CHANGED,
     SIGNED_OUT_EVERYWHERE,
     revocation_line_now,
     revocation_record,
@@ -509,6 +510,52 @@ def _account_active_set(*, actor: Identity, user_id: int, reason: str, active: b
         if not profile.is_applicant:
             publish(events.staff_updated(profile))  # others see whether they are active
     logger.info("account %s %sd by %s", profile.pk, verb, actor.user_id)
+    return profile
+
+
+def staff_role_change(*, actor: Identity, user_id: int, role: str, reason: str) -> Profile:
+    """An administrator gives a member of staff another staff role. Every token and admin
+    session they hold carries the old role, so all are revoked (refused within seconds on every
+    service); they sign in again with the new one. Recorded in the audit trail."""
+    if not actor.has_role(ROLE_ADMINISTRATOR):
+        raise PermissionDenied("Only an administrator may change a role.")
+    reason = _normalize_text(reason)
+    errors = {} if reason else {"reason": [REQUIRED]}
+    if role not in STAFF_ROLES:
+        errors["role"] = [f"Choose one of: {', '.join(STAFF_ROLES)}."]
+    if errors:
+        raise _invalid(errors)
+    with service_atomic("users"):
+        profile = _profile_for_update(user_id)
+        if profile.pk == actor.user_id:
+            raise PermissionDenied("You cannot change your own role.")
+        if profile.is_applicant:
+            raise Conflict(
+                f"{profile.legal_name} is an applicant: staff accounts are made with "
+                "`manage.py create_staff`.",
+                code="not_staff",
+            )
+        if profile.role == role:
+            raise Conflict(
+                f"{profile.legal_name} is already a {profile.get_role_display().lower()}.",
+                code="role_unchanged",
+            )
+        previous = profile.role
+        profile.role = role
+        profile.save(update_fields=["role", "updated_at"])
+        profile.user.is_superuser = role == Role.ADMINISTRATOR
+        profile.user.save(update_fields=["is_superuser"])
+        audit_record(
+            service="users",
+            actor=actor,
+            action="account.role_change",
+            object_type="profile",
+            object_id=profile.pk,
+            changes={"role": [previous, role], "reason": reason},
+        )
+        _tokens_revoke(profile, ROLE_CHANGED)
+        publish(events.staff_updated(profile))  # grants and finance show the new role
+    logger.info("role of account %s: %s -> %s, by %s", profile.pk, previous, role, actor.user_id)
     return profile
 
 

@@ -56,7 +56,8 @@ class StaffUpdated(Event):
 
 class TokensRevoked(Event):
     """Every token of this person issued up to `not_before_ms` is refused from now on: they were
-    deactivated, changed their password or signed out everywhere (hms.revocation)."""
+    deactivated, changed their password, signed out everywhere or were given another staff role
+    (hms.revocation)."""
 
     name = "user.tokens_revoked"
     producer = "users"
@@ -67,7 +68,8 @@ class TokensRevoked(Event):
 
     user_id: int
     not_before_ms: int
-    reason: Literal["deactivated", "password_changed", "signed_out_everywhere"]
+    # `role_changed` is newer than the others: upgrade Grants and Finance before the User Service.
+    reason: Literal["deactivated", "password_changed", "signed_out_everywhere", "role_changed"]
 
     @property
     def aggregate(self) -> str:

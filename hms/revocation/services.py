@@ -13,6 +13,7 @@ from hms.revocation.models import TokenRevocation
 DEACTIVATED = "deactivated"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a password
 SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
+ROLE_CHANGED = "role_changed"
 
 
 def revocation_record(*, service: str, user_id: int, not_before_ms: int, reason: str) -> None:
