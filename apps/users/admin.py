@@ -77,6 +77,7 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "verification_status",
         "state",
         "is_active",
+        "two_step_sign_in",
         "created_at",
     ]
     list_display_links = ["user_id", "legal_name"]
@@ -113,9 +114,23 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
         "deactivate_accounts",
         "reactivate_accounts",
         "change_staff_role",
+        "reset_two_step_sign_in",
     ]
     fieldsets = [
-        (None, {"fields": ["user_id", "role", "kind", "legal_name", "email", "phone"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "user_id",
+                    "role",
+                    "kind",
+                    "legal_name",
+                    "email",
+                    "phone",
+                    "two_step_sign_in",
+                ]
+            },
+        ),
         ("Address", {"fields": ["address_line1", "address_line2", "city", "state", "zip_code"]}),
         ("Business", {"fields": ["ein", "uei"]}),
         (
@@ -135,6 +150,14 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
     @admin.display(boolean=True, description="active", ordering="user__is_active")
     def is_active(self, profile: Profile) -> bool:
         return profile.user.is_active
+
+    @admin.display(boolean=True, description="two-step sign-in", ordering="two_step")
+    def two_step_sign_in(self, profile: Profile) -> bool:
+        return profile.two_step
+
+    def get_queryset(self, request):
+        # Whether two-step sign-in is on, for the whole page in the one query (apps.users.mfa).
+        return super().get_queryset(request).annotate(two_step=selectors.two_step_on())
 
     # -- who may do what: the platform role, as the tokens carry it ------------------------------
     def acting_identity(self, request) -> Identity:
@@ -300,6 +323,36 @@ class ProfileAdmin(ServiceActionsMixin, admin.ModelAdmin):
             "once; they sign in again with the new one. The reason is recorded in the audit "
             "trail.",
             submit_label="Change role",
+        )
+
+    # -- two-step sign-in: a person who lost their phone and their recovery codes -----------------
+    @admin.action(description="Reset two-step sign-in (lost phone)", permissions=["administer"])
+    def reset_two_step_sign_in(self, request, queryset: QuerySet[Profile]):
+        def apply(actor, profile, reason):
+            services.mfa_reset(actor=actor, user_id=profile.pk, reason=reason)
+            self.log_change(request, profile, f"Two-step sign-in reset: {reason}")
+
+        return self.reason_action(
+            request,
+            queryset,
+            apply,
+            done=lambda count: (
+                f"Two-step sign-in reset for {count} {'account' if count == 1 else 'accounts'}."
+            ),
+            title="Reset two-step sign-in",
+            columns=[
+                ("Name", lambda profile: profile.legal_name),
+                ("Email", lambda profile: profile.email),
+                (
+                    "Now",
+                    lambda profile: "On" if profile.two_step else "Off: it will be skipped",
+                ),
+            ],
+            intro="For someone who lost both their authenticator app and their recovery codes, "
+            "once you have confirmed who they are another way. They sign in with their password "
+            "alone and can set it up again; every sign-in they hold now ends. The reason is "
+            "recorded in the audit trail.",
+            submit_label="Reset",
         )
 
 

@@ -13,11 +13,11 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from apps.users import notifications, selectors, services, validators
+from apps.users import mfa, notifications, selectors, services, validators
 from apps.users.filters import ProfileFilter
 from apps.users.models import Kind, VerificationStatus
 from apps.users.serializers import ProfileOutputSerializer
-from hms.auth import IsCaseworker, IsStaff, TokenAuthentication
+from hms.auth import IsApplicant, IsCaseworker, IsStaff, TokenAuthentication
 from hms.filtering import filter_parameters
 from hms.identity import Identity
 from hms.jwks import published_jwks
@@ -272,6 +272,14 @@ class TokenObtainApi(APIView):
         password = serializers.CharField(
             max_length=128, write_only=True, trim_whitespace=False, style={"input_type": "password"}
         )
+        otp = serializers.CharField(
+            max_length=32,
+            required=False,
+            allow_blank=True,
+            write_only=True,
+            help_text="Where two-step sign-in is on: the code the authenticator app shows now, "
+            "or one of the recovery codes.",
+        )
 
         class Meta:
             ref_name = "TokenObtain"
@@ -290,7 +298,8 @@ class TokenObtainApi(APIView):
         auth=[],
         description="After SIGN_IN_LOCKOUT_FAILURES failed sign-ins (5 by default) an email is "
         "locked for SIGN_IN_LOCKOUT_MINUTES (15): 429 `account_locked`, with "
-        "`retry_after_seconds`.",
+        "`retry_after_seconds`. Where two-step sign-in is on, a right password without `otp` is "
+        "401 `otp_required`, and a wrong code 401 `otp_invalid` (a failed sign-in).",
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -375,6 +384,110 @@ class SignOutEverywhereApi(AccountApi):
     @extend_schema(operation_id="users_me_sign_out_everywhere", request=None, responses={204: None})
     def post(self, request):
         services.sign_out_everywhere(actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MfaApi(AccountApi):
+    """Two-step sign-in (an authenticator app's codes, with recovery codes): whether it is on,
+    and starting to set it up. Applicants choose it; for staff it comes with single sign-on."""
+
+    permission_classes = [IsApplicant]
+
+    class StatusSerializer(serializers.Serializer):
+        enabled = serializers.BooleanField()
+        recovery_codes_left = serializers.IntegerField()
+
+        class Meta:
+            ref_name = "MfaStatus"
+
+    class EnrolmentSerializer(serializers.Serializer):
+        secret = serializers.CharField(help_text="Base32, to type into an app that cannot scan.")
+        otpauth_uri = serializers.CharField(help_text="For the QR code the app scans.")
+
+        class Meta:
+            ref_name = "MfaEnrolment"
+
+    @extend_schema(operation_id="users_me_mfa_status", responses={200: StatusSerializer})
+    def get(self, request):
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        return Response(self.StatusSerializer(mfa.mfa_status(profile=profile)).data)
+
+    @extend_schema(
+        operation_id="users_me_mfa_start",
+        request=None,
+        responses={201: EnrolmentSerializer, **problems(409)},
+        description="A new secret for the authenticator app; nothing changes at sign-in until "
+        "the app's first code confirms it (`POST /users/me/mfa/confirm`).",
+    )
+    def post(self, request):
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        enrolment = mfa.mfa_enrol_start(profile=profile)
+        answer = Response(self.EnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
+        answer["Cache-Control"] = "no-store"
+        return answer
+
+
+class MfaConfirmApi(AccountApi):
+    """The app's first code puts two-step sign-in in force; the recovery codes are shown once."""
+
+    permission_classes = [IsApplicant]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
+        code = serializers.CharField(max_length=32)
+
+        class Meta:
+            ref_name = "MfaConfirm"
+
+    class OutputSerializer(serializers.Serializer):
+        recovery_codes = serializers.ListField(
+            child=serializers.CharField(),
+            help_text="Each signs in once in place of a code: keep them somewhere safe.",
+        )
+
+        class Meta:
+            ref_name = "MfaRecoveryCodes"
+
+    @extend_schema(
+        operation_id="users_me_mfa_confirm",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **problems(400, 409, 429)},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        codes = mfa.mfa_enrol_confirm(profile=profile, code=body.validated_data["code"])
+        answer = Response(self.OutputSerializer({"recovery_codes": codes}).data)
+        answer["Cache-Control"] = "no-store"
+        return answer
+
+
+class MfaDisableApi(AccountApi):
+    """Two-step sign-in off: the password and a current code (or a recovery code)."""
+
+    permission_classes = [IsApplicant]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
+        password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+        code = serializers.CharField(max_length=32)
+
+        class Meta:
+            ref_name = "MfaDisable"
+
+    @extend_schema(
+        operation_id="users_me_mfa_disable",
+        request=InputSerializer,
+        responses={204: None, **problems(400, 409, 429)},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        mfa.mfa_disable(profile=profile, **body.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -3,7 +3,8 @@
 from collections.abc import Mapping
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.users.filters import ProfileFilter
 from apps.users.models import Profile
@@ -15,6 +16,11 @@ from hms.filtering import apply_filters
 # not be looked up again (a deactivated one is refused by the deny list, hms.revocation).
 _ACCOUNTS_SEEN: set[int] = set()
 _ACCOUNTS_SEEN_MAX = 200_000
+
+
+def two_step_on() -> Exists:
+    """An annotation for a Profile query: whether two-step sign-in is on (apps.users.mfa)."""
+    return Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True))
 
 
 def account_exists(user_id: int) -> bool:

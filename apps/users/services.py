@@ -21,7 +21,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
-from apps.users import events
+from apps.users import events, mfa
 from apps.users.models import (
     STAFF_ROLES,
     Kind,
@@ -51,6 +51,7 @@ from hms.keys import SigningKey
 from hms.revocation.selectors import issued_ms, revocation_covers
 from hms.revocation.services import (
     DEACTIVATED,
+    MFA_RESET,
     PASSWORD_CHANGED,
     ROLE_CHANGED,
     SIGNED_OUT_EVERYWHERE,
@@ -559,6 +560,35 @@ def staff_role_change(*, actor: Identity, user_id: int, role: str, reason: str) 
     return profile
 
 
+def mfa_reset(*, actor: Identity, user_id: int, reason: str) -> Profile:
+    """An administrator turns two-step sign-in off for someone who lost their app and their
+    recovery codes (having confirmed who they are another way). Every token they hold is revoked:
+    whoever has the phone now must not stay signed in. Recorded in the audit trail."""
+    if not actor.has_role(ROLE_ADMINISTRATOR):
+        raise PermissionDenied("Only an administrator may reset two-step sign-in.")
+    reason = _normalize_text(reason)
+    if not reason:
+        raise _invalid({"reason": [REQUIRED]})
+    with service_atomic("users"):
+        profile = _profile_for_update(user_id)
+        if not mfa.mfa_enabled(profile.user):
+            raise Conflict(
+                f"Two-step sign-in is not on for {profile.legal_name}.", code="mfa_not_enabled"
+            )
+        mfa.mfa_devices_delete(profile.user)
+        audit_record(
+            service="users",
+            actor=actor,
+            action="account.mfa_reset",
+            object_type="profile",
+            object_id=profile.pk,
+            changes={"two_step_sign_in": [True, False], "reason": reason},
+        )
+        _tokens_revoke(profile, MFA_RESET)
+    logger.info("two-step sign-in of account %s reset by %s", profile.pk, actor.user_id)
+    return profile
+
+
 def sign_out_everywhere(*, actor: Identity) -> None:
     """The caller's every token, this one included, is refused from now on (a lost laptop, a
     shared computer): they sign in again where they need to."""
@@ -605,6 +635,13 @@ def _with_claims(token, profile: Profile):
     # tokens issued up to its moment, and a sign-in just after it must not be among them.
     token["iat_ms"] = revocation_line_now()
     return token
+
+
+class CodeRequired(ApplicationError):
+    """The password was right, and the account asks for its second step too."""
+
+    status_code = 401
+    code = "otp_required"
 
 
 class AccountLocked(ApplicationError):
@@ -659,11 +696,15 @@ def sign_in_unlock(*, actor: Identity, email: str) -> None:
     logger.info("sign-in lock of %s lifted by %s", email, actor.user_id)
 
 
-def token_pair_obtain(*, email: str, password: str, address: str | None = None) -> TokenPair:
-    """Exchange an email and password for an access and a refresh token.
+def token_pair_obtain(
+    *, email: str, password: str, otp: str = "", address: str | None = None
+) -> TokenPair:
+    """Exchange an email and password (and, where two-step sign-in is on, a code: apps.users.mfa)
+    for an access and a refresh token.
 
     Each email gets SIGN_IN_LOCKOUT_FAILURES tries per SIGN_IN_LOCKOUT_MINUTES, whatever address
-    they come from (the per-address throttle is the API's); then it is locked that long."""
+    they come from (the per-address throttle is the API's); then it is locked that long. A wrong
+    code counts as a failed try, so the six digits cannot be guessed either."""
     refused = InvalidCredentials("No active account matches this email and password.")
     email = email.strip().lower()
     now = timezone.now()
@@ -676,6 +717,20 @@ def token_pair_obtain(*, email: str, password: str, address: str | None = None) 
     profile = Profile.objects.filter(pk=user.pk).first()
     if profile is None:  # a bare operations account (createsuperuser) has no platform identity
         raise refused
+    if mfa.mfa_enabled(user):
+        if not otp.strip():
+            raise CodeRequired(
+                "Two-step sign-in is on for this account: send the code from the authenticator "
+                "app (or a recovery code) as `otp`.",
+                fields={"otp": [REQUIRED]},
+            )
+        if not mfa.mfa_code_accepted(user, otp):
+            _sign_in_failed(email, address, now)
+            raise CodeRequired(
+                "That code is not right: use the one your authenticator app shows now.",
+                code="otp_invalid",
+                fields={"otp": ["That code is not right."]},
+            )
     get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
     SignInLock.objects.filter(email=email).delete()  # a success starts the count afresh
     refresh = _with_claims(RefreshToken(), profile)

@@ -18,6 +18,9 @@ urlpatterns = [
         name="users-me-sign-out-everywhere",
     ),
     path("users/me/password", apis.PasswordChangeApi.as_view(), name="users-me-password"),
+    path("users/me/mfa", apis.MfaApi.as_view(), name="users-me-mfa"),
+    path("users/me/mfa/confirm", apis.MfaConfirmApi.as_view(), name="users-me-mfa-confirm"),
+    path("users/me/mfa/disable", apis.MfaDisableApi.as_view(), name="users-me-mfa-disable"),
     path(
         "users/me/notifications",
         apis.NotificationPreferencesApi.as_view(),

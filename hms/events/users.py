@@ -56,8 +56,8 @@ class StaffUpdated(Event):
 
 class TokensRevoked(Event):
     """Every token of this person issued up to `not_before_ms` is refused from now on: they were
-    deactivated, changed their password, signed out everywhere or were given another staff role
-    (hms.revocation)."""
+    deactivated, changed their password, signed out everywhere, were given another staff role or
+    had their two-step sign-in reset (hms.revocation)."""
 
     name = "user.tokens_revoked"
     producer = "users"
@@ -68,8 +68,10 @@ class TokensRevoked(Event):
 
     user_id: int
     not_before_ms: int
-    # `role_changed` is newer than the others: upgrade Grants and Finance before the User Service.
-    reason: Literal["deactivated", "password_changed", "signed_out_everywhere", "role_changed"]
+    # `role_changed` and `mfa_reset` are newer: upgrade Grants and Finance before the User Service.
+    reason: Literal[
+        "deactivated", "password_changed", "signed_out_everywhere", "role_changed", "mfa_reset"
+    ]
 
     @property
     def aggregate(self) -> str:

@@ -14,6 +14,7 @@ DEACTIVATED = "deactivated"
 PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a password
 SIGNED_OUT_EVERYWHERE = "signed_out_everywhere"
 ROLE_CHANGED = "role_changed"
+MFA_RESET = "mfa_reset"
 
 
 def revocation_record(*, service: str, user_id: int, not_before_ms: int, reason: str) -> None:

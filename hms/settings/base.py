@@ -55,6 +55,13 @@ PLATFORM_APPS = [
 ]
 # The people a consuming service shows by name (grants and finance; users is their source).
 PEOPLE_APPS = ["hms.people"]
+# Two-step sign-in (apps.users.mfa): the User Service's only, where accounts live.
+MFA_APPS = ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+# Guessing codes is stopped by the sign-in lock per account and the throttle per address (as for
+# passwords), one rule for both steps; django-otp's own per-device back-off would only make a
+# person who mistyped once wait for seconds with the right code in hand.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # Where a service's admin finds people's names (hms.people.columns): its read model, or for the
 # User Service its own profiles.
 HMS_PEOPLE_MODEL = "people.Person"

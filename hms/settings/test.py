@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     *PLATFORM_APPS,
     *PEOPLE_APPS,
     "hms.staff",
+    *MFA_APPS,
     "apps.users",
     "apps.grants",
     "django_celery_beat",

@@ -3,7 +3,7 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "users"
-INSTALLED_APPS = [*PLATFORM_APPS, "apps.users"]
+INSTALLED_APPS = [*PLATFORM_APPS, *MFA_APPS, "apps.users"]
 HMS_PEOPLE_MODEL = "users.Profile"
 HMS_PEOPLE_NAME_FIELD = "legal_name"
 DATABASES = {"default": service_database("users")}
