@@ -5,6 +5,8 @@ request needs a call to the User Service, and no service but the User Service ca
 The claim rules are in `hms.identity`, shared with the gateway.
 """
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -71,7 +73,12 @@ class TokenAuthentication(JWTAuthentication):
             return True
         token = validated_token.token
         raw = token.decode() if isinstance(token, bytes) else token
-        return import_string(check)(identity.user_id, raw)
+        return _imported(check)(identity.user_id, raw)
+
+
+@lru_cache(maxsize=8)
+def _imported(dotted_path: str):
+    return import_string(dotted_path)  # once per process, not per request
 
 
 class _RolePermission(BasePermission):

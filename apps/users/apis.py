@@ -60,6 +60,10 @@ class AccountApi(APIView):
 
     authentication_classes = [AccountTokenAuthentication]
 
+    def own_profile(self, request):
+        """The caller's own profile."""
+        return selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+
 
 class RefuseUnknownFieldsMixin:
     """A field the endpoint does not take is an error, not silently dropped (e.g. "role")."""
@@ -361,7 +365,7 @@ class MeApi(AccountApi):
 
     @extend_schema(operation_id="users_me", responses={200: ProfileOutputSerializer})
     def get(self, request):
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        profile = self.own_profile(request)
         return Response(profile_data(profile, request))
 
     @extend_schema(
@@ -387,11 +391,23 @@ class SignOutEverywhereApi(AccountApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class MfaApi(AccountApi):
-    """Two-step sign-in (an authenticator app's codes, with recovery codes): whether it is on,
-    and starting to set it up. Applicants choose it; for staff it comes with single sign-on."""
+class _OwnMfaApi(AccountApi):
+    """The caller's own two-step sign-in (apps.users.mfa). Applicants choose it; for staff it is
+    to come with single sign-on (docs/security.md)."""
 
     permission_classes = [IsApplicant]
+
+
+class _OwnMfaCodeApi(_OwnMfaApi):
+    """An endpoint taking a code: throttled per address like a sign-in."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+
+class MfaApi(_OwnMfaApi):
+    """Two-step sign-in (an authenticator app's codes, with recovery codes): whether it is on,
+    and starting to set it up."""
 
     class StatusSerializer(serializers.Serializer):
         enabled = serializers.BooleanField()
@@ -409,8 +425,9 @@ class MfaApi(AccountApi):
 
     @extend_schema(operation_id="users_me_mfa_status", responses={200: StatusSerializer})
     def get(self, request):
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
-        return Response(self.StatusSerializer(mfa.mfa_status(profile=profile)).data)
+        return Response(
+            self.StatusSerializer(mfa.mfa_status(profile=self.own_profile(request))).data
+        )
 
     @extend_schema(
         operation_id="users_me_mfa_start",
@@ -420,19 +437,14 @@ class MfaApi(AccountApi):
         "the app's first code confirms it (`POST /users/me/mfa/confirm`).",
     )
     def post(self, request):
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
-        enrolment = mfa.mfa_enrol_start(profile=profile)
+        enrolment = mfa.mfa_enrol_start(profile=self.own_profile(request))
         answer = Response(self.EnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
         answer["Cache-Control"] = "no-store"
         return answer
 
 
-class MfaConfirmApi(AccountApi):
+class MfaConfirmApi(_OwnMfaCodeApi):
     """The app's first code puts two-step sign-in in force; the recovery codes are shown once."""
-
-    permission_classes = [IsApplicant]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
     class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
         code = serializers.CharField(max_length=32)
@@ -457,19 +469,16 @@ class MfaConfirmApi(AccountApi):
     def post(self, request):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
-        codes = mfa.mfa_enrol_confirm(profile=profile, code=body.validated_data["code"])
+        codes = mfa.mfa_enrol_confirm(
+            profile=self.own_profile(request), code=body.validated_data["code"]
+        )
         answer = Response(self.OutputSerializer({"recovery_codes": codes}).data)
         answer["Cache-Control"] = "no-store"
         return answer
 
 
-class MfaDisableApi(AccountApi):
+class MfaDisableApi(_OwnMfaCodeApi):
     """Two-step sign-in off: the password and a current code (or a recovery code)."""
-
-    permission_classes = [IsApplicant]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "login"
 
     class InputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
         password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
@@ -486,8 +495,7 @@ class MfaDisableApi(AccountApi):
     def post(self, request):
         body = self.InputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
-        mfa.mfa_disable(profile=profile, **body.validated_data)
+        mfa.mfa_disable(profile=self.own_profile(request), **body.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -540,7 +548,7 @@ class NotificationPreferencesApi(AccountApi):
 
     @extend_schema(operation_id="users_me_notifications", responses={200: PreferencesSerializer})
     def get(self, request):
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        profile = self.own_profile(request)
         return self._answer(notifications.muted_kinds(profile))
 
     @extend_schema(
@@ -551,7 +559,7 @@ class NotificationPreferencesApi(AccountApi):
     def put(self, request):
         body = self.PreferencesSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        profile = selectors.profile_visible_to(actor=request.user, profile_id=request.user.user_id)
+        profile = self.own_profile(request)
         muted = notifications.notification_preferences_set(
             profile=profile, muted=body.validated_data["muted"]
         )

@@ -479,13 +479,23 @@ def account_reactivate(*, actor: Identity, user_id: int, reason: str) -> Profile
     return _account_active_set(actor=actor, user_id=user_id, reason=reason, active=True)
 
 
-def _account_active_set(*, actor: Identity, user_id: int, reason: str, active: bool) -> Profile:
-    verb = "reactivate" if active else "deactivate"
+def _require_administrator(actor: Identity, what: str) -> None:
     if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied(f"Only an administrator may {verb} an account.")
+        raise PermissionDenied(f"Only an administrator may {what}.")
+
+
+def _required_reason(reason: str) -> str:
+    """The reason an administrator gave, for the audit trail: never empty."""
     reason = _normalize_text(reason)
     if not reason:
         raise _invalid({"reason": [REQUIRED]})
+    return reason
+
+
+def _account_active_set(*, actor: Identity, user_id: int, reason: str, active: bool) -> Profile:
+    verb = "reactivate" if active else "deactivate"
+    _require_administrator(actor, f"{verb} an account")
+    reason = _required_reason(reason)
     with service_atomic("users"):
         profile = _profile_for_update(user_id)
         if not active and profile.pk == actor.user_id:
@@ -518,8 +528,7 @@ def staff_role_change(*, actor: Identity, user_id: int, role: str, reason: str) 
     """An administrator gives a member of staff another staff role. Every token and admin
     session they hold carries the old role, so all are revoked (refused within seconds on every
     service); they sign in again with the new one. Recorded in the audit trail."""
-    if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied("Only an administrator may change a role.")
+    _require_administrator(actor, "change a role")
     reason = _normalize_text(reason)
     errors = {} if reason else {"reason": [REQUIRED]}
     if role not in STAFF_ROLES:
@@ -564,11 +573,8 @@ def mfa_reset(*, actor: Identity, user_id: int, reason: str) -> Profile:
     """An administrator turns two-step sign-in off for someone who lost their app and their
     recovery codes (having confirmed who they are another way). Every token they hold is revoked:
     whoever has the phone now must not stay signed in. Recorded in the audit trail."""
-    if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied("Only an administrator may reset two-step sign-in.")
-    reason = _normalize_text(reason)
-    if not reason:
-        raise _invalid({"reason": [REQUIRED]})
+    _require_administrator(actor, "reset two-step sign-in")
+    reason = _required_reason(reason)
     with service_atomic("users"):
         profile = _profile_for_update(user_id)
         if not mfa.mfa_enabled(profile.user):
@@ -681,8 +687,7 @@ def _sign_in_failed(email: str, address: str | None, now) -> None:
 
 def sign_in_unlock(*, actor: Identity, email: str) -> None:
     """An administrator lifts a sign-in lock (the person proved who they are another way)."""
-    if not actor.has_role(ROLE_ADMINISTRATOR):
-        raise PermissionDenied("Only an administrator may unlock sign-ins.")
+    _require_administrator(actor, "unlock sign-ins")
     with service_atomic("users"):
         deleted, _ = SignInLock.objects.filter(email=email).delete()
         if deleted:
@@ -786,16 +791,11 @@ def _service_client_scopes(scopes) -> list[str]:
     return sorted(set(scopes))
 
 
-def _require_administrator(actor: Identity) -> None:
-    if actor.role != ROLE_ADMINISTRATOR:
-        raise PermissionDenied("Only administrators manage service clients.")
-
-
 def service_client_create(
     *, actor: Identity, service: str, scopes, description: str = ""
 ) -> tuple[ServiceClient, str]:
     """A new client for `service`; returns it and its secret, which is kept only as a hash."""
-    _require_administrator(actor)
+    _require_administrator(actor, "manage service clients")
     if service not in SERVICES:
         raise ValidationFailed(f"Unknown service {service!r}.", code="unknown_service")
     secret = secrets.token_urlsafe(32)
@@ -820,7 +820,7 @@ def service_client_create(
 
 def service_client_secret_rotate(*, actor: Identity, client: ServiceClient) -> str:
     """A new secret for the client; the old one stops working at once. Returns the new one."""
-    _require_administrator(actor)
+    _require_administrator(actor, "manage service clients")
     secret = secrets.token_urlsafe(32)
     with service_atomic("users"):
         client.secret_hash = make_password(secret)
@@ -841,7 +841,7 @@ def service_client_update(
 ) -> ServiceClient:
     """Change what a client is for, what it may be granted, or switch it off (its tokens run
     out within SERVICE_TOKEN_MAX_SECONDS)."""
-    _require_administrator(actor)
+    _require_administrator(actor, "manage service clients")
     scopes = _service_client_scopes(scopes)
     with service_atomic("users"):
         before = ServiceClient.objects.select_for_update().get(pk=client.pk)
