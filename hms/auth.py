@@ -43,6 +43,7 @@ class TokenAuthentication(JWTAuthentication):
         """A service token (OAuth2 client credentials) opens only a view that names one of its
         scopes (`service_scope`); anywhere else it is refused like a bad token, so it can never
         act as a person (docs/security.md)."""
+        self.secure = request.is_secure()  # for the account check's own call (names_an_account)
         authenticated = super().authenticate(request)
         if authenticated is not None and authenticated[0].service is not None:
             view = (request.parser_context or {}).get("view")
@@ -66,14 +67,15 @@ class TokenAuthentication(JWTAuthentication):
 
     def names_an_account(self, identity: Identity, validated_token) -> bool:
         """The service's account check (`HMS_ACCOUNT_CHECK`, a dotted path to a function of the
-        user id and the raw token; hms.people.accounts where people are a read model). The User
-        Service checks its own accounts (apps.users.apis.AccountTokenAuthentication)."""
+        user id, the raw token and whether the request came over TLS; hms.people.accounts where
+        people are a read model). The User Service checks its own accounts
+        (apps.users.apis.AccountTokenAuthentication)."""
         check = getattr(settings, "HMS_ACCOUNT_CHECK", None)
         if not check:
             return True
         token = validated_token.token
         raw = token.decode() if isinstance(token, bytes) else token
-        return _imported(check)(identity.user_id, raw)
+        return _imported(check)(identity.user_id, raw, secure=getattr(self, "secure", False))
 
 
 @lru_cache(maxsize=8)

@@ -26,6 +26,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.exceptions import APIException
 
+from hms import internal_http
+
 logger = logging.getLogger("hms.jwks")
 
 REFETCH_INTERVAL = 1.0  # the least time between two reads of the set
@@ -142,22 +144,13 @@ def issued_at(token: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # the keys come from the configured address or not at all
-
-
-# Straight to the User Service, never through an HTTP(S)_PROXY, and never elsewhere.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
-
-
 def _read_url(url: str) -> Callable[[], list[dict]]:
     if urlsplit(url).scheme not in ("http", "https"):
         raise ImproperlyConfigured(f"JWKS_URL must be an http(s) URL, not {url!r}")
 
     def read() -> list[dict]:
         request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
-        with _opener.open(request, timeout=settings.JWKS_TIMEOUT) as response:
+        with internal_http.opener.open(request, timeout=settings.JWKS_TIMEOUT) as response:
             return json.loads(response.read(MAX_JWKS_BYTES))["keys"]
 
     return read

@@ -16,6 +16,7 @@ import urllib.request
 
 from django.conf import settings
 
+from hms import internal_http
 from hms.context import current_correlation_id
 from hms.people.models import Person
 
@@ -25,14 +26,13 @@ TIMEOUT_SECONDS = 2.0
 _CONFIRMED: set[int] = set()
 _CONFIRMED_MAX = 100_000
 
-# Straight to the User Service: never through an HTTP(S)_PROXY, never redirected elsewhere.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-
-def account_exists(user_id: int, token: str) -> bool:
+def account_exists(user_id: int, token: str, *, secure: bool = False) -> bool:
+    """`secure`: the request being served came over TLS, which the User Service is told (its
+    HTTPS redirect would otherwise bounce the internal call, as for the staff sign-in)."""
     if user_id in _CONFIRMED:
         return True
-    known = Person.objects.filter(user_id=user_id).exists() or _user_service_knows(token)
+    known = Person.objects.filter(user_id=user_id).exists() or _user_service_knows(token, secure)
     if known is False:
         return False
     if known is True:  # None: no answer, so nothing learnt
@@ -42,7 +42,7 @@ def account_exists(user_id: int, token: str) -> bool:
     return True
 
 
-def _user_service_knows(token: str) -> bool | None:
+def _user_service_knows(token: str, secure: bool) -> bool | None:
     """True or False as the User Service answers for the token's subject; None if it cannot."""
     url = settings.USERS_SERVICE_URL.rstrip("/") + "/users/me"
     request = urllib.request.Request(  # noqa: S310 - USERS_SERVICE_URL is operator configuration
@@ -51,11 +51,12 @@ def _user_service_knows(token: str) -> bool | None:
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
             "X-Request-ID": current_correlation_id(),
+            **({"X-Forwarded-Proto": "https"} if secure else {}),
         },
         method="HEAD",
     )
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS):
+        with internal_http.opener.open(request, timeout=TIMEOUT_SECONDS):
             return True
     except urllib.error.HTTPError as exc:
         exc.close()

@@ -168,8 +168,9 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # ------------------------------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-# Probes and scrapes stay on the internal network, over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+# Probes, scrapes and calls between services stay on the internal network, over plain HTTP: the
+# token keys (hms.jwks) and the internal endpoints (service tokens) among them.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$", r"^\.well-known/jwks\.json$", r"^internal/"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)

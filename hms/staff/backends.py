@@ -18,6 +18,7 @@ from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
+from hms import internal_http
 from hms.auth import ROLE_ADMINISTRATOR, Identity
 from hms.context import current_correlation_id
 from hms.staff.models import StaffAccount
@@ -28,17 +29,6 @@ logger = logging.getLogger("hms.staff")
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
 MAX_RESPONSE_BYTES = 64 * 1024
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is an error: credentials are never re-sent to another address."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-# Service-to-service calls go straight to the User Service, never through an HTTP(S)_PROXY.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects)
 
 
 class UserServiceBackend(ModelBackend):
@@ -87,7 +77,7 @@ class UserServiceBackend(ModelBackend):
         call = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
         timeout = getattr(settings, "HMS_STAFF_SIGN_IN_TIMEOUT", DEFAULT_TIMEOUT_SECONDS)
         try:
-            with _opener.open(call, timeout=timeout) as response:
+            with internal_http.opener.open(call, timeout=timeout) as response:
                 payload = json.loads(response.read(MAX_RESPONSE_BYTES))
         except urllib.error.HTTPError as exc:
             exc.close()

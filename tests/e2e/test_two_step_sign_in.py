@@ -2,15 +2,8 @@
 it (real processes): a secret to scan, the app's first code, recovery codes once; from then on a
 sign-in needs a code, and a recovery code works once."""
 
-import base64
-
-from django_otp.oath import totp
-
 from tests.e2e.test_gateway_status import PASSWORD, call, register_applicant
-
-
-def code(secret: str, step: int = 0) -> str:
-    return f"{totp(base64.b32decode(secret), drift=step):06d}"
+from tests.users.test_mfa import code
 
 
 def test_an_applicant_turns_two_step_sign_in_on_through_the_gateway(platform):

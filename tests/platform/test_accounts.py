@@ -77,3 +77,12 @@ def test_while_the_user_service_cannot_answer_the_caller_is_let_through(
     assert bearer(555_555).get("/grants/applications").status_code == 200
     assert "unreachable" in caplog.text
     assert 555_555 not in accounts._CONFIRMED  # asked again next time
+
+
+def test_behind_https_the_user_service_is_asked_without_being_redirected(account_check, settings):
+    # Production redirects plain HTTP to HTTPS; the internal call says the request came over TLS.
+    settings.SECURE_SSL_REDIRECT = True
+
+    response = bearer(987_654).get("/grants/applications", secure=True)
+
+    assert response.status_code == 401  # the User Service answered; not let through on a 301

@@ -166,6 +166,13 @@ def test_the_jwks_holds_public_keys_only_and_is_public():
     assert key["kid"] == own().kid and key["alg"] == "RS256" and key["use"] == "sig"
 
 
+def test_the_jwks_is_served_over_the_internal_network_s_plain_http(settings):
+    settings.SECURE_SSL_REDIRECT = True  # as in production
+
+    assert APIClient().get("/.well-known/jwks.json").status_code == 200
+    assert APIClient().get("/users/me").status_code == 301  # the public API is still redirected
+
+
 def test_the_user_service_without_a_signing_key_is_not_ready(settings, tmp_path):
     settings.JWT_SIGNING_KEYS_DIR = str(tmp_path / "keys")
     settings.JWT_PRIVATE_KEY_FILE = str(tmp_path / "absent.pem")
