@@ -355,17 +355,22 @@ def test_one_replica_of_each_tier_killed_under_load_fails_no_request_and_loses_n
     tracking = {a["tracking_number"] for a in load.submitted}
     approved = {a["tracking_number"] for a in load.approved}
 
-    def awarded_and_told():
-        mails = Counter(
+    expected = {number: 3 if number in approved else 1 for number in tracking}
+
+    def emails_per_application() -> Counter:
+        return Counter(
             number
             for message in platform.mailbox.received()
             for number in tracking
             if number in message.as_string()
         )
-        expected = {number: 3 if number in approved else 1 for number in tracking}
-        return mails if mails == expected else None
 
-    wait_until(awarded_and_told, timeout=60, interval=1, message="emails not as expected")
+    try:
+        wait_until(lambda: emails_per_application() == expected, timeout=60, interval=1)
+    except TimeoutError:
+        mails = emails_per_application()
+        differ = {n: (mails[n], want) for n, want in expected.items() if mails[n] != want}
+        raise AssertionError(f"emails per application, (sent, expected): {differ}") from None
     awards = platform.shell_json(
         "finance",
         "import json; from apps.finance.models import Award; "
