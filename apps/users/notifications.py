@@ -6,15 +6,25 @@ turns the Grants and Finance events that matter to someone (apps/users/handlers.
 part, in the same transaction as the inbox row. A second delivery of the event finds the inbox row
 (or the notification) and queues nothing. After the commit a task on this service's queue sends
 it through Django's email backend and marks it sent; a failure is kept on the row and retried
-with backoff, and `manage.py send_notifications` sends whatever still waits (run it from cron: a
-send queued while the broker was down would otherwise wait for it). Applicants may turn off the optional kinds (`NotificationPreference`).
+with backoff. A notification whose send was never queued (the broker was down, or the worker died
+between its commit and the send) is queued again by the relay once it has waited
+`HMS_NOTIFICATION_REQUEUE_AFTER` seconds; `manage.py send_notifications` sends whatever still waits
+at once. Applicants may turn off the optional kinds (`NotificationPreference`).
+
+SMTP has no transaction: a worker that dies after the mail server took the message but before
+the row is marked sent sends it again. Every send of one notification carries the same
+Message-ID (one per event and recipient), so the copies are one message to mail systems and
+clients, which collapse them.
 """
 
 import logging
 import uuid
+from datetime import timedelta
+from email.utils import parseaddr
 from smtplib import SMTPException
 
 from celery import current_app
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -82,7 +92,10 @@ def notification_send(*, notification_id: int) -> str:
         if notification is None:
             return "skipped"
         message = EmailMultiAlternatives(
-            notification.subject, notification.body_text, to=[notification.to_email]
+            notification.subject,
+            notification.body_text,
+            to=[notification.to_email],
+            headers={"Message-ID": message_id(notification)},
         )
         message.attach_alternative(notification.body_html, "text/html")
         notification.attempts += 1
@@ -100,6 +113,30 @@ def notification_send(*, notification_id: int) -> str:
             notification.save(update_fields=["status", "attempts", "last_error", "sent_at"])
             return "sent"
     raise failure  # after the commit that recorded it: the task retries with backoff
+
+
+def message_id(notification: Notification) -> str:
+    """The same for every send of one notification (its event and recipient), so a copy sent
+    again after a crash is recognised as the same message."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "hms.invalid"
+    return f"<{notification.event_id}.{notification.recipient_id}@{domain}>"
+
+
+def notifications_requeue_stale() -> int:
+    """Queue the send again for every notification pending longer than
+    HMS_NOTIFICATION_REQUEUE_AFTER seconds (its first send was lost with a dead worker or a down
+    broker); the relay runs it. A send queued twice is harmless: the second finds it sent."""
+    waited = timezone.now() - timedelta(seconds=settings.HMS_NOTIFICATION_REQUEUE_AFTER)
+    stale = list(
+        Notification.objects.filter(status=Notification.Status.PENDING, created_at__lt=waited)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    for notification_id in stale:
+        current_app.send_task(SEND_TASK, args=[notification_id], queue=SERVICE)
+    if stale:
+        logger.warning("queued %d waiting notifications again", len(stale))
+    return len(stale)
 
 
 def notifications_pending() -> list[int]:

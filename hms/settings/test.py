@@ -51,3 +51,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECURE_SSL_REDIRECT = False
 SIGN_IN_LOCKOUT_FAILURES = 5
 SIGN_IN_LOCKOUT_MINUTES = 15
+# The users relay's catch-up (hms/settings/users.py).
+HMS_RELAY_SWEEPS = ["apps.users.notifications.notifications_requeue_stale"]
+HMS_NOTIFICATION_REQUEUE_AFTER = 120.0

@@ -13,6 +13,10 @@ ROOT_URLCONF = "hms.urls.users"
 # The User Service signs tokens and verifies them with its own keys (hms.keys), never over HTTP.
 JWKS_URL = ""
 CELERY_TASK_DEFAULT_QUEUE = "users"
+# An email whose send was lost (a worker died between its commit and queueing the send, or the
+# broker was down) is queued again by the relay after this many seconds (apps.users.notifications).
+HMS_RELAY_SWEEPS = ["apps.users.notifications.notifications_requeue_stale"]
+HMS_NOTIFICATION_REQUEUE_AFTER = env.float("NOTIFICATION_REQUEUE_AFTER", default=120.0)
 SPECTACULAR_SETTINGS = {**SPECTACULAR_SETTINGS, "TITLE": "HMS Users Service"}
 
 # Login and registration are throttled per client address. Behind the gateway that is the last

@@ -112,6 +112,9 @@ class Platform:
                 "BUS_ACK_TIMEOUT": "3",
                 "BROKER_VISIBILITY_TIMEOUT": "8",
                 "BROKER_RESTORE_INTERVAL": "1",
+                # An email whose send a killed worker lost is queued again within ~15 s.
+                "NOTIFICATION_REQUEUE_AFTER": "10",
+                "RELAY_SWEEP_INTERVAL": "5",
                 "BROKER_KEY_PREFIX": f"{self.prefix}:",
                 "WEB_CONCURRENCY": "2",
                 "LOG_FORMAT": "json",

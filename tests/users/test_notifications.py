@@ -5,6 +5,7 @@ started here (aiosmtpd); a second delivery of an event sends nothing more."""
 import contextlib
 import uuid
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 
@@ -183,7 +184,6 @@ def test_an_award_is_announced_with_its_amount(business, smtp, django_capture_on
 def test_emails_left_waiting_are_sent_by_the_sweep(
     business, smtp, django_capture_on_commit_callbacks
 ):
-    from io import StringIO
 
     from django.core.management import call_command
 
@@ -201,6 +201,61 @@ def test_emails_left_waiting_are_sent_by_the_sweep(
     assert len(smtp.messages) == 1
     waiting.refresh_from_db()
     assert waiting.status == "sent"
+
+
+def test_a_send_lost_with_its_worker_is_queued_again_by_the_relay(
+    business, smtp, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The worker committed the notification and died before queueing its send: the relay's
+    sweep queues it once it has waited long enough, and never one that was sent."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from hms.celery import app
+
+    settings.HMS_NOTIFICATION_REQUEUE_AFTER = 60
+    queued: list[int] = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, args, queue: queued.append((name, args, queue))
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        process_envelope("users", envelope(submitted_event(business.pk)))
+    lost = Notification.objects.get()
+
+    call_command("bus_relay", once=True, stdout=StringIO())
+    assert queued == []  # waiting 0 s: its own send may still be on the way
+
+    Notification.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - timedelta(seconds=61)
+    )
+    call_command("bus_relay", once=True, stdout=StringIO())
+    assert queued == [("users.send_notification", [lost.pk], "users")]
+    assert notification_send(notification_id=lost.pk) == "sent"
+    call_command("bus_relay", once=True, stdout=StringIO())
+
+    assert len(queued) == 1  # sent: not queued again
+    assert [message["To"] for message in smtp.messages] == [lost.to_email]
+
+
+def test_a_notification_sent_again_after_a_crash_is_the_same_message(business, smtp):
+    """A worker killed between the mail server's OK and the commit sends it again: both copies
+    carry one Message-ID, which mail clients collapse into one message."""
+    process_envelope("users", envelope(submitted_event(business.pk)))
+    notification = Notification.objects.get()
+    notification_send(notification_id=notification.pk)
+    Notification.objects.filter(pk=notification.pk).update(status=Notification.Status.PENDING)
+    notification_send(notification_id=notification.pk)
+
+    first, again = smtp.messages
+    assert first["Message-ID"] == again["Message-ID"]
+    assert first["Message-ID"] == f"<{notification.event_id}.{business.pk}@hms.example>"
+    other = envelope(submitted_event(business.pk))
+    process_envelope("users", other)
+    newer = Notification.objects.exclude(pk=notification.pk).get()
+    notification_send(notification_id=newer.pk)
+    assert smtp.messages[-1]["Message-ID"] != first["Message-ID"]
 
 
 def test_a_report_reminder_is_emailed_once_and_says_when_it_is_due(

@@ -26,6 +26,10 @@ HMS_BUS_ACK_TIMEOUT = env.float("BUS_ACK_TIMEOUT", default=60.0)
 HMS_BUS_RETENTION_DAYS = env.float("BUS_RETENTION_DAYS", default=7.0)
 # How often the relay prunes them (seconds).
 HMS_BUS_PRUNE_INTERVAL = env.float("BUS_PRUNE_INTERVAL", default=600.0)
+# A service's own catch-up work the relay runs every HMS_RELAY_SWEEP_INTERVAL seconds (dotted
+# paths to functions without arguments), for work queued after a commit that a crash can lose.
+HMS_RELAY_SWEEPS: list[str] = []
+HMS_RELAY_SWEEP_INTERVAL = env.float("RELAY_SWEEP_INTERVAL", default=30.0)
 
 # Idempotency-Key answers are replayed for this many hours, then forgotten (the relay prunes them).
 HMS_IDEMPOTENCY_KEY_HOURS = env.float("IDEMPOTENCY_KEY_HOURS", default=24.0)

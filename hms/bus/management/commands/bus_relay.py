@@ -3,6 +3,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
 
 from hms.bus.outbox import (
     flush_acknowledgements,
@@ -52,6 +53,8 @@ class Command(BaseCommand):
         flush_due = Every(settings.HMS_BUS_ACK_FLUSH_INTERVAL)
         resend_due = Every(min(1.0, settings.HMS_BUS_ACK_TIMEOUT / 4))
         prune_due = Every(settings.HMS_BUS_PRUNE_INTERVAL)
+        sweeps = [import_string(path) for path in settings.HMS_RELAY_SWEEPS]
+        sweep_due = Every(settings.HMS_RELAY_SWEEP_INTERVAL)
 
         def stop(signum, frame):
             nonlocal stopping
@@ -81,6 +84,12 @@ class Command(BaseCommand):
                         prune_idempotency_keys(service)
                 except Exception as exc:  # a database or broker blip must not end the relay
                     self.stderr.write(f"relay of {service} failed: {exc}")
+            if sweeps and (once or sweep_due.due()):
+                for sweep in sweeps:
+                    try:
+                        sweep()
+                    except Exception as exc:
+                        self.stderr.write(f"{sweep.__module__}.{sweep.__name__} failed: {exc}")
             if once:
                 self.stdout.write(f"sent {work}")
                 return
