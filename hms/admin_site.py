@@ -9,12 +9,17 @@ a link to the filtered list, and the tables they check first.
 """
 
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.module_loading import import_string
 
 from hms.db import count_up_to
@@ -78,6 +83,29 @@ class WorkspaceSite(admin.AdminSite):
         super().__init__(name)
         self.site_header = SERVICE_TITLES.get(settings.HMS_SERVICE, "HMS")
         self.site_title = self.site_header
+
+    def login(self, request, extra_context=None):
+        """Where HMS_ADMIN_SIGN_IN names a sign-in elsewhere (the User Service's own pages, or
+        single sign-on through it), the admin takes no password itself and sends people there."""
+        sign_in = getattr(settings, "HMS_ADMIN_SIGN_IN", "")
+        if not sign_in:
+            return super().login(request, extra_context)
+        target = request.GET.get(REDIRECT_FIELD_NAME) or reverse(
+            "admin:index", current_app=self.name
+        )
+        if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            target = reverse("admin:index", current_app=self.name)
+        return HttpResponseRedirect(
+            f"{reverse(sign_in)}?{urlencode({REDIRECT_FIELD_NAME: target})}"
+        )
+
+    def logout(self, request, extra_context=None):
+        """Signing out of an admin signed in through the User Service signs out there too
+        (HMS_ADMIN_SIGN_OUT_VIEW), which ends every admin's session of that person."""
+        sign_out = getattr(settings, "HMS_ADMIN_SIGN_OUT_VIEW", "")
+        if not sign_out or request.method != "POST":
+            return super().logout(request, extra_context)
+        return import_string(sign_out).as_view()(request)
 
     def index(self, request, extra_context=None):
         builder = getattr(settings, "HMS_START_PAGE", "")

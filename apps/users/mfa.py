@@ -60,6 +60,14 @@ def mfa_enrol_start(*, profile: Profile) -> Enrolment:
     return Enrolment(secret=_base32(device.bin_key), otpauth_uri=_uri(device, profile.email))
 
 
+def mfa_enrolment_current(*, profile: Profile) -> Enrolment:
+    """The set-up under way (the same secret however often the page is shown), or a new one."""
+    device = TOTPDevice.objects.filter(user=profile.user, confirmed=False).first()
+    if device is None:
+        return mfa_enrol_start(profile=profile)
+    return Enrolment(secret=_base32(device.bin_key), otpauth_uri=_uri(device, profile.email))
+
+
 def mfa_enrol_confirm(*, profile: Profile, code: str) -> list[str]:
     """The first code from the app puts two-step sign-in in force; returns the recovery codes,
     shown this once."""

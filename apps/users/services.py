@@ -701,15 +701,12 @@ def sign_in_unlock(*, actor: Identity, email: str) -> None:
     logger.info("sign-in lock of %s lifted by %s", email, actor.user_id)
 
 
-def token_pair_obtain(
-    *, email: str, password: str, otp: str = "", address: str | None = None
-) -> TokenPair:
-    """Exchange an email and password (and, where two-step sign-in is on, a code: apps.users.mfa)
-    for an access and a refresh token.
+def sign_in_password_check(*, email: str, password: str, address: str | None = None) -> Profile:
+    """The first step of every sign-in (the API's and the browser's): the account whose email
+    and password these are, or InvalidCredentials / AccountLocked.
 
     Each email gets SIGN_IN_LOCKOUT_FAILURES tries per SIGN_IN_LOCKOUT_MINUTES, whatever address
-    they come from (the per-address throttle is the API's); then it is locked that long. A wrong
-    code counts as a failed try, so the six digits cannot be guessed either."""
+    they come from (the per-address throttle is the API's); then it is locked that long."""
     refused = InvalidCredentials("No active account matches this email and password.")
     email = email.strip().lower()
     now = timezone.now()
@@ -719,25 +716,48 @@ def token_pair_obtain(
     if user is None:
         _sign_in_failed(email, address, now)
         raise refused
-    profile = Profile.objects.filter(pk=user.pk).first()
+    profile = Profile.objects.select_related("user").filter(pk=user.pk).first()
     if profile is None:  # a bare operations account (createsuperuser) has no platform identity
         raise refused
-    if mfa.mfa_enabled(user):
-        if not otp.strip():
-            raise CodeRequired(
-                "Two-step sign-in is on for this account: send the code from the authenticator "
-                "app (or a recovery code) as `otp`.",
-                fields={"otp": [REQUIRED]},
-            )
-        if not mfa.mfa_code_accepted(user, otp):
-            _sign_in_failed(email, address, now)
-            raise CodeRequired(
-                "That code is not right: use the one your authenticator app shows now.",
-                code="otp_invalid",
-                fields={"otp": ["That code is not right."]},
-            )
-    get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
-    SignInLock.objects.filter(email=email).delete()  # a success starts the count afresh
+    return profile
+
+
+def sign_in_code_check(*, profile: Profile, code: str, address: str | None = None) -> None:
+    """The second step, where the account has one: a wrong code counts as a failed try, so the
+    six digits cannot be guessed either."""
+    if not code.strip():
+        raise CodeRequired(
+            "Two-step sign-in is on for this account: send the code from the authenticator "
+            "app (or a recovery code) as `otp`.",
+            fields={"otp": [REQUIRED]},
+        )
+    now, email = timezone.now(), profile.user.username  # the lock's key: the email, lowercased
+    _sign_in_lock_check(email, now)
+    if not mfa.mfa_code_accepted(profile.user, code):
+        _sign_in_failed(email, address, now)
+        raise CodeRequired(
+            "That code is not right: use the one your authenticator app shows now.",
+            code="otp_invalid",
+            fields={"otp": ["That code is not right."]},
+        )
+
+
+def sign_in_completed(*, profile: Profile) -> None:
+    get_user_model().objects.filter(pk=profile.pk).update(last_login=timezone.now())
+    SignInLock.objects.filter(
+        email=profile.user.username
+    ).delete()  # a success starts the count afresh
+
+
+def token_pair_obtain(
+    *, email: str, password: str, otp: str = "", address: str | None = None
+) -> TokenPair:
+    """Exchange an email and password (and, where two-step sign-in is on, a code: apps.users.mfa)
+    for an access and a refresh token."""
+    profile = sign_in_password_check(email=email, password=password, address=address)
+    if mfa.mfa_enabled(profile.user):
+        sign_in_code_check(profile=profile, code=otp, address=address)
+    sign_in_completed(profile=profile)
     refresh = _with_claims(RefreshToken(), profile)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     *PEOPLE_APPS,
     "hms.staff",
     *MFA_APPS,
+    *OIDC_PROVIDER_APPS,
     "apps.users",
     "apps.grants",
     "django_celery_beat",
@@ -54,3 +55,5 @@ SIGN_IN_LOCKOUT_MINUTES = 15
 # The users relay's catch-up (hms/settings/users.py).
 HMS_RELAY_SWEEPS = ["apps.users.notifications.notifications_requeue_stale"]
 HMS_NOTIFICATION_REQUEUE_AFTER = 120.0
+# The User Service's browser sign-in (its admin's own form stays here for the in-process tests).
+LOGIN_URL = "sign-in"

@@ -3,7 +3,10 @@
 from hms.settings.base import *
 
 HMS_SERVICE = "users"
-INSTALLED_APPS = [*PLATFORM_APPS, *MFA_APPS, "apps.users"]
+INSTALLED_APPS = [*PLATFORM_APPS, *MFA_APPS, *OIDC_PROVIDER_APPS, "apps.users"]
+# Staff (and any browser) sign in here, for this admin and, through OpenID Connect, every other.
+LOGIN_URL = "sign-in"
+HMS_ADMIN_SIGN_IN = "sign-in"
 HMS_PEOPLE_MODEL = "users.Profile"
 HMS_PEOPLE_NAME_FIELD = "legal_name"
 DATABASES = {"default": service_database("users")}

@@ -39,3 +39,28 @@ SIMPLE_JWT = {
 # Revoked tokens (hms.revocation): each web process reads its service's deny list at most this
 # often, so a revocation is refused everywhere within this plus the bus's delivery time.
 TOKEN_REVOCATION_REFRESH_SECONDS = env.float("TOKEN_REVOCATION_REFRESH_SECONDS", default=1.0)
+
+# The User Service as the staff's OpenID Connect provider (apps/users/oidc.py, django-oauth-toolkit):
+# https://django-oauth-toolkit.readthedocs.io/en/latest/settings.html
+# OIDC_ISSUER is its public URL with /o (https://id.agency.gov/o); empty: from each request's host.
+OIDC_PROVIDER_APPS = ["oauth2_provider"]
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "PKCE_REQUIRED": True,
+    "OAUTH2_VALIDATOR_CLASS": "apps.users.oidc.Validator",
+    "SCOPES": {
+        "openid": "Sign you in",
+        "email": "Your email address",
+        "profile": "Your name",
+        "roles": "Your role at the agency",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default=""),
+    # An admin's session lasts as long as an API token would: a role taken away in the User
+    # Service is gone everywhere within this (the admins ask again when their ID token expires).
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    "ID_TOKEN_EXPIRE_SECONDS": int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+}
