@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 RUN_ENV := DEBUG=true WEB_CONCURRENCY=2
 
 .DEFAULT_GOAL := help
-.PHONY: help install workspace browser brokers nginx migrate seed run test test-fast lint format bench api-schema catalogue clean
+.PHONY: help install workspace browser brokers nginx migrate seed code run test test-fast lint format bench api-schema catalogue clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -38,23 +38,27 @@ seed: migrate ## Load the demo data into every service (idempotent)
 		$(RUN_ENV) DJANGO_SETTINGS_MODULE=hms.settings.$$service $(BIN)/python manage.py seed_demo || exit 1; \
 	done
 
+code: ## The sign-in code a demo staff account's authenticator would show now (EMAIL=...)
+	@$(RUN_ENV) DJANGO_SETTINGS_MODULE=hms.settings.users $(BIN)/python manage.py demo_code "$(EMAIL)"
+
 run: seed ## Set up everything and start the whole platform (Ctrl-C stops it)
 	@echo ""
 	@echo "HMS is starting:"
 	@echo "  gateway        http://127.0.0.1:8000   (API: /api/v1/users, /api/v1/grants, /api/v1/finance, /status; docs: /docs)"
-	@echo "  users admin    http://127.0.0.1:5001/admin/"
+	@echo "  users admin    http://127.0.0.1:5001/admin/   (sign-in for every admin: /sign-in/)"
 	@echo "  grants admin   http://127.0.0.1:5002/admin/   (caseworkers)"
 	@echo "  finance admin  http://127.0.0.1:5003/admin/   (finance officers)"
 	@echo "  emails         var/mail/ (one file per message; set EMAIL_URL for SMTP)"
 	@echo "  documents      var/documents/ (uploads; HMS_STORAGE=s3 for object storage)"
 	@echo ""
-	@echo "Demo logins (email / password):"
-	@echo "  administrator    admin@hms.example       hms-admin-demo-2027"
-	@echo "  caseworker       caseworker@hms.example  hms-caseworker-demo-2027"
-	@echo "  finance officer  finance@hms.example     hms-finance-demo-2027"
+	@echo "Demo logins (email / password). Staff also type a code from an authenticator app: add the"
+	@echo "key below to one (Google Authenticator, 1Password...), or run: make code EMAIL=caseworker@hms.example"
+	@echo "  administrator    admin@hms.example       hms-admin-demo-2027       key ETNEH4XICWJ7ELJ3O7GBIR56GQK5KEY4"
+	@echo "  caseworker       caseworker@hms.example  hms-caseworker-demo-2027  key WXLVNKYH6URSDULWJLF5IJSI3QMYFSSZ"
+	@echo "  finance officer  finance@hms.example     hms-finance-demo-2027     key ILVN62ADPWJUZYALJWC6EVIEYOVIW2IX"
 	@echo "  applicant        ada@example.com         hms-applicant-demo-2027   (individual)"
 	@echo "  applicant        owner@acme.example      hms-applicant-demo-2027   (business)"
-	@echo "  reviewer         reviewer@hms.example    hms-reviewer-demo-2027    (a second caseworker)"
+	@echo "  reviewer         reviewer@hms.example    hms-reviewer-demo-2027    key MX6O25GTVM6P4YEZ4E3X5GSOBKKEH5EP (a second caseworker)"
 	@echo ""
 	@echo "  curl -s -X POST http://127.0.0.1:8000/api/v1/users/token -H 'Content-Type: application/json' \\"
 	@echo "       -d '{\"email\": \"owner@acme.example\", \"password\": \"hms-applicant-demo-2027\"}'"

@@ -146,7 +146,7 @@ def admin_session(service: str, platform_user_id: int, role: str) -> dict:
     )
     staff_permissions_sync(user, role)
     client = Client()
-    client.force_login(user, backend="hms.staff.backends.UserServiceBackend")
+    client.force_login(user, backend="hms.staff.sign_on.StaffSignOnBackend")
     return {
         "cookie": f"Cookie: {settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     }

@@ -392,8 +392,8 @@ class SignOutEverywhereApi(AccountApi):
 
 
 class _OwnMfaApi(AccountApi):
-    """The caller's own two-step sign-in (apps.users.mfa). Applicants choose it; for staff it is
-    to come with single sign-on (docs/security.md)."""
+    """The caller's own two-step sign-in (apps.users.mfa). Applicants choose it; staff must have
+    it and set it up at the browser sign-in (apps/users/sign_in.py), so not here."""
 
     permission_classes = [IsApplicant]
 

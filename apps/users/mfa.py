@@ -68,6 +68,18 @@ def mfa_enrolment_current(*, profile: Profile) -> Enrolment:
     return Enrolment(secret=_base32(device.bin_key), otpauth_uri=_uri(device, profile.email))
 
 
+def mfa_enrol_known_key(*, profile: Profile, key: str) -> None:
+    """Two-step sign-in on with a key already in someone's app (base32): the demo staff's, or
+    an account moved from another system. No recovery codes are made."""
+    from base64 import b32decode
+
+    with service_atomic("users"):
+        mfa_devices_delete(profile.user)
+        TOTPDevice.objects.create(
+            user=profile.user, name=APP, confirmed=True, key=b32decode(key).hex()
+        )
+
+
 def mfa_enrol_confirm(*, profile: Profile, code: str) -> list[str]:
     """The first code from the app puts two-step sign-in in force; returns the recovery codes,
     shown this once."""

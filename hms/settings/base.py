@@ -159,6 +159,44 @@ FINANCE_SERVICE_URL = env.str("FINANCE_SERVICE_URL", default="http://127.0.0.1:5
 # Where token verifiers read the User Service's signing keys (hms.jwks); empty in the User
 # Service itself, which reads its own key directory.
 JWKS_URL = env.str("JWKS_URL", default=f"{USERS_SERVICE_URL}/.well-known/jwks.json")
+
+# ------------------------------------------------------------------------------------------------
+# Staff single sign-on for the grants and finance admins (hms/staff/sign_on.py, mozilla-django-
+# oidc): the OpenID Connect provider (by default the User Service; an agency's own by these three
+# settings alone) and this admin's client there. The provider's endpoints come from its
+# discovery document. Under DEBUG the client secret defaults to the one `make run` registers.
+# ------------------------------------------------------------------------------------------------
+STAFF_OIDC_ISSUER = env.str("STAFF_OIDC_ISSUER", default=f"{USERS_SERVICE_URL}/o").rstrip("/")
+STAFF_OIDC_CLIENT_ID = env.str("STAFF_OIDC_CLIENT_ID", default="")
+STAFF_OIDC_CLIENT_SECRET = env.str("STAFF_OIDC_CLIENT_SECRET", default="")
+# The claim naming the platform role, and the `amr` values (RFC 8176) that show a second factor;
+# empty trusts the provider to require one.
+STAFF_OIDC_ROLE_CLAIM = env.str("STAFF_OIDC_ROLE_CLAIM", default="role")
+STAFF_OIDC_SECOND_FACTOR_METHODS = env.list(
+    "STAFF_OIDC_SECOND_FACTOR_METHODS", default=["otp", "mfa", "hwk", "swk"]
+)
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email profile roles"
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # the hint for signing out at the provider
+OIDC_TIMEOUT = env.float("STAFF_OIDC_TIMEOUT", default=5.0)
+OIDC_OP_LOGOUT_URL_METHOD = "hms.staff.sign_on.provider_sign_out_url"
+LOGIN_REDIRECT_URL = "/admin/"
+LOGOUT_REDIRECT_URL = "/admin/"
+
+
+def development_client_secret(client_id: str) -> str:
+    """The admin client secrets `make run` registers (DEBUG only: a deployment sets its own)."""
+    return f"insecure-development-only-secret-of-{client_id}"
+
+
+def staff_sign_on(service: str) -> tuple[str, str]:
+    """This admin's client id and secret at the provider."""
+    client_id = STAFF_OIDC_CLIENT_ID or f"hms-{service}-admin"
+    secret = STAFF_OIDC_CLIENT_SECRET or (development_client_secret(client_id) if DEBUG else "")
+    return client_id, secret
+
+
 # `GET /metrics` (hms.metrics.metrics_allowed): with a token, only to a scraper presenting it as a
 # bearer token; without one, only to requests straight from this host or a private network.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")

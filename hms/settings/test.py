@@ -30,7 +30,7 @@ INSTALLED_APPS = [
 # The Users admin signs in locally; the grants/finance admins through the User Service.
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
-    "hms.staff.backends.UserServiceBackend",
+    "hms.staff.sign_on.StaffSignOnBackend",
 ]
 DATABASES = {
     "default": service_database("users"),

@@ -7,6 +7,9 @@ INSTALLED_APPS = [*PLATFORM_APPS, *MFA_APPS, *OIDC_PROVIDER_APPS, "apps.users"]
 # Staff (and any browser) sign in here, for this admin and, through OpenID Connect, every other.
 LOGIN_URL = "sign-in"
 HMS_ADMIN_SIGN_IN = "sign-in"
+# Each service's cookies by name: the admins share a host name in development (ports differ).
+SESSION_COOKIE_NAME = "hms_users_session"
+CSRF_COOKIE_NAME = "hms_users_csrftoken"
 HMS_PEOPLE_MODEL = "users.Profile"
 HMS_PEOPLE_NAME_FIELD = "legal_name"
 DATABASES = {"default": service_database("users")}

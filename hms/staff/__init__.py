@@ -1,9 +1,8 @@
 """Staff sign in to a service's Django admin with their one User Service account.
 
-`hms.staff.backends.UserServiceBackend` asks the User Service for a token with the typed email
-and password, verifies it with the public key and keeps a local shadow `auth.User` (no usable
-password) with a `StaffAccount` holding the platform id and role. Admin code acts as
-`identity_of(request.user)`.
+`hms.staff.sign_on` signs them in through the User Service by OpenID Connect (single sign-on: no
+password reaches this service) and keeps a local shadow `auth.User` (no usable password) with a
+`StaffAccount` holding the platform id and role. Admin code acts as `identity_of(request.user)`.
 """
 
 from typing import TYPE_CHECKING

@@ -5,6 +5,8 @@ from django.urls import include, path
 from hms.urls.platform import not_found_urlpatterns, platform_urlpatterns
 
 urlpatterns = [
+    # Before the admin's own paths: its sign-in-refused page lives under /admin/.
+    path("", include("hms.staff.urls")),
     *platform_urlpatterns,
     path("", include("apps.finance.urls")),
     *not_found_urlpatterns,

@@ -6,6 +6,7 @@ from django.urls import include, path
 from hms.urls.platform import not_found_urlpatterns, platform_urlpatterns
 
 urlpatterns = [
+    path("", include("hms.staff.urls")),
     *platform_urlpatterns,
     path("", include("apps.users.urls")),
     path("", include("apps.grants.urls")),

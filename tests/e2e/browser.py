@@ -68,13 +68,10 @@ def screens(request) -> Screens:
 
 
 def sign_in(page, base_url: str, email: str, password: str) -> None:
-    from playwright.sync_api import expect
+    """Sign in to the admin at base_url through the User Service (tests.e2e.sign_on)."""
+    from tests.e2e.sign_on import browser_sign_in
 
-    page.goto(f"{base_url}/admin/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_be_visible()
+    browser_sign_in(page, base_url, email, password)
 
 
 def axe_violations(page) -> list[str]:

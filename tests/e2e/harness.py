@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
 DATA_SERVICES = ("users", "grants", "finance")
+# The admins that sign staff in through the User Service (hms/staff/sign_on.py).
+ADMINS = ("grants", "finance")
 
 
 def free_port() -> int:
@@ -98,6 +100,8 @@ class Platform:
                 "SECURE_SSL_REDIRECT": "false",
                 "SESSION_COOKIE_SECURE": "false",
                 "CSRF_COOKIE_SECURE": "false",
+                # The admins' sign-in callbacks are http://127.0.0.1 here.
+                "OIDC_ALLOW_HTTP_REDIRECTS": "true",
                 # Only the User Service is given the keys (set per process below); the others
                 # read them from its JWKS.
                 "JWT_PRIVATE_KEY_FILE": str(self.root / "jwt" / "absent.pem"),
@@ -126,6 +130,8 @@ class Platform:
             env[f"{service.upper()}_SERVICE_URL"] = f"http://127.0.0.1:{self.ports[service]}"
             env[f"{service.upper()}_DATABASE_URL"] = self._database_url(service)
         self.env = env
+        # Each admin's client secret at the User Service's sign-in (register_admin_clients).
+        self.client_secrets = {service: secrets.token_urlsafe(32) for service in ADMINS}
 
     def _database_url(self, service: str) -> str:
         configured = os.environ.get(f"{service.upper()}_DATABASE_URL", "")
@@ -147,9 +153,44 @@ class Platform:
         if service == "users":
             env["JWT_PRIVATE_KEY_FILE"] = str(self.root / "jwt" / "private.pem")
             env["JWT_SIGNING_KEYS_DIR"] = str(self.root / "jwt" / "keys")
+        if service in ADMINS:
+            env["STAFF_OIDC_CLIENT_SECRET"] = self.client_secrets[service]
         env.update(self.extra_env.get("*", {}))
         env.update(self.extra_env.get(service, {}))
         return with_faults(env)
+
+    def admin_urls(self, service: str) -> list[str]:
+        """Where browsers reach this admin (its callback is registered for each)."""
+        return [self.url(service)]
+
+    def register_admin_clients(self) -> None:
+        """The grants and finance admins as the User Service's sign-in clients."""
+        for service in ADMINS:
+            redirects, after_sign_out = [], []
+            for url in self.admin_urls(service):
+                redirects += ["--redirect-uri", f"{url}/oidc/callback/"]
+                after_sign_out += ["--post-logout-redirect-uri", f"{url}/admin/"]
+            env = {**self.service_env("users"), "ADMIN_CLIENT_SECRET": self.client_secrets[service]}
+            subprocess.run(
+                [
+                    PYTHON,
+                    "manage.py",
+                    "admin_client",
+                    f"hms-{service}-admin",
+                    "--name",
+                    f"HMS {service} admin",
+                    "--secret-env",
+                    "ADMIN_CLIENT_SECRET",
+                    *redirects,
+                    *after_sign_out,
+                ],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=120,
+            )
 
     def manage(self, service: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -444,6 +485,7 @@ def start_platform(
     try:
         platform.prepare()
         platform.migrate()
+        platform.register_admin_clients()
         platform.define_processes()
         platform.start_all()
     except BaseException:

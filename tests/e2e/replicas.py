@@ -35,6 +35,9 @@ class ReplicatedPlatform(Platform):
             for name in replica_names(tier):
                 self.ports[name] = free_port()
 
+    def admin_urls(self, service: str) -> list[str]:
+        return [self.url(service), *(self.url(name) for name in replica_names(service))]
+
     def define_processes(self) -> None:
         for service in DATA_SERVICES:
             for name in replica_names(service):

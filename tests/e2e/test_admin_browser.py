@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.api import Gateway
+from tests.e2e.browser import sign_in
 from tests.e2e.test_workflow import CASEWORKER, open_program_for_business, register_business
 
 
@@ -52,11 +53,7 @@ def test_a_caseworker_approves_an_application_in_the_grants_admin(
     page = browser.new_page()
     admin = f"{platform.url('grants')}/admin/"
 
-    page.goto(admin)
-    page.fill("input[name=username]", CASEWORKER[0])
-    page.fill("input[name=password]", CASEWORKER[1])
-    page.click("input[type=submit]")
-    expect(page.locator("#user-tools")).to_be_visible()
+    sign_in(page, platform.url("grants"), *CASEWORKER)
 
     page.goto(f"{admin}grants/application/?status__exact=submitted&q={tracking}")
     expect(page.locator("#result_list", has_text=tracking)).to_be_visible()

@@ -17,15 +17,11 @@ be applied by each of its consumers exactly once: no dead letter, and each email
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from http.cookiejar import CookieJar
-from urllib.parse import urlencode
 
 import pytest
 
@@ -33,6 +29,7 @@ from tests.e2e.api import Answer, Gateway, call
 from tests.e2e.harness import start_platform, uses_redis, wait_until
 from tests.e2e.nginx import nginx_binary
 from tests.e2e.replicas import ReplicatedPlatform
+from tests.e2e.sign_on import http_sign_in
 from tests.e2e.test_workflow import CASEWORKER, SBIR, register_business
 from tests.smtp import smtp_server
 
@@ -463,12 +460,8 @@ def test_a_client_over_the_limit_is_refused_at_one_rate_across_both_gateways(
 def test_a_staff_member_signed_in_on_one_replica_stays_signed_in_on_the_other(replicated):
     platform = replicated
     first, second = platform.url("grants-1"), platform.url("grants-2")
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
-    login = browser.open(f"{first}/admin/login/", timeout=30).read().decode()
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login).group(1)
-    form = {"username": CASEWORKER[0], "password": CASEWORKER[1], "csrfmiddlewaretoken": csrf}
-    signed_in = browser.open(f"{first}/admin/login/?next=/admin/", urlencode(form).encode(), 30)
-    assert signed_in.url.endswith("/admin/"), signed_in.url
+    browser, signed_in = http_sign_in(first, *CASEWORKER)
+    assert signed_in.url == f"{first}/admin/", signed_in.url
 
     platform.kill("grants-1")
     try:

@@ -18,6 +18,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 PUBLIC = {(method.lower(), route) for method, route in PUBLIC_ROUTES}
 # The platform's own pages: liveness, readiness, the OpenAPI document and its UI.
 PLATFORM_PUBLIC = {"health", "health/ready", "schema", "docs"}
+# Pages for browsers, not the API: the admins, the sign-in and the OpenID Connect protocol
+# (tests/users/test_oidc_provider.py, tests/staff/test_sign_on.py, tests/e2e/test_single_sign_on.py).
+BROWSER_PREFIXES = ("admin/", "sign-in/", "o/", "oidc/")
 
 CONVERTER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 SAMPLE = {
@@ -64,7 +67,7 @@ def api_routes(service: str) -> list[Route]:
     routes = []
     for route, callback in _walk(get_resolver(SERVICE_URLCONFS[service]).url_patterns):
         view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
-        if route.startswith("admin/") or route in PLATFORM_PUBLIC or view_class is None:
+        if route.startswith(BROWSER_PREFIXES) or route in PLATFORM_PUBLIC or view_class is None:
             continue
         for method in METHODS:
             if hasattr(view_class, method) and method in view_class.http_method_names:

@@ -12,7 +12,7 @@ def staff_admin_client(
     role: str,
     *,
     service: str = "grants",
-    backend: str | None = "hms.staff.backends.UserServiceBackend",
+    backend: str | None = "hms.staff.sign_on.StaffSignOnBackend",
 ) -> Client:
     """A shadow user for a platform staff account, with the permissions `service` gives its role."""
     from hms.staff.models import StaffAccount

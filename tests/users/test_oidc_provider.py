@@ -10,6 +10,7 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from jwcrypto import jwk, jwt
 
@@ -24,6 +25,8 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 CALLBACK = "https://grants.agency.example/oidc/callback/"
 CLIENT_ID = "hms-grants-admin"
 SECRET = "s" * 40
+# The provider's issuer: USERS_SERVICE_URL's /o unless OIDC_ISSUER says otherwise.
+ISSUER = settings.OAUTH2_PROVIDER["OIDC_ISS_ENDPOINT"]
 
 
 @pytest.fixture
@@ -103,10 +106,16 @@ def verified_claims(id_token: str) -> tuple[dict, dict]:
 def test_the_discovery_document_names_the_code_flow_with_pkce_and_the_platforms_keys(client):
     document = client.get("/o/.well-known/openid-configuration").json()
 
-    assert document["issuer"] == "http://testserver/o"
-    assert document["authorization_endpoint"] == "http://testserver/o/authorize/"
-    assert document["token_endpoint"] == "http://testserver/o/token/"
-    assert document["end_session_endpoint"] == "http://testserver/o/logout/"
+    assert document["issuer"] == ISSUER
+    paths = {
+        name: urlsplit(document[name]).path
+        for name in ("authorization_endpoint", "token_endpoint", "end_session_endpoint")
+    }
+    assert paths == {
+        "authorization_endpoint": "/o/authorize/",
+        "token_endpoint": "/o/token/",
+        "end_session_endpoint": "/o/logout/",
+    }
     assert document["code_challenge_methods_supported"] == ["S256"]
     assert document["id_token_signing_alg_values_supported"] == ["RS256"]
     served = client.get(urlsplit(document["jwks_uri"]).path).json()
@@ -148,7 +157,7 @@ def test_a_caseworkers_first_sign_in_sets_up_the_app_then_the_admin_gets_a_signe
 
     assert header["kid"] == published_jwks()[-1]["kid"] and header["alg"] == "RS256"
     assert claims["sub"] == str(caseworker.pk)
-    assert claims["aud"] == CLIENT_ID and claims["iss"] == "http://testserver/o"
+    assert claims["aud"] == CLIENT_ID and claims["iss"] == ISSUER
     assert claims["nonce"] == flow.nonce
     assert claims["amr"] == ["pwd", "otp"]
     assert (claims["role"], claims["email"], claims["name"]) == (

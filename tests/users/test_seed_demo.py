@@ -1,10 +1,13 @@
+from base64 import b32decode
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django_otp.oath import totp
 
-from apps.users import services
+from apps.users import mfa, services
+from apps.users.management.commands.seed_demo import REVIEWERS, STAFF
 from apps.users.models import Profile, VerificationDecision
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
@@ -44,9 +47,25 @@ def test_seed_demo_creates_the_six_agreed_identities():
     assert [(p.pk, p.email, p.role, p.kind or None) for p in Profile.objects.order_by("pk")] == [
         (pk, email, role, kind) for pk, email, _, role, kind in DEMO
     ]
+    keys = {spec["email"]: spec["authenticator_key"] for spec in [*STAFF, *REVIEWERS]}
     for _, email, password, role, _ in DEMO:
-        pair = services.token_pair_obtain(email=email, password=password)
+        # Staff sign in with the code of their published demo key too; applicants without.
+        otp = f"{totp(b32decode(keys[email])):06d}" if email in keys else ""
+        pair = services.token_pair_obtain(email=email, password=password, otp=otp)
         assert AccessToken(pair.access)["role"] == role
+    assert set(keys) == {email for _, email, _, role, _ in DEMO if role != "applicant"}
+
+
+def test_the_demo_staff_have_their_authenticator_keys_and_make_code_prints_the_code():
+    seed()
+    seed()  # again: the keys are left as they are
+
+    out = StringIO()
+    call_command("demo_code", "caseworker@hms.example", stdout=out)
+    profile = Profile.objects.get(email="caseworker@hms.example")
+    assert mfa.mfa_code_accepted(profile.user, out.getvalue().strip())
+    with pytest.raises(CommandError, match="Not a demo staff account"):
+        call_command("demo_code", "ada@example.com")
 
 
 def test_the_demo_business_is_a_verified_llc_with_a_valid_ein_and_uei():
@@ -120,3 +139,23 @@ def test_create_staff_reports_a_refused_password(monkeypatch):
             "--password-env=HU_STAFF_PASSWORD",
         )
     assert not Profile.objects.exists()
+
+
+def test_under_debug_the_seed_registers_the_admins_for_single_sign_on(settings):
+    from oauth2_provider.models import Application
+
+    from hms.settings.base import development_client_secret
+
+    settings.DEBUG = True
+    settings.GRANTS_SERVICE_URL = "http://127.0.0.1:5002"
+    seed()
+    seed()
+
+    grants = Application.objects.get(client_id="hms-grants-admin")
+    assert grants.redirect_uris.split() == [
+        "http://127.0.0.1:5002/oidc/callback/",
+        "http://localhost:5002/oidc/callback/",
+    ]
+    assert grants.skip_authorization and grants.client_type == "confidential"
+    assert grants.client_secret != development_client_secret("hms-grants-admin")  # a hash
+    assert Application.objects.filter(client_id="hms-finance-admin").count() == 1

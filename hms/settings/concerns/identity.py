@@ -42,7 +42,8 @@ TOKEN_REVOCATION_REFRESH_SECONDS = env.float("TOKEN_REVOCATION_REFRESH_SECONDS",
 
 # The User Service as the staff's OpenID Connect provider (apps/users/oidc.py, django-oauth-toolkit):
 # https://django-oauth-toolkit.readthedocs.io/en/latest/settings.html
-# OIDC_ISSUER is its public URL with /o (https://id.agency.gov/o); empty: from each request's host.
+# OIDC_ISSUER is its public URL with /o (https://id.agency.gov/o): by default USERS_SERVICE_URL's,
+# which is what the admins look for (STAFF_OIDC_ISSUER, hms/settings/base.py).
 OIDC_PROVIDER_APPS = ["oauth2_provider"]
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
@@ -55,7 +56,10 @@ OAUTH2_PROVIDER = {
         "roles": "Your role at the agency",
     },
     "DEFAULT_SCOPES": ["openid"],
-    "OIDC_ISS_ENDPOINT": env.str("OIDC_ISSUER", default=""),
+    "OIDC_ISS_ENDPOINT": env.str(
+        "OIDC_ISSUER",
+        default=env.str("USERS_SERVICE_URL", default="http://127.0.0.1:5001").rstrip("/") + "/o",
+    ),
     # An admin's session lasts as long as an API token would: a role taken away in the User
     # Service is gone everywhere within this (the admins ask again when their ID token expires).
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()),
@@ -63,4 +67,26 @@ OAUTH2_PROVIDER = {
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    # OAuth 2.0 Security Best Current Practice (RFC 9700): no implicit or password grant, S256
+    # only, tokens only in headers and stored hashed, `iss` in the authorization response,
+    # refresh token replay revokes the family, exact redirect URIs.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # https redirects only, unless OIDC_ALLOW_HTTP_REDIRECTS (development and tests on 127.0.0.1).
+    "ALLOWED_REDIRECT_URI_SCHEMES": (
+        ["https", "http"]
+        if env.bool("OIDC_ALLOW_HTTP_REDIRECTS", default=env.bool("DEBUG", default=False))
+        else ["https"]
+    ),
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not env.bool(
+        "OIDC_ALLOW_HTTP_REDIRECTS", default=False
+    ),
 }

@@ -33,10 +33,17 @@ class Command(BaseCommand):
             dest="post_logout_redirect_uris",
         )
 
-    def handle(self, *args, client_id, name, secret_env, **options):
-        secret = os.environ.get(secret_env, "")
+    def handle(
+        self, *args, client_id, name, secret_env, redirect_uris, post_logout_redirect_uris, **_
+    ):
         try:
-            admin_client_register(client_id=client_id, name=name, secret=secret, **options)
+            admin_client_register(
+                client_id=client_id,
+                name=name,
+                secret=os.environ.get(secret_env, ""),
+                redirect_uris=redirect_uris,
+                post_logout_redirect_uris=post_logout_redirect_uris,
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(f"registered {client_id}")

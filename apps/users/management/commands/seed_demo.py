@@ -1,13 +1,18 @@
 """Demo identities every service's seed refers to (ids 1-6 on a fresh Users database).
 
-Idempotent: an identity whose email already exists is left exactly as it is.
+Idempotent: an identity whose email already exists is left exactly as it is. Each demo staff
+member signs in with a code as well as the password: their authenticator key is fixed here and
+printed (`make code EMAIL=...` prints the current code). Under DEBUG it also registers the grants
+and finance admins with the sign-in provider, as `make run` starts them.
 """
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.users import services
+from apps.users import mfa, services
 from apps.users.models import Profile, Role, VerificationDecision
 from apps.users.models import VerificationStatus as Status
+from apps.users.oidc import admin_client_register
 from hms.auth import Identity
 from hms.db import service_atomic
 from hms.errors import ApplicationError
@@ -16,6 +21,8 @@ STAFF = [
     {
         "id": 1,
         "email": "admin@hms.example",
+        # Staff sign in with a code too: this key in an authenticator app (`make code`).
+        "authenticator_key": "ETNEH4XICWJ7ELJ3O7GBIR56GQK5KEY4",
         "password": "hms-admin-demo-2027",
         "legal_name": "Jordan Reyes",
         "role": Role.ADMINISTRATOR,
@@ -24,6 +31,7 @@ STAFF = [
     {
         "id": 2,
         "email": "caseworker@hms.example",
+        "authenticator_key": "WXLVNKYH6URSDULWJLF5IJSI3QMYFSSZ",
         "password": "hms-caseworker-demo-2027",
         "legal_name": "Casey Whitfield",
         "role": Role.CASEWORKER,
@@ -32,6 +40,7 @@ STAFF = [
     {
         "id": 3,
         "email": "finance@hms.example",
+        "authenticator_key": "ILVN62ADPWJUZYALJWC6EVIEYOVIW2IX",
         "password": "hms-finance-demo-2027",
         "legal_name": "Morgan Patel",
         "role": Role.FINANCE_OFFICER,
@@ -74,6 +83,7 @@ REVIEWERS = [
     {
         "id": 6,
         "email": "reviewer@hms.example",
+        "authenticator_key": "MX6O25GTVM6P4YEZ4E3X5GSOBKKEH5EP",
         "password": "hms-reviewer-demo-2027",
         "legal_name": "Grace Okafor",
         "role": Role.CASEWORKER,
@@ -95,10 +105,11 @@ class Command(BaseCommand):
                 profiles = {}
                 for spec in STAFF:
                     spec = dict(spec)
-                    expected_id = spec.pop("id")
+                    expected_id, key = spec.pop("id"), spec.pop("authenticator_key")
                     profiles[expected_id] = self._ensure(
                         expected_id, spec, services.staff_account_create
                     )
+                    self._authenticator(profiles[expected_id], key)
                 for spec in APPLICANTS:
                     spec = dict(spec)
                     expected_id = spec.pop("id")
@@ -107,11 +118,14 @@ class Command(BaseCommand):
                     )
                 for spec in REVIEWERS:
                     spec = dict(spec)
-                    expected_id = spec.pop("id")
+                    expected_id, key = spec.pop("id"), spec.pop("authenticator_key")
                     profiles[expected_id] = self._ensure(
                         expected_id, spec, services.staff_account_create
                     )
+                    self._authenticator(profiles[expected_id], key)
                 self._verify_acme(acme=profiles[5], caseworker=profiles[2])
+                if settings.DEBUG:
+                    self._admin_clients()
         except ApplicationError as exc:
             raise CommandError(f"Demo data refused: {exc.message} {exc.fields}") from exc
 
@@ -130,6 +144,32 @@ class Command(BaseCommand):
                 )
             )
         return profile
+
+    def _authenticator(self, profile: Profile, key: str) -> None:
+        if mfa.mfa_enabled(profile.user):
+            return
+        mfa.mfa_enrol_known_key(profile=profile, key=key)
+        self.stdout.write(f"authenticator key of {profile.email}: {key}")
+
+    def _admin_clients(self) -> None:
+        """The grants and finance admins as `make run` serves them, with the development
+        secrets their settings default to under DEBUG (hms/settings/base.py)."""
+        from hms.settings.base import development_client_secret
+
+        for service, url in [
+            ("grants", settings.GRANTS_SERVICE_URL),
+            ("finance", settings.FINANCE_SERVICE_URL),
+        ]:
+            client_id = f"hms-{service}-admin"
+            origins = {url.rstrip("/"), url.rstrip("/").replace("127.0.0.1", "localhost")}
+            admin_client_register(
+                client_id=client_id,
+                name=f"HMS {service} admin",
+                secret=development_client_secret(client_id),
+                redirect_uris=sorted(f"{origin}/oidc/callback/" for origin in origins),
+                post_logout_redirect_uris=sorted(f"{origin}/admin/" for origin in origins),
+            )
+            self.stdout.write(f"registered {client_id} for single sign-on")
 
     def _verify_acme(self, *, acme: Profile, caseworker: Profile) -> None:
         """Show a verified business, once: any earlier decision (even a later one) is kept."""
