@@ -298,12 +298,14 @@ class TokenObtainApi(APIView):
     @extend_schema(
         operation_id="users_token_obtain",
         request=InputSerializer,
-        responses={200: OutputSerializer, **problems(401, 429)},
+        responses={200: OutputSerializer, **problems(401, 403, 429)},
         auth=[],
         description="After SIGN_IN_LOCKOUT_FAILURES failed sign-ins (5 by default) an email is "
         "locked for SIGN_IN_LOCKOUT_MINUTES (15): 429 `account_locked`, with "
         "`retry_after_seconds`. Where two-step sign-in is on, a right password without `otp` is "
-        "401 `otp_required`, and a wrong code 401 `otp_invalid` (a failed sign-in).",
+        "401 `otp_required`, and a wrong code 401 `otp_invalid` (a failed sign-in). Staff "
+        "always have it: a staff account that has not set up its authenticator app yet (at the "
+        "User Service's /sign-in/) is 403 `mfa_setup_required`.",
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -650,6 +650,13 @@ class CodeRequired(ApplicationError):
     code = "otp_required"
 
 
+class SecondFactorMissing(ApplicationError):
+    """A staff account signing in before it set up its authenticator app."""
+
+    status_code = 403
+    code = "mfa_setup_required"
+
+
 class AccountLocked(ApplicationError):
     """Too many failed sign-ins for this email: it is locked for a while."""
 
@@ -757,6 +764,11 @@ def token_pair_obtain(
     profile = sign_in_password_check(email=email, password=password, address=address)
     if mfa.mfa_enabled(profile.user):
         sign_in_code_check(profile=profile, code=otp, address=address)
+    elif profile.role in STAFF_ROLES:
+        raise SecondFactorMissing(
+            "Staff sign in with a code from an authenticator app: set one up at the User "
+            "Service's sign-in page (/sign-in/) first, then send its code as `otp`."
+        )
     sign_in_completed(profile=profile)
     refresh = _with_claims(RefreshToken(), profile)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))

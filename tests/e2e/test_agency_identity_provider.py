@@ -89,7 +89,7 @@ def test_an_agency_provider_signs_staff_in_to_the_admin_by_settings_alone(
     page.get_by_label("Code").fill(codes.code(provider, CASEWORKER[0]))
     page.get_by_role("button", name="Sign in").click()
 
-    expect(page.locator("#user-tools")).to_contain_text("caseworker@hms.example")
+    expect(page.locator("#user-tools")).to_contain_text("Welcome, Casey Whitfield")
     assert urlsplit(page.url).netloc == urlsplit(admin).netloc
     screens.shoot(page, "signed-in-through-the-agency-provider")
     # The platform's own grants admin keeps its own provider: settings, not code, chose.

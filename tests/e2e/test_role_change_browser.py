@@ -3,6 +3,7 @@ processes): the form asks for the new role and why, and the caseworker's old tok
 working at the gateway and at every service within seconds, while a new sign-in carries the
 new role."""
 
+import base64
 import secrets
 import subprocess
 import time
@@ -10,15 +11,18 @@ import time
 import jwt
 from playwright.sync_api import expect
 
+from tests.e2e.api import Gateway
 from tests.e2e.browser import VIEWPORT, axe_violations, sign_in
 from tests.e2e.harness import PYTHON, REPO, wait_until
+from tests.e2e.sign_on import codes
 from tests.e2e.test_gateway_status import call
-from tests.e2e.test_revocation import sign_in as api_sign_in
 
 ADMINISTRATOR = ("admin@hms.example", "hms-admin-demo-2027")
 
 
-def new_caseworker(platform) -> tuple[str, str]:
+def new_caseworker(platform, *, authenticator: bool = True) -> tuple[str, str]:
+    """A caseworker made with `create_staff`; with `authenticator`, their app set up as well
+    (tests.e2e.sign_on.codes shows its codes)."""
     email, password = f"casey-{secrets.token_hex(4)}@hms.example", secrets.token_urlsafe(16)
     command = ["create_staff", "--email", email, "--name", "Casey Moreno", "--role", "caseworker"]
     subprocess.run(
@@ -29,6 +33,14 @@ def new_caseworker(platform) -> tuple[str, str]:
         capture_output=True,
         timeout=120,
     )
+    if authenticator:
+        key = base64.b32encode(secrets.token_bytes(20)).decode()
+        platform.shell(
+            "users",
+            "from apps.users import mfa; from apps.users.models import Profile; "
+            f"mfa.mfa_enrol_known_key(profile=Profile.objects.get(email={email!r}), key={key!r})",
+        )
+        codes.learn(platform.url("users"), email, key)
     return email, password
 
 
@@ -48,7 +60,7 @@ def test_an_administrator_moves_a_caseworker_to_finance_and_the_old_role_stops_a
 ):
     platform = demo_data
     email, password = new_caseworker(platform)
-    old = api_sign_in(platform, email, password).body["access"]
+    old = Gateway(platform).login(email, password)
     assert reads(platform, old) == {"gateway": 200, "grants": 200, "users": 200}
 
     page = browser.new_context(viewport=VIEWPORT).new_page()
@@ -74,7 +86,7 @@ def test_an_administrator_moves_a_caseworker_to_finance_and_the_old_role_stops_a
         message="the caseworker's old token still works somewhere",
     )
     print(f"old role refused everywhere {time.monotonic() - started:.1f} s after the change")
-    new = api_sign_in(platform, email, password).body["access"]
+    new = Gateway(platform).login(email, password)
     assert jwt.decode(new, options={"verify_signature": False})["role"] == "finance_officer"
     assert reads(platform, new) == {"gateway": 403, "grants": 403, "users": 200}
     assert call(platform, "GET", "/api/v1/finance/awards", token=new).status == 200

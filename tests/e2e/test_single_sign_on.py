@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
+from tests.e2e.api import call
 from tests.e2e.browser import VIEWPORT, axe_violations
 from tests.e2e.harness import wait_until
 from tests.e2e.sign_on import codes, http_sign_in, origin
@@ -46,7 +47,7 @@ def test_a_caseworker_signs_in_once_for_both_admins_and_signs_out_of_both(
     page.get_by_role("button", name="Sign in").click()
 
     # Back in the grants admin, in the work queue, as Casey.
-    expect(page.locator("#user-tools")).to_contain_text("caseworker@hms.example")
+    expect(page.locator("#user-tools")).to_contain_text("Welcome, Casey Whitfield")
     assert page.url == f"{grants}{WORK_QUEUE}"
     expect(page.locator("h1")).to_have_text("Applications")
     screens.shoot(page, "grants-work-queue")
@@ -104,7 +105,7 @@ def test_no_password_reaches_grants_or_finance(demo_data):
 
 def test_staff_without_an_authenticator_app_reach_no_admin(demo_data, browser, screens):
     platform = demo_data
-    email, password = new_caseworker(platform)
+    email, password = new_caseworker(platform, authenticator=False)
     page = browser.new_context(viewport=VIEWPORT).new_page()
 
     page.goto(f"{platform.url('grants')}/admin/")
@@ -120,6 +121,18 @@ def test_staff_without_an_authenticator_app_reach_no_admin(demo_data, browser, s
     for service in ("grants", "finance", "users"):
         page.goto(f"{platform.url(service)}/admin/")
         assert "/sign-in/" in page.url and page.locator("#user-tools").count() == 0, service
+
+    # Nor does the API give them a token with the password alone.
+    refused = call(
+        platform.url("gateway"),
+        "POST",
+        "/api/v1/users/token",
+        body={
+            "email": email,
+            "password": password,
+        },
+    )
+    assert (refused.status, refused.body["code"]) == (403, "mfa_setup_required")
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     try:
@@ -141,4 +154,4 @@ def test_staff_without_an_authenticator_app_reach_no_admin(demo_data, browser, s
     expect(page.locator("#recovery-codes li")).to_have_count(10)
     screens.shoot(page, "recovery-codes")
     page.get_by_role("link", name="Continue").click()
-    expect(page.locator("#user-tools")).to_contain_text(email)
+    expect(page.locator("#user-tools")).to_contain_text("Welcome, Casey Moreno")

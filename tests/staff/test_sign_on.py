@@ -222,3 +222,47 @@ def test_the_admins_sign_in_goes_to_single_sign_on_and_takes_no_password(setting
     assert asked["Location"] == "/oidc/authenticate/?next=%2Fadmin%2Fgrants%2Fapplication%2F"
     assert posted.status_code == 302 and posted["Location"].startswith("/oidc/authenticate/")
     assert "_auth_user_id" not in client.session
+
+
+# -- a session lasts an access token's lifetime ---------------------------------------------------
+def session_request(method: str, *, expires_in: float):
+    """A request of a signed-in staff member whose single sign-on expires in `expires_in` s."""
+    import time
+
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    user = signed_on(2, "caseworker", "caseworker@hms.example")
+    request = getattr(RequestFactory(), method)("/admin/grants/application/?status=submitted")
+    request.session = SessionStore()
+    request.session.update(
+        {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "hms.staff.sign_on.StaffSignOnBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+            "oidc_id_token_expiration": time.time() + expires_in,
+        }
+    )
+    request.user = user
+    return request
+
+
+def test_an_expired_sign_on_asks_the_provider_again_on_the_next_page():
+    from hms.staff.sign_on import SignOnExpiry
+
+    passed = []
+    middleware = SignOnExpiry(lambda request: passed.append(request) or "the page")
+
+    assert middleware(session_request("get", expires_in=60)) == "the page"
+    expired = session_request("get", expires_in=-1)
+    answer = middleware(expired)
+
+    assert answer.status_code == 302
+    assert answer["Location"] == (
+        "/oidc/authenticate/?next=%2Fadmin%2Fgrants%2Fapplication%2F%3Fstatus%3Dsubmitted"
+    )
+    assert not expired.user.is_authenticated  # signed out here; the provider signs in again
+    # A form being sent is never lost: a POST goes through, and the next page asks.
+    assert middleware(session_request("post", expires_in=-1)) == "the page"
+    assert len(passed) == 2

@@ -62,3 +62,25 @@ def staff(role: str = "caseworker", **overrides) -> Profile:
 def superuser(username: str = "root"):
     """An operations account (createsuperuser): no profile, no platform identity."""
     return get_user_model().objects.create_superuser(username, f"{username}@ops.example", PASSWORD)
+
+
+def with_authenticator(profile: Profile) -> str:
+    """Turn on two-step sign-in for `profile` with a new key, as its authenticator app holds it
+    (base32); `code(key)` is what the app shows."""
+    import base64
+    import secrets
+
+    from apps.users import mfa
+
+    key = base64.b32encode(secrets.token_bytes(20)).decode()
+    mfa.mfa_enrol_known_key(profile=profile, key=key)
+    return key
+
+
+def code(key: str, step: int = 0) -> str:
+    """The app's code, `step` periods from now (a code is accepted once, a period either side)."""
+    import base64
+
+    from django_otp.oath import totp
+
+    return f"{totp(base64.b32decode(key), drift=step):06d}"

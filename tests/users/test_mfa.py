@@ -122,7 +122,12 @@ def test_turning_it_off_needs_the_password_and_a_code(applicant):
 
 def test_only_a_signed_in_applicant_sets_it_up(caseworker):
     assert APIClient().post("/users/me/mfa").status_code == 401
-    staff = bearer(signed_in(caseworker.email)["access"])
+    key = factories.with_authenticator(caseworker)
+    staff = bearer(
+        services.token_pair_obtain(
+            email=caseworker.email, password=factories.PASSWORD, otp=factories.code(key)
+        ).access
+    )
     refused = staff.post("/users/me/mfa")
     assert refused.status_code == 403
     problem(refused)

@@ -35,10 +35,9 @@ def _fresh_deny_list():
     revocations_forget()
 
 
-def signed_in(email: str, password: str = factories.PASSWORD) -> dict:
-    response = APIClient().post(
-        "/users/token", {"email": email, "password": password}, format="json"
-    )
+def signed_in(email: str, password: str = factories.PASSWORD, otp: str = "") -> dict:
+    body = {"email": email, "password": password, **({"otp": otp} if otp else {})}
+    response = APIClient().post("/users/token", body, format="json")
     assert response.status_code == 200, response.json()
     return response.json()
 

@@ -16,6 +16,7 @@ from hms.db import database_for
 from hms.errors import Conflict, PermissionDenied, ValidationFailed
 from hms.people.models import Person
 from tests.staff.admin_clients import staff_admin_client
+from tests.users import factories
 from tests.users.test_admin import CHANGELIST, start_action
 from tests.users.test_revocation import as_identity, bearer, revocations_published, signed_in
 
@@ -36,14 +37,15 @@ def published(event_type: str, user_id: int) -> list[dict]:
 def test_the_old_role_s_tokens_are_refused_and_the_next_sign_in_carries_the_new_one(
     caseworker, administrator
 ):
-    before = signed_in(caseworker.email)
+    key = factories.with_authenticator(caseworker)  # staff sign in with a code
+    before = signed_in(caseworker.email, otp=factories.code(key))
     assert bearer(before["access"]).get("/grants/review/applications").status_code == 200
 
     change(administrator, caseworker)
 
     assert bearer(before["access"]).get("/users/me").status_code == 401
     assert bearer(before["access"]).get("/grants/review/applications").status_code == 401
-    after = signed_in(caseworker.email)
+    after = signed_in(caseworker.email, otp=factories.code(key, 1))
     assert jwt.decode(after["access"], options={"verify_signature": False})["role"] == (
         "finance_officer"
     )

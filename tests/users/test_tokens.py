@@ -55,8 +55,16 @@ def test_the_email_is_matched_in_any_case(api_client, individual):
 )
 def test_staff_tokens_carry_their_role_and_no_kind(api_client, role, superuser):
     staff = factories.staff(role)
+    refused = obtain(api_client, staff.email)
+    assert (refused.status_code, refused.json()["code"]) == (403, "mfa_setup_required")
+    key = factories.with_authenticator(staff)
 
-    claims = claims_of(obtain(api_client, staff.email).json()["access"])
+    answer = api_client.post(
+        "/users/token",
+        {"email": staff.email, "password": factories.PASSWORD, "otp": factories.code(key)},
+        format="json",
+    )
+    claims = claims_of(answer.json()["access"])
 
     assert claims["role"] == role
     assert "kind" not in claims
