@@ -98,3 +98,8 @@ def _lifetime_seconds(claims) -> int | None:
         return int(claims["exp"]) - int(claims["iat"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def development_client_secret(client_id: str) -> str:
+    """The admin client secrets `make run` registers (DEBUG only: a deployment sets its own)."""
+    return f"insecure-development-only-secret-of-{client_id}"

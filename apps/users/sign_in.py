@@ -101,10 +101,15 @@ def _page(request, template: str, context: dict, status: int = 200):
     )
 
 
-def _signed_in(request, profile: Profile):
+def _sign_in(request, profile: Profile) -> None:
+    """The last step passed: the session is signed in."""
     services.sign_in_completed(profile=profile)
     request.session.pop(PENDING, None)
     login(request, profile.user, backend="django.contrib.auth.backends.ModelBackend")
+
+
+def _signed_in(request, profile: Profile):
+    _sign_in(request, profile)
     return HttpResponseRedirect(_next(request))
 
 
@@ -209,9 +214,7 @@ class SetUpView(View):
         except ApplicationError as refused:
             form.add_error("code", refused.message)
             return self._page(request, profile, form, 400)
-        services.sign_in_completed(profile=profile)
-        request.session.pop(PENDING, None)
-        login(request, profile.user, backend="django.contrib.auth.backends.ModelBackend")
+        _sign_in(request, profile)
         # Shown this once; "Continue" goes where the sign-in was headed.
         return _page(
             request, "recovery_codes.html", {"codes": codes, "title": "Your recovery codes"}

@@ -8,6 +8,7 @@ https://docs.djangoproject.com/en/5.2/ref/settings/
 from django.core.exceptions import ImproperlyConfigured
 
 from hms.env import BASE_DIR, VAR_DIR, env
+from hms.identity import development_client_secret
 
 # ------------------------------------------------------------------------------------------------
 # Core
@@ -185,16 +186,27 @@ LOGIN_REDIRECT_URL = "/admin/"
 LOGOUT_REDIRECT_URL = "/admin/"
 
 
-def development_client_secret(client_id: str) -> str:
-    """The admin client secrets `make run` registers (DEBUG only: a deployment sets its own)."""
-    return f"insecure-development-only-secret-of-{client_id}"
-
-
-def staff_sign_on(service: str) -> tuple[str, str]:
-    """This admin's client id and secret at the provider."""
+def admin_single_sign_on(service: str) -> dict:
+    """The grants or finance admin's settings for signing staff in through the provider: its
+    client there (under DEBUG the secret `make run` registers), the sign-in and sign-out, the
+    session's re-check after an access token's lifetime, and cookies named for the service (the
+    admins share a host name in development)."""
     client_id = STAFF_OIDC_CLIENT_ID or f"hms-{service}-admin"
     secret = STAFF_OIDC_CLIENT_SECRET or (development_client_secret(client_id) if DEBUG else "")
-    return client_id, secret
+    return {
+        "AUTHENTICATION_BACKENDS": ["hms.staff.sign_on.StaffSignOnBackend"],
+        "OIDC_RP_CLIENT_ID": client_id,
+        "OIDC_RP_CLIENT_SECRET": secret,
+        "OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS": int(
+            SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds()
+        ),
+        "HMS_ADMIN_SIGN_IN": "oidc_authentication_init",
+        "HMS_ADMIN_SIGN_OUT_VIEW": "hms.staff.sign_on.SignOut",
+        # Before ProblemMiddleware, which stays last.
+        "MIDDLEWARE": [*MIDDLEWARE[:-1], "hms.staff.sign_on.SignOnExpiry", MIDDLEWARE[-1]],
+        "SESSION_COOKIE_NAME": f"hms_{service}_session",
+        "CSRF_COOKIE_NAME": f"hms_{service}_csrftoken",
+    }
 
 
 # `GET /metrics` (hms.metrics.metrics_allowed): with a token, only to a scraper presenting it as a

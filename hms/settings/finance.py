@@ -17,15 +17,7 @@ CELERY_BEAT_SCHEDULER = "hms.deploy.beat:Scheduler"
 CELERY_BEAT_MAX_LOOP_INTERVAL = 10
 # Staff sign in through the User Service (or the agency's provider): single sign-on, no password
 # ever reaches this service (hms/staff/sign_on.py).
-AUTHENTICATION_BACKENDS = ["hms.staff.sign_on.StaffSignOnBackend"]
-OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET = staff_sign_on("finance")
-OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-HMS_ADMIN_SIGN_IN = "oidc_authentication_init"
-HMS_ADMIN_SIGN_OUT_VIEW = "hms.staff.sign_on.SignOut"
-# Before ProblemMiddleware, which stays last.
-MIDDLEWARE = [*MIDDLEWARE[:-1], "hms.staff.sign_on.SignOnExpiry", MIDDLEWARE[-1]]
-SESSION_COOKIE_NAME = "hms_finance_session"
-CSRF_COOKIE_NAME = "hms_finance_csrftoken"
+vars().update(admin_single_sign_on("finance"))
 DATABASES = {"default": service_database("finance")}
 HMS_SERVICE_DATABASES = {"finance": "default"}
 HMS_BUS_HANDLERS = {"finance": "apps.finance.handlers.HANDLERS"}

@@ -6,15 +6,7 @@ HMS_SERVICE = "grants"
 INSTALLED_APPS = [*PLATFORM_APPS, *PEOPLE_APPS, "hms.staff", "apps.grants"]
 # Staff sign in through the User Service (or the agency's provider): single sign-on, no password
 # ever reaches this service (hms/staff/sign_on.py).
-AUTHENTICATION_BACKENDS = ["hms.staff.sign_on.StaffSignOnBackend"]
-OIDC_RP_CLIENT_ID, OIDC_RP_CLIENT_SECRET = staff_sign_on("grants")
-OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = int(SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"].total_seconds())
-HMS_ADMIN_SIGN_IN = "oidc_authentication_init"
-HMS_ADMIN_SIGN_OUT_VIEW = "hms.staff.sign_on.SignOut"
-# Before ProblemMiddleware, which stays last.
-MIDDLEWARE = [*MIDDLEWARE[:-1], "hms.staff.sign_on.SignOnExpiry", MIDDLEWARE[-1]]
-SESSION_COOKIE_NAME = "hms_grants_session"
-CSRF_COOKIE_NAME = "hms_grants_csrftoken"
+vars().update(admin_single_sign_on("grants"))
 DATABASES = {"default": service_database("grants")}
 HMS_SERVICE_DATABASES = {"grants": "default"}
 HMS_BUS_HANDLERS = {"grants": "apps.grants.handlers.HANDLERS"}

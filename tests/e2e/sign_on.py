@@ -17,10 +17,9 @@ from urllib.parse import urlencode, urlsplit
 
 from django_otp.oath import totp
 
-from apps.users.management.commands.seed_demo import REVIEWERS, STAFF
+from apps.users.management.commands.seed_demo import DEMO_AUTHENTICATOR_KEYS as DEMO_KEYS
 
 PERIOD = 30
-DEMO_KEYS = {spec["email"]: spec["authenticator_key"] for spec in [*STAFF, *REVIEWERS]}
 
 
 class Authenticator:

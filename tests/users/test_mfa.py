@@ -1,12 +1,10 @@
 """Two-step sign-in for applicants (apps.users.mfa): an authenticator app's codes, recovery codes
 for a lost phone, and a sign-in that asks for a code once it is on."""
 
-import base64
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
-from django_otp.oath import totp
 from rest_framework.test import APIClient
 
 from apps.users import services
@@ -15,15 +13,11 @@ from hms.db import database_for
 from hms.errors import Conflict, PermissionDenied
 from tests.problems import problem
 from tests.users import factories
+from tests.users.factories import code
 from tests.users.test_admin import CHANGELIST, confirm_action, start_action
 from tests.users.test_revocation import as_identity, bearer, signed_in
 
 pytestmark = pytest.mark.django_db(databases="__all__")
-
-
-def code(secret: str, step: int = 0) -> str:
-    """The app's code, `step` periods from now (codes are accepted a period either side, once)."""
-    return f"{totp(base64.b32decode(secret), drift=step):06d}"
 
 
 def sign_in(email: str, otp: str | None = None):

@@ -17,8 +17,7 @@ from jwcrypto import jwk, jwt
 from apps.users.oidc import admin_client_register
 from hms.jwks import published_jwks
 from hms.revocation.models import TokenRevocation
-from tests.users.factories import PASSWORD
-from tests.users.test_mfa import code
+from tests.users.factories import PASSWORD, code
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 

@@ -1,17 +1,17 @@
-from base64 import b32decode
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django_otp.oath import totp
 
 from apps.users import mfa, services
-from apps.users.management.commands.seed_demo import REVIEWERS, STAFF
+from apps.users.management.commands.seed_demo import DEMO_AUTHENTICATOR_KEYS
 from apps.users.models import Profile, VerificationDecision
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
+from hms.identity import development_client_secret
 from hms.tokens import AccessToken
+from tests.users import factories
 
 # A fresh database (sequences reset), as on a first `make seed`: the ids are part of the contract.
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True, databases="__all__")
@@ -47,10 +47,10 @@ def test_seed_demo_creates_the_six_agreed_identities():
     assert [(p.pk, p.email, p.role, p.kind or None) for p in Profile.objects.order_by("pk")] == [
         (pk, email, role, kind) for pk, email, _, role, kind in DEMO
     ]
-    keys = {spec["email"]: spec["authenticator_key"] for spec in [*STAFF, *REVIEWERS]}
+    keys = DEMO_AUTHENTICATOR_KEYS
     for _, email, password, role, _ in DEMO:
         # Staff sign in with the code of their published demo key too; applicants without.
-        otp = f"{totp(b32decode(keys[email])):06d}" if email in keys else ""
+        otp = factories.code(keys[email]) if email in keys else ""
         pair = services.token_pair_obtain(email=email, password=password, otp=otp)
         assert AccessToken(pair.access)["role"] == role
     assert set(keys) == {email for _, email, _, role, _ in DEMO if role != "applicant"}
@@ -145,8 +145,6 @@ def test_create_staff_reports_a_refused_password(monkeypatch):
 
 def test_under_debug_the_seed_registers_the_admins_for_single_sign_on(settings):
     from oauth2_provider.models import Application
-
-    from hms.settings.base import development_client_secret
 
     settings.DEBUG = True
     settings.GRANTS_SERVICE_URL = "http://127.0.0.1:5002"

@@ -6,7 +6,7 @@ from base64 import b32decode
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
 
-from apps.users.management.commands.seed_demo import REVIEWERS, STAFF
+from apps.users.management.commands.seed_demo import DEMO_AUTHENTICATOR_KEYS
 
 
 class Command(BaseCommand):
@@ -16,8 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("email")
 
     def handle(self, *args, email, **options):
-        keys = {spec["email"]: spec["authenticator_key"] for spec in [*STAFF, *REVIEWERS]}
-        key = keys.get(email.strip().lower())
+        key = DEMO_AUTHENTICATOR_KEYS.get(email.strip().lower())
         if key is None:
-            raise CommandError(f"Not a demo staff account; these are: {', '.join(sorted(keys))}")
+            demo = ", ".join(sorted(DEMO_AUTHENTICATOR_KEYS))
+            raise CommandError(f"Not a demo staff account; these are: {demo}")
         self.stdout.write(f"{totp(b32decode(key)):06d}")

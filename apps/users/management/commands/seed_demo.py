@@ -16,6 +16,7 @@ from apps.users.oidc import admin_client_register
 from hms.auth import Identity
 from hms.db import service_atomic
 from hms.errors import ApplicationError
+from hms.identity import development_client_secret
 
 STAFF = [
     {
@@ -90,6 +91,10 @@ REVIEWERS = [
         "phone": "(202) 555-0106",
     },
 ]
+# The demo staff's authenticator keys by email (`make code`, the tests' authenticator app).
+DEMO_AUTHENTICATOR_KEYS = {
+    spec["email"]: spec["authenticator_key"] for spec in [*STAFF, *REVIEWERS]
+}
 ACME_VERIFICATION = "EIN and UEI match the entity's active SAM.gov registration."
 
 
@@ -154,8 +159,6 @@ class Command(BaseCommand):
     def _admin_clients(self) -> None:
         """The grants and finance admins as `make run` serves them, with the development
         secrets their settings default to under DEBUG (hms/settings/base.py)."""
-        from hms.settings.base import development_client_secret
-
         for service, url in [
             ("grants", settings.GRANTS_SERVICE_URL),
             ("finance", settings.FINANCE_SERVICE_URL),
