@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
+FIGURES = ("composition", "proxy", "scale", "bus")
 
 
 def _versions(environment: dict[str, str]) -> dict:
@@ -47,7 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="seconds; for the smoke test only")
     parser.add_argument("--output", type=Path, default=RESULTS, help="where latest.* are written")
     parser.add_argument("--keep", action="store_true", help="keep the platform's logs folder")
+    parser.add_argument(
+        "--only",
+        type=lambda text: set(text.split(",")),
+        default=set(FIGURES),
+        metavar="FIGURE[,FIGURE]",
+        help=f"run only these figures ({', '.join(FIGURES)}): for an A/B of one change",
+    )
     args = parser.parse_args(argv)
+    if args.only - set(FIGURES):
+        parser.error(
+            f"--only takes {', '.join(FIGURES)}, not {', '.join(args.only - set(FIGURES))}"
+        )
 
     # The harness, the figures and the inside scripts import from the repository root.
     repo = Path(__file__).resolve().parents[1]
@@ -85,19 +97,32 @@ def main(argv: list[str] | None = None) -> int:
 
         running = timed("start", platform.start, root)
         timed("seed", platform.seed, running)
-        composition, memory = timed("composition", figures.composition, running, profile)
-        proxy = timed("proxy", figures.proxy_overhead, running, profile)
-        composition = timed(
-            "composition slowed", figures.composition_slowed, running, profile, composition
-        )
-        scale = timed("scale", figures.scale, running, profile)
-        bus_figure = timed("bus", bus.event_bus, running, profile, root, running.broker)
-        targets = [
-            *figures.composition_targets(composition),
-            *figures.proxy_targets(proxy),
-            *figures.scale_targets(scale),
-            *bus.bus_targets(bus_figure),
-        ]
+        figure = dict.fromkeys(("composition", "proxy_overhead", "event_bus", "scale", "memory"))
+        targets = []
+        if "composition" in args.only:
+            figure["composition"], figure["memory"] = timed(
+                "composition", figures.composition, running, profile
+            )
+        if "proxy" in args.only:
+            figure["proxy_overhead"] = timed("proxy", figures.proxy_overhead, running, profile)
+            targets += figures.proxy_targets(figure["proxy_overhead"])
+        if "composition" in args.only:
+            figure["composition"] = timed(
+                "composition slowed",
+                figures.composition_slowed,
+                running,
+                profile,
+                figure["composition"],
+            )
+            targets = figures.composition_targets(figure["composition"]) + targets
+        if "scale" in args.only:
+            figure["scale"] = timed("scale", figures.scale, running, profile)
+            targets += figures.scale_targets(figure["scale"])
+        if "bus" in args.only:
+            figure["event_bus"] = timed(
+                "bus", bus.event_bus, running, profile, root, running.broker
+            )
+            targets += bus.bus_targets(figure["event_bus"])
         results = {
             "meta": {
                 "started_at": started_at,
@@ -111,13 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 "git": _git_revision(repo),
             },
             "targets": [target.as_dict() for target in targets],
-            "figures": {
-                "composition": composition,
-                "proxy_overhead": proxy,
-                "event_bus": bus_figure,
-                "scale": scale,
-                "memory": memory,
-            },
+            "figures": {name: value for name, value in figure.items() if value is not None},
         }
         json_path, md_path = report.write(results, args.output)
         print("\nTargets:", flush=True)

@@ -40,8 +40,31 @@ def markdown(results: dict) -> str:
             f"{row['baseline']} | {row['target']} | {_met(row['met'])} |"
         )
 
-    composition = figures["composition"]
-    lines += [
+    sections = {
+        "composition": _composition,
+        "proxy_overhead": _proxy,
+        "event_bus": _bus,
+        "scale": _scale,
+        "memory": _memory,
+    }
+    # A run of some figures only (`--only`) reports those.
+    for name, section in sections.items():
+        if name in figures:
+            lines += section(figures[name])
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write(results: dict, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / "latest.json", folder / "latest.md"
+    json_path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    md_path.write_text(markdown(results))
+    return json_path, md_path
+
+
+def _composition(composition: dict) -> list[str]:
+    lines = [
         "",
         "## 1. Composition: `/status` through the gateway against direct calls",
         "",
@@ -73,9 +96,11 @@ def markdown(results: dict) -> str:
                 f"{_fmt(level['p99_ratio_to_slowest'], 3)}x | {_fmt(level['p50_ratio_to_sum'], 3)}x | "
                 f"{_fmt(level['rps_ratio_to_slowest'], 3)}x |"
             )
+    return lines
 
-    proxy = figures["proxy_overhead"]
-    lines += [
+
+def _proxy(proxy: dict) -> list[str]:
+    lines = [
         "",
         f"## 2. Proxy overhead: `GET {proxy['path']}` via `/api` against direct",
         "",
@@ -95,11 +120,27 @@ def markdown(results: dict) -> str:
             f"{_fmt(level.get('gateway_vs_nginx'), 3)}x | "
             f"{_fmt(floor['rps'], 1)} | {_fmt(level['direct_vs_floor'], 3)}x |"
         )
+    lines += [
+        "",
+        "The reads `/status` composes, in the same slices, against the same floor:",
+        "",
+        "| c | read | p50 / p99 ms | req/s | read / floor |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for concurrency, level in proxy["levels"].items():
+        for name, value in level.get("reads_vs_floor", {}).items():
+            run = level[name]
+            lines.append(
+                f"| {concurrency} | {name} | {_fmt(run['latency_ms']['p50'])} / "
+                f"{_fmt(run['latency_ms']['p99'])} | {_fmt(run['rps'], 1)} | {_fmt(value, 3)}x |"
+            )
+    return lines
 
-    bus = figures["event_bus"]
+
+def _bus(bus: dict) -> list[str]:
     latency, burst, drained = bus["latency"], bus["live_burst"], bus["drain"]
     scaled, writes = bus["scaling"], bus["writes_broker_down"]
-    lines += [
+    lines = [
         "",
         "## 3. Event bus: `grant.approved` committed -> award readable in Finance",
         "",
@@ -130,10 +171,12 @@ def markdown(results: dict) -> str:
         f"p99); errors {writes['up']['errors']} / {writes['down']['errors']}; every event sent once "
         f"the broker was back: {writes['outbox_drained']}.",
     ]
+    return lines
 
-    scale = figures["scale"]
+
+def _scale(scale: dict) -> list[str]:
     sizes = list(scale["sizes"])
-    lines += [
+    lines = [
         "",
         f"## 4. Scale: {int(sizes[0]):,} against {int(sizes[1]):,} applications (c=1)",
         "",
@@ -147,8 +190,11 @@ def markdown(results: dict) -> str:
             f"{_fmt(small['latency_ms']['p99'])} / {_fmt(large['latency_ms']['p99'])} | "
             f"{_fmt(values['p50_ratio'], 3)}x | {values['queries_small']} / {values['queries_large']} |"
         )
+    return lines
 
-    lines += [
+
+def _memory(memory: dict) -> list[str]:
+    lines = [
         "",
         "## 5. Memory: peak resident set under the composition load",
         "",
@@ -160,19 +206,10 @@ def markdown(results: dict) -> str:
         "largest simultaneous RSS MiB | each process's peak MiB |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for name, values in figures["memory"].items():
+    for name, values in memory.items():
         lines.append(
             f"| {name} | {values['processes']} | {_fmt(values['peak_mib'], 1)} | "
             f"{_fmt(values['peak_simultaneous_rss_mib'], 1)} | "
             f"{', '.join(str(v) for v in values['peak_mib_per_process'])} |"
         )
-    lines.append("")
-    return "\n".join(lines)
-
-
-def write(results: dict, folder: Path) -> tuple[Path, Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = folder / "latest.json", folder / "latest.md"
-    json_path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-    md_path.write_text(markdown(results))
-    return json_path, md_path
+    return lines
