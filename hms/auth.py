@@ -12,7 +12,8 @@ from django.utils.module_loading import import_string
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.permissions import BasePermission
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from hms.identity import (  # noqa: F401 - the platform's identity, as every service imports it
     KIND_BUSINESS,
@@ -29,7 +30,9 @@ from hms.identity import (  # noqa: F401 - the platform's identity, as every ser
     Identity,
     InvalidClaims,
 )
+from hms.jwks import KeysUnavailable, UnknownKey, key_id, key_ring
 from hms.revocation.selectors import issued_ms, token_is_revoked
+from hms.tokens import AccessToken
 
 
 class TokenAuthentication(JWTAuthentication):
@@ -51,6 +54,18 @@ class TokenAuthentication(JWTAuthentication):
             if scope is None or scope not in authenticated[0].scopes:
                 raise InvalidToken("This service token's scopes do not open this endpoint.")
         return authenticated
+
+    def get_validated_token(self, raw_token):
+        token = raw_token.decode("ascii", "replace") if isinstance(raw_token, bytes) else raw_token
+        try:
+            validated = _verified_token(token)
+            # Checked on every use: it may have expired, or its key been withdrawn, since. (Now,
+            # not the token object's own `current_time`, which is when it was first verified.)
+            validated.check_exp(current_time=aware_utcnow())
+            key_ring().key(key_id(token), token)
+        except (TokenError, UnknownKey, KeysUnavailable):
+            return super().get_validated_token(raw_token)  # refuses it with SimpleJWT's messages
+        return validated
 
     def get_user(self, validated_token) -> Identity:
         try:
@@ -76,6 +91,16 @@ class TokenAuthentication(JWTAuthentication):
         token = validated_token.token
         raw = token.decode() if isinstance(token, bytes) else token
         return _imported(check)(identity.user_id, raw, secure=getattr(self, "secure", False))
+
+
+# A client sends one token with every request until it expires: verifying its RS256 signature
+# again each time was ~5 % of a service's CPU per read (bench/README.md). As at the gateway
+# (gateway/tokens.py), a token that passed every check is kept (a refused one raises, which
+# lru_cache never stores); its expiry and key are checked again on each use above; the deny list
+# and the account are checked on every request (get_user).
+@lru_cache(maxsize=4096)
+def _verified_token(token: str) -> AccessToken:
+    return AccessToken(token)
 
 
 @lru_cache(maxsize=8)

@@ -252,7 +252,7 @@ class BudgetPeriod(models.Model):
     ends_on = models.DateField()
 
     class Meta:
-        ordering = ["award", "number"]
+        ordering = ["award_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["award", "number"], name="finance_period_once"),
             models.CheckConstraint(
@@ -387,7 +387,7 @@ class AwardDocument(StoredDocument):
     purpose = models.CharField(max_length=10, choices=Purpose.choices)
 
     class Meta:
-        ordering = ["award", "uploaded_at"]
+        ordering = ["award_id", "uploaded_at"]
         indexes = [models.Index(fields=["award", "uploaded_at"], name="finance_doc_award")]
         constraints = [
             models.CheckConstraint(
@@ -468,7 +468,7 @@ class AwardVersion(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["award", "number"]
+        ordering = ["award_id", "number"]
         constraints = [
             models.UniqueConstraint(fields=["award", "number"], name="finance_award_version")
         ]

@@ -241,7 +241,7 @@ class RubricCriterion(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["rubric", "position", "id"]
+        ordering = ["rubric_id", "position", "id"]
         verbose_name_plural = "rubric criteria"
         constraints = [
             models.UniqueConstraint(fields=["rubric", "name"], name="grants_criterion_unique"),
@@ -267,7 +267,7 @@ class ApplicationForm(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["program", "-version"]
+        ordering = ["program_id", "-version"]
         verbose_name = "application form"
         constraints = [
             models.UniqueConstraint(fields=["program", "version"], name="grants_form_version")
@@ -336,7 +336,7 @@ class Question(models.Model):
     )
 
     class Meta:
-        ordering = ["form", "position", "id"]
+        ordering = ["form_id", "position", "id"]
 
     def __str__(self) -> str:
         return self.label
@@ -473,7 +473,7 @@ class Document(StoredDocument):
     )
 
     class Meta:
-        ordering = ["application", "uploaded_at"]
+        ordering = ["application_id", "uploaded_at"]
         indexes = [models.Index(fields=["application", "uploaded_at"], name="grants_doc_app")]
 
 
@@ -499,7 +499,7 @@ class BudgetLine(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["application", "position", "id"]
+        ordering = ["application_id", "position", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="grants_budget_line_positive")
         ]
@@ -526,7 +526,7 @@ class ApplicationTransition(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["application", "at", "id"]
+        ordering = ["application_id", "at", "id"]
         indexes = [models.Index(fields=["application", "at"], name="grants_transition_app_at")]
 
     def __str__(self) -> str:
@@ -558,7 +558,7 @@ class ReviewScore(models.Model):
     scored_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["application", "criterion__position", "reviewer_id"]
+        ordering = ["application_id", "criterion__position", "reviewer_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["application", "criterion", "reviewer_id"], name="grants_score_once"
@@ -596,7 +596,7 @@ class ReviewAssignment(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["application", "assigned_at", "id"]
+        ordering = ["application_id", "assigned_at", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["application", "reviewer_id"], name="grants_review_once_per_reviewer"
@@ -631,7 +631,7 @@ class ReviewComment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["application", "created_at", "id"]
+        ordering = ["application_id", "created_at", "id"]
         verbose_name = "note or message"
         verbose_name_plural = "notes and messages"
         indexes = [

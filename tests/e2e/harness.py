@@ -193,15 +193,22 @@ class Platform:
             )
 
     def manage(self, service: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        completed = subprocess.run(
             [PYTHON, "manage.py", *args],
             cwd=REPO,
             env=self.service_env(service),
             capture_output=True,
             text=True,
-            check=check,
+            check=False,
             timeout=300,
         )
+        if check and completed.returncode != 0:
+            # What the command said, in the failure itself (CalledProcessError shows neither).
+            raise AssertionError(
+                f"{service}: manage.py {' '.join(args)} exited {completed.returncode}\n"
+                f"{completed.stdout[-3000:]}\n{completed.stderr[-3000:]}"
+            )
+        return completed
 
     def shell_json(self, service: str, code: str):
         """`shell`, for code whose last printed line is JSON: that, parsed."""

@@ -1,4 +1,5 @@
-"""The gateway's ASGI handler serves requests without starting a thread for each one."""
+"""The gateway's ASGI handler serves requests without starting a thread for each one, and without
+a hop to the sync thread to close each response."""
 
 from tests.gateway.process import run_in_gateway_process
 
@@ -14,6 +15,17 @@ def counting_start(thread):
     original_start(thread)
 
 threading.Thread.start = counting_start
+
+import asgiref.sync
+
+hops = []
+original_hop = asgiref.sync.SyncToAsync.__init__
+
+def counting_hop(self, func, *args, **kwargs):
+    hops.append(getattr(func, "__qualname__", repr(func)))
+    original_hop(self, func, *args, **kwargs)
+
+asgiref.sync.SyncToAsync.__init__ = counting_hop
 
 
 async def get(path):
@@ -40,10 +52,11 @@ async def get(path):
 
 async def main():
     assert await get("/health") == 200  # the first request may start the one shared sync thread
-    before = len(started)
-    statuses = [await get("/health") for _ in range(5)]
-    assert statuses == [200] * 5, statuses
-    print("threads started for 5 requests:", len(started) - before)
+    before, hops_before = len(started), len(hops)
+    statuses = [await get("/health") for _ in range(6)]
+    assert statuses == [200] * 6, statuses
+    print("threads started for 6 requests:", len(started) - before)
+    print("hops to the sync thread for 6 requests:", hops[hops_before:])
 
 asyncio.run(main())
 """
@@ -53,7 +66,14 @@ def test_requests_share_the_sync_thread_instead_of_starting_one_each():
     result = run_in_gateway_process(CHECK, GATEWAY_ACCESS_LOG="false")
 
     assert result.returncode == 0, result.stderr
-    assert "threads started for 5 requests: 0" in result.stdout
+    assert "threads started for 6 requests: 0" in result.stdout
+
+
+def test_responses_are_closed_on_the_event_loop_not_through_the_sync_thread():
+    result = run_in_gateway_process(CHECK, GATEWAY_ACCESS_LOG="false")
+
+    assert result.returncode == 0, result.stderr
+    assert "hops to the sync thread for 6 requests: []" in result.stdout
 
 
 LIFESPAN = """

@@ -122,6 +122,9 @@ def test_a_withdrawn_key_s_tokens_are_refused(key_dir):
     old_token = access_token_for(person.pk, "applicant", "individual")
     old_kid = jwt.get_unverified_header(old_token)["kid"]
     services.signing_key_rotate(now=True)
+    for path in ("/users/me", "/grants/applications", "/finance/awards"):
+        # Verified once and remembered (hms.auth): the withdrawal must still reach it.
+        assert bearer(old_token).get(path).status_code == 200, path
 
     services.signing_key_withdraw(kid=old_kid)
     time.sleep(1.1)
