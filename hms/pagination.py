@@ -8,6 +8,7 @@ unique key last, so pages never repeat or skip a row.
 """
 
 import functools
+from collections.abc import Callable
 
 from django.core.paginator import EmptyPage, Paginator
 from django.utils.functional import cached_property
@@ -146,10 +147,14 @@ def paginated_response(
     *,
     context: dict | None = None,
     pagination: type[StandardPagination] = StandardPagination,
+    complete: Callable[[list], list] | None = None,
 ) -> Response:
-    """One page of `queryset`, serialized, with count and links."""
+    """One page of `queryset`, serialized, with count and links. `complete` adds to the page's
+    rows what is cheaper to read for one page than for every row of the query (a list's totals)."""
     paginator = pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
+    if complete is not None:
+        page = complete(page)
     if context:
         data = serializer_class(page, many=True, context=context).data
     else:

@@ -215,7 +215,9 @@ class AwardListApi(APIView):
     )
     def get(self, request):
         awards = selectors.award_list(actor=request.user, filters=request.query_params)
-        return paginated_response(request, self, awards, AwardOutputSerializer)
+        return paginated_response(
+            request, self, awards, AwardOutputSerializer, complete=selectors.balances_attach
+        )
 
 
 class AwardDetailApi(APIView):

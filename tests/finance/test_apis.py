@@ -99,7 +99,32 @@ def test_the_award_list_is_one_query_however_many_awards(officer):
     for _ in range(5):
         factories.settled(factories.award(), "10.00")
 
-    assert queries_for_list() == few <= 2  # the count and the page
+    assert queries_for_list() == few <= 2  # the page and its balances
+
+
+def test_each_award_of_a_page_has_its_own_balances_and_an_empty_page_reads_no_ledger(officer):
+    spent, untouched = factories.award(), factories.award(applicant_id=OTHER_RECIPIENT_ID)
+    factories.settled(spent, "100.00")
+    factories.scheduled(spent, "40.00", "Travel")
+
+    rows = {row["id"]: row["balances"] for row in officer.get("/finance/awards").json()["results"]}
+    with CaptureQueriesContext(connections[database_for("finance")]) as captured:
+        empty = officer.get("/finance/awards?applicant=999999")
+
+    assert rows[spent.pk] == {
+        "obligated": "1000.00",
+        "disbursed": "100.00",
+        "pending": "40.00",
+        "remaining": "860.00",
+    }
+    assert rows[untouched.pk] == {
+        "obligated": "1000.00",
+        "disbursed": "0.00",
+        "pending": "0.00",
+        "remaining": "1000.00",
+    }
+    assert empty.json()["results"] == []
+    assert [query["sql"] for query in captured if "ledgerentry" in query["sql"]] == []
 
 
 def test_the_award_list_is_paginated(officer):
