@@ -304,6 +304,7 @@ def memory_figure(sampler: MemorySampler) -> dict:
     for name, values in report.items():
         say(
             f"    {name:<16} {values['processes']} process(es)  peak {values['peak_mib']:7.1f} MiB  "
+            f"proportional {values['peak_pss_mib']:7.1f} MiB  "
             f"(per process {values['peak_mib_per_process']})"
         )
     return report

@@ -206,12 +206,17 @@ def group_pids(pgid: int) -> list[int]:
 
 
 def memory_kib(pid: int) -> dict[str, int]:
-    """VmHWM (peak resident set) and VmRSS of a process, in KiB."""
+    """VmHWM (peak resident set), VmRSS and Pss (the process's share of the pages it shares with
+    others, its own pages whole) of a process, in KiB."""
     values = {}
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             name, _, rest = line.partition(":")
             if name in ("VmHWM", "VmRSS"):
+                values[name] = int(rest.split()[0])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            name, _, rest = line.partition(":")
+            if name == "Pss":
                 values[name] = int(rest.split()[0])
     return values
 
@@ -232,6 +237,9 @@ class MemorySampler:
     peaks: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> pid -> VmHWM KiB
     peak_hwm_sum: dict[str, int] = field(default_factory=dict)
     peak_rss_sum: dict[str, int] = field(default_factory=dict)
+    # What the group costs the machine: resident sets count the pages workers share (the
+    # libraries; the application itself once it is preloaded) once per worker; Pss does not.
+    peak_pss_sum: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -240,7 +248,7 @@ class MemorySampler:
             popen = self.platform.processes[name].popen
             if popen is None:
                 continue
-            hwm_sum = rss_sum = 0
+            hwm_sum = rss_sum = pss_sum = 0
             for pid in group_pids(popen.pid):
                 values = memory_kib(pid)
                 if "VmHWM" in values:
@@ -248,7 +256,9 @@ class MemorySampler:
                     pids[pid] = max(pids.get(pid, 0), values["VmHWM"])
                     hwm_sum += values["VmHWM"]
                     rss_sum += values.get("VmRSS", 0)
+                    pss_sum += values.get("Pss", 0)
             self.peak_hwm_sum[name] = max(self.peak_hwm_sum.get(name, 0), hwm_sum)
+            self.peak_pss_sum[name] = max(self.peak_pss_sum.get(name, 0), pss_sum)
             self.peak_rss_sum[name] = max(self.peak_rss_sum.get(name, 0), rss_sum)
 
     def _run(self) -> None:
@@ -279,6 +289,7 @@ class MemorySampler:
                 ),
                 "peak_mib": round(self.peak_hwm_sum.get(name, 0) / 1024, 1),
                 "peak_simultaneous_rss_mib": round(self.peak_rss_sum.get(name, 0) / 1024, 1),
+                "peak_pss_mib": round(self.peak_pss_sum.get(name, 0) / 1024, 1),
             }
         return result
 

@@ -200,16 +200,20 @@ def _memory(memory: dict) -> list[str]:
         "",
         "Per process group (the server's parent and its workers; a Celery worker's parent and its "
         "child): the largest sum of the live processes' VmHWM seen while the load ran, sampled every "
-        "0.25 s. More processes than the server runs means workers were recycled (max_requests).",
+        "0.25 s. More processes than the server runs means workers were recycled (max_requests). "
+        "Resident sets count the pages the workers share once per worker; the proportional set "
+        "size (Pss) divides each shared page among the processes sharing it: what the group costs "
+        "the machine.",
         "",
         "| process group | processes seen | peak MiB (sum of VmHWM) | "
-        "largest simultaneous RSS MiB | each process's peak MiB |",
-        "| --- | --- | --- | --- | --- |",
+        "largest simultaneous RSS MiB | largest simultaneous Pss MiB | each process's peak MiB |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, values in memory.items():
         lines.append(
             f"| {name} | {values['processes']} | {_fmt(values['peak_mib'], 1)} | "
             f"{_fmt(values['peak_simultaneous_rss_mib'], 1)} | "
+            f"{_fmt(values.get('peak_pss_mib'), 1)} | "
             f"{', '.join(str(v) for v in values['peak_mib_per_process'])} |"
         )
     return lines

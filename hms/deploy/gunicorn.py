@@ -19,6 +19,10 @@ bind = env.str("BIND", default="0.0.0.0:8000")
 # Sync workers: Django and the ORM are synchronous; (2 x cores) + 1 is gunicorn's own advice.
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
+# The application is imported once, in the master, and the workers are forked from it: they
+# share its memory until they write to it (copy on write), instead of each importing Django,
+# DRF and the apps for itself (bench/README.md: the memory figure's proportional set size).
+preload_app = env.bool("WEB_PRELOAD", default=True)
 # A request that takes longer than this is a bug or a stuck database: kill the worker.
 timeout = env.int("WEB_TIMEOUT", default=30)
 graceful_timeout = env.int("WEB_GRACEFUL_TIMEOUT", default=20)
