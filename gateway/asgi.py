@@ -45,7 +45,7 @@ class GatewayASGIHandler(ASGIHandler):
     async def handle(self, scope, receive, send):
         """Django 5.2's `ASGIHandler.handle`, but `response.close()` runs here rather than through
         `sync_to_async`: a hop to the sync thread and back for every request, ~12 % of the
-        gateway's CPU per forwarded read (py-spy, bench/README.md finding 18)."""
+        gateway's CPU per forwarded read (py-spy, bench/README.md finding 1)."""
         try:
             body_file = await self.read_body(receive)
         except RequestAborted:
