@@ -19,10 +19,12 @@ bind = env.str("BIND", default="0.0.0.0:8000")
 # Sync workers: Django and the ORM are synchronous; (2 x cores) + 1 is gunicorn's own advice.
 workers = env.int("WEB_CONCURRENCY", default=multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
-# The application is imported once, in the master, and the workers are forked from it: they
-# share its memory until they write to it (copy on write), instead of each importing Django,
-# DRF and the apps for itself (bench/README.md: the memory figure's proportional set size).
-preload_app = env.bool("WEB_PRELOAD", default=True)
+# With preload, the application is imported once, in the master, and the workers forked from
+# it share its memory until they write to it: about half the proportional set size in a short
+# load (bench/README.md, finding 19). Off by default: gunicorn then binds its socket only after
+# the import, so a replica starting refuses connections for seconds instead of queueing them,
+# and the replica test saw a service's clients fail 1.5 s past its bound once it was back.
+preload_app = env.bool("WEB_PRELOAD", default=False)
 # A request that takes longer than this is a bug or a stuck database: kill the worker.
 timeout = env.int("WEB_TIMEOUT", default=30)
 graceful_timeout = env.int("WEB_GRACEFUL_TIMEOUT", default=20)

@@ -1,5 +1,6 @@
-"""The data services' gunicorn imports the application once, in its parent, so that the forked
-workers share that memory (hms.deploy.gunicorn; `make bench` reports what it saves)."""
+"""The data services' gunicorn can import the application once, in its parent, so that the forked
+workers share that memory (hms.deploy.gunicorn, `WEB_PRELOAD`; `make bench` reports what it
+saves); off by default (a starting replica would refuse connections while it imports)."""
 
 import os
 import subprocess
@@ -34,6 +35,6 @@ def run(**env: str) -> str:
     return completed.stdout
 
 
-def test_the_application_is_preloaded_unless_turned_off():
-    assert run().splitlines() == ["preload True"]
-    assert run(WEB_PRELOAD="false").splitlines() == ["preload False"]
+def test_the_application_is_preloaded_only_when_asked():
+    assert run().splitlines() == ["preload False"]
+    assert run(WEB_PRELOAD="true").splitlines() == ["preload True"]
