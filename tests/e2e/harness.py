@@ -9,6 +9,7 @@ Redis key prefix per platform), else SQLite files and the file-system broker in 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import secrets
@@ -66,6 +67,7 @@ class Platform:
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
+    # service -> "admin URL|name" of the PostgreSQL database made for it (none on SQLite)
     databases: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     # A private broker (tests.e2e.brokers) the platform runs on, stopped with it, if it has one.
@@ -142,9 +144,12 @@ class Platform:
         name = f"{self.prefix}_{service}"
         parts = urlsplit(configured)
         admin_url = urlunsplit(parts._replace(path="/postgres"))
+        template = MIGRATED.templates.get(service)
+        clause = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(admin_url, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            connection.execute(f'CREATE DATABASE "{name}"{clause}')
         self._created_databases.append(admin_url + "|" + name)
+        self.databases[service] = admin_url + "|" + name
         return urlunsplit(parts._replace(path=f"/{name}"))
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -164,14 +169,16 @@ class Platform:
         return [self.url(service)]
 
     def register_admin_clients(self) -> None:
-        """The grants and finance admins as the User Service's sign-in clients."""
+        """The grants and finance admins as the User Service's sign-in clients (registered
+        at once: each is a Django process starting)."""
+        running = []
         for service in ADMINS:
             redirects, after_sign_out = [], []
             for url in self.admin_urls(service):
                 redirects += ["--redirect-uri", f"{url}/oidc/callback/"]
                 after_sign_out += ["--post-logout-redirect-uri", f"{url}/admin/"]
             env = {**self.service_env("users"), "ADMIN_CLIENT_SECRET": self.client_secrets[service]}
-            subprocess.run(
+            command = subprocess.Popen(
                 [
                     PYTHON,
                     "manage.py",
@@ -186,11 +193,15 @@ class Platform:
                 ],
                 cwd=REPO,
                 env=env,
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
-                check=True,
-                timeout=120,
             )
+            running.append((service, command))
+        for service, command in running:
+            output, _ = command.communicate(timeout=120)
+            if command.returncode:
+                raise RuntimeError(f"registering the {service} admin's client failed:\n{output}")
 
     def manage(self, service: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         completed = subprocess.run(
@@ -222,6 +233,11 @@ class Platform:
         return result.stdout.strip()
 
     def migrate(self) -> None:
+        """Migrate every service's database and collect the static files, or, after the first
+        platform of the test session, copy what that one made (`MIGRATED`)."""
+        if MIGRATED.ready:
+            MIGRATED.copy_into(self)
+            return
         running = [
             subprocess.Popen(
                 [PYTHON, "manage.py", "migrate", "--no-input", "-v0"],
@@ -248,6 +264,7 @@ class Platform:
             output, _ = popen.communicate(timeout=300)
             if popen.returncode:
                 raise RuntimeError(f"migrate or collectstatic failed:\n{output}")
+        MIGRATED.keep_from(self)
 
     def define_processes(self) -> None:
         for service in DATA_SERVICES:
@@ -376,6 +393,26 @@ class Platform:
         self.stop(name)
         self.start(name)
 
+    def stop_all(self, timeout: float = 20) -> None:
+        """SIGTERM to every process at once, then wait for them together (one at a time, a
+        platform took ~7 s to stop)."""
+        stopping = []
+        for process in self.processes.values():
+            if not process.running:
+                continue
+            try:
+                os.killpg(process.popen.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+            stopping.append(process)
+        deadline = time.monotonic() + timeout
+        for process in stopping:
+            try:
+                process.popen.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait(10)
+
     def _signal(self, name: str, signum: int, timeout: float) -> None:
         process = self.processes[name]
         if not process.running:
@@ -426,8 +463,7 @@ class Platform:
             self.wait_ready(name)
 
     def close(self) -> None:
-        for name in self.processes:
-            self.stop(name, timeout=10)
+        self.stop_all(timeout=10)
         self._drop_databases()
         self._delete_broker_keys()
         if self.broker is not None:
@@ -479,6 +515,66 @@ class Platform:
         return jwt.encode(
             claims, self.private_key_pem, algorithm="RS256", headers={"kid": self.key_id}
         )
+
+
+class MigratedTemplates:
+    """The first platform of a test session migrates its databases; every later one starts
+    from a copy (PostgreSQL: `CREATE DATABASE ... TEMPLATE`; SQLite: the file), which cuts
+    ~6 s of CPU from each of the suite's dozen platforms. The templates are copied right after
+    `migrate`, before anything writes to the databases, and dropped when the session ends."""
+
+    def __init__(self):
+        self.templates: dict[str, str] = {}  # service -> PostgreSQL template database
+        self.folder: Path | None = None  # SQLite files and the collected static files
+        self._admin_urls: list[str] = []
+
+    @property
+    def ready(self) -> bool:
+        return self.folder is not None
+
+    def keep_from(self, platform: Platform) -> None:
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="hms-migrated-"))
+        shutil.copytree(platform.root / "var" / "static", folder / "static")
+        for service in DATA_SERVICES:
+            created = platform.databases.get(service)
+            if created is None:  # SQLite
+                name = f"{service}.sqlite3"
+                shutil.copyfile(platform.root / "var" / name, folder / name)
+                continue
+            import psycopg
+
+            admin_url, database = created.split("|")
+            template = f"{database}_template"
+            with psycopg.connect(admin_url, autocommit=True) as connection:
+                connection.execute(f'CREATE DATABASE "{template}" TEMPLATE "{database}"')
+            self.templates[service] = template
+            self._admin_urls.append(admin_url + "|" + template)
+        self.folder = folder
+        atexit.register(self.drop)
+
+    def copy_into(self, platform: Platform) -> None:
+        shutil.copytree(
+            self.folder / "static", platform.root / "var" / "static", dirs_exist_ok=True
+        )
+        for service in DATA_SERVICES:
+            if service not in platform.databases:
+                name = f"{service}.sqlite3"
+                shutil.copyfile(self.folder / name, platform.root / "var" / name)
+
+    def drop(self) -> None:
+        import psycopg
+
+        for entry in self._admin_urls:
+            admin_url, name = entry.split("|")
+            with psycopg.connect(admin_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if self.folder is not None:
+            remove_tree(self.folder)
+
+
+MIGRATED = MigratedTemplates()
 
 
 def start_platform(
