@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -67,12 +68,12 @@ class Platform:
     extra_env: dict[str, dict[str, str]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, Process] = field(default_factory=dict)
-    # service -> "admin URL|name" of the PostgreSQL database made for it (none on SQLite)
-    databases: dict[str, str] = field(default_factory=dict)
+    # service -> (the server's admin URL, name) of the PostgreSQL database made for it; none on
+    # SQLite. Dropped when the platform closes.
+    databases: dict[str, tuple[str, str]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     # A private broker (tests.e2e.brokers) the platform runs on, stopped with it, if it has one.
     broker: object | None = None
-    _created_databases: list[str] = field(default_factory=list)
 
     # -- setup ---------------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -144,12 +145,11 @@ class Platform:
         name = f"{self.prefix}_{service}"
         parts = urlsplit(configured)
         admin_url = urlunsplit(parts._replace(path="/postgres"))
-        template = MIGRATED.templates.get(service)
+        _, template = MIGRATED.templates.get(service, (None, None))
         clause = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(admin_url, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"{clause}')
-        self._created_databases.append(admin_url + "|" + name)
-        self.databases[service] = admin_url + "|" + name
+        self.databases[service] = (admin_url, name)
         return urlunsplit(parts._replace(path=f"/{name}"))
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -393,39 +393,29 @@ class Platform:
         self.stop(name)
         self.start(name)
 
-    def stop_all(self, timeout: float = 20) -> None:
-        """SIGTERM to every process at once, then wait for them together (one at a time, a
-        platform took ~7 s to stop)."""
-        stopping = []
-        for process in self.processes.values():
+    def _signal(self, name: str, signum: int, timeout: float) -> None:
+        self._signal_all([name], signum, timeout)
+
+    def _signal_all(self, names: list[str], signum: int, timeout: float) -> None:
+        """Signal each running process's group, then wait for them together; SIGKILL what is
+        still running after `timeout`. (A platform stopped one process at a time took ~7 s.)"""
+        signalled = []
+        for name in names:
+            process = self.processes[name]
             if not process.running:
                 continue
             try:
-                os.killpg(process.popen.pid, signal.SIGTERM)
+                os.killpg(process.popen.pid, signum)
             except ProcessLookupError:
                 continue
-            stopping.append(process)
+            signalled.append(process)
         deadline = time.monotonic() + timeout
-        for process in stopping:
+        for process in signalled:
             try:
                 process.popen.wait(max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
                 os.killpg(process.popen.pid, signal.SIGKILL)
                 process.popen.wait(10)
-
-    def _signal(self, name: str, signum: int, timeout: float) -> None:
-        process = self.processes[name]
-        if not process.running:
-            return
-        try:
-            os.killpg(process.popen.pid, signum)
-        except ProcessLookupError:
-            return
-        try:
-            process.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.popen.pid, signal.SIGKILL)
-            process.popen.wait(10)
 
     def wait_ready(self, name: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -463,21 +453,11 @@ class Platform:
             self.wait_ready(name)
 
     def close(self) -> None:
-        self.stop_all(timeout=10)
-        self._drop_databases()
+        self._signal_all(list(self.processes), signal.SIGTERM, timeout=10)
+        drop_databases(self.databases.values())
         self._delete_broker_keys()
         if self.broker is not None:
             self.broker.stop()
-
-    def _drop_databases(self) -> None:
-        if not self._created_databases:
-            return
-        import psycopg
-
-        for entry in self._created_databases:
-            admin_url, name = entry.split("|")
-            with psycopg.connect(admin_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _delete_broker_keys(self) -> None:
         broker = self.env.get("BROKER_URL", "")
@@ -524,33 +504,29 @@ class MigratedTemplates:
     `migrate`, before anything writes to the databases, and dropped when the session ends."""
 
     def __init__(self):
-        self.templates: dict[str, str] = {}  # service -> PostgreSQL template database
+        # service -> (the server's admin URL, name) of its PostgreSQL template database
+        self.templates: dict[str, tuple[str, str]] = {}
         self.folder: Path | None = None  # SQLite files and the collected static files
-        self._admin_urls: list[str] = []
 
     @property
     def ready(self) -> bool:
         return self.folder is not None
 
     def keep_from(self, platform: Platform) -> None:
-        import tempfile
-
         folder = Path(tempfile.mkdtemp(prefix="hms-migrated-"))
         shutil.copytree(platform.root / "var" / "static", folder / "static")
         for service in DATA_SERVICES:
-            created = platform.databases.get(service)
-            if created is None:  # SQLite
+            if service not in platform.databases:  # SQLite
                 name = f"{service}.sqlite3"
                 shutil.copyfile(platform.root / "var" / name, folder / name)
                 continue
             import psycopg
 
-            admin_url, database = created.split("|")
+            admin_url, database = platform.databases[service]
             template = f"{database}_template"
             with psycopg.connect(admin_url, autocommit=True) as connection:
                 connection.execute(f'CREATE DATABASE "{template}" TEMPLATE "{database}"')
-            self.templates[service] = template
-            self._admin_urls.append(admin_url + "|" + template)
+            self.templates[service] = (admin_url, template)
         self.folder = folder
         atexit.register(self.drop)
 
@@ -564,12 +540,7 @@ class MigratedTemplates:
                 shutil.copyfile(self.folder / name, platform.root / "var" / name)
 
     def drop(self) -> None:
-        import psycopg
-
-        for entry in self._admin_urls:
-            admin_url, name = entry.split("|")
-            with psycopg.connect(admin_url, autocommit=True) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_databases(self.templates.values())
         if self.folder is not None:
             remove_tree(self.folder)
 
@@ -595,6 +566,15 @@ def start_platform(
         platform.close()
         raise
     return platform
+
+
+def drop_databases(databases) -> None:
+    """Drop each (admin URL, name) PostgreSQL database, sessions still connected included."""
+    import psycopg
+
+    for admin_url, name in databases:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def uses_redis() -> bool:
