@@ -35,13 +35,20 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*(self.get_ordering_value(param) for param in value), "pk")
 
 
+def filters_named(
+    filterset_class: type[django_filters.FilterSet], filters: Mapping[str, str] | None
+) -> bool:
+    """Does the query string name any of the filter set's filters?"""
+    return bool(filters) and any(name in filters for name in filterset_class.base_filters)
+
+
 def apply_filters(
     filterset_class: type[django_filters.FilterSet],
     filters: Mapping[str, str] | None,
     queryset: QuerySet,
 ) -> QuerySet:
     """The rows of `queryset` the filters select; an invalid filter is a 400, never ignored."""
-    if not filters or not any(name in filters for name in filterset_class.base_filters):
+    if not filters_named(filterset_class, filters):
         # Nothing to filter by (a plain page of a list): django-filter would still build and
         # validate a form, ~0.5 ms of the applicant's list (bench/README.md, finding 18).
         return queryset

@@ -7,7 +7,6 @@ gateway serves the service at (`/api/v1/grants/applications?page=2`); every list
 unique key last, so pages never repeat or skip a row.
 """
 
-import functools
 from collections.abc import Callable
 
 from django.core.paginator import EmptyPage, Paginator
@@ -18,6 +17,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from hms.serialization import shared_serializer
 
 # Counting every row for each page grows with the table; counting stops here instead, and
 # `count_capped` says there are more (nobody pages through a thousand items: they filter).
@@ -158,18 +159,9 @@ def paginated_response(
     if context:
         data = serializer_class(page, many=True, context=context).data
     else:
-        serializer = _shared_serializer(serializer_class)
+        serializer = shared_serializer(serializer_class)
         data = [serializer.to_representation(item) for item in page]
     return paginator.get_paginated_response(data)
-
-
-@functools.cache
-def _shared_serializer(serializer_class):
-    """One instance per serializer class, its fields bound once for the process. DRF deep-copies
-    a serializer's declared fields (nested serializers included) for every instance: ~1 ms of
-    each page of the applicant's list (bench/README.md). Without a context, a serializer's output
-    depends on the row alone, so one instance serves every request."""
-    return serializer_class()
 
 
 def paginated_schema(serializer_class, *, capped: bool = False, name: str | None = None):

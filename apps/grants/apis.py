@@ -46,6 +46,7 @@ from hms.pagination import (
     paginated_schema,
 )
 from hms.schema import problems
+from hms.serialization import shared_serializer
 
 SERVICE = "grants"
 # What a blind-review panel's reviewers see in place of the applicant.
@@ -221,7 +222,8 @@ class GrantStatusApi(APIView):
         query.is_valid(raise_exception=True)
         user_id = query.validated_data["user"]
         applications = services.applications_view_for_user(actor=request.user, user_id=user_id)
-        return Response(self.OutputSerializer({"user": user_id, "applications": applications}).data)
+        status = {"user": user_id, "applications": applications}
+        return Response(shared_serializer(self.OutputSerializer).to_representation(status))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -321,7 +323,13 @@ class ApplicationListCreateApi(APIView):
         applications = selectors.applications_for_applicant(
             applicant_id=request.user.user_id, filters=request.query_params
         )
-        return paginated_response(request, self, applications, ApplicationSerializer)
+        return paginated_response(
+            request,
+            self,
+            applications,
+            ApplicationSerializer,
+            complete=selectors.budget_lines_attach,
+        )
 
     @extend_schema(
         operation_id="grants_applications_create",

@@ -27,6 +27,7 @@ from apps.grants.models import (
     ApplicationForm,
     ApplicationStatus,
     ApplicationTransition,
+    BudgetLine,
     Document,
     Program,
     Question,
@@ -40,9 +41,9 @@ from apps.grants.models import (
 )
 from apps.grants.workflow import COMMITTED_STATUSES, OPEN_STATUSES, PANEL_STATUSES
 from hms.auth import ROLE_ADMINISTRATOR, Identity
-from hms.db import database_for
+from hms.db import BoundRead, PreparedRead, attach_prefetched, database_for
 from hms.errors import NotFound
-from hms.filtering import apply_filters
+from hms.filtering import apply_filters, filters_named
 from hms.limits import MONEY
 from hms.people.models import Person
 
@@ -370,21 +371,49 @@ APPLICANT_LIST_COLUMNS = (
 )
 
 
-def applications_for_applicant(
-    *, applicant_id: int, filters: dict | None = None
-) -> QuerySet[Application]:
-    """An applicant's own applications, newest first: the columns the list shows (apis.
-    ApplicationSerializer), not every column of the program and the form beside each (their
-    descriptions, eligibility and form definition cost the list ~15 % of its time, bench/README.md).
-    """
-    applications = (
+def _applicant_applications(applicant_id: int) -> QuerySet[Application]:
+    return (
         Application.objects.filter(applicant_id=applicant_id)
         .select_related("program", "form")
         .only(*APPLICANT_LIST_COLUMNS)
-        .prefetch_related("budget_lines")
         .order_by("-created_at", "-id")
     )
-    return apply_filters(ApplicantApplicationFilter, filters, applications)
+
+
+# The budget lines of a page of applications, for any page size (hms.db.PreparedRead).
+_BUDGET_LINES = PreparedRead(
+    lambda application_ids: BudgetLine.objects.filter(application_id__in=application_ids),
+    application_ids=list,
+)
+
+
+def budget_lines_attach(applications: list[Application]) -> list[Application]:
+    """Gives each application of a page its budget lines, from one compiled query, as
+    prefetch_related would: prefetching compiled a query for the page and built a related
+    queryset for each application, ~35 % of the applicant's list (bench/README.md, finding 20)."""
+    lines = defaultdict(list)
+    for line in _BUDGET_LINES(application_ids=[application.pk for application in applications]):
+        lines[line.application_id].append(line)
+    for application in applications:
+        attach_prefetched(application, "budget_lines", lines[application.pk])
+    return applications
+
+
+# The applicant's list unfiltered, as nearly every request asks for it: its pages compiled once.
+_APPLICANT_APPLICATIONS = PreparedRead(_applicant_applications, applicant_id=int)
+
+
+def applications_for_applicant(
+    *, applicant_id: int, filters: dict | None = None
+) -> QuerySet[Application] | BoundRead:
+    """An applicant's own applications, newest first: the columns the list shows (apis.
+    ApplicationSerializer), not every column of the program and the form beside each (their
+    descriptions, eligibility and form definition cost the list ~15 % of its time, bench/README.md).
+    A page's budget lines come from `budget_lines_attach`.
+    """
+    if not filters_named(ApplicantApplicationFilter, filters):
+        return _APPLICANT_APPLICATIONS.bind(applicant_id=applicant_id)
+    return apply_filters(ApplicantApplicationFilter, filters, _applicant_applications(applicant_id))
 
 
 def application_for_applicant(*, applicant_id: int, application_id: int) -> Application:
@@ -432,9 +461,9 @@ def messages_for_applicant(*, application: Application) -> QuerySet[ReviewCommen
     ).order_by("created_at", "id")
 
 
-def applications_for_user(*, user_id: int) -> list[Application]:
-    """The status read: a user's most recently changed applications, at most 100."""
-    return list(
+# The status read the gateway composes into every `/status`, compiled once (hms.db.PreparedRead).
+_APPLICATIONS_FOR_USER = PreparedRead(
+    lambda user_id: (
         Application.objects.filter(applicant_id=user_id)
         .select_related("program")
         .only(
@@ -448,7 +477,14 @@ def applications_for_user(*, user_id: int) -> list[Application]:
             "program__code",
         )
         .order_by("-updated_at", "-id")[:STATUS_READ_LIMIT]
-    )
+    ),
+    user_id=int,
+)
+
+
+def applications_for_user(*, user_id: int) -> list[Application]:
+    """The status read: a user's most recently changed applications, at most 100."""
+    return _APPLICATIONS_FOR_USER(user_id=user_id)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from hms.jwks import published_jwks
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from hms.parsers import LimitedJSONParser
 from hms.schema import problems, with_example
+from hms.serialization import shared_serializer
 
 
 def profile_context(request) -> dict:
@@ -32,7 +33,9 @@ def profile_context(request) -> dict:
 
 
 def profile_data(profile, request):
-    return ProfileOutputSerializer(profile, context=profile_context(request)).data
+    return shared_serializer(ProfileOutputSerializer, **profile_context(request)).to_representation(
+        profile
+    )
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle):

@@ -9,6 +9,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.users.filters import ProfileFilter
 from apps.users.models import Profile
 from hms.auth import ROLE_ADMINISTRATOR, ROLE_CASEWORKER, ROLE_SERVICE, Identity
+from hms.db import PreparedRead
 from hms.errors import NotFound, PermissionDenied
 from hms.filtering import apply_filters
 
@@ -35,8 +36,16 @@ def account_exists(user_id: int) -> bool:
     return True
 
 
+# The read behind every `GET /users/<id>` and `/users/me`, compiled once (hms.db.PreparedRead).
+_PROFILE_BY_ID = PreparedRead(
+    lambda profile_id: Profile.objects.select_related("user").filter(pk=profile_id)[:1],
+    profile_id=int,
+)
+
+
 def profile_get(*, profile_id: int) -> Profile | None:
-    return Profile.objects.select_related("user").filter(pk=profile_id).first()
+    found = _PROFILE_BY_ID(profile_id=profile_id)
+    return found[0] if found else None
 
 
 def profile_visible_to(*, actor: Identity, profile_id: int) -> Profile:
