@@ -58,11 +58,11 @@ class TokenAuthentication(JWTAuthentication):
     def get_validated_token(self, raw_token):
         token = raw_token.decode("ascii", "replace") if isinstance(raw_token, bytes) else raw_token
         try:
-            validated = _verified_token(token)
+            validated, kid = _verified_token(token)
             # Checked on every use: it may have expired, or its key been withdrawn, since. (Now,
             # not the token object's own `current_time`, which is when it was first verified.)
             validated.check_exp(current_time=aware_utcnow())
-            key_ring().key(key_id(token), token)
+            key_ring().key(kid, token)
         except (TokenError, UnknownKey, KeysUnavailable):
             return super().get_validated_token(raw_token)  # refuses it with SimpleJWT's messages
         return validated
@@ -97,10 +97,11 @@ class TokenAuthentication(JWTAuthentication):
 # again each time cost a service ~0.5 ms per read (bench/README.md, finding 18). As at the gateway
 # (gateway/tokens.py), a token that passed every check is kept (a refused one raises, which
 # lru_cache never stores); its expiry and key are checked again on each use above; the deny list
-# and the account are checked on every request (get_user).
+# and the account are checked on every request (get_user). The key's id is kept with it: parsing
+# the header again was ~6 % of a status read (bench/README.md, finding 20).
 @lru_cache(maxsize=4096)
-def _verified_token(token: str) -> AccessToken:
-    return AccessToken(token)
+def _verified_token(token: str) -> tuple[AccessToken, str | None]:
+    return AccessToken(token), key_id(token)
 
 
 @lru_cache(maxsize=8)

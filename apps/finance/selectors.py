@@ -44,8 +44,10 @@ from apps.finance.models import (
     Report,
 )
 from hms.auth import ROLE_SERVICE, Identity
+from hms.db import BoundRead, PreparedRead
 from hms.errors import NotFound
 from hms.filtering import apply_filters
+from hms.limits import MAX_ID
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -308,11 +310,38 @@ def awards_visible_to(actor: Identity) -> QuerySet[Award]:
     return _visible(Award.objects.all(), actor, recipient_field="applicant_id")
 
 
-def award_list(*, actor: Identity, filters: Mapping[str, str] | None = None) -> QuerySet[Award]:
+def _recipient_awards(applicant_id: int) -> QuerySet[Award]:
+    return Award.objects.filter(applicant_id=applicant_id).order_by("-created_at", "-id")
+
+
+# One recipient's awards, as every `/status` asks for them (`?applicant=<id>`): compiled once
+# (hms.db.PreparedRead); django-filter's form and the ORM's compiling were ~55 % of that read.
+_RECIPIENT_AWARDS = PreparedRead(_recipient_awards, applicant_id=int)
+
+
+def award_list(
+    *, actor: Identity, filters: Mapping[str, str] | None = None
+) -> QuerySet[Award] | BoundRead:
     """Awards the actor may see, newest first (filters: `AwardFilter`); a page of them gets its
     balances from `balances_attach`."""
+    recipient = _recipient_filter_only(filters)
+    if recipient is not None and (sees_all_awards(actor) or recipient == actor.user_id):
+        return _RECIPIENT_AWARDS.bind(applicant_id=recipient)
     awards = apply_filters(AwardFilter, filters, awards_visible_to(actor))
     return awards.order_by("-created_at", "-id")
+
+
+def _recipient_filter_only(filters: Mapping[str, str] | None) -> int | None:
+    """The recipient's id when it is the only filter named and a valid id; else None (and the
+    filter set validates and applies whatever was asked)."""
+    if not filters or [name for name in AwardFilter.base_filters if name in filters] != [
+        "applicant"
+    ]:
+        return None
+    raw = filters.get("applicant") or ""
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID):
+        return None
+    return int(raw)
 
 
 def balances_attach(awards: list[Award]) -> list[Award]:

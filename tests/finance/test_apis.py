@@ -80,6 +80,22 @@ def test_staff_list_every_award_and_filter_by_applicant(caseworker):
     assert [row["id"] for row in filtered["results"]] == [theirs.pk]
 
 
+def test_one_recipients_awards_as_status_reads_them_are_theirs_alone(owner, caseworker):
+    mine = factories.award()
+    factories.settled(mine, "100.00")
+    factories.award(applicant_id=OTHER_RECIPIENT_ID)
+    path = f"/finance/awards?applicant={RECIPIENT_ID}&page_size=100"
+
+    own, staff = owner.get(path).json(), caseworker.get(path).json()
+
+    assert [row["id"] for row in own["results"]] == [mine.pk]
+    assert [row["id"] for row in staff["results"]] == [mine.pk]
+    assert own["results"][0]["balances"]["disbursed"] == "100.00"
+    for invalid in ("0", "-3", "1.5", str(2**63), ""):
+        response = caseworker.get(f"/finance/awards?applicant={invalid}")
+        assert response.status_code == (200 if invalid == "" else 400), invalid
+
+
 def test_award_filters_are_validated(officer):
     assert officer.get("/finance/awards?applicant=abc").status_code == 400
     response = officer.get("/finance/awards?status=lost")
