@@ -124,6 +124,9 @@ class PreparedRead:
     """
 
     KINDS = (int, str, list)
+    # Shapes (page windows, list lengths) kept per thread: a client paging far, or through every
+    # page size, must not grow a process without bound. Past this the cache starts over.
+    MAX_SHAPES = 64
 
     def __init__(self, build: Callable[..., QuerySet], **parameters: type):
         unsupported = [name for name, kind in parameters.items() if kind not in self.KINDS]
@@ -141,9 +144,9 @@ class PreparedRead:
         if values.keys() != self.parameters.keys():
             raise TypeError(f"PreparedRead takes exactly {sorted(self.parameters)}")
         scalars = {name: self._scalars(name, value) for name, value in values.items()}
-        if any(not values for values in scalars.values()):
+        if any(not bound for bound in scalars.values()):
             return []  # `__in` nothing: nothing to read
-        shape = (window, *(len(values) for values in scalars.values()))
+        shape = (window, *(len(bound) for bound in scalars.values()))
         compiled = self._compiled(shape, window, scalars)
         params = list(compiled.params)
         for (name, nth), positions in compiled.slots.items():
@@ -169,6 +172,8 @@ class PreparedRead:
     def _compiled(self, shape: tuple, window, scalars: dict[str, list]) -> _CompiledRead:
         cache = self._local.__dict__.setdefault("compiled", {})
         if shape not in cache:
+            if len(cache) >= self.MAX_SHAPES:
+                cache.clear()
             cache[shape] = self._compile(window, {name: len(v) for name, v in scalars.items()})
         return cache[shape]
 

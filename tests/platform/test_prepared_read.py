@@ -83,6 +83,16 @@ def test_a_window_reads_that_slice_and_is_compiled_for_itself(two_applicants):
     assert shown(read(window=(1, 2), applicant_id=500)) == shown(applications_of(500)[1:2])
 
 
+def test_the_compiled_shapes_a_process_keeps_are_bounded(two_applicants):
+    read = PreparedRead(applications_of, applicant_id=int)
+
+    for start in range(PreparedRead.MAX_SHAPES * 2 + 5):
+        page = read(window=(start, start + 1), applicant_id=500)
+        assert shown(page) == shown(applications_of(500)[start : start + 1])
+
+    assert 0 < len(read._local.compiled) <= PreparedRead.MAX_SHAPES
+
+
 def test_a_list_parameter_takes_any_length_and_nothing_reads_nothing(two_applicants):
     read = PreparedRead(lambda ids: BudgetLine.objects.filter(application_id__in=ids), ids=list)
     ids = list(Application.objects.filter(applicant_id=500).values_list("pk", flat=True))
