@@ -146,8 +146,7 @@ class PreparedRead:
         scalars = {name: self._scalars(name, value) for name, value in values.items()}
         if any(not bound for bound in scalars.values()):
             return []  # `__in` nothing: nothing to read
-        shape = (window, *(len(bound) for bound in scalars.values()))
-        compiled = self._compiled(shape, window, scalars)
+        compiled = self._compiled(window, {name: len(bound) for name, bound in scalars.items()})
         params = list(compiled.params)
         for (name, nth), positions in compiled.slots.items():
             for position in positions:
@@ -169,12 +168,13 @@ class PreparedRead:
             return list(dict.fromkeys(int(item) for item in value))  # as `__in` sends them
         return [self.parameters[name](value)]
 
-    def _compiled(self, shape: tuple, window, scalars: dict[str, list]) -> _CompiledRead:
+    def _compiled(self, window: tuple[int, int] | None, lengths: dict[str, int]) -> _CompiledRead:
         cache = self._local.__dict__.setdefault("compiled", {})
+        shape = (window, *lengths.values())
         if shape not in cache:
             if len(cache) >= self.MAX_SHAPES:
                 cache.clear()
-            cache[shape] = self._compile(window, {name: len(v) for name, v in scalars.items()})
+            cache[shape] = self._compile(window, lengths)
         return cache[shape]
 
     def _compile(self, window: tuple[int, int] | None, lengths: dict[str, int]) -> _CompiledRead:

@@ -3,12 +3,14 @@ token, while expiry, the deny list and the account are checked on every request.
 
 import time
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from hms import auth
+from hms.jwks import KeyRing
 from hms.revocation import selectors as revocation_selectors
 from hms.revocation import services as revocation
 from hms.tokens import AccessToken
@@ -75,6 +77,21 @@ def test_a_remembered_token_is_refused_once_it_is_revoked():
 
     assert client.get(PATH).status_code == 401
     revocation_selectors.revocations_forget()
+
+
+def test_a_remembered_token_is_refused_once_its_key_is_withdrawn():
+    client = bearer(token_for(45))
+    assert client.get(PATH).status_code == 200
+
+    no_keys = KeyRing(lambda: [], max_age=0.0, name="withdrawn")
+    with (
+        mock.patch("hms.auth.key_ring", return_value=no_keys),
+        mock.patch("hms.tokens.key_ring", return_value=no_keys),
+    ):
+        response = client.get(PATH)
+
+    assert response.status_code == 401, response.content
+    assert client.get(PATH).status_code == 200  # the key published again
 
 
 def test_a_forged_token_is_never_remembered():
