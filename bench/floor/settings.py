@@ -9,8 +9,10 @@ INSTALLED_APPS = ["rest_framework"]
 MIDDLEWARE: list[str] = []
 ROOT_URLCONF = "bench.floor.urls"
 USE_TZ = True
-DATABASES = {"default": env.db_url("GRANTS_DATABASE_URL")}
-# As the services keep theirs (hms/settings/base.py): the floor must not pay a connection each.
+# The services' database backend (timestamps read in C, hms/postgresql), so that what lifts
+# the services lifts the floor too; and connections kept as the services keep theirs
+# (hms/settings/base.py): the floor must not pay a connection each.
+DATABASES = {"default": env.db_url("GRANTS_DATABASE_URL", engine="hms.postgresql")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 REST_FRAMEWORK = {

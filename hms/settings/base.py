@@ -143,6 +143,8 @@ def service_database(service: str) -> dict:
     else:
         config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
         config["CONN_HEALTH_CHECKS"] = True
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "hms.postgresql"  # Django's, with timestamps read in C (its docstring)
     return config
 
 
