@@ -36,11 +36,12 @@ from hms.idempotency.keys import idempotent
 from hms.limits import ID_RANGE, MONEY, POSITIVE_MONEY
 from hms.pagination import PAGE_PARAMETERS, paginated_response, paginated_schema
 from hms.schema import problems
+from hms.serialization import ReadSerializer
 
 SERVICE = "finance"
 
 
-class BalancesSerializer(serializers.Serializer):
+class BalancesSerializer(ReadSerializer):
     """Derived from the ledger: obligated = disbursed + pending + remaining."""
 
     obligated = serializers.DecimalField(**MONEY)
@@ -52,7 +53,7 @@ class BalancesSerializer(serializers.Serializer):
         ref_name = "Balances"
 
 
-class AwardOutputSerializer(serializers.Serializer):
+class AwardOutputSerializer(ReadSerializer):
     id = serializers.IntegerField()
     application_id = serializers.IntegerField()
     applicant_id = serializers.IntegerField()

@@ -46,7 +46,7 @@ from hms.pagination import (
     paginated_schema,
 )
 from hms.schema import problems
-from hms.serialization import shared_serializer
+from hms.serialization import ReadSerializer, shared_serializer
 
 SERVICE = "grants"
 # What a blind-review panel's reviewers see in place of the applicant.
@@ -75,7 +75,7 @@ ANSWERS_HELP = (
 # ------------------------------------------------------------------------------------------------
 
 
-class BudgetLineSerializer(serializers.Serializer):
+class BudgetLineSerializer(ReadSerializer):
     category = serializers.ChoiceField(choices=BudgetCategory.choices)
     description = serializers.CharField(max_length=255)
     amount = serializers.DecimalField(**POSITIVE_MONEY)
@@ -146,7 +146,7 @@ class ApplicationDocumentSerializer(DocumentSerializer):
     question = serializers.CharField(source="question_key", help_text="The file question, if any.")
 
 
-class ApplicationSerializer(serializers.Serializer):
+class ApplicationSerializer(ReadSerializer):
     """An application as its applicant sees it."""
 
     id = serializers.IntegerField()
@@ -193,11 +193,11 @@ class GrantStatusApi(APIView):
     class InputSerializer(serializers.Serializer):
         user = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(ReadSerializer):
         class Meta:
             ref_name = "GrantStatus"
 
-        class ApplicationSummary(serializers.Serializer):
+        class ApplicationSummary(ReadSerializer):
             id = serializers.IntegerField()
             tracking_number = serializers.CharField(allow_null=True)
             status = serializers.CharField()

@@ -4,9 +4,10 @@ from rest_framework import serializers
 
 from apps.users.models import Kind, Role, VerificationStatus
 from apps.users.selectors import mask_ein
+from hms.serialization import ReadSerializer
 
 
-class ProfileOutputSerializer(serializers.Serializer):
+class ProfileOutputSerializer(ReadSerializer):
     """A profile as the API shows it (EIN, UEI and verification are a business's)."""
 
     id = serializers.IntegerField(source="pk")

@@ -1,0 +1,143 @@
+"""hms.serialization.ReadSerializer: DRF's output, each field's source read directly."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ObjectDoesNotExist
+from rest_framework import serializers
+
+from apps.grants.models import BudgetLine
+from hms.serialization import ReadSerializer
+
+
+class Program:
+    code = "SBA-SBIR-2027-01"
+
+
+class Answers(dict):
+    """A mapping with an attribute of a key's name: DRF reads the key."""
+
+    state = "the attribute, not the key"
+
+
+PROGRAM = Program()
+
+
+class Row:
+    """Every way a source can be read: attributes, a related row, a method, a mapping, a missing
+    related row (ObjectDoesNotExist), and nothing at all."""
+
+    def __init__(self, program=PROGRAM, **values):
+        self.id = 7
+        self.title = "Robotic welding cell"
+        self.amount = Decimal("1234.5")
+        self.submitted_at = dt.datetime(2026, 12, 4, 16, 9, 34, 189572, tzinfo=dt.UTC)
+        self.decided_at = None
+        self.program = program
+        self.answers = Answers(employees=12, state="MD")
+        self.__dict__.update(values)
+
+    def label(self) -> str:
+        return f"#{self.id}"
+
+    @property
+    def review(self):
+        raise ObjectDoesNotExist("no review yet")
+
+
+class Summary(serializers.Serializer):
+    title = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
+def fields() -> dict:
+    """The same declared fields, new for each class (DRF binds a field to one serializer)."""
+    return {
+        "id": serializers.IntegerField(),
+        "title": serializers.CharField(),
+        "amount": serializers.DecimalField(max_digits=12, decimal_places=2),
+        "submitted_at": serializers.DateTimeField(),
+        "decided_at": serializers.DateTimeField(allow_null=True),
+        "program": serializers.CharField(source="program.code", allow_null=True),
+        "label": serializers.CharField(),  # a method: DRF calls it
+        "employees": serializers.IntegerField(source="answers.employees"),  # through a mapping
+        "state": serializers.CharField(source="answers.state"),
+        "review": serializers.CharField(source="review.outcome", allow_null=True),
+        "missing": serializers.CharField(required=False),  # no such attribute: skipped
+        "fallback": serializers.CharField(default="none given"),  # no such attribute: default
+        "actions": serializers.SerializerMethodField(),
+        "summary": Summary(source="*"),
+        "rows": Summary(many=True, source="children"),
+    }
+
+
+def get_actions(self, row) -> list[str]:
+    return ["submit"] if row.decided_at is None else []
+
+
+Drf = type("Drf", (serializers.Serializer,), {**fields(), "get_actions": get_actions})
+Read = type("Read", (ReadSerializer,), {**fields(), "get_actions": get_actions})
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        Row(children=[]),
+        Row(children=[Row(title="Second")], decided_at=dt.datetime(2027, 1, 1, tzinfo=dt.UTC)),
+        Row(program=None, children=[]),  # a None on the way to program.code
+        Row(children=[], amount=None, title=""),
+    ],
+    ids=["row", "decided, with a child", "no program", "empty values"],
+)
+def test_the_output_is_drfs_own(row):
+    assert Read().to_representation(row) == Drf().to_representation(row)
+
+
+def test_the_output_is_drfs_own_field_for_field_in_order():
+    row = Row(children=[Row(title="Second")])
+    ours, drfs = Read().to_representation(row), Drf().to_representation(row)
+    assert list(ours.items()) == list(drfs.items())
+    assert ours["label"] == "#7" and ours["employees"] == 12 and ours["state"] == "MD"
+    assert ours["review"] is None and "missing" not in ours and ours["fallback"] == "none given"
+    assert ours["program"] == "SBA-SBIR-2027-01" and ours["actions"] == ["submit"]
+    assert ours["summary"] == {"title": "Robotic welding cell", "amount": "1234.50"}
+
+
+def test_a_mapping_reads_as_drf_reads_it():
+    class ReadSummary(ReadSerializer):
+        title = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    row = {"title": "From a dict", "amount": Decimal("5")}
+    assert ReadSummary().to_representation(row) == Summary().to_representation(row)
+    assert ReadSummary().to_representation(row) == {"title": "From a dict", "amount": "5.00"}
+
+
+def test_a_related_field_reads_the_primary_key_as_drf_does():
+    class Line(ReadSerializer):
+        application = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    assert Line().to_representation(BudgetLine(application_id=5, amount=Decimal("10"))) == {
+        "application": 5,
+        "amount": "10.00",
+    }
+    assert Line().to_representation(BudgetLine(application_id=None, amount=Decimal("1"))) == {
+        "application": None,
+        "amount": "1.00",
+    }
+
+
+def test_a_missing_required_attribute_fails_as_in_drf():
+    class Strict(ReadSerializer):
+        nowhere = serializers.CharField()
+
+    class StrictDrf(serializers.Serializer):
+        nowhere = serializers.CharField()
+
+    with pytest.raises(AttributeError) as ours:
+        Strict().to_representation(Row())
+    with pytest.raises(AttributeError) as drfs:
+        StrictDrf().to_representation(Row())
+    assert str(ours.value).replace("Strict", "") == str(drfs.value).replace("StrictDrf", "")
