@@ -46,7 +46,7 @@ from hms.pagination import (
     paginated_schema,
 )
 from hms.schema import problems
-from hms.serialization import ReadSerializer, shared_serializer
+from hms.serialization import ReadSerializer, shared_serializer, validated
 
 SERVICE = "grants"
 # What a blind-review panel's reviewers see in place of the applicant.
@@ -218,9 +218,7 @@ class GrantStatusApi(APIView):
         responses={200: OutputSerializer, **problems(404)},
     )
     def get(self, request):
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        user_id = query.validated_data["user"]
+        user_id = validated(self.InputSerializer, request.query_params)["user"]
         applications = services.applications_view_for_user(actor=request.user, user_id=user_id)
         status = {"user": user_id, "applications": applications}
         return Response(shared_serializer(self.OutputSerializer).to_representation(status))
@@ -458,12 +456,11 @@ class ApplicationChangesApi(APIView):
         responses={200: StatusChangeSerializer(many=True), **problems(404)},
     )
     def get(self, request):
-        query = self.InputSerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
+        query = validated(self.InputSerializer, request.query_params)
         changes = selectors.status_changes_for_applicant(
             applicant_id=request.user.user_id,
-            after=query.validated_data["after"],
-            application_id=query.validated_data.get("application"),
+            after=query["after"],
+            application_id=query.get("application"),
         )
         return Response(StatusChangeSerializer(changes, many=True).data)
 

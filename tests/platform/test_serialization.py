@@ -1,14 +1,17 @@
-"""hms.serialization.ReadSerializer: DRF's output, each field's source read directly."""
+"""hms.serialization: ReadSerializer gives DRF's output, each field's source read directly; a
+query validated by the shared instance answers as a serializer built for the request does."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
+from django.http import QueryDict
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from apps.grants.models import BudgetLine
-from hms.serialization import ReadSerializer
+from hms.serialization import ReadSerializer, validated
 
 
 class Program:
@@ -141,3 +144,36 @@ def test_a_missing_required_attribute_fails_as_in_drf():
     with pytest.raises(AttributeError) as drfs:
         StrictDrf().to_representation(Row())
     assert str(ours.value).replace("Strict", "") == str(drfs.value).replace("StrictDrf", "")
+
+
+class Query(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, max_value=100, default=0)
+    application = serializers.IntegerField(min_value=1, required=False)
+    user = serializers.IntegerField(min_value=1)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["user=4", "user=4&after=7&application=2", "", "user=0", "user=x&after=-1", "after=101"],
+)
+def test_a_query_validates_as_a_serializer_built_for_it_validates(query):
+    built = Query(data=QueryDict(query))
+    try:
+        built.is_valid(raise_exception=True)
+        expected = dict(built.validated_data)
+    except ValidationError as refused:
+        with pytest.raises(ValidationError) as ours:
+            validated(Query, QueryDict(query))
+        assert ours.value.detail == refused.detail
+        assert ours.value.get_codes() == refused.get_codes()
+    else:
+        assert validated(Query, QueryDict(query)) == expected
+
+
+def test_the_shared_instance_keeps_nothing_from_one_query_to_the_next():
+    assert validated(Query, QueryDict("user=4&application=9")) == {
+        "after": 0,
+        "application": 9,
+        "user": 4,
+    }
+    assert validated(Query, QueryDict("user=5")) == {"after": 0, "user": 5}
