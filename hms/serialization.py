@@ -52,18 +52,25 @@ class ReadSerializer(serializers.Serializer):
 
     @cached_property
     def _read_plan(self) -> list[tuple[str, tuple[str, ...] | None, Field]]:
-        """Per readable field: its name, the attributes of its source (None: DRF reads it, as for
-        related fields, which read a primary key only), and the field."""
+        """Per readable field: its name, the attributes of its source, and the field. None for
+        the attributes where DRF reads it: related fields (they read a primary key only), and
+        nested lists, whose source is nearly always a related manager, a callable the direct
+        read would hand back to DRF after building it once already."""
         return [
             (
                 field.field_name,
-                tuple(field.source_attrs)
-                if type(field).get_attribute is Field.get_attribute
-                else None,
+                None if self._read_by_drf(field) else tuple(field.source_attrs),
                 field,
             )
             for field in self._readable_fields
         ]
+
+    @staticmethod
+    def _read_by_drf(field: Field) -> bool:
+        return (
+            isinstance(field, serializers.ListSerializer)
+            or type(field).get_attribute is not Field.get_attribute
+        )
 
     def to_representation(self, instance):
         representation = {}

@@ -177,3 +177,27 @@ def test_the_shared_instance_keeps_nothing_from_one_query_to_the_next():
         "user": 4,
     }
     assert validated(Query, QueryDict("user=5")) == {"after": 0, "user": 5}
+
+
+class Lines(list):
+    """What a related manager is to DRF: callable, but not called (not a simple callable)."""
+
+    def __call__(self, *, manager):
+        raise AssertionError("a manager is never called")
+
+
+class Counted(Row):
+    reads = 0
+
+    @property
+    def children(self):
+        type(self).reads += 1
+        return Lines([Row(title="Line")])
+
+
+def test_a_nested_list_from_a_related_manager_is_read_once_per_row():
+    Counted.reads = 0
+    row = Counted()
+    assert Read().to_representation(row) == Drf().to_representation(row)
+    assert Counted.reads == 2  # once for each serializer, not twice for ours
+    assert Read().to_representation(row)["rows"] == [{"title": "Line", "amount": "1234.50"}]
