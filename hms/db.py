@@ -7,7 +7,7 @@ process. Platform apps (auth, admin, sessions, the bus tables) are in every serv
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -60,6 +60,30 @@ def insert_returning(
         tuple(field.to_python(value) for field, value in zip(converters, row, strict=True))
         for row in fetched
     ]
+
+
+def update_by_pk(alias: str, model, field_name: str, values: Mapping) -> None:
+    """Set one field of several rows, each to its own value (`values`: primary key to value), in
+    one `UPDATE ... SET field = CASE pk WHEN ... END` statement: what `bulk_update` does for one
+    field, without building an expression per row."""
+    if not values:
+        return
+    connection = connections[alias]
+    quote = connection.ops.quote_name
+    field = model._meta.get_field(field_name)
+    pk = quote(model._meta.pk.column)
+    cases = " ".join(["WHEN %s THEN %s"] * len(values))
+    sql = (
+        f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = CASE {pk} {cases} END "  # noqa: S608 - names from the model; values are parameters
+        f"WHERE {pk} IN ({', '.join(['%s'] * len(values))})"
+    )
+    params = [
+        part
+        for key, value in values.items()
+        for part in (key, field.get_db_prep_save(value, connection))
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *values])
 
 
 class ServiceRouter:

@@ -138,6 +138,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
     outcomes: list[str] = []
     superseded: list = []
     moved: dict[str, int] = {}
+    run: list[Delivery] = []  # deliveries waiting for their batch handlers, in order
     for delivery in deliveries:
         envelope, event = delivery.envelope, delivery.event
         if envelope.event_id not in claimed:
@@ -166,20 +167,17 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
                     f"{event.name} #{sequence} of {event.aggregate} waits for #{last + 1} in "
                     f"{consumer}."
                 )
-        token = correlation_id.set(envelope.correlation_id)
-        applying = applying_event_id.set(str(envelope.event_id))
-        try:
-            with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
-                logger.debug("applying event %s %s in %s", event.name, envelope.event_id, consumer)
-                for handler in delivery.handlers:
-                    handler(event)
-                logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
-        finally:
-            applying_event_id.reset(applying)
-            correlation_id.reset(token)
+        if run and run[0].handlers != delivery.handlers:
+            _apply_run(consumer, run)
+        if _in_batches(delivery.handlers):
+            run.append(delivery)
+        else:
+            _apply_one(consumer, delivery)
         if sequence is not None:
             moved[event.aggregate] = sequence
         outcomes.append(HANDLED)
+    if run:
+        _apply_run(consumer, run)
     if superseded:
         InboxEvent.objects.using(alias).filter(consumer=consumer, event_id__in=superseded).update(
             outcome=InboxEvent.Outcome.SUPERSEDED
@@ -196,6 +194,56 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
             ["last_sequence", "updated_at"],
         )
     return outcomes
+
+
+def applies_in_batches(handler: Callable) -> Callable:
+    """Mark a handler that applies a batch's events of its type at once: it is called with the
+    events, in order, and `correlation_ids` (each event's, for what it publishes), so a batch of
+    fifty costs it a few statements rather than fifty times a few. Events between which another
+    type's event came stay in separate calls, so the order of effects is the order of events."""
+    handler.applies_in_batches = True
+    return handler
+
+
+def _in_batches(handlers: Sequence[Handler]) -> bool:
+    return all(getattr(handler, "applies_in_batches", False) for handler in handlers)
+
+
+def _apply_one(consumer: str, delivery: Delivery) -> None:
+    envelope, event = delivery.envelope, delivery.event
+    token = correlation_id.set(envelope.correlation_id)
+    applying = applying_event_id.set(str(envelope.event_id))
+    try:
+        with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
+            logger.debug("applying event %s %s in %s", event.name, envelope.event_id, consumer)
+            for handler in delivery.handlers:
+                handler(event)
+            logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
+    finally:
+        applying_event_id.reset(applying)
+        correlation_id.reset(token)
+
+
+def _apply_run(consumer: str, run: list[Delivery]) -> None:
+    """Apply a run of deliveries that share batch handlers, then empty it."""
+    events = [delivery.event for delivery in run]
+    causes = [delivery.envelope.correlation_id for delivery in run]
+    single = len(run) == 1
+    name = run[0].name if single else f"{run[0].name} x{len(run)}"
+    # A batch's own logs carry no one correlation id; each event's goes with what it publishes.
+    token = correlation_id.set(causes[0] if single else None)
+    try:
+        # One span for the run, in the trace of its first event.
+        with consumer_span(f"hms.bus.deliver {name}", run[0].trace_context):
+            for handler in run[0].handlers:
+                handler(events, correlation_ids=causes)
+    finally:
+        correlation_id.reset(token)
+    for delivery in run:
+        logger.info(
+            "event %s %s applied by %s", delivery.name, delivery.envelope.event_id, consumer
+        )
+    run.clear()
 
 
 def _owe_acknowledgements(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> None:

@@ -60,85 +60,148 @@ class PublishOutsideTransaction(RuntimeError):
 
 def publish(event: Event) -> OutboxEvent:
     """Record `event` in the producer's outbox; it is sent only if the surrounding transaction commits."""
-    alias = database_for(event.producer)
+    return publish_many([event])[0]
+
+
+def publish_many(
+    events: Sequence[Event], *, correlation_ids: Sequence[str | None] | None = None
+) -> list[OutboxEvent]:
+    """Record several events of one producer, in order, in two statements however many they are
+    (a consumer applying a batch publishes what each event of it caused at once).
+
+    Each event carries its own correlation id where `correlation_ids` gives one (the request or
+    event that caused it), the current one otherwise.
+    """
+    if not events:
+        return []
+    producer = events[0].producer
+    if any(event.producer != producer for event in events):
+        raise ValueError("publish_many records the events of one producer.")
+    alias = database_for(producer)
     if not transaction.get_connection(alias).in_atomic_block:
         raise PublishOutsideTransaction(
-            f"{event.name} must be published inside the transaction of the change that caused it."
+            f"{events[0].name} must be published inside the transaction of the change that "
+            "caused it."
         )
-    envelope = {
-        "event_id": str(uuid.uuid4()),
-        "event_type": event.name,
-        "version": event.version,
-        "occurred_at": timezone.now().isoformat(),
-        "producer": event.producer,
-        "correlation_id": current_correlation_id(),
-        "payload": event.model_dump(mode="json"),
-    }
-    if event.consumers:
-        envelope["sequences"] = next_sequences(
-            alias, aggregate=event.aggregate, consumers=event.consumers
-        )
-    row = OutboxEvent(
-        event_id=envelope["event_id"],
-        event_type=event.name,
-        version=event.version,
-        aggregate=event.aggregate,
-        envelope=envelope,
-        trace_context=current_trace_context(),
-        # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
-        sent_at=None if event.consumers else timezone.now(),
+    causes = list(correlation_ids or [])
+    causes += [None] * (len(events) - len(causes))
+    sequences = next_sequences_many(
+        alias, [(event.aggregate, consumer) for event in events for consumer in event.consumers]
     )
-    _record(alias, row, event.consumers)
-    logger.info("event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate)
-    transaction.on_commit(EVENTS_PUBLISHED.labels(event.producer, event.name).inc, using=alias)
-    return row
+    now, trace = timezone.now(), current_trace_context()
+    rows = []
+    for event, cause in zip(events, causes, strict=True):
+        envelope = {
+            "event_id": str(uuid.uuid4()),
+            "event_type": event.name,
+            "version": event.version,
+            "occurred_at": now.isoformat(),
+            "producer": producer,
+            "correlation_id": cause or current_correlation_id(),
+            "payload": event.model_dump(mode="json"),
+        }
+        if event.consumers:
+            envelope["sequences"] = {
+                consumer: sequences[event.aggregate, consumer].pop(0)
+                for consumer in event.consumers
+            }
+        rows.append(
+            OutboxEvent(
+                event_id=envelope["event_id"],
+                event_type=event.name,
+                version=event.version,
+                aggregate=event.aggregate,
+                envelope=envelope,
+                trace_context=trace,
+                created_at=now,
+                # An event nobody consumes yet (grant.rejected, say) has nothing to relay.
+                sent_at=None if event.consumers else now,
+            )
+        )
+        logger.info(
+            "event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate
+        )
+    _record(alias, rows, [event.consumers for event in events])
+    for event in events:
+        transaction.on_commit(EVENTS_PUBLISHED.labels(producer, event.name).inc, using=alias)
+    return rows
 
 
-def next_sequences(alias: str, *, aggregate: str, consumers: Sequence[str]) -> dict[str, int]:
-    """The aggregate's next number for each consumer, in the caller's transaction.
+def next_sequences_many(
+    alias: str, wanted: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[int]]:
+    """The next numbers of each (aggregate, consumer), as many as it is named in `wanted`, in
+    ascending order, in the caller's transaction.
 
     One upsert; its row locks hold until commit, so a second transaction publishing for the same
     aggregate waits and gets the next numbers: numbers follow the order of commits.
     """
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for key in wanted:
+        counts[key] += 1
+    if not counts:
+        return {}
     table = connections[alias].ops.quote_name(AggregateSequence._meta.db_table)
     numbered = insert_returning(
         alias,
         AggregateSequence,
         [
-            {"aggregate": aggregate, "consumer": consumer, "last_sequence": 1}
-            for consumer in consumers
+            {"aggregate": aggregate, "consumer": consumer, "last_sequence": count}
+            for (aggregate, consumer), count in sorted(counts.items())
         ],
         conflict=("aggregate", "consumer"),
-        update=f'DO UPDATE SET "last_sequence" = {table}."last_sequence" + 1',
-        returning=("consumer", "last_sequence"),
+        update=f'DO UPDATE SET "last_sequence" = {table}."last_sequence" + EXCLUDED."last_sequence"',
+        returning=("aggregate", "consumer", "last_sequence"),
     )
-    return dict(numbered)
+    return {
+        (aggregate, consumer): list(range(last - counts[aggregate, consumer] + 1, last + 1))
+        for aggregate, consumer, last in numbered
+    }
 
 
-def _record(alias: str, row: OutboxEvent, consumers: Sequence[str]) -> None:
-    """Insert the outbox row and one delivery per consumer: on PostgreSQL in one statement."""
+def _record(alias: str, rows: Sequence[OutboxEvent], consumers: Sequence[Sequence[str]]) -> None:
+    """Insert the outbox rows and one delivery per consumer of each: on PostgreSQL in one
+    statement."""
     connection = connections[alias]
-    if not consumers or connection.vendor != "postgresql":
-        row.save(using=alias)
+    if connection.vendor != "postgresql":
+        OutboxEvent.objects.using(alias).bulk_create(rows)
         OutboxDelivery.objects.using(alias).bulk_create(
-            OutboxDelivery(event=row, consumer=consumer) for consumer in consumers
+            OutboxDelivery(event=row, consumer=consumer)
+            for row, names in zip(rows, consumers, strict=True)
+            for consumer in names
         )
         return
     quote = connection.ops.quote_name
     fields = [field for field in OutboxEvent._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    values = [
+        field.get_db_prep_save(field.pre_save(row, True), connection)
+        for row in rows
+        for field in fields
+    ]
+    pairs = [
+        (row.event_id, consumer)
+        for row, names in zip(rows, consumers, strict=True)
+        for consumer in names
+    ]
     sql = (
         f"WITH event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the models; values are parameters
-        f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id) "
-        f"INSERT INTO {quote(OutboxDelivery._meta.db_table)} (event_id, consumer, sends) "
-        "SELECT event.id, consumer, 0 FROM event, unnest(%s::varchar[]) AS consumer "
-        "RETURNING event_id"
+        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, event_id), "
+        f"delivery AS (INSERT INTO {quote(OutboxDelivery._meta.db_table)} (event_id, consumer, sends) "
+        "SELECT event.id, copy.consumer, 0 FROM event "
+        "JOIN unnest(%s::uuid[], %s::varchar[]) AS copy (event_uuid, consumer) "
+        "ON copy.event_uuid = event.event_id) "
+        "SELECT event_id, id FROM event"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, list(consumers)])
-        row.pk = cursor.fetchone()[0]
-    row._state.adding, row._state.db = False, alias
+        cursor.execute(
+            sql, [*values, [str(event) for event, _ in pairs], [consumer for _, consumer in pairs]]
+        )
+        ids = {uuid.UUID(str(event_id)): pk for event_id, pk in cursor.fetchall()}
+    for row in rows:
+        row.pk = ids[uuid.UUID(str(row.event_id))]
+        row._state.adding, row._state.db = False, alias
 
 
 # ------------------------------------------------------------------------------------------------

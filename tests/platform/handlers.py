@@ -1,6 +1,7 @@
 """A handler table for bus tests. Its effect is a row in the consumer's own database (an outbox
 event), so a test can see that the effect commits, or rolls back, with the inbox row."""
 
+from hms.bus.inbox import applies_in_batches
 from hms.bus.outbox import publish
 from hms.events.finance import AwardClosed, AwardObligated
 from hms.events.grants import GrantRejected
@@ -42,3 +43,12 @@ def record_only(event: UserRegistered) -> None:
 
 # For a consumer whose database is the test process's default (where the admin reads).
 DEFAULT_DATABASE_HANDLERS = {UserRegistered: [record_only]}
+
+
+@applies_in_batches
+def record_run(events, *, correlation_ids) -> None:
+    calls.append(("run", [event.display_name for event in events], list(correlation_ids)))
+
+
+# For the batch tests: user.updated applied a run at a time, award.obligated one at a time.
+BATCH_HANDLERS = {UserUpdated: [record_run], AwardObligated: [record]}

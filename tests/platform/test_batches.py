@@ -33,7 +33,10 @@ def update(user_id: int, name: str, sequence: int) -> dict:
     event = UserUpdated(
         user_id=user_id, kind="business", display_name=name, verification_status="verified"
     )
-    return {**envelope_for(event), "sequences": {"grants": sequence}}
+    return {
+        **envelope_for(event, correlation_id=f"request renaming to {name}"),
+        "sequences": {"grants": sequence},
+    }
 
 
 def award(event_type, award_id: int, sequence: int) -> dict:
@@ -156,3 +159,34 @@ def test_an_undeliverable_event_in_a_batch_is_dead_lettered_and_the_rest_applied
 
     assert DeadLetter.objects.using(GRANTS).get().reason == "unknown_event_type"
     assert list(inbox()) == [healthy["event_id"]]
+
+
+def test_a_batch_handler_gets_each_run_of_its_events_at_once_in_order(test_handlers, settings):
+    settings.HMS_BUS_HANDLERS = {
+        **settings.HMS_BUS_HANDLERS,
+        "grants": "tests.platform.handlers.BATCH_HANDLERS",
+    }
+    handlers_for.cache_clear()
+    batch = [
+        update(4, "Ada", 1),
+        update(5, "Acme", 1),
+        update(4, "Ada (older)", 1),  # superseded: not handed to the handler
+        award(AwardObligated, 1, 1),
+        update(4, "Ada Lovelace", 2),
+    ]
+
+    assert consume_batch("grants", batch, final_attempt=False) == []
+
+    first, second, third = test_handlers.calls
+    assert first == (
+        "run",
+        ["Ada", "Acme"],
+        [batch[0]["correlation_id"], batch[1]["correlation_id"]],
+    )
+    assert isinstance(second, AwardObligated)
+    assert third == ("run", ["Ada Lovelace"], [batch[4]["correlation_id"]])
+    assert inbox()[batch[2]["event_id"]] == InboxEvent.Outcome.SUPERSEDED
+    positions = dict(
+        AggregatePosition.objects.using(GRANTS).values_list("aggregate", "last_sequence")
+    )
+    assert positions == {"user:4": 2, "user:5": 1, "finance:101": 1}
