@@ -16,7 +16,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 @app.task(name="bench.obligate", acks_late=True)
 def obligate(payload: dict) -> None:
-    from apps.finance.handlers import obligate_award_for_approved_grant
+    from apps.finance.handlers import obligate_awards_for_approved_grants
     from hms.events.grants import GrantApproved
 
-    obligate_award_for_approved_grant(GrantApproved.model_validate(payload))
+    event = GrantApproved.model_validate(payload)
+    obligate_awards_for_approved_grants([event], correlation_ids=[None])

@@ -1,6 +1,9 @@
 """The events the Finance Service consumes: event type to handler functions."""
 
-from apps.finance.services import award_obligate
+from collections.abc import Sequence
+
+from apps.finance.services import Approval, awards_obligate
+from hms.bus.inbox import applies_in_batches
 from hms.events.grants import GrantApproved
 from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
@@ -8,15 +11,25 @@ from hms.revocation.services import revocation_from_event
 from hms.staff.services import admin_sessions_end
 
 
-def obligate_award_for_approved_grant(event: GrantApproved) -> None:
-    """An approved application gets its award (a repeat delivery finds the award already there)."""
-    award_obligate(
-        application_id=event.application_id,
-        applicant_id=event.applicant_id,
-        program_code=event.program_code,
-        tracking_number=event.tracking_number,
-        awarded_amount=event.awarded_amount,
-        budget_lines=[(line.category, line.amount) for line in event.budget_lines],
+@applies_in_batches
+def obligate_awards_for_approved_grants(
+    events: Sequence[GrantApproved], *, correlation_ids: Sequence[str | None]
+) -> None:
+    """Each approved application gets its award (a repeat finds the award already there); a
+    batch of approvals is obligated at once."""
+    awards_obligate(
+        [
+            Approval(
+                application_id=event.application_id,
+                applicant_id=event.applicant_id,
+                program_code=event.program_code,
+                tracking_number=event.tracking_number,
+                awarded_amount=event.awarded_amount,
+                budget_lines=[(line.category, line.amount) for line in event.budget_lines],
+            )
+            for event in events
+        ],
+        correlation_ids=correlation_ids,
     )
 
 
@@ -32,7 +45,7 @@ def tokens_revoked(event: TokensRevoked) -> None:
 
 
 HANDLERS = {
-    GrantApproved: [obligate_award_for_approved_grant],
+    GrantApproved: [obligate_awards_for_approved_grants],
     UserRegistered: [person_changed],
     UserUpdated: [person_changed],
     StaffUpdated: [person_changed],

@@ -26,12 +26,13 @@ def budget_periods(award: Award, months: int) -> list[BudgetPeriod]:
     return periods
 
 
-def schedule_reports(award: Award, *, new: bool = False) -> None:
-    """Make the award's reports match its period of performance: a periodic report for each full
-    reporting period before the last (the final report covers the last), due `due_days` after
-    it; the final report due `final_due_days` after the award ends. Reports already submitted
-    keep their dates; those still due move with the period (a no-cost extension). A `new`
-    award has none yet: its reports are one INSERT."""
+def reports_owed(
+    award: Award,
+) -> list[tuple[str, int, datetime.date, datetime.date, datetime.date]]:
+    """The award's reports as its period of performance and reporting plan make them: a periodic
+    report for each full reporting period before the last (the final report covers the last), due
+    `due_days` after it; the final report due `final_due_days` after the award ends. Each is
+    (kind, number, period start, period end, due on)."""
     plan = award.reporting or {}
     wanted: list[tuple[str, int, datetime.date, datetime.date, datetime.date]] = []
     for kind, frequency in (
@@ -48,22 +49,29 @@ def schedule_reports(award: Award, *, new: bool = False) -> None:
             start, number = end + DAY, number + 1
     final_due = award.period_end + plan.get("final_due_days", 120) * DAY
     wanted.append((Report.Kind.FINAL, 1, award.period_start, award.period_end, final_due))
+    return wanted
 
-    existing = {} if new else {(r.kind, r.number): r for r in award.reports.all()}
+
+def new_reports(award: Award) -> list[Report]:
+    """The reports a new award owes, unsaved (`Report.objects.bulk_create` them)."""
+    return [_report(award, *owed) for owed in reports_owed(award)]
+
+
+def _report(award: Award, kind: str, number: int, start, end, due) -> Report:
+    return Report(
+        award=award, kind=kind, number=number, period_start=start, period_end=end, due_on=due
+    )
+
+
+def schedule_reports(award: Award) -> None:
+    """Make the award's reports match its period of performance (`reports_owed`). Reports already
+    submitted keep their dates; those still due move with the period (a no-cost extension)."""
+    existing = {(r.kind, r.number): r for r in award.reports.all()}
     added, changed = [], []
-    for kind, number, start, end, due in wanted:
+    for kind, number, start, end, due in reports_owed(award):
         report = existing.get((kind, number))
         if report is None:
-            added.append(
-                Report(
-                    award=award,
-                    kind=kind,
-                    number=number,
-                    period_start=start,
-                    period_end=end,
-                    due_on=due,
-                )
-            )
+            added.append(_report(award, kind, number, start, end, due))
         elif report.status in (Report.Status.DUE, Report.Status.RETURNED):
             report.period_start, report.period_end, report.due_on = start, end, due
             changed.append(report)

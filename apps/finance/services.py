@@ -8,7 +8,7 @@ Events are published inside the same transaction as the change.
 
 import datetime
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -34,12 +34,12 @@ from apps.finance.models import (
     ReimbursementRequest,
     Report,
 )
-from apps.finance.periods import DAY, add_months, budget_periods, schedule_reports
+from apps.finance.periods import DAY, add_months, budget_periods, new_reports
 from apps.finance.selectors import cents
 from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, ROLE_SERVICE, Identity
-from hms.bus.outbox import publish
-from hms.db import database_for, insert_returning, service_atomic
+from hms.bus.outbox import publish, publish_many
+from hms.db import database_for, insert_returning, service_atomic, update_by_pk
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.formatting import money as format_money
@@ -414,70 +414,151 @@ def _reserve(
 # ------------------------------------------------------------------------------------------------
 # Awards
 # ------------------------------------------------------------------------------------------------
-def award_obligate(
-    *,
-    application_id: int,
-    applicant_id: int,
-    program_code: str,
-    tracking_number: str,
-    awarded_amount: Decimal,
-    budget_lines: Iterable[tuple[str, Decimal]],
-) -> Award:
-    """Obligate the award for an approved application; one application gets one award, ever.
+@dataclass(frozen=True)
+class Approval:
+    """An approved application to obligate an award for, as `grant.approved` carries it."""
 
-    A repeat (the same event again, or another approval of the same application) returns the
-    award that exists and changes nothing: the first obligation stands.
+    application_id: int
+    applicant_id: int
+    program_code: str
+    tracking_number: str
+    awarded_amount: Decimal
+    budget_lines: Sequence[tuple[str, Decimal]] = ()
+
+
+def award_obligate(**approval) -> Award:
+    """Obligate the award for one approved application (the keywords of `Approval`)."""
+    return awards_obligate([Approval(**approval)])[0]
+
+
+def awards_obligate(
+    approvals: Sequence[Approval], *, correlation_ids: Sequence[str | None] | None = None
+) -> list[Award]:
+    """Obligate the award of each approved application, in order; one application gets one
+    award, ever. Returns the awards in the order of `approvals`.
+
+    A repeat (the same event again, or another approval of the same application) gets the award
+    that exists and changes nothing: the first obligation stands. Each new award publishes
+    `finance.award_obligated`, with the correlation id of its approval where `correlation_ids`
+    gives one. A batch costs the same dozen statements however many awards it holds (the bus
+    applies a batch of approvals at once), and nothing is written if one approval is invalid.
     """
-    split = budget_split(awarded_amount=awarded_amount, budget_lines=budget_lines)
-    amount = money(awarded_amount, field="awarded_amount")
+    splits = [
+        budget_split(awarded_amount=approval.awarded_amount, budget_lines=approval.budget_lines)
+        for approval in approvals
+    ]
+    amounts = [money(approval.awarded_amount, field="awarded_amount") for approval in approvals]
+    causes = list(correlation_ids or [None] * len(approvals))
     alias = database_for("finance")
     # No savepoint when nested (the bus's inbox transaction): nothing here is caught and retried.
     with transaction.atomic(using=alias, savepoint=False):
-        # One statement, safe against a concurrent delivery of the same approval: the award is
-        # created, or the one that exists (unique per application) is left as it is.
+        terms = program_terms_of({approval.program_code for approval in approvals})
+        now, today = timezone.now(), timezone.localdate()
         rows = [
             {
-                "application_id": application_id,
-                "applicant_id": applicant_id,
-                "program_code": program_code,
-                "tracking_number": tracking_number,
+                "application_id": approval.application_id,
+                "applicant_id": approval.applicant_id,
+                "program_code": approval.program_code,
+                "tracking_number": approval.tracking_number,
                 "awarded_amount": amount,
                 "status": Award.Status.ACTIVE,
-                "created_at": timezone.now(),
+                "created_at": now,
                 "closeout_note": "",
+                **_award_terms(terms[approval.program_code], amount, start=today),
             }
+            for approval, amount in zip(approvals, amounts, strict=True)
         ]
-        created = insert_returning(
-            alias,
-            Award,
-            rows,
-            conflict=("application_id",),
-            update="DO NOTHING",
-            returning=("id",),
+        # One statement, safe against a concurrent delivery of the same approval: each award is
+        # created, or the one that exists (unique per application) is left as it is.
+        created = dict(
+            insert_returning(
+                alias,
+                Award,
+                rows,
+                conflict=("application_id",),
+                update="DO NOTHING",
+                returning=("application_id", "id"),
+            )
         )
-        if not created:
-            existing = Award.objects.get(application_id=application_id)
-            _log_repeat(existing, awarded_amount)
-            return existing
-        terms = program_terms(program_code)
-        award_terms = _award_terms(terms, amount, award_id=created[0][0])
-        Award.objects.filter(pk=created[0][0]).update(**award_terms)
-        award = Award(pk=created[0][0], **rows[0], **award_terms)
-        award._state.adding, award._state.db = False, alias  # as the row just written
-        BudgetPeriod.objects.bulk_create(budget_periods(award, terms.budget_period_months))
-        schedule_reports(award, new=True)
-        memo = f"Obligated for {tracking_number or f'application {application_id}'}"
-        # One INSERT for the categories and one for their obligations, however many there are.
-        categories = BudgetCategory.objects.bulk_create(
+        # By application, in order: a second approval of the same application is a repeat.
+        new: dict[int, tuple[Award, list[CategoryObligation], str | None]] = {}
+        for row, split, cause in zip(rows, splits, causes, strict=True):
+            pk = created.get(row["application_id"])
+            if pk is not None and row["application_id"] not in new:
+                award = Award(pk=pk, fain=fain_for(row["program_code"], today, pk), **row)
+                award._state.adding, award._state.db = False, alias  # as the row just written
+                new[award.application_id] = (award, split, cause)
+        if new:
+            _record_obligations([(award, split) for award, split, _ in new.values()], terms)
+            publish_many(
+                [
+                    events.award_obligated_event(award, amount=award.awarded_amount)
+                    for award, _, _ in new.values()
+                ],
+                correlation_ids=[cause for _, _, cause in new.values()],
+            )
+        repeats = (
+            {}
+            if len(new) == len(approvals)
+            else Award.objects.in_bulk(
+                [a.application_id for a in approvals if a.application_id not in new],
+                field_name="application_id",
+            )
+        )
+    awards, seen = [], set()
+    for approval in approvals:
+        application_id = approval.application_id
+        award = new[application_id][0] if application_id in new else repeats[application_id]
+        if application_id in new and application_id not in seen:
+            logger.info(
+                "award %s obligated %s for application %s",
+                award.pk,
+                award.awarded_amount,
+                application_id,
+            )
+        else:
+            _log_repeat(award, approval.awarded_amount)
+        seen.add(application_id)
+        awards.append(award)
+    return awards
+
+
+def _record_obligations(
+    obligations: Sequence[tuple[Award, list[CategoryObligation]]],
+    terms: Mapping[str, ProgramTerms],
+) -> None:
+    """What new awards hold besides their own row: the FAIN (it takes the award's number), the
+    budget periods, the reports owed, the budget categories, their obligations in the ledger and
+    version 1. One statement each, for any number of awards."""
+    update_by_pk(
+        obligations[0][0]._state.db,
+        Award,
+        "fain",
+        {award.pk: award.fain for award, _ in obligations},
+    )
+    BudgetPeriod.objects.bulk_create(
+        period
+        for award, _ in obligations
+        for period in budget_periods(award, terms[award.program_code].budget_period_months)
+    )
+    Report.objects.bulk_create(report for award, _ in obligations for report in new_reports(award))
+    categories = iter(
+        BudgetCategory.objects.bulk_create(
             BudgetCategory(
                 award=award,
                 name=line.name,
                 budgeted_amount=line.budgeted,
                 approved_amount=line.obligated,
             )
+            for award, split in obligations
             for line in split
         )
-        LedgerEntry.objects.bulk_create(
+    )
+    entries, versions = [], []
+    for award, split in obligations:
+        own = [next(categories) for _ in split]
+        memo = f"Obligated for {award.tracking_number or f'application {award.application_id}'}"
+        entries += [
             _ledger_entry(
                 award=award,
                 category=category,
@@ -486,32 +567,38 @@ def award_obligate(
                 recorded_by_id=None,
                 memo=memo,
             )
-            for line, category in zip(split, categories, strict=True)
+            for line, category in zip(split, own, strict=True)
             if line.obligated > 0
-        )
-        record_version(award, categories=categories)
-        publish(events.award_obligated_event(award, amount=award.awarded_amount))
-    logger.info(
-        "award %s obligated %s for application %s", award.pk, awarded_amount, application_id
+        ]
+        # Version 1 is the award as obligated: nothing is read back.
+        versions.append(_version(award, number=1, obligated=award.awarded_amount, categories=own))
+    LedgerEntry.objects.bulk_create(entries)
+    AwardVersion.objects.bulk_create(versions)
+
+
+def record_version(award: Award, amendment: Amendment | None = None) -> AwardVersion:
+    """The award as it stands now, as its next version."""
+    latest = award.versions.order_by("-number").values_list("number", flat=True).first()
+    version = _version(
+        award,
+        number=(latest or 0) + 1,
+        obligated=selectors.award_balances(award=award).obligated,
+        categories=list(award.categories.all()),
+        amendment=amendment,
     )
-    return award
+    version.save()
+    return version
 
 
-def record_version(
+def _version(
     award: Award,
-    amendment: Amendment | None = None,
     *,
-    categories: list[BudgetCategory] | None = None,
+    number: int,
+    obligated: Decimal,
+    categories: Iterable[BudgetCategory],
+    amendment: Amendment | None = None,
 ) -> AwardVersion:
-    """The award as it stands now, as its next version. Version 1 is the award as obligated:
-    its `categories` are given, its obligation is the awarded amount, nothing is read back."""
-    if categories is not None:
-        number, obligated = 1, award.awarded_amount
-    else:
-        categories = list(award.categories.all())
-        latest = award.versions.order_by("-number").values_list("number", flat=True).first()
-        number, obligated = (latest or 0) + 1, selectors.award_balances(award=award).obligated
-    return AwardVersion.objects.create(
+    return AwardVersion(
         award=award,
         number=number,
         amendment=amendment,
@@ -522,19 +609,18 @@ def record_version(
     )
 
 
-def program_terms(program_code: str) -> ProgramTerms:
-    """The finance office's terms for a program, or the defaults where it has set none."""
-    return ProgramTerms.objects.filter(program_code=program_code).first() or ProgramTerms(
-        program_code=program_code
-    )
+def program_terms_of(program_codes: Iterable[str]) -> dict[str, ProgramTerms]:
+    """The finance office's terms for each program, or the defaults where it has set none."""
+    codes = set(program_codes)
+    terms = {t.program_code: t for t in ProgramTerms.objects.filter(program_code__in=codes)}
+    return {code: terms.get(code) or ProgramTerms(program_code=code) for code in codes}
 
 
-def _award_terms(terms: ProgramTerms, amount: Decimal, *, award_id: int) -> dict:
-    """What a new award takes from its program's terms: a FAIN, its period of performance, the
-    payment method, the cost share, the indirect rate and the transfer limit."""
-    start = timezone.localdate()
+def _award_terms(terms: ProgramTerms, amount: Decimal, *, start: datetime.date) -> dict:
+    """What a new award takes from its program's terms: its period of performance, the payment
+    method, the cost share, the indirect rate and the transfer limit (the FAIN comes with its
+    number)."""
     return {
-        "fain": fain_for(terms.program_code, start, award_id),
         "period_start": start,
         "period_end": add_months(start, terms.performance_months) - DAY,
         "payment_method": terms.payment_method,

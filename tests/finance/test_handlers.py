@@ -8,7 +8,7 @@ import pytest
 from apps.finance import services
 from apps.finance.handlers import (
     HANDLERS,
-    obligate_award_for_approved_grant,
+    obligate_awards_for_approved_grants,
     person_changed,
     tokens_revoked,
 )
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(databases="__all__")
 
 def test_the_handler_table_wires_grant_approved_to_the_obligation_and_people_to_names():
     assert {
-        GrantApproved: [obligate_award_for_approved_grant],
+        GrantApproved: [obligate_awards_for_approved_grants],
         UserRegistered: [person_changed],
         UserUpdated: [person_changed],
         StaffUpdated: [person_changed],
@@ -94,8 +94,8 @@ def test_two_approvals_of_one_application_create_one_award_and_the_first_stands(
 def test_calling_the_handler_directly_twice_is_also_safe():
     event = GrantApproved.model_validate(grant_approved_envelope(application_id=44)["payload"])
 
-    obligate_award_for_approved_grant(event)
-    obligate_award_for_approved_grant(event)
+    obligate_awards_for_approved_grants([event], correlation_ids=["c-1"])
+    obligate_awards_for_approved_grants([event], correlation_ids=["c-1"])
 
     assert Award.objects.filter(application_id=44).count() == 1
 
