@@ -533,8 +533,8 @@ def _record_obligations(
     update_by_pk(
         obligations[0][0]._state.db,
         Award,
-        "fain",
-        {award.pk: award.fain for award, _ in obligations},
+        ["fain"],
+        {award.pk: [award.fain] for award, _ in obligations},
     )
     BudgetPeriod.objects.bulk_create(
         period

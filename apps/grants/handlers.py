@@ -4,7 +4,10 @@ Each handler runs inside the inbox's transaction on this service's database and 
 function; each is safe to run twice (upserts, and transitions that ignore a state already reached).
 """
 
+from collections.abc import Sequence
+
 from apps.grants import services
+from hms.bus.inbox import applies_in_batches
 from hms.events.finance import AwardClosed, AwardObligated
 from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
@@ -30,13 +33,20 @@ def staff_changed(event: StaffUpdated) -> None:
     person_from_event(service="grants", event=event)
 
 
-def award_obligated(event: AwardObligated) -> None:
-    """Finance obligated the award: the approved application becomes awarded."""
-    services.application_mark_awarded(
+@applies_in_batches
+def awards_obligated(
+    events: Sequence[AwardObligated], *, correlation_ids: Sequence[str | None]
+) -> None:
+    """Finance obligated the awards: each approved application becomes awarded, a batch at once."""
+    services.applications_mark_awarded(
         actor=services.FINANCE_EVENTS,
-        application_id=event.application_id,
-        award_id=event.award_id,
-        amount=event.amount,
+        awards=[
+            services.ObligatedAward(
+                application_id=event.application_id, award_id=event.award_id, amount=event.amount
+            )
+            for event in events
+        ],
+        correlation_ids=correlation_ids,
     )
 
 
@@ -60,6 +70,6 @@ HANDLERS = {
     UserUpdated: [applicant_changed],
     StaffUpdated: [staff_changed],
     TokensRevoked: [tokens_revoked],
-    AwardObligated: [award_obligated],
+    AwardObligated: [awards_obligated],
     AwardClosed: [award_closed],
 }

@@ -48,8 +48,8 @@ from apps.grants.workflow import (
 )
 from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
-from hms.bus.outbox import publish
-from hms.db import database_for, service_atomic
+from hms.bus.outbox import publish, publish_many
+from hms.db import database_for, service_atomic, update_by_pk
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events import Event
@@ -814,33 +814,93 @@ def review_submit(*, actor: Identity, application_id: int) -> ReviewAssignment:
 # ------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ObligatedAward:
+    """Finance's word that it obligated an application's award (`finance.award_obligated`)."""
+
+    application_id: int
+    award_id: int
+    amount: Decimal
+
+
 def application_mark_awarded(
     *, actor: Identity, application_id: int, award_id: int, amount: Decimal
 ) -> Application:
     """Finance obligated the award: approved -> awarded. A repeat changes nothing."""
+    award = ObligatedAward(application_id=application_id, award_id=award_id, amount=amount)
+    return applications_mark_awarded(actor=actor, awards=[award])[0]
+
+
+def applications_mark_awarded(
+    *,
+    actor: Identity,
+    awards: Sequence[ObligatedAward],
+    correlation_ids: Sequence[str | None] | None = None,
+) -> list[Application]:
+    """Finance obligated these awards: each approved application becomes awarded, in order, in
+    one statement per table for all of them (the bus applies a batch of `award_obligated` at
+    once). A repeat changes nothing; an application that cannot move stops the whole batch.
+    Each `grant.awarded` carries its award's correlation id where `correlation_ids` gives one."""
     rule = transition_for("award", actor=actor)  # a wrong role is a 403, before any lookup
-
-    def prepare(application: Application) -> str:
-        if amount != application.awarded_amount:
-            logger.warning(
-                "award %s for application %s obligates %s, approved was %s",
-                award_id,
-                application.pk,
-                amount,
-                application.awarded_amount,
+    causes = list(correlation_ids or [None] * len(awards))
+    with service_atomic(SERVICE):
+        # Locked in id order, so that two batches never wait for each other in a circle.
+        locked = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("program")
+            .exclude(status=ApplicationStatus.DRAFT)
+            .filter(pk__in={award.application_id for award in awards})
+            .order_by("pk")
+        )
+        applications = {application.pk: application for application in locked}
+        moved, transitions, moved_causes, result = [], [], [], []
+        now = timezone.now()
+        for award, cause in zip(awards, causes, strict=True):
+            application = applications.get(award.application_id)
+            if application is None:
+                raise NotFound("No such application.")
+            result.append(application)
+            if application.status in (ApplicationStatus.AWARDED, ApplicationStatus.CLOSED):
+                logger.info("application %s is already %s", application.pk, application.status)
+                continue
+            check_source(rule, application.status)
+            if award.amount != application.awarded_amount:
+                logger.warning(
+                    "award %s for application %s obligates %s, approved was %s",
+                    award.award_id,
+                    application.pk,
+                    award.amount,
+                    application.awarded_amount,
+                )
+            from_status = application.status
+            application.award_id = award.award_id
+            application.status, application.updated_at = rule.target, now
+            application.version += 1
+            # A service applying Finance's event: the history row records it (no audit entry).
+            transitions.append(
+                _transition_row(
+                    application,
+                    from_status,
+                    actor=actor,
+                    reason=f"Finance obligated award #{award.award_id}: {award.amount}",
+                )
             )
-        application.award_id = award_id
-        return f"Finance obligated award #{award_id}: {amount}"
-
-    return _transition(
-        rule,
-        actor=actor,
-        application_id=application_id,
-        prepare=prepare,
-        already_done={ApplicationStatus.AWARDED, ApplicationStatus.CLOSED},
-        audited=False,  # a service applying Finance's event: the history row records it
-        event=events.grant_awarded,
-    )
+            moved.append(application)
+            moved_causes.append(cause)
+        if moved:
+            changed = ["award_id", "status", "version", "updated_at"]
+            update_by_pk(
+                database_for(SERVICE),
+                Application,
+                changed,
+                {app.pk: [getattr(app, name) for name in changed] for app in moved},
+            )
+            ApplicationTransition.objects.bulk_create(transitions)
+            publish_many(
+                [events.grant_awarded(application) for application in moved],
+                correlation_ids=moved_causes,
+            )
+    return result
 
 
 def application_close(*, actor: Identity, application_id: int, award_id: int) -> Application:
@@ -1045,7 +1105,14 @@ def _move(application: Application, rule: Transition, *, actor: Identity, reason
 
 
 def _record(application: Application, from_status: str, *, actor: Identity, reason: str) -> None:
-    ApplicationTransition.objects.create(
+    _transition_row(application, from_status, actor=actor, reason=reason).save()
+
+
+def _transition_row(
+    application: Application, from_status: str, *, actor: Identity, reason: str
+) -> ApplicationTransition:
+    """The history row of the move the application just made (unsaved)."""
+    return ApplicationTransition(
         application=application,
         from_status=from_status,
         to_status=application.status,

@@ -231,8 +231,8 @@ RELAYED_FIELDS = Relayed._fields
 
 
 class RelayPass(NamedTuple):
-    sent: int  # outbox rows sent
-    held: int  # rows held back for a larger batch (their queue's consumer is behind)
+    sent: int  # outbox rows of which a copy was sent
+    held: int  # rows with a copy held back for a larger batch (its queue's consumer is behind)
 
 
 def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> RelayPass:
@@ -244,7 +244,8 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
     A queue in which messages still wait for a worker gets nothing more for now (until it has
     drained, its batch is full, or its oldest event has waited BUS_BATCH_HOLD): its consumer is
     behind, so the events would wait anyway, and they then go as one larger batch that the
-    consumer applies in one transaction. An idle consumer gets each event at once.
+    consumer applies in one transaction. An idle consumer gets each event at once, whatever
+    another consumer of the same event is doing: a row is sent when every copy has gone.
     """
     alias = database_for(service)
     with transaction.atomic(using=alias):
@@ -257,8 +258,9 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
         )
         if not waiting:
             return RelayPass(0, 0)
-        held = _held_back(waiting) if hold else set()
-        rows = [Relayed(*row) for row in waiting if row[0] not in held]
+        rows = [Relayed(*row) for row in waiting]
+        copies = _copies_to_send(alias, rows)
+        held = _held_back(rows, copies) if hold else set()
         batches = batches_for(
             (
                 (
@@ -266,43 +268,76 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
                     row.envelope,
                     row.aggregate,
                     row.trace_context,
-                    consumers_of(row.event_type, row.version),
+                    [
+                        consumer
+                        for consumer in copies[row.id]
+                        if events_queue(consumer, row.aggregate) not in held
+                    ],
                 )
                 for row in rows
             ),
             limit=settings.HMS_BUS_BATCH_SIZE,
         )
         sent, failure = send_batches(batches)
-        unsent = {key for batch in batches[sent:] for key in batch.keys}
-        sent_ids = [row.id for row in rows if row.id not in unsent]
         if failure is not None:
-            first_unsent = next(row for row in rows if row.id in unsent)
+            first_unsent = next(row for row in rows if row.id in batches[sent].keys)
             OutboxEvent.objects.using(alias).filter(pk=first_unsent.id).update(
                 attempts=first_unsent.attempts + 1,
                 last_error=f"{type(failure).__name__}: {failure}"[:2000],
             )
+            unsent = sum(len(batch.keys) for batch in batches[sent:])
             logger.warning(
-                "broker unavailable, %s event(s) wait in the outbox: %s", len(unsent), failure
+                "broker unavailable, %s event(s) wait in the outbox: %s", unsent, failure
             )
-        if sent_ids:
-            now = timezone.now()
-            OutboxEvent.objects.using(alias).filter(pk__in=sent_ids).update(sent_at=now)
-            OutboxDelivery.objects.using(alias).filter(event_id__in=sent_ids).update(
+        delivered: dict[str, list[int]] = defaultdict(list)  # consumer -> rows sent to it
+        for batch in batches[:sent]:
+            delivered[batch.consumer] += batch.keys
+        now = timezone.now()
+        for consumer, ids in delivered.items():
+            OutboxDelivery.objects.using(alias).filter(event_id__in=ids, consumer=consumer).update(
                 sent_at=now, sends=1, next_send_at=_next_send_at(now, 1)
             )
-    return RelayPass(len(sent_ids), len(held))
+        for consumer, ids in delivered.items():
+            for row_id in ids:
+                copies[row_id].remove(consumer)
+        done = [row.id for row in rows if not copies[row.id]]
+        if done:
+            OutboxEvent.objects.using(alias).filter(pk__in=done).update(sent_at=now)
+    sent_rows = {row_id for ids in delivered.values() for row_id in ids}
+    held_rows = sum(1 for row in rows if copies[row.id]) if held else 0
+    return RelayPass(len(sent_rows), held_rows)
 
 
-def _held_back(rows: list[tuple]) -> set[int]:
-    """Of the rows (`Relayed` values), the ids to keep for a later, larger batch: those bound for
-    a queue that still holds messages, while that queue's batch is not full and its oldest event
-    is not too old."""
+def _copies_to_send(alias: str, rows: Sequence[Relayed]) -> dict[int, list[str]]:
+    """For each unsent row, its consumers not sent a copy yet (a copy to a consumer that was not
+    behind may have gone while another consumer's was held)."""
+    sent = defaultdict(set)
+    for row_id, consumer in (
+        OutboxDelivery.objects.using(alias)
+        .filter(event_id__in=[row.id for row in rows], sent_at__isnull=False)
+        .values_list("event_id", "consumer")
+    ):
+        sent[row_id].add(consumer)
+    return {
+        row.id: [
+            consumer
+            for consumer in consumers_of(row.event_type, row.version)
+            if consumer not in sent[row.id]
+        ]
+        for row in rows
+    }
+
+
+def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> set[str]:
+    """The queues whose copies of these rows to keep for a later, larger batch: those that still
+    hold messages, while their batch is not full and their oldest event is not too old. Only a
+    queue is held, not the rows: the other consumers of a row get their copies at once."""
     hold = settings.HMS_BUS_BATCH_HOLD
     if hold <= 0:
         return set()
-    by_queue: dict[str, list[tuple]] = defaultdict(list)
-    for row in map(Relayed._make, rows):
-        for consumer in consumers_of(row.event_type, row.version):
+    by_queue: dict[str, list[Relayed]] = defaultdict(list)
+    for row in rows:
+        for consumer in copies[row.id]:
             by_queue[events_queue(consumer, row.aggregate)].append(row)
     oldest_allowed = timezone.now() - timedelta(seconds=hold)
     candidates = {
@@ -313,10 +348,9 @@ def _held_back(rows: list[tuple]) -> set[int]:
     if not candidates:
         return set()
     try:
-        busy = [queue for queue, count in waiting_messages(candidates).items() if count]
+        return {queue for queue, count in waiting_messages(candidates).items() if count}
     except Exception:  # the broker is down: the send will say so
         return set()
-    return {row.id for queue in busy for row in candidates[queue]}
 
 
 def resend_unacknowledged(service: str, *, batch_size: int = 500) -> int:

@@ -3,9 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from apps.grants.models import Applicant, Application, ApplicationStatus, ApplicationTransition
-from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
+from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, consume_batch, process_envelope
 from hms.bus.models import OutboxEvent
 from hms.db import database_for
 from hms.events.finance import AwardClosed, AwardObligated
@@ -165,3 +167,70 @@ def test_a_closed_award_closes_the_application_and_publishes_grant_closed(open_p
     assert rows.count() == 1
     # The correlation id of the finance event travels on into the event it caused.
     assert rows.get().envelope["correlation_id"] == envelope["correlation_id"]
+
+
+def test_a_batch_of_obligated_awards_moves_each_application_in_the_same_statements(open_program):
+    def batch_of(size: int) -> tuple[list, int]:
+        applications = [factories.approved(program=open_program) for _ in range(size)]
+        envelopes = [
+            factories.envelope(obligated(application, award_id=7000 + application.pk))
+            for application in applications
+        ]
+        with CaptureQueriesContext(connections[database_for("grants")]) as captured:
+            assert consume_batch("grants", envelopes, final_attempt=False) == []
+        return list(zip(applications, envelopes, strict=True)), len(captured)
+
+    small, small_statements = batch_of(2)
+    large, large_statements = batch_of(6)
+
+    assert small_statements == large_statements
+    published = {
+        row.envelope["payload"]["application_id"]: row.envelope
+        for row in OutboxEvent.objects.using(database_for("grants")).filter(
+            event_type="grant.awarded"
+        )
+    }
+    for application, envelope in small + large:
+        application.refresh_from_db()
+        assert (application.status, application.award_id) == ("awarded", 7000 + application.pk)
+        step = ApplicationTransition.objects.filter(application=application).last()
+        assert (step.from_status, step.to_status, step.reason) == (
+            "approved",
+            "awarded",
+            f"Finance obligated award #{7000 + application.pk}: {application.awarded_amount}",
+        )
+        # Each grant.awarded goes on with the correlation id of the award that caused it.
+        assert published[application.pk]["correlation_id"] == envelope["correlation_id"]
+
+
+def test_an_application_that_cannot_be_awarded_holds_back_only_itself_in_a_batch(open_program):
+    approved = [factories.approved(program=open_program) for _ in range(2)]
+    reviewing = factories.under_review(program=open_program)
+    envelopes = [
+        factories.envelope(obligated(approved[0])),
+        factories.envelope(
+            AwardObligated(
+                award_id=1,
+                application_id=reviewing.pk,
+                applicant_id=reviewing.applicant_id,
+                program_code=open_program.code,
+                amount=Decimal("1.00"),
+            )
+        ),
+        factories.envelope(obligated(approved[1])),
+        factories.envelope(obligated(approved[0])),  # a repeat inside the batch: no second move
+    ]
+
+    assert consume_batch("grants", envelopes, final_attempt=False) == [1]
+
+    reviewing.refresh_from_db()
+    assert reviewing.status == ApplicationStatus.UNDER_REVIEW
+    for application in approved:
+        application.refresh_from_db()
+        assert application.status == ApplicationStatus.AWARDED
+        assert (
+            ApplicationTransition.objects.filter(
+                application=application, to_status="awarded"
+            ).count()
+            == 1
+        )
