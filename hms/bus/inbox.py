@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
 from hms.context import applying_event_id, correlation_id
-from hms.db import database_for, insert_returning
+from hms.db import database_for, insert_returning, update_by_pk
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
@@ -184,14 +184,11 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
         )
     if moved:
         now = timezone.now()
-        AggregatePosition.objects.using(alias).bulk_update(
-            [
-                AggregatePosition(
-                    pk=positions[aggregate][0], last_sequence=sequence, updated_at=now
-                )
-                for aggregate, sequence in moved.items()
-            ],
+        update_by_pk(
+            alias,
+            AggregatePosition,
             ["last_sequence", "updated_at"],
+            {positions[aggregate][0]: [sequence, now] for aggregate, sequence in moved.items()},
         )
     return outcomes
 
