@@ -17,7 +17,9 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 @app.task(name="bench.obligate", acks_late=True)
 def obligate(payload: dict) -> None:
     from apps.finance.handlers import obligate_awards_for_approved_grants
+    from hms.bus.inbox import Applying
     from hms.events.grants import GrantApproved
 
     event = GrantApproved.model_validate(payload)
-    obligate_awards_for_approved_grants([event], correlation_ids=[None])
+    task_id = obligate.request.id
+    obligate_awards_for_approved_grants([Applying(event, task_id, task_id)])

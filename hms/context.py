@@ -14,8 +14,3 @@ correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=No
 def current_correlation_id() -> str:
     """The correlation id of the request or event being handled, or a new one."""
     return correlation_id.get() or str(uuid.uuid4())
-
-
-# The bus event a consumer's handler is applying (hms.bus.inbox sets it around the handlers): what
-# a handler keys its own once-only records by, such as the email an event causes.
-applying_event_id: ContextVar[str | None] = ContextVar("hms_applying_event_id", default=None)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 
 from apps.finance.services import Approval, awards_obligate
-from hms.bus.inbox import applies_in_batches
+from hms.bus.inbox import Applying, applies_in_batches
 from hms.events.grants import GrantApproved
 from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
@@ -12,9 +12,7 @@ from hms.staff.services import admin_sessions_end
 
 
 @applies_in_batches
-def obligate_awards_for_approved_grants(
-    events: Sequence[GrantApproved], *, correlation_ids: Sequence[str | None]
-) -> None:
+def obligate_awards_for_approved_grants(run: Sequence[Applying]) -> None:
     """Each approved application gets its award (a repeat finds the award already there); a
     batch of approvals is obligated at once."""
     awards_obligate(
@@ -27,9 +25,9 @@ def obligate_awards_for_approved_grants(
                 awarded_amount=event.awarded_amount,
                 budget_lines=[(line.category, line.amount) for line in event.budget_lines],
             )
-            for event in events
+            for event in (applying.event for applying in run)
         ],
-        correlation_ids=correlation_ids,
+        correlation_ids=[applying.correlation_id for applying in run],
     )
 
 

@@ -7,7 +7,7 @@ function; each is safe to run twice (upserts, and transitions that ignore a stat
 from collections.abc import Sequence
 
 from apps.grants import services
-from hms.bus.inbox import applies_in_batches
+from hms.bus.inbox import Applying, applies_in_batches
 from hms.events.finance import AwardClosed, AwardObligated
 from hms.events.users import StaffUpdated, TokensRevoked, UserRegistered, UserUpdated
 from hms.people.services import person_from_event
@@ -34,9 +34,7 @@ def staff_changed(event: StaffUpdated) -> None:
 
 
 @applies_in_batches
-def awards_obligated(
-    events: Sequence[AwardObligated], *, correlation_ids: Sequence[str | None]
-) -> None:
+def awards_obligated(run: Sequence[Applying]) -> None:
     """Finance obligated the awards: each approved application becomes awarded, a batch at once."""
     services.applications_mark_awarded(
         actor=services.FINANCE_EVENTS,
@@ -44,9 +42,9 @@ def awards_obligated(
             services.ObligatedAward(
                 application_id=event.application_id, award_id=event.award_id, amount=event.amount
             )
-            for event in events
+            for event in (applying.event for applying in run)
         ],
-        correlation_ids=correlation_ids,
+        correlation_ids=[applying.correlation_id for applying in run],
     )
 
 

@@ -1,16 +1,20 @@
 """The events the Users Service consumes: event type to handler functions.
 
 Each tells someone by email (apps.users.notifications), once per event: the handlers run in the
-inbox's transaction, keyed by the event being applied.
+inbox's transaction, keyed by the event being applied, and a batch's emails are queued at once.
 """
 
 import datetime
+import functools
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from django.utils.formats import date_format
 
 from apps.users.models import NotificationKind as Kind
-from apps.users.notifications import notification_queue
-from hms.context import applying_event_id
+from apps.users.notifications import Telling, notifications_queue
+from hms.bus.inbox import Applying, applies_in_batches
+from hms.events import Event
 from hms.events.finance import PaymentDisbursed, ReimbursementDecided, ReportReminder
 from hms.events.grants import (
     GrantApproved,
@@ -23,15 +27,38 @@ from hms.events.grants import (
 from hms.formatting import money
 
 
-def _tell(kind: str, recipient_id: int, **context) -> None:
-    event_id = applying_event_id.get()
-    if event_id is None:
-        raise RuntimeError("notifications are queued only while the bus applies an event")
-    notification_queue(kind=kind, recipient_id=recipient_id, event_id=event_id, context=context)
+class Email(NamedTuple):
+    """The email an event tells someone: its kind, its recipient and its template's values."""
+
+    kind: str
+    recipient_id: int
+    context: dict
 
 
-def submitted(event: GrantSubmitted) -> None:
-    _tell(
+def email(kind: str, recipient_id: int, **context) -> Email:
+    return Email(kind, recipient_id, context)
+
+
+def telling(describe: Callable[[Event], Email | None]) -> Callable:
+    """The handler queuing, for each event of a run, the email `describe(event)` names (or none
+    where it gives None): a batch's emails in a few statements, each keyed by its event."""
+
+    @applies_in_batches
+    @functools.wraps(describe)
+    def handler(run: Sequence[Applying]) -> None:
+        notifications_queue(
+            [
+                Telling(told.kind, told.recipient_id, applying.event_id, told.context)
+                for applying in run
+                if (told := describe(applying.event)) is not None
+            ]
+        )
+
+    return handler
+
+
+def submitted(event: GrantSubmitted) -> Email | None:
+    return email(
         Kind.SUBMITTED,
         event.applicant_id,
         tracking_number=event.tracking_number,
@@ -40,8 +67,8 @@ def submitted(event: GrantSubmitted) -> None:
     )
 
 
-def changes_requested(event: GrantChangesRequested) -> None:
-    _tell(
+def changes_requested(event: GrantChangesRequested) -> Email | None:
+    return email(
         Kind.CHANGES_REQUESTED,
         event.applicant_id,
         tracking_number=event.tracking_number,
@@ -49,8 +76,8 @@ def changes_requested(event: GrantChangesRequested) -> None:
     )
 
 
-def approved(event: GrantApproved) -> None:
-    _tell(
+def approved(event: GrantApproved) -> Email | None:
+    return email(
         Kind.DECIDED,
         event.applicant_id,
         approved=True,
@@ -60,8 +87,8 @@ def approved(event: GrantApproved) -> None:
     )
 
 
-def rejected(event: GrantRejected) -> None:
-    _tell(
+def rejected(event: GrantRejected) -> Email | None:
+    return email(
         Kind.DECIDED,
         event.applicant_id,
         approved=False,
@@ -70,8 +97,8 @@ def rejected(event: GrantRejected) -> None:
     )
 
 
-def award_obligated(event: GrantAwarded) -> None:
-    _tell(
+def award_obligated(event: GrantAwarded) -> Email | None:
+    return email(
         Kind.AWARD_OBLIGATED,
         event.applicant_id,
         tracking_number=event.tracking_number,
@@ -81,8 +108,8 @@ def award_obligated(event: GrantAwarded) -> None:
     )
 
 
-def reimbursement_decided(event: ReimbursementDecided) -> None:
-    _tell(
+def reimbursement_decided(event: ReimbursementDecided) -> Email | None:
+    return email(
         Kind.REIMBURSEMENT_DECIDED,
         event.applicant_id,
         approved=event.decision == "approved",
@@ -93,8 +120,8 @@ def reimbursement_decided(event: ReimbursementDecided) -> None:
     )
 
 
-def payment_sent(event: PaymentDisbursed) -> None:
-    _tell(
+def payment_sent(event: PaymentDisbursed) -> Email | None:
+    return email(
         Kind.PAYMENT_SENT,
         event.applicant_id,
         award_id=event.award_id,
@@ -103,9 +130,9 @@ def payment_sent(event: PaymentDisbursed) -> None:
     )
 
 
-def report_reminder(event: ReportReminder) -> None:
+def report_reminder(event: ReportReminder) -> Email | None:
     due_on = datetime.date.fromisoformat(event.due_on)
-    _tell(
+    return email(
         Kind.REPORT_REMINDER,
         event.applicant_id,
         report=event.report,
@@ -117,10 +144,10 @@ def report_reminder(event: ReportReminder) -> None:
     )
 
 
-def assigned(event: GrantAssigned) -> None:
+def assigned(event: GrantAssigned) -> Email | None:
     if event.assignee_id == event.assigned_by_id:
         return  # they took it themselves: nothing to tell them
-    _tell(
+    return email(
         Kind.ASSIGNED,
         event.assignee_id,
         tracking_number=event.tracking_number,
@@ -129,13 +156,13 @@ def assigned(event: GrantAssigned) -> None:
 
 
 HANDLERS = {
-    GrantSubmitted: [submitted],
-    GrantChangesRequested: [changes_requested],
-    GrantApproved: [approved],
-    GrantRejected: [rejected],
-    GrantAssigned: [assigned],
-    GrantAwarded: [award_obligated],
-    ReimbursementDecided: [reimbursement_decided],
-    PaymentDisbursed: [payment_sent],
-    ReportReminder: [report_reminder],
+    GrantSubmitted: [telling(submitted)],
+    GrantChangesRequested: [telling(changes_requested)],
+    GrantApproved: [telling(approved)],
+    GrantRejected: [telling(rejected)],
+    GrantAssigned: [telling(assigned)],
+    GrantAwarded: [telling(award_obligated)],
+    ReimbursementDecided: [telling(reimbursement_decided)],
+    PaymentDisbursed: [telling(payment_sent)],
+    ReportReminder: [telling(report_reminder)],
 }

@@ -19,9 +19,11 @@ clients, which collapse them.
 
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from email.utils import parseaddr
 from smtplib import SMTPException
+from typing import NamedTuple
 
 from celery import current_app
 from django.conf import settings
@@ -42,39 +44,88 @@ SEND_TASK = "users.send_notification"
 OPTIONAL_KINDS = frozenset({NotificationKind.REIMBURSEMENT_DECIDED, NotificationKind.PAYMENT_SENT})
 
 
+class Telling(NamedTuple):
+    """An email to queue: its kind, whom it tells, the event it tells of, its template's values."""
+
+    kind: str
+    recipient_id: int
+    event_id: str | uuid.UUID
+    context: dict
+
+
 def notification_queue(
     *, kind: str, recipient_id: int, event_id: str | uuid.UUID, context: dict
 ) -> Notification | None:
     """Record the email `kind` for `recipient_id` (inside the consuming transaction) and send it
     once that commits. None when there is nobody to tell: an unknown or deactivated account, or
     an optional kind they turned off."""
-    profile = Profile.objects.select_related("user").filter(pk=recipient_id).first()
-    if profile is None or not profile.user.is_active:
-        logger.info("no notification %s: account %s unknown or inactive", kind, recipient_id)
-        return None
-    if kind in OPTIONAL_KINDS and kind in muted_kinds(profile):
-        return None
-    existing = Notification.objects.filter(event_id=event_id, recipient=profile).first()
-    if existing is not None:
-        return existing
-    values = {"name": profile.display_name, **context}
-    notification = Notification.objects.create(
-        recipient=profile,
-        kind=kind,
-        event_id=event_id,
-        to_email=profile.email,
-        subject=render_to_string(f"notifications/{kind}.subject.txt", values).strip(),
-        body_text=render_to_string(f"notifications/{kind}.txt", values),
-        body_html=render_to_string(f"notifications/{kind}.html", values),
+    return notifications_queue([Telling(kind, recipient_id, event_id, context)])[0]
+
+
+def notifications_queue(tellings: Sequence[Telling]) -> list[Notification | None]:
+    """`notification_queue` for several emails at once (the bus's batch of events): one query
+    each for the recipients, their muted kinds and the emails already queued, one insert. Each
+    is sent once the transaction commits."""
+    profiles = Profile.objects.select_related("user").in_bulk(
+        {telling.recipient_id for telling in tellings}
     )
-    # By name (apps/users/tasks.py imports this module): sent once the event's consumption commits.
-    # A broker that is down then only logs: the row waits for `manage.py send_notifications`.
-    transaction.on_commit(
-        lambda: current_app.send_task(SEND_TASK, args=[notification.pk], queue=SERVICE),
-        using=database_for(SERVICE),
-        robust=True,
+    optional = {t.recipient_id for t in tellings if t.kind in OPTIONAL_KINDS}
+    muted = dict(
+        NotificationPreference.objects.filter(profile_id__in=optional).values_list(
+            "profile_id", "muted"
+        )
+        if optional
+        else []
     )
-    return notification
+    queued = {
+        (notification.event_id, notification.recipient_id): notification
+        for notification in Notification.objects.filter(
+            event_id__in={uuid.UUID(str(telling.event_id)) for telling in tellings},
+            recipient_id__in=profiles,
+        )
+    }
+    result: list[Notification | None] = []
+    new: list[Notification] = []
+    for telling in tellings:
+        profile = profiles.get(telling.recipient_id)
+        if profile is None or not profile.user.is_active:
+            logger.info(
+                "no notification %s: account %s unknown or inactive",
+                telling.kind,
+                telling.recipient_id,
+            )
+            result.append(None)
+            continue
+        if telling.kind in OPTIONAL_KINDS and telling.kind in muted.get(profile.pk, []):
+            result.append(None)
+            continue
+        key = (uuid.UUID(str(telling.event_id)), profile.pk)
+        if key not in queued:
+            values = {"name": profile.display_name, **telling.context}
+            queued[key] = Notification(
+                recipient=profile,
+                kind=telling.kind,
+                event_id=key[0],
+                to_email=profile.email,
+                subject=render_to_string(
+                    f"notifications/{telling.kind}.subject.txt", values
+                ).strip(),
+                body_text=render_to_string(f"notifications/{telling.kind}.txt", values),
+                body_html=render_to_string(f"notifications/{telling.kind}.html", values),
+            )
+            new.append(queued[key])
+        result.append(queued[key])
+    Notification.objects.bulk_create(new)
+    for notification in new:
+        # By name (apps/users/tasks.py imports this module): sent once the event's consumption
+        # commits. A broker that is down then only logs: the row waits for the relay's requeue
+        # or `manage.py send_notifications`.
+        transaction.on_commit(
+            lambda pk=notification.pk: current_app.send_task(SEND_TASK, args=[pk], queue=SERVICE),
+            using=database_for(SERVICE),
+            robust=True,
+        )
+    return result
 
 
 def notification_send(*, notification_id: int) -> str:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connections, transaction
@@ -18,7 +19,7 @@ from django.utils.module_loading import import_string
 from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
-from hms.context import applying_event_id, correlation_id
+from hms.context import correlation_id
 from hms.db import database_for, insert_returning, update_by_pk
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
@@ -193,11 +194,20 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
     return outcomes
 
 
+class Applying(NamedTuple):
+    """One event of a run handed to a batch handler, with what its effects carry: its id (what
+    makes an effect happen once) and its correlation id (what it publishes goes on with)."""
+
+    event: Event
+    event_id: str
+    correlation_id: str
+
+
 def applies_in_batches(handler: Callable) -> Callable:
     """Mark a handler that applies a batch's events of its type at once: it is called with the
-    events, in order, and `correlation_ids` (each event's, for what it publishes), so a batch of
-    fifty costs it a few statements rather than fifty times a few. Events between which another
-    type's event came stay in separate calls, so the order of effects is the order of events."""
+    run as `Applying` records, in order, so a batch of fifty costs it a few statements rather
+    than fifty times a few. Events between which another type's event came stay in separate
+    calls, so the order of effects is the order of events."""
     handler.applies_in_batches = True
     return handler
 
@@ -209,7 +219,6 @@ def _in_batches(handlers: Sequence[Handler]) -> bool:
 def _apply_one(consumer: str, delivery: Delivery) -> None:
     envelope, event = delivery.envelope, delivery.event
     token = correlation_id.set(envelope.correlation_id)
-    applying = applying_event_id.set(str(envelope.event_id))
     try:
         with consumer_span(f"hms.bus.deliver {event.name}", delivery.trace_context):
             logger.debug("applying event %s %s in %s", event.name, envelope.event_id, consumer)
@@ -217,23 +226,24 @@ def _apply_one(consumer: str, delivery: Delivery) -> None:
                 handler(event)
             logger.info("event %s %s applied by %s", event.name, envelope.event_id, consumer)
     finally:
-        applying_event_id.reset(applying)
         correlation_id.reset(token)
 
 
 def _apply_run(consumer: str, run: list[Delivery]) -> None:
     """Apply a run of deliveries that share batch handlers, then empty it."""
-    events = [delivery.event for delivery in run]
-    causes = [delivery.envelope.correlation_id for delivery in run]
+    applying = [
+        Applying(delivery.event, str(delivery.envelope.event_id), delivery.envelope.correlation_id)
+        for delivery in run
+    ]
     single = len(run) == 1
     name = run[0].name if single else f"{run[0].name} x{len(run)}"
     # A batch's own logs carry no one correlation id; each event's goes with what it publishes.
-    token = correlation_id.set(causes[0] if single else None)
+    token = correlation_id.set(applying[0].correlation_id if single else None)
     try:
         # One span for the run, in the trace of its first event.
         with consumer_span(f"hms.bus.deliver {name}", run[0].trace_context):
             for handler in run[0].handlers:
-                handler(events, correlation_ids=causes)
+                handler(applying)
     finally:
         correlation_id.reset(token)
     for delivery in run:

@@ -14,7 +14,7 @@ from apps.finance.handlers import (
 )
 from apps.finance.models import Award, EntryKind, LedgerEntry
 from apps.finance.selectors import award_balances
-from hms.bus.inbox import DUPLICATE, HANDLED, HandlerFailed, process_envelope
+from hms.bus.inbox import DUPLICATE, HANDLED, Applying, HandlerFailed, process_envelope
 from hms.bus.models import InboxEvent, OutboxEvent
 from hms.db import database_for
 from hms.events import event_class
@@ -94,8 +94,8 @@ def test_two_approvals_of_one_application_create_one_award_and_the_first_stands(
 def test_calling_the_handler_directly_twice_is_also_safe():
     event = GrantApproved.model_validate(grant_approved_envelope(application_id=44)["payload"])
 
-    obligate_awards_for_approved_grants([event], correlation_ids=["c-1"])
-    obligate_awards_for_approved_grants([event], correlation_ids=["c-1"])
+    obligate_awards_for_approved_grants([Applying(event, "e-1", "c-1")])
+    obligate_awards_for_approved_grants([Applying(event, "e-1", "c-1")])
 
     assert Award.objects.filter(application_id=44).count() == 1
 

@@ -46,8 +46,10 @@ DEFAULT_DATABASE_HANDLERS = {UserRegistered: [record_only]}
 
 
 @applies_in_batches
-def record_run(events, *, correlation_ids) -> None:
-    calls.append(("run", [event.display_name for event in events], list(correlation_ids)))
+def record_run(run) -> None:
+    calls.append(
+        ("run", [item.event.display_name for item in run], [item.correlation_id for item in run])
+    )
 
 
 # For the batch tests: user.updated applied a run at a time, award.obligated one at a time.

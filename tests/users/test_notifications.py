@@ -8,10 +8,13 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from apps.users.models import Notification, NotificationKind
 from apps.users.notifications import notification_send
-from hms.bus.inbox import process_envelope
+from hms.bus.inbox import consume_batch, process_envelope
+from hms.db import database_for
 from hms.events.finance import PaymentDisbursed
 from hms.events.grants import GrantAssigned, GrantAwarded, GrantChangesRequested, GrantSubmitted
 from tests.grants.factories import envelope
@@ -280,3 +283,55 @@ def test_a_report_reminder_is_emailed_once_and_says_when_it_is_due(
         "Late: your Financial report (SF-425) 1 for award SBA27SBIR01-000009 was due April 30, 2027"
     )
     assert "7 days ago" in message.get_body(("plain",)).get_content()
+
+
+def test_a_batch_of_events_queues_each_email_once_in_the_same_statements(
+    business, individual, client_as, django_capture_on_commit_callbacks
+):
+    client_as(individual.pk, "applicant", "individual").put(
+        "/users/me/notifications", {"muted": ["payment_sent"]}, format="json"
+    )
+
+    def paid(applicant_id):
+        return PaymentDisbursed(
+            disbursement_id=3,
+            award_id=1,
+            application_id=7,
+            applicant_id=applicant_id,
+            amount=Decimal("750.00"),
+        )
+
+    def statements(events) -> int:
+        with CaptureQueriesContext(connections[database_for("users")]) as captured:
+            assert consume_batch("users", events, final_attempt=False) == []
+        return len(captured)
+
+    with django_capture_on_commit_callbacks() as scheduled:
+        small = statements(
+            [envelope(submitted_event(business.pk)), envelope(submitted_event(individual.pk))]
+        )
+        large = statements(
+            [
+                envelope(submitted_event(business.pk)),
+                envelope(submitted_event(99999)),  # nobody to tell
+                envelope(submitted_event(individual.pk)),
+                envelope(submitted_event(business.pk)),
+                envelope(submitted_event(business.pk)),
+            ]
+        )
+        statements([envelope(paid(individual.pk)), envelope(paid(business.pk))])
+
+    assert small == large
+    queued = list(Notification.objects.order_by("pk"))
+    assert [(n.recipient_id, n.kind) for n in queued] == [
+        (business.pk, NotificationKind.SUBMITTED),
+        (individual.pk, NotificationKind.SUBMITTED),
+        (business.pk, NotificationKind.SUBMITTED),
+        (individual.pk, NotificationKind.SUBMITTED),
+        (business.pk, NotificationKind.SUBMITTED),
+        (business.pk, NotificationKind.SUBMITTED),
+        (business.pk, NotificationKind.PAYMENT_SENT),  # the individual turned these off
+    ]
+    assert len(scheduled) == 7  # each sent once its batch commits
+    assert queued[0].subject == "We received your application HMS-2026-000007"
+    assert f"Dear {business.legal_name}," in queued[0].body_text
