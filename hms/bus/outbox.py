@@ -85,7 +85,7 @@ def publish_many(
         )
     causes = list(correlation_ids or [])
     causes += [None] * (len(events) - len(causes))
-    sequences = next_sequences_many(
+    sequences = next_sequences(
         alias, [(event.aggregate, consumer) for event in events for consumer in event.consumers]
     )
     now, trace = timezone.now(), current_trace_context()
@@ -127,7 +127,7 @@ def publish_many(
     return rows
 
 
-def next_sequences_many(
+def next_sequences(
     alias: str, wanted: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], list[int]]:
     """The next numbers of each (aggregate, consumer), as many as it is named in `wanted`, in

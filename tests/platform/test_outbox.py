@@ -6,7 +6,13 @@ import pytest
 from django.utils import timezone
 
 from hms.bus.models import OutboxEvent
-from hms.bus.outbox import PublishOutsideTransaction, bus_status, publish, relay_outbox
+from hms.bus.outbox import (
+    PublishOutsideTransaction,
+    bus_status,
+    publish,
+    publish_many,
+    relay_outbox,
+)
 from hms.bus.partitions import events_queue, partition_of
 from hms.context import correlation_id
 from hms.db import database_for, service_atomic
@@ -55,6 +61,29 @@ def test_event_is_written_to_the_producers_outbox_with_its_envelope():
     assert uuid.UUID(envelope["event_id"]) == row.event_id
     # Only the producer's database holds it.
     assert not OutboxEvent.objects.using(database_for("grants")).exists()
+
+
+def test_several_events_recorded_at_once_keep_their_order_numbers_and_correlation():
+    with service_atomic("users"):
+        publish(registered(4))  # the aggregate already has a number for each consumer
+        rows = publish_many(
+            [registered(4), registered(5), registered(4)],
+            correlation_ids=["approval-a", None, "approval-c"],
+        )
+
+    assert [row.aggregate for row in rows] == ["user:4", "user:5", "user:4"]
+    assert [row.envelope["sequences"] for row in rows] == [
+        {"grants": 2, "finance": 2},
+        {"grants": 1, "finance": 1},
+        {"grants": 3, "finance": 3},
+    ]
+    assert [rows[0].envelope["correlation_id"], rows[2].envelope["correlation_id"]] == [
+        "approval-a",
+        "approval-c",
+    ]
+    assert rows[1].envelope["correlation_id"]  # the current one, or a new one
+    assert [row.pk for row in rows] == sorted(row.pk for row in rows)
+    assert all(row.deliveries.count() == 2 for row in rows)
 
 
 def test_a_rolled_back_transaction_publishes_nothing():
