@@ -872,19 +872,17 @@ def applications_mark_awarded(
                     award.amount,
                     application.awarded_amount,
                 )
-            from_status = application.status
             application.award_id = award.award_id
-            application.status, application.updated_at = rule.target, now
-            application.version += 1
             # A service applying Finance's event: the history row records it (no audit entry).
             transitions.append(
-                _transition_row(
+                _advance(
                     application,
-                    from_status,
+                    rule,
                     actor=actor,
                     reason=f"Finance obligated award #{award.award_id}: {award.amount}",
                 )
             )
+            application.updated_at = now  # written below by update_by_pk, which skips auto_now
             moved.append(application)
             moved_causes.append(cause)
         if moved:
@@ -1097,11 +1095,19 @@ def _audit(actor: Identity, action: str, application: Application, **changes) ->
 
 
 def _move(application: Application, rule: Transition, *, actor: Identity, reason: str = "") -> None:
+    step = _advance(application, rule, actor=actor, reason=reason)
+    application.save()
+    step.save()
+
+
+def _advance(
+    application: Application, rule: Transition, *, actor: Identity, reason: str
+) -> ApplicationTransition:
+    """Move the application (in memory) to the rule's target; its history row, unsaved."""
     from_status = application.status
     application.status = rule.target
     application.version += 1
-    application.save()
-    _record(application, from_status, actor=actor, reason=reason)
+    return _transition_row(application, from_status, actor=actor, reason=reason)
 
 
 def _record(application: Application, from_status: str, *, actor: Identity, reason: str) -> None:

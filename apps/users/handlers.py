@@ -7,12 +7,11 @@ inbox's transaction, keyed by the event being applied, and a batch's emails are 
 import datetime
 import functools
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from django.utils.formats import date_format
 
 from apps.users.models import NotificationKind as Kind
-from apps.users.notifications import Telling, notifications_queue
+from apps.users.notifications import Email, notifications_queue
 from hms.bus.inbox import Applying, applies_in_batches
 from hms.events import Event
 from hms.events.finance import PaymentDisbursed, ReimbursementDecided, ReportReminder
@@ -25,14 +24,6 @@ from hms.events.grants import (
     GrantSubmitted,
 )
 from hms.formatting import money
-
-
-class Email(NamedTuple):
-    """The email an event tells someone: its kind, its recipient and its template's values."""
-
-    kind: str
-    recipient_id: int
-    context: dict
 
 
 def email(kind: str, recipient_id: int, **context) -> Email:
@@ -48,7 +39,7 @@ def telling(describe: Callable[[Event], Email | None]) -> Callable:
     def handler(run: Sequence[Applying]) -> None:
         notifications_queue(
             [
-                Telling(told.kind, told.recipient_id, applying.event_id, told.context)
+                (applying.event_id, told)
                 for applying in run
                 if (told := describe(applying.event)) is not None
             ]

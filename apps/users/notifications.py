@@ -44,12 +44,11 @@ SEND_TASK = "users.send_notification"
 OPTIONAL_KINDS = frozenset({NotificationKind.REIMBURSEMENT_DECIDED, NotificationKind.PAYMENT_SENT})
 
 
-class Telling(NamedTuple):
-    """An email to queue: its kind, whom it tells, the event it tells of, its template's values."""
+class Email(NamedTuple):
+    """An email an event tells someone: its kind, its recipient and its template's values."""
 
     kind: str
     recipient_id: int
-    event_id: str | uuid.UUID
     context: dict
 
 
@@ -59,17 +58,19 @@ def notification_queue(
     """Record the email `kind` for `recipient_id` (inside the consuming transaction) and send it
     once that commits. None when there is nobody to tell: an unknown or deactivated account, or
     an optional kind they turned off."""
-    return notifications_queue([Telling(kind, recipient_id, event_id, context)])[0]
+    return notifications_queue([(event_id, Email(kind, recipient_id, context))])[0]
 
 
-def notifications_queue(tellings: Sequence[Telling]) -> list[Notification | None]:
-    """`notification_queue` for several emails at once (the bus's batch of events): one query
-    each for the recipients, their muted kinds and the emails already queued, one insert. Each
-    is sent once the transaction commits."""
+def notifications_queue(
+    emails: Sequence[tuple[str | uuid.UUID, Email]],
+) -> list[Notification | None]:
+    """`notification_queue` for several emails at once, each with the event it tells of (the
+    bus's batch of events): one query each for the recipients, their muted kinds and the emails
+    already queued, one insert. Each is sent once the transaction commits."""
     profiles = Profile.objects.select_related("user").in_bulk(
-        {telling.recipient_id for telling in tellings}
+        {email.recipient_id for _, email in emails}
     )
-    optional = {t.recipient_id for t in tellings if t.kind in OPTIONAL_KINDS}
+    optional = {email.recipient_id for _, email in emails if email.kind in OPTIONAL_KINDS}
     muted = dict(
         NotificationPreference.objects.filter(profile_id__in=optional).values_list(
             "profile_id", "muted"
@@ -80,38 +81,36 @@ def notifications_queue(tellings: Sequence[Telling]) -> list[Notification | None
     queued = {
         (notification.event_id, notification.recipient_id): notification
         for notification in Notification.objects.filter(
-            event_id__in={uuid.UUID(str(telling.event_id)) for telling in tellings},
+            event_id__in={uuid.UUID(str(event_id)) for event_id, _ in emails},
             recipient_id__in=profiles,
         )
     }
     result: list[Notification | None] = []
     new: list[Notification] = []
-    for telling in tellings:
-        profile = profiles.get(telling.recipient_id)
+    for event_id, email in emails:
+        profile = profiles.get(email.recipient_id)
         if profile is None or not profile.user.is_active:
             logger.info(
                 "no notification %s: account %s unknown or inactive",
-                telling.kind,
-                telling.recipient_id,
+                email.kind,
+                email.recipient_id,
             )
             result.append(None)
             continue
-        if telling.kind in OPTIONAL_KINDS and telling.kind in muted.get(profile.pk, []):
+        if email.kind in OPTIONAL_KINDS and email.kind in muted.get(profile.pk, []):
             result.append(None)
             continue
-        key = (uuid.UUID(str(telling.event_id)), profile.pk)
+        key = (uuid.UUID(str(event_id)), profile.pk)
         if key not in queued:
-            values = {"name": profile.display_name, **telling.context}
+            values = {"name": profile.display_name, **email.context}
             queued[key] = Notification(
                 recipient=profile,
-                kind=telling.kind,
+                kind=email.kind,
                 event_id=key[0],
                 to_email=profile.email,
-                subject=render_to_string(
-                    f"notifications/{telling.kind}.subject.txt", values
-                ).strip(),
-                body_text=render_to_string(f"notifications/{telling.kind}.txt", values),
-                body_html=render_to_string(f"notifications/{telling.kind}.html", values),
+                subject=render_to_string(f"notifications/{email.kind}.subject.txt", values).strip(),
+                body_text=render_to_string(f"notifications/{email.kind}.txt", values),
+                body_html=render_to_string(f"notifications/{email.kind}.html", values),
             )
             new.append(queued[key])
         result.append(queued[key])

@@ -54,6 +54,16 @@ def submitted_event(applicant_id):
     )
 
 
+def payment_event(applicant_id):
+    return PaymentDisbursed(
+        disbursement_id=3,
+        award_id=1,
+        application_id=7,
+        applicant_id=applicant_id,
+        amount=Decimal("750.00"),
+    )
+
+
 def test_a_submission_sends_its_receipt_once_however_often_the_event_arrives(
     business, smtp, django_capture_on_commit_callbacks
 ):
@@ -107,13 +117,7 @@ def test_an_optional_email_turned_off_is_not_sent(
     me = client_as(business.pk, "applicant", "business")
     refused = me.put("/users/me/notifications", {"muted": ["decided"]}, format="json")
     muted = me.put("/users/me/notifications", {"muted": ["payment_sent"]}, format="json")
-    payment = PaymentDisbursed(
-        disbursement_id=3,
-        award_id=1,
-        application_id=7,
-        applicant_id=business.pk,
-        amount=Decimal("750.00"),
-    )
+    payment = payment_event(business.pk)
 
     deliver(payment, django_capture_on_commit_callbacks)
 
@@ -292,15 +296,6 @@ def test_a_batch_of_events_queues_each_email_once_in_the_same_statements(
         "/users/me/notifications", {"muted": ["payment_sent"]}, format="json"
     )
 
-    def paid(applicant_id):
-        return PaymentDisbursed(
-            disbursement_id=3,
-            award_id=1,
-            application_id=7,
-            applicant_id=applicant_id,
-            amount=Decimal("750.00"),
-        )
-
     def statements(events) -> int:
         with CaptureQueriesContext(connections[database_for("users")]) as captured:
             assert consume_batch("users", events, final_attempt=False) == []
@@ -319,7 +314,7 @@ def test_a_batch_of_events_queues_each_email_once_in_the_same_statements(
                 envelope(submitted_event(business.pk)),
             ]
         )
-        statements([envelope(paid(individual.pk)), envelope(paid(business.pk))])
+        statements([envelope(payment_event(individual.pk)), envelope(payment_event(business.pk))])
 
     assert small == large
     queued = list(Notification.objects.order_by("pk"))
