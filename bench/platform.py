@@ -98,6 +98,26 @@ def start_floor(platform: Platform) -> str:
     return f"{platform.url('floor')}/floor"
 
 
+def start_proxy_floor(platform: Platform, backend: str) -> str:
+    """The proxy floor (bench/floor/proxy.py) in front of `backend`: the gateway's server, loop,
+    HTTP parser, worker count and HTTP client, and no feature. Returns its URL."""
+    platform.ports["proxy floor"] = free_port()
+    env = {
+        **platform.service_env("gateway"),
+        "BACKEND": platform.url(backend),
+        "STRIP_PREFIX": "/api/v1",
+    }
+    argv = [
+        *(str(BIN / "uvicorn"), "bench.floor.proxy:app", "--host", "127.0.0.1"),
+        *("--port", str(platform.ports["proxy floor"])),
+        *("--workers", BENCH_ENV["gateway"]["WEB_CONCURRENCY"], "--loop", "uvloop"),
+        *("--http", "httptools", "--lifespan", "on", "--no-access-log"),
+    ]
+    platform._define("proxy floor", argv, env)
+    platform.start("proxy floor")
+    return f"{platform.url('proxy floor')}/api/v1"
+
+
 def seed(platform: Platform) -> None:
     """The demo data of every service (its identities, programs, applications and awards).
 

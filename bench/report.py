@@ -105,9 +105,10 @@ def _proxy(proxy: dict) -> list[str]:
         f"## 2. Proxy overhead: `GET {proxy['path']}` via `/api` against direct",
         "",
         "| c | direct p50 / p99 ms | gateway p50 / p99 ms | added p50 / p99 ms | direct req/s | "
-        "gateway req/s | throughput ratio | nginx req/s | gateway / nginx | floor req/s | "
+        "gateway req/s | throughput ratio | nginx req/s | gateway / nginx | proxy floor req/s | "
+        "proxy floor / direct | proxy floor / nginx | gateway / proxy floor | floor req/s | "
         "direct / floor |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for concurrency, level in proxy["levels"].items():
         direct, gateway, floor = level["direct"], level["gateway"], level["floor"]
@@ -118,6 +119,9 @@ def _proxy(proxy: dict) -> list[str]:
             f"{_fmt(direct['rps'], 1)} | {_fmt(gateway['rps'], 1)} | {_fmt(level['rps_ratio'], 3)}x | "
             f"{_fmt(level.get('nginx', {}).get('rps'), 1)} | "
             f"{_fmt(level.get('gateway_vs_nginx'), 3)}x | "
+            f"{_fmt(level['proxy_floor']['rps'], 1)} | {_fmt(level['proxy_floor_vs_direct'], 3)}x | "
+            f"{_fmt(level.get('proxy_floor_vs_nginx'), 3)}x | "
+            f"{_fmt(level['gateway_vs_proxy_floor'], 3)}x | "
             f"{_fmt(floor['rps'], 1)} | {_fmt(level['direct_vs_floor'], 3)}x |"
         )
     lines += [

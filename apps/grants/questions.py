@@ -14,7 +14,6 @@ Answers to a question whose condition is not met are dropped, never stored.
 import re
 from collections.abc import Iterable
 
-from jsonschema import Draft202012Validator
 from rest_framework.exceptions import ErrorDetail
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -224,6 +223,10 @@ def answer_errors(
     answered must be valid); a submission needs every required answer. `documents` are the ids
     of the files uploaded to the application, which file questions may name.
     """
+    # Imported where answers are checked, not with the module: jsonschema (and attrs, rpds and
+    # referencing under it) is ~3 MiB in each web worker, and most of them only read.
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(
         json_schema(definition), format_checker=Draft202012Validator.FORMAT_CHECKER
     )

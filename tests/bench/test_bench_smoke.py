@@ -99,6 +99,10 @@ def test_the_proxy_figure_compares_the_gateway_with_the_direct_call_and_the_floo
         assert is_number(level["added_p50_ms"])
         assert is_number(level["rps_ratio"])
         assert is_number(level["direct_vs_floor"])
+        # The proxy floor: the gateway's stack forwarding with no feature (bench/floor/proxy.py).
+        assert_clean_run(level["proxy_floor"])
+        assert is_number(level["proxy_floor_vs_direct"])
+        assert is_number(level["gateway_vs_proxy_floor"])
         # The two reads /status composes, in the same slices as the floor (issue 21).
         assert set(level["reads_vs_floor"]) == {"users read", "grants status read"}
         for name, value in level["reads_vs_floor"].items():
@@ -107,6 +111,7 @@ def test_the_proxy_figure_compares_the_gateway_with_the_direct_call_and_the_floo
         if nginx_binary() is not None:  # make test installs it where it can
             assert_clean_run(level["nginx"])
             assert is_number(level["gateway_vs_nginx"])
+            assert is_number(level["proxy_floor_vs_nginx"])
     floor_targets = [t for t in smoke_results[0]["targets"] if "floor" in t["measure"]]
     assert [t["measure"].split(" /")[0] for t in floor_targets] == [
         "applicant's list",
