@@ -430,7 +430,7 @@ def proxy_targets(figure: dict) -> list[Target]:
         # against what Django and DRF cost here at all.
         Target(
             "2 proxy",
-            f"forwarded / direct throughput, c={high}",
+            f"forwarded / direct throughput (issue 21), c={high}",
             figure["levels"][high]["rps_ratio"],
             "direct call requests/s",
             0.85,
