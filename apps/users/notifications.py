@@ -25,7 +25,6 @@ from email.utils import parseaddr
 from smtplib import SMTPException
 from typing import NamedTuple
 
-from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -120,11 +119,21 @@ def notifications_queue(
         # commits. A broker that is down then only logs: the row waits for the relay's requeue
         # or `manage.py send_notifications`.
         transaction.on_commit(
-            lambda pk=notification.pk: current_app.send_task(SEND_TASK, args=[pk], queue=SERVICE),
+            lambda pk=notification.pk: _queue_send(pk),
             using=database_for(SERVICE),
             robust=True,
         )
     return result
+
+
+def _queue_send(notification_id: int) -> None:
+    # The platform's Celery app, imported where an email is queued rather than with the module:
+    # Celery is ~6.5 MiB in every web worker of the User Service, where none is queued
+    # (bench/README.md, finding 23); and `current_app` could still be Celery's default app in a
+    # process that has not loaded ours.
+    from hms.celery import app
+
+    app.send_task(SEND_TASK, args=[notification_id], queue=SERVICE)
 
 
 def notification_send(*, notification_id: int) -> str:
@@ -183,7 +192,7 @@ def notifications_requeue_stale() -> int:
         .values_list("pk", flat=True)[:500]
     )
     for notification_id in stale:
-        current_app.send_task(SEND_TASK, args=[notification_id], queue=SERVICE)
+        _queue_send(notification_id)
     if stale:
         logger.warning("queued %d waiting notifications again", len(stale))
     return len(stale)
