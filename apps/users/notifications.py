@@ -69,13 +69,8 @@ def notifications_queue(
     profiles = Profile.objects.select_related("user").in_bulk(
         {email.recipient_id for _, email in emails}
     )
-    optional = {email.recipient_id for _, email in emails if email.kind in OPTIONAL_KINDS}
-    muted = dict(
-        NotificationPreference.objects.filter(profile_id__in=optional).values_list(
-            "profile_id", "muted"
-        )
-        if optional
-        else []
+    muted = _muted_kinds_of(
+        {email.recipient_id for _, email in emails if email.kind in OPTIONAL_KINDS}
     )
     queued = {
         (notification.event_id, notification.recipient_id): notification
@@ -211,8 +206,19 @@ def notifications_pending() -> list[int]:
 
 
 def muted_kinds(profile: Profile) -> list[str]:
-    preference = NotificationPreference.objects.filter(profile=profile).first()
-    return list(preference.muted) if preference else []
+    return _muted_kinds_of({profile.pk}).get(profile.pk, [])
+
+
+def _muted_kinds_of(profile_ids: set[int]) -> dict[int, list[str]]:
+    """The optional emails each of these profiles turned off (none where it has no preference)."""
+    if not profile_ids:
+        return {}
+    return {
+        profile_id: list(muted)
+        for profile_id, muted in NotificationPreference.objects.filter(
+            profile_id__in=profile_ids
+        ).values_list("profile_id", "muted")
+    }
 
 
 def notification_preferences_set(*, profile: Profile, muted: list[str]) -> list[str]:
