@@ -29,7 +29,7 @@ import redis
 
 from bench.figures import Target, load, ratio, say
 from bench.load import latency_summary, merge
-from bench.platform import run_inside, wait_for
+from bench.platform import CpuUse, run_inside, wait_for
 from bench.profiles import Profile
 from tests.e2e.harness import BIN, REPO, Platform
 
@@ -274,14 +274,20 @@ def drain(platform: Platform, ids: list[int], producers: int) -> dict:
     the Grants relay is stopped, then it starts; awards per second, first to last."""
     platform.stop("grants-relay")
     publish(platform, ids, None, producers)
+    cpu = CpuUse(platform)
     with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.01) as watcher:
         platform.start("grants-relay", wait=False)
+        # The CPU from the first award on, the span the rate is counted over (no start-up in it).
+        wait_for(lambda: watcher.seen, timeout=120, interval=0.005, message="no award at all")
+        cpu.start()
         watcher.wait(timeout=600)
+        used = cpu.stop()
     platform.wait_ready("grants-relay")
     return {
         "events": len(ids),
         "missing": len(watcher.pending),
         "events_per_s": watcher.steady_rate(),
+        "cpu": used,
     }
 
 
@@ -310,8 +316,28 @@ def scaling(platform: Platform, batches: list[list[int]], producers: int) -> dic
         seconds = sum(result["events"] / result["events_per_s"] for result in results)
         return round(events / seconds, 1)
 
+    def busy(results: list[dict]) -> dict:
+        # The mean over the rounds of the cores kept busy: the machine, and the Finance workers.
+        rounds = [result["cpu"] for result in results]
+        workers = [
+            sum(value for name, value in cpu["cores"].items() if name.startswith("finance-worker"))
+            for cpu in rounds
+        ]
+        return {
+            "machine_cores": round(
+                sum(cpu["machine_cores_busy"] for cpu in rounds) / len(rounds), 2
+            ),
+            "finance_worker_cores": round(sum(workers) / len(workers), 2),
+        }
+
     one, two = rate(runs[1]), rate(runs[2])
-    return {"one_worker": runs[1], "two_workers": runs[2], "one_per_s": one, "two_per_s": two}
+    return {
+        "one_worker": runs[1],
+        "two_workers": runs[2],
+        "one_per_s": one,
+        "two_per_s": two,
+        "busy": {"one": busy(runs[1]), "two": busy(runs[2]), "cores": os.cpu_count()},
+    }
 
 
 # ------------------------------------------------------------------------------------------------
@@ -436,9 +462,12 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         platform, drains[1 : 1 + 2 * profile.bus_scaling_rounds], profile.bus_producers
     )
     scale_ratio = ratio(scaled["two_per_s"], scaled["one_per_s"])
+    one_busy, two_busy = scaled["busy"]["one"], scaled["busy"]["two"]
     say(
         f"    1 Finance worker {scaled['one_per_s']}/s, 2 workers {scaled['two_per_s']}/s "
-        f"-> {scale_ratio}x"
+        f"-> {scale_ratio}x; the machine busy {one_busy['machine_cores']} and "
+        f"{two_busy['machine_cores']} of {scaled['busy']['cores']} cores, the Finance workers "
+        f"{one_busy['finance_worker_cores']} and {two_busy['finance_worker_cores']}"
     )
     handler = raw_celery_handler(platform, drains[-1], root)
     say(f"    raw Celery, the same handler without the bus: {handler['tasks_per_s']} tasks/s")

@@ -206,6 +206,77 @@ def shutdown(platform: Platform) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
+# CPU: what each of the platform's processes, PostgreSQL and Redis used while something ran
+# ------------------------------------------------------------------------------------------------
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Servers the platform shares with the machine, counted by their command name.
+SHARED_SERVERS = {"postgres": "postgres", "redis-server": "redis"}
+
+
+def _cpu_ticks(groups: dict[int, str]) -> dict[tuple[int, str], int]:
+    """CPU ticks (user + system) used so far by each live process that belongs to one of `groups`
+    (process group -> name) or is one of the shared servers, keyed by (pid, name)."""
+    ticks = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        command = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        name = groups.get(int(fields[2])) or next(
+            (label for prefix, label in SHARED_SERVERS.items() if command.startswith(prefix)), None
+        )
+        if name is not None:
+            ticks[int(entry), name] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(all, idle) ticks of every core so far, from /proc/stat (idle includes I/O wait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(values), values[3] + values[4]
+
+
+class CpuUse:
+    """The cores the machine, each platform process and PostgreSQL and Redis kept busy between
+    `start()` and `stop()` (a process started in between counts whole; one that ended, not)."""
+
+    def __init__(self, platform: Platform):
+        self.platform = platform
+
+    def start(self) -> None:
+        self.groups = {
+            process.popen.pid: name
+            for name, process in self.platform.processes.items()
+            if process.running
+        }
+        self.began = time.monotonic()
+        self.before, self.machine_before = _cpu_ticks(self.groups), _machine_ticks()
+
+    def stop(self) -> dict:
+        after, (total, idle) = _cpu_ticks(self.groups), _machine_ticks()
+        seconds = time.monotonic() - self.began
+        used: dict[str, int] = {}
+        for key, ticks in after.items():
+            used[key[1]] = used.get(key[1], 0) + ticks - self.before.get(key, 0)
+        total -= self.machine_before[0]
+        idle -= self.machine_before[1]
+        cores = os.cpu_count() or 1
+        return {
+            "seconds": round(seconds, 2),
+            "machine_cores_busy": round((total - idle) / max(total, 1) * cores, 2),
+            "cores": {
+                name: round(ticks / CLOCK_TICKS / seconds, 2)
+                for name, ticks in sorted(used.items(), key=lambda item: -item[1])
+                if ticks
+            },
+        }
+
+
+# ------------------------------------------------------------------------------------------------
 # Memory: the resident set of every process of each service (gunicorn/uvicorn parent + workers)
 # ------------------------------------------------------------------------------------------------
 def group_pids(pgid: int) -> list[int]:

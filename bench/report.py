@@ -167,7 +167,11 @@ def _bus(bus: dict) -> list[str]:
         f"{_fmt(burst['producer_commits_per_s'], 1)}/s; missing {burst['missing']}.",
         f"- One Finance worker against two sharing its partitions, drains in turn: "
         f"{_fmt(scaled['one_per_s'], 1)} against {_fmt(scaled['two_per_s'], 1)} events/s, "
-        f"**{_fmt(scaled['ratio'], 3)}x**.",
+        f"**{_fmt(scaled['ratio'], 3)}x**; the machine kept "
+        f"{_fmt(scaled['busy']['one']['machine_cores'])} and "
+        f"{_fmt(scaled['busy']['two']['machine_cores'])} of its {scaled['busy']['cores']} cores "
+        f"busy, the Finance workers {_fmt(scaled['busy']['one']['finance_worker_cores'])} and "
+        f"{_fmt(scaled['busy']['two']['finance_worker_cores'])}.",
         f"- Event-producing writes (`PATCH /users/me`), {writes['writes']} in all: broker up p50 "
         f"{_fmt(writes['up']['latency_ms']['p50'])} / p99 {_fmt(writes['up']['latency_ms']['p99'])} "
         f"ms; broker down p50 {_fmt(writes['down']['latency_ms']['p50'])} / p99 "

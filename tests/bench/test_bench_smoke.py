@@ -121,6 +121,18 @@ def test_the_proxy_figure_compares_the_gateway_with_the_direct_call_and_the_floo
     assert {t["target"] for t in floor_targets} == {">= 0.6x"}
 
 
+# Whose CPU a drain may count: the platform's processes (workers by their index) and its servers.
+CPU_GROUPS = {
+    *(
+        f"{service}{suffix}"
+        for service in ("users", "grants", "finance")
+        for suffix in ("", "-worker", "-worker-1", "-relay")
+    ),
+    *("gateway", "floor", "proxy floor"),
+    *("postgres", "redis"),
+}
+
+
 def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down_writes(
     smoke_results,
 ):
@@ -134,6 +146,16 @@ def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down
         assert is_number(measured["events_per_s"])
     for round_ in figure["scaling"]["one_worker"] + figure["scaling"]["two_workers"]:
         assert round_["missing"] == 0
+        # The CPU of the drain (30 events here: a few clock ticks, so only its shape is checked).
+        cpu = round_["cpu"]
+        assert cpu["seconds"] >= 0
+        assert 0 <= cpu["machine_cores_busy"] <= os.cpu_count()
+        assert set(cpu["cores"]) <= CPU_GROUPS, cpu["cores"]
+    busy = figure["scaling"]["busy"]
+    assert busy["cores"] == os.cpu_count()
+    for workers in ("one", "two"):
+        assert 0 <= busy[workers]["machine_cores"] <= os.cpu_count()
+        assert is_number(busy[workers]["finance_worker_cores"])
     assert is_number(figure["scaling"]["ratio"])
     noop = figure["raw_celery_noop"]
     assert is_number(noop["before_per_s"]) and is_number(noop["after_per_s"])
