@@ -217,20 +217,12 @@ def _cpu_ticks(groups: dict[int, str]) -> dict[tuple[int, str], int]:
     """CPU ticks (user + system) used so far by each live process that belongs to one of `groups`
     (process group -> name) or is one of the shared servers, keyed by (pid, name)."""
     ticks = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        command = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
+    for pid, command, fields in _processes():
         name = groups.get(int(fields[2])) or next(
             (label for prefix, label in SHARED_SERVERS.items() if command.startswith(prefix)), None
         )
         if name is not None:
-            ticks[int(entry), name] = int(fields[11]) + int(fields[12])
+            ticks[pid, name] = int(fields[11]) + int(fields[12])
     return ticks
 
 
@@ -281,7 +273,12 @@ class CpuUse:
 # ------------------------------------------------------------------------------------------------
 def group_pids(pgid: int) -> list[int]:
     """Every live process in a process group (the harness starts each in its own session)."""
-    pids = []
+    return sorted(pid for pid, _, fields in _processes() if int(fields[2]) == pgid)
+
+
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Each live process: its pid, command name and the fields of /proc/<pid>/stat after the
+    name (state, ppid, pgrp, ...; utime and stime are [11] and [12])."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -290,10 +287,11 @@ def group_pids(pgid: int) -> list[int]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            pids.append(int(entry))
-    return sorted(pids)
+        yield (
+            int(entry),
+            stat[stat.index("(") + 1 : stat.rindex(")")],
+            stat[stat.rindex(")") + 2 :].split(),
+        )
 
 
 def memory_kib(pid: int) -> dict[str, int]:
