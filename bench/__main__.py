@@ -12,6 +12,7 @@ import datetime
 import os
 import platform as host
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,14 @@ def _versions(environment: dict[str, str]) -> dict:
         "redis": redis_version,
         "kernel": host.release(),
     }
+
+
+def _end_run(signum, frame):
+    # A run ended by SIGTERM (a timeout, a cancelled job) unwinds as an error would, so the
+    # platform it started is shut down rather than left running in its own sessions. A second
+    # SIGTERM must not cut that shutdown short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     root = Path(tempfile.mkdtemp(prefix="hms-bench-"))
+    signal.signal(signal.SIGTERM, _end_run)
     running = None
     failed = True
     try:

@@ -9,8 +9,12 @@ figures. `make bench` is the real run.
 import json
 import math
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +227,46 @@ def test_the_outputs_list_every_target_and_figure(smoke_results):
     ):
         assert heading in markdown
     assert "Targets:" in printed
+
+
+def test_a_run_ended_by_sigterm_shuts_its_platform_down(tmp_path):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "bench", "--smoke", "--output", str(tmp_path)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for line in bench.stdout:  # once the platform is up: "    (start: 12 s)"
+            if line.strip().startswith("(start:"):
+                break
+        bench.send_signal(signal.SIGTERM)
+        _, stderr = bench.communicate(timeout=120)
+    finally:
+        if bench.poll() is None:
+            bench.kill()
+    assert bench.returncode == 128 + signal.SIGTERM, stderr[-3000:]
+    assert not (tmp_path / "latest.json").exists()
+    root = Path(re.search(r"platform logs kept in (\S+)/logs", stderr).group(1))
+    assert (root / "logs" / "grants.log").exists()  # the platform had started
+    assert _processes_of(root) == [], "the platform's processes outlived the run"
+
+
+def _processes_of(root: Path) -> list[int]:
+    """The live processes started for a bench run (their environment names its folder)."""
+    marker = str(root).encode()
+    deadline = time.monotonic() + 10  # what is stopping may take a moment to be reaped
+    while True:
+        alive = []
+        for entry in os.listdir("/proc"):
+            try:
+                if entry.isdigit() and marker in Path(f"/proc/{entry}/environ").read_bytes():
+                    alive.append(int(entry))
+            except OSError:
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
