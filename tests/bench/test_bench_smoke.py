@@ -227,6 +227,11 @@ def test_the_outputs_list_every_target_and_figure(smoke_results):
     ):
         assert heading in markdown
     assert "Targets:" in printed
+    # What figures 2 and 3(d) measure beside their targets is written out, not only kept in JSON.
+    assert "| proxy floor req/s | proxy floor / direct | proxy floor / nginx |" in markdown
+    assert "the proxy floor keeps" in printed
+    assert f"of its {os.cpu_count()} cores busy, the Finance workers" in markdown
+    assert f"of {os.cpu_count()} cores, the Finance workers" in printed
 
 
 def test_a_run_ended_by_sigterm_shuts_its_platform_down(tmp_path):
