@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hms.bus.models import OutboxEvent
+from hms.bus.models import OutboxDelivery, OutboxEvent
 from hms.bus.outbox import (
     PublishOutsideTransaction,
     bus_status,
@@ -295,3 +295,87 @@ def test_a_commit_that_publishes_wakes_the_waiting_relay_on_postgresql():
     waiting.join(timeout=10)
 
     assert woken.is_set()  # long before its 30 s timeout
+
+
+def on_postgresql() -> None:
+    from django.db import connections
+
+    if connections[database_for("users")].vendor != "postgresql":
+        pytest.skip("PostgreSQL's path: commits notify, and statements are merged with WITH")
+
+
+def test_a_relay_pass_records_every_copy_it_sent_in_one_statement_on_postgresql(monkeypatch):
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    on_postgresql()
+    broker = FakeBroker().install(monkeypatch)
+    with service_atomic("users"):
+        publish(registered(4))  # to grants and finance
+        publish(registered(5))
+
+    with CaptureQueriesContext(connections[database_for("users")]) as queries:
+        assert relay_outbox("users").sent == 2
+
+    statements = [query["sql"] for query in queries if query["sql"] not in ("BEGIN", "COMMIT")]
+    # The unsent rows (locked), their copies already sent, then both consumers' copies and the
+    # rows marked sent at once.
+    assert len(statements) == 3, [sql[:80] for sql in statements]
+    assert {batch.consumer for batch in broker.batches} == {"grants", "finance"}
+    assert users_outbox().filter(sent_at__isnull=True).count() == 0
+    copies = OutboxDelivery.objects.using(database_for("users"))
+    assert copies.filter(sent_at__isnull=False, sends=1, next_send_at__isnull=False).count() == 4
+
+
+class RelayStopped(BaseException):
+    """Ends the relay's loop from a test (the loop survives any Exception)."""
+
+
+def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
+    monkeypatch, settings
+):
+    """At a steady rate every pass that sent an event was followed, 10 ms later, by one that found
+    nothing; the commit's notification says when there is more."""
+    import threading
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    from hms.bus.management.commands import bus_relay
+
+    on_postgresql()
+    settings.HMS_BUS_RELAY_INTERVAL = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 1.0
+    FakeBroker().install(monkeypatch)
+    monkeypatch.setattr(bus_relay.signal, "signal", lambda *args: None)  # pytest keeps its own
+    passes: list[tuple[float, int]] = []
+
+    def counted(service, **options):
+        relayed = relay_outbox(service, **options)
+        if service != "users":  # the suite's settings hold every service's database
+            return relayed
+        passes.append((time.monotonic(), relayed.sent))
+        if len(passes) == 3:
+            raise RelayStopped
+        return relayed
+
+    monkeypatch.setattr(bus_relay, "relay_outbox", counted)
+
+    def commit_once_the_relay_waits():
+        time.sleep(0.3)
+        try:
+            with service_atomic("users"):
+                publish(registered(4))
+        except Exception as exc:
+            passes.append((0, repr(exc)))
+        connections[database_for("users")].close()
+
+    committing = threading.Thread(target=commit_once_the_relay_waits)
+    committing.start()
+    with pytest.raises(RelayStopped):
+        call_command("bus_relay")
+    committing.join()
+
+    (_, first), (sent_at, second), (next_at, third) = passes
+    assert (first, second, third) == (0, 1, 0), passes
+    # Nothing committed after the send, so the next pass is the interval's, not the linger's.
+    assert next_at - sent_at > 0.5

@@ -3,6 +3,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
 from django.utils.module_loading import import_string
 
 from hms.bus.outbox import (
@@ -62,6 +63,8 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        alias = database_for(services[0])
+        notified = connections[alias].vendor == "postgresql"  # commits wake the relay (NOTIFY)
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
         while not stopping:
             heartbeat.beat()
@@ -94,15 +97,19 @@ class Command(BaseCommand):
                 self.stdout.write(f"sent {work}")
                 return
             try:
-                if work or held:
-                    # Let the commits that are under way land, so the next batch carries them;
-                    # held events are looked at again as soon (their queue may have drained).
+                if held or (work and not notified):
+                    # Held events are looked at again soon (their queue may have drained); where
+                    # commits do not notify, what committed during a pass is looked for as soon.
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
                 else:
+                    # The next commit wakes the relay, at once if one came during the pass (its
+                    # notification waits on the connection): a pass that sent everything is not
+                    # followed by one that finds nothing, which at a steady rate was every other.
                     wait_for_outbox(
-                        database_for(services[0]),
+                        alias,
                         min(settings.HMS_BUS_RELAY_INTERVAL, settings.HMS_BUS_ACK_FLUSH_INTERVAL),
                     )
+                    # Let the commits that are under way land, so the next batch carries them.
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
             except Exception as exc:
                 self.stderr.write(f"waiting for the outbox failed: {exc}")
