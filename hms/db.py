@@ -27,39 +27,64 @@ def service_atomic(service: str):
 
 
 def insert_returning(
-    alias: str, model, rows: list[dict], *, conflict: tuple[str, ...], update: str, returning: tuple
+    alias: str,
+    model,
+    rows: list[dict],
+    *,
+    conflict: tuple[str, ...],
+    update: str,
+    returning: tuple,
+    also: tuple | None = None,
 ) -> list[tuple]:
     """One multi-row `INSERT ... ON CONFLICT (conflict) <update> RETURNING returning` statement
     (PostgreSQL and SQLite alike); the rows it inserted (or, with DO UPDATE, met), as Python
     values. Where the ORM's get_or_create takes a savepoint and up to four round trips, this is
-    one, and it is safe against a concurrent insert of the same key."""
+    one, and it is safe against a concurrent insert of the same key.
+
+    `also` is `(model, rows, conflict)`: rows of another table inserted in the same statement
+    (ON CONFLICT DO NOTHING), as a data-modifying WITH: PostgreSQL only.
+    """
     if not rows:
         return []
     connection = connections[alias]
-    quote = connection.ops.quote_name
-    fields = {field.name: field for field in model._meta.concrete_fields}
-    names = list(rows[0])
-
-    def columns(chosen) -> str:
-        return ", ".join(quote(fields[name].column) for name in chosen)
-
-    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
-    params = [
-        fields[name].get_db_prep_save(row[name], connection) for row in rows for name in names
-    ]
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns(names)}) "  # noqa: S608 - names from the model; values are parameters
-        f"VALUES {', '.join([placeholders] * len(rows))} "
-        f"ON CONFLICT ({columns(conflict)}) {update} RETURNING {columns(returning)}"
-    )
+    sql, params = _insert_sql(connection, model, rows, conflict)
+    sql += f" {update} RETURNING {_columns(connection, model, returning)}"
+    if also and also[1]:
+        other, other_rows, other_conflict = also
+        before, before_params = _insert_sql(connection, other, other_rows, other_conflict)
+        sql, params = f"WITH also AS ({before} DO NOTHING) {sql}", [*before_params, *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    converters = [fields[name] for name in returning]
+    converters = [model._meta.get_field(name) for name in returning]
     return [
         tuple(field.to_python(value) for field, value in zip(converters, row, strict=True))
         for row in fetched
     ]
+
+
+def _columns(connection, model, names) -> str:
+    return ", ".join(
+        connection.ops.quote_name(model._meta.get_field(name).column) for name in names
+    )
+
+
+def _insert_sql(connection, model, rows: list[dict], conflict: tuple[str, ...]) -> tuple[str, list]:
+    """`INSERT INTO model (columns) VALUES ... ON CONFLICT (conflict)` and its parameters."""
+    names = list(rows[0])
+    fields = [model._meta.get_field(name) for name in names]
+    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+    params = [
+        field.get_db_prep_save(row[name], connection)
+        for row in rows
+        for name, field in zip(names, fields, strict=True)
+    ]
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model; values are parameters
+        f"({_columns(connection, model, names)}) VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT ({_columns(connection, model, conflict)})"
+    )
+    return sql, params
 
 
 def update_by_pk(alias: str, model, fields: Sequence[str], rows: Mapping[object, Sequence]) -> None:

@@ -125,7 +125,6 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
     before one of its aggregate's earlier events, or whatever a handler raised.
     """
     alias = database_for(consumer)
-    _owe_acknowledgements(alias, consumer, deliveries)
     claimed = _claim_inbox(alias, consumer, deliveries)
     positions = _lock_positions(
         alias,
@@ -253,21 +252,6 @@ def _apply_run(consumer: str, run: list[Delivery]) -> None:
     run.clear()
 
 
-def _owe_acknowledgements(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> None:
-    """The producers are to be told that this consumer holds these events (the relay tells them)."""
-    PendingAck.objects.using(alias).bulk_create(
-        [
-            PendingAck(
-                event_id=delivery.envelope.event_id,
-                producer=delivery.envelope.producer,
-                consumer=consumer,
-            )
-            for delivery in deliveries
-        ],
-        ignore_conflicts=True,
-    )
-
-
 def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> None:
     PendingAck.objects.using(alias).bulk_create(
         [PendingAck(event_id=event_id, producer=producer, consumer=consumer)],
@@ -276,8 +260,19 @@ def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> 
 
 
 def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> set:
-    """Insert the inbox rows; the event ids this consumer did not hold yet."""
+    """Insert the inbox rows, and owe each event's producer an acknowledgement (whether this
+    consumer held it already or not: the relay tells the producer, which stops sending it); the
+    event ids this consumer did not hold yet. On PostgreSQL both go in one statement."""
     now = timezone.now()
+    owed = [
+        {
+            "event_id": delivery.envelope.event_id,
+            "producer": delivery.envelope.producer,
+            "consumer": consumer,
+            "created_at": now,
+        }
+        for delivery in deliveries
+    ]
     rows = {
         delivery.envelope.event_id: {
             "event_id": delivery.envelope.event_id,
@@ -288,6 +283,11 @@ def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> s
         }
         for delivery in deliveries
     }
+    if connections[alias].vendor != "postgresql":
+        PendingAck.objects.using(alias).bulk_create(
+            [PendingAck(**row) for row in owed], ignore_conflicts=True
+        )
+        owed = []
     inserted = insert_returning(
         alias,
         InboxEvent,
@@ -295,6 +295,7 @@ def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> s
         conflict=("event_id", "consumer"),
         update="DO NOTHING",
         returning=("event_id",),
+        also=(PendingAck, owed, ("event_id", "consumer")),
     )
     return {event_id for (event_id,) in inserted}
 
