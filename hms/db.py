@@ -41,19 +41,22 @@ def insert_returning(
     values. Where the ORM's get_or_create takes a savepoint and up to four round trips, this is
     one, and it is safe against a concurrent insert of the same key.
 
-    `also` is `(model, rows, conflict)`: rows of another table inserted in the same statement
-    (ON CONFLICT DO NOTHING), as a data-modifying WITH: PostgreSQL only.
+    `also` is `(model, rows, conflict)`: rows of another table to insert with them (ON CONFLICT
+    DO NOTHING), in the same statement on PostgreSQL (a data-modifying WITH), in one just before
+    it elsewhere.
     """
     if not rows:
         return []
     connection = connections[alias]
     sql, params = _insert_sql(connection, model, rows, conflict)
     sql += f" {update} RETURNING {_columns(connection, model, returning)}"
-    if also and also[1]:
-        other, other_rows, other_conflict = also
-        before, before_params = _insert_sql(connection, other, other_rows, other_conflict)
-        sql, params = f"WITH also AS ({before} DO NOTHING) {sql}", [*before_params, *params]
     with connection.cursor() as cursor:
+        if also and also[1]:
+            before, before_params = _insert_sql(connection, *also)
+            if connection.vendor == "postgresql":
+                sql, params = f"WITH also AS ({before} DO NOTHING) {sql}", [*before_params, *params]
+            else:
+                cursor.execute(f"{before} DO NOTHING", before_params)
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
     converters = [model._meta.get_field(name) for name in returning]

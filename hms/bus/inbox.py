@@ -283,11 +283,6 @@ def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> s
         }
         for delivery in deliveries
     }
-    if connections[alias].vendor != "postgresql":
-        PendingAck.objects.using(alias).bulk_create(
-            [PendingAck(**row) for row in owed], ignore_conflicts=True
-        )
-        owed = []
     inserted = insert_returning(
         alias,
         InboxEvent,

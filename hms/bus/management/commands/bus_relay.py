@@ -64,7 +64,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         alias = database_for(services[0])
-        notified = connections[alias].vendor == "postgresql"  # commits wake the relay (NOTIFY)
+        commits_notify = connections[alias].vendor == "postgresql"  # they wake the relay
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
         while not stopping:
             heartbeat.beat()
@@ -97,7 +97,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"sent {work}")
                 return
             try:
-                if held or (work and not notified):
+                if held or (work and not commits_notify):
                     # Held events are looked at again soon (their queue may have drained); where
                     # commits do not notify, what committed during a pass is looked for as soon.
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
