@@ -74,7 +74,7 @@ def drop_unusable_database_connections(**kwargs):
     close_old_connections()
     if time.monotonic() - _last_task_end < ALIVE_WINDOW:
         for connection in connections.all(initialized_only=True):
-            if connection.connection is not None and not connection.errors_occurred:
+            if connection.connection is not None:  # errors were checked for just above
                 connection.health_check_done = True
 
 

@@ -4,6 +4,7 @@ asked whether they live when a task used them a moment ago (hms/celery.py)."""
 import time
 
 import pytest
+from celery.signals import task_postrun, task_prerun
 from django.db import connections
 
 from hms import celery as worker
@@ -26,10 +27,15 @@ def task_ended(seconds_ago: float, monkeypatch) -> None:
     monkeypatch.setattr(worker, "_last_task_end", time.monotonic() - seconds_ago)
 
 
+def task_starts() -> None:
+    """What the worker signals before each task (the hooks are connected in hms/celery.py)."""
+    task_prerun.send(sender=None, task_id="t", task=None, args=(), kwargs={})
+
+
 def test_a_connection_a_task_just_used_is_not_asked_again(connection, monkeypatch):
     task_ended(0.01, monkeypatch)
 
-    worker.drop_unusable_database_connections()
+    task_starts()
 
     assert connection.connection is not None
     assert connection.health_check_done  # the next query goes without a SELECT 1 first
@@ -38,7 +44,7 @@ def test_a_connection_a_task_just_used_is_not_asked_again(connection, monkeypatc
 def test_a_connection_idle_for_longer_is_checked_before_the_next_query(connection, monkeypatch):
     task_ended(worker.ALIVE_WINDOW + 1, monkeypatch)
 
-    worker.drop_unusable_database_connections()
+    task_starts()
 
     assert connection.connection is not None
     assert not connection.health_check_done
@@ -51,7 +57,7 @@ def test_a_connection_that_failed_is_checked_and_dropped_whenever_the_last_task_
     connection.errors_occurred = True
     connection.connection.close()  # the server went away under it
 
-    worker.drop_unusable_database_connections()
+    task_starts()
 
     assert connection.connection is None  # the next task opens a new one
 
@@ -59,6 +65,6 @@ def test_a_connection_that_failed_is_checked_and_dropped_whenever_the_last_task_
 def test_each_task_notes_when_it_ended(monkeypatch):
     task_ended(60, monkeypatch)
 
-    worker.note_the_task_end()
+    task_postrun.send(sender=None, task_id="t", task=None, args=(), kwargs={}, retval=None)
 
     assert time.monotonic() - worker._last_task_end < 1
