@@ -26,7 +26,6 @@ from apps.finance.models import (
     AwardDocument,
     AwardVersion,
     BudgetCategory,
-    BudgetPeriod,
     Disbursement,
     EntryKind,
     LedgerEntry,
@@ -39,7 +38,14 @@ from apps.finance.selectors import cents
 from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish, publish_many
-from hms.db import database_for, insert_returning, service_atomic, update_by_pk
+from hms.db import (
+    Inserting,
+    UpdatingByPk,
+    database_for,
+    insert_returning,
+    service_atomic,
+    write_together,
+)
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.formatting import money as format_money
@@ -529,19 +535,9 @@ def _record_obligations(
 ) -> None:
     """What new awards hold besides their own row: the FAIN (it takes the award's number), the
     budget periods, the reports owed, the budget categories, their obligations in the ledger and
-    version 1. One statement each, for any number of awards."""
-    update_by_pk(
-        obligations[0][0]._state.db,
-        Award,
-        ["fain"],
-        {award.pk: [award.fain] for award, _ in obligations},
-    )
-    BudgetPeriod.objects.bulk_create(
-        period
-        for award, _ in obligations
-        for period in budget_periods(award, terms[award.program_code].budget_period_months)
-    )
-    Report.objects.bulk_create(report for award, _ in obligations for report in new_reports(award))
+    version 1. For any number of awards, two statements on PostgreSQL: the categories (whose
+    keys the ledger needs), then the rest together."""
+    alias = obligations[0][0]._state.db
     categories = iter(
         BudgetCategory.objects.bulk_create(
             BudgetCategory(
@@ -572,8 +568,20 @@ def _record_obligations(
         ]
         # Version 1 is the award as obligated: nothing is read back.
         versions.append(_version(award, number=1, obligated=award.awarded_amount, categories=own))
-    LedgerEntry.objects.bulk_create(entries)
-    AwardVersion.objects.bulk_create(versions)
+    write_together(
+        alias,
+        UpdatingByPk(Award, ["fain"], {award.pk: [award.fain] for award, _ in obligations}),
+        Inserting(
+            [
+                period
+                for award, _ in obligations
+                for period in budget_periods(award, terms[award.program_code].budget_period_months)
+            ]
+        ),
+        Inserting([report for award, _ in obligations for report in new_reports(award)]),
+        Inserting(entries),
+        Inserting(versions),
+    )
 
 
 def record_version(award: Award, amendment: Amendment | None = None) -> AwardVersion:

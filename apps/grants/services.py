@@ -843,7 +843,8 @@ def applications_mark_awarded(
     Each `grant.awarded` carries its award's correlation id where `correlation_ids` gives one."""
     rule = transition_for("award", actor=actor)  # a wrong role is a 403, before any lookup
     causes = list(correlation_ids or [None] * len(awards))
-    with service_atomic(SERVICE):
+    # No savepoint when nested (the bus's inbox transaction): nothing here is caught and retried.
+    with transaction.atomic(using=database_for(SERVICE), savepoint=False):
         # Locked in id order, so that two batches never wait for each other in a circle.
         locked = (
             Application.objects.select_for_update(of=("self",))

@@ -145,6 +145,30 @@ def test_the_statements_of_a_delivered_batch_do_not_grow_with_its_size():
     assert statements(400, 2) == statements(500, 5)
 
 
+def test_what_new_awards_hold_besides_their_rows_takes_two_statements_on_postgresql():
+    if connections[FINANCE].vendor != "postgresql":
+        pytest.skip("one statement per table elsewhere")
+    batch = [grant_approved_envelope(application_id=600 + n) for n in range(3)]
+
+    with CaptureQueriesContext(connections[FINANCE]) as captured:
+        assert consume_batch("finance", batch, final_attempt=False) == []
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    award = next(
+        i for i, sql in enumerate(statements) if sql.startswith('INSERT INTO "finance_award"')
+    )
+    sequence = next(i for i, sql in enumerate(statements) if '"bus_aggregatesequence"' in sql)
+    # The categories (their keys go in the ledger), then the FAIN, the budget periods, the
+    # reports, the ledger and version 1 together.
+    assert sequence - award - 1 == 2
+    # Each holds what an award obligated alone holds (the test above compares it piece by piece).
+    alone = services.award_obligate(**vars(approval(610)))
+    for award in Award.objects.filter(application_id__in=[600, 601, 602]):
+        assert award.fain == fain_for("SBA-SBIR-2027-01", timezone.localdate(), award.pk)
+        assert holdings(award) == holdings(alone)
+        assert len(holdings(award)["reports"]) > 0 and len(holdings(award)["ledger"]) == 2
+
+
 def test_an_approval_that_fails_in_a_batch_is_retried_alone_and_the_others_are_obligated():
     good = [grant_approved_envelope(application_id=340 + n) for n in range(3)]
     bad = grant_approved_envelope(application_id=349, budget=(("Refund", "-200.00"),))

@@ -203,6 +203,22 @@ def test_a_batch_of_obligated_awards_moves_each_application_in_the_same_statemen
         assert published[application.pk]["correlation_id"] == envelope["correlation_id"]
 
 
+def test_an_obligated_award_is_applied_in_the_inbox_transaction_without_a_savepoint(open_program):
+    application = factories.approved(program=open_program)
+
+    with CaptureQueriesContext(connections[database_for("grants")]) as captured:
+        assert process_envelope("grants", factories.envelope(obligated(application))) == HANDLED
+
+    # The inbox's own transaction (a savepoint only because the test runs in one) and no other:
+    # nothing in the handler is caught and retried, so a savepoint would be two round trips more.
+    savepoints = [
+        query for query in captured.captured_queries if query["sql"].startswith("SAVEPOINT")
+    ]
+    assert len(savepoints) == 1
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.AWARDED
+
+
 def test_an_application_that_cannot_be_awarded_holds_back_only_itself_in_a_batch(open_program):
     approved = [factories.approved(program=open_program) for _ in range(2)]
     reviewing = factories.under_review(program=open_program)

@@ -1,0 +1,85 @@
+"""hms.db.write_together: several writes that return nothing, in one statement on PostgreSQL."""
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+
+from hms.bus.models import DeadLetter, OutboxDelivery, OutboxEvent
+from hms.db import Inserting, UpdatingByPk, database_for, write_together
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+GRANTS = database_for("grants")
+ON_POSTGRESQL = connections[GRANTS].vendor == "postgresql"
+
+
+def event(number: int) -> OutboxEvent:
+    return OutboxEvent.objects.using(GRANTS).create(
+        event_id=f"00000000-0000-4000-8000-{number:012d}",
+        event_type="grant.approved",
+        version=1,
+        aggregate=f"grants:{number}",
+        envelope={"n": number},
+    )
+
+
+def test_inserts_and_an_update_are_made_in_order_and_in_one_statement_on_postgresql():
+    first, second = event(1), event(2)
+
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        write_together(
+            GRANTS,
+            UpdatingByPk(OutboxEvent, ["attempts", "last_error"], {first.pk: [3, "refused"]}),
+            Inserting([OutboxDelivery(event=first, consumer="finance")]),
+            Inserting(
+                [OutboxDelivery(event=second, consumer=name) for name in ("users", "grants")]
+            ),
+            Inserting(
+                [
+                    DeadLetter(
+                        consumer="users", event_type="x.y", envelope={}, reason="handler_failed"
+                    )
+                ]
+            ),
+        )
+
+    assert len(captured) == (1 if ON_POSTGRESQL else 4)
+    first.refresh_from_db()
+    assert (first.attempts, first.last_error) == (3, "refused")
+    copies = OutboxDelivery.objects.using(GRANTS).order_by("event_id", "consumer")
+    assert [(copy.event_id, copy.consumer, copy.sends) for copy in copies] == [
+        (first.pk, "finance", 0),
+        (second.pk, "grants", 0),
+        (second.pk, "users", 0),
+    ]
+    letter = DeadLetter.objects.using(GRANTS).get()
+    # The model's defaults are filled as bulk_create fills them.
+    assert (letter.attempts, letter.replayed_at) == (1, None) and letter.created_at is not None
+
+
+def test_a_failing_write_makes_none_of_them_on_postgresql():
+    if not ON_POSTGRESQL:
+        pytest.skip("one statement only on PostgreSQL; elsewhere the caller's transaction undoes")
+    first = event(3)
+
+    with pytest.raises(Exception, match="duplicate key"):
+        write_together(
+            GRANTS,
+            Inserting([OutboxDelivery(event=first, consumer="users")]),
+            Inserting([OutboxDelivery(event=first, consumer="users")]),  # the same copy again
+        )
+
+
+def test_empty_writes_are_skipped_and_none_at_all_is_no_statement():
+    first = event(4)
+
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        write_together(GRANTS, Inserting([]), UpdatingByPk(OutboxEvent, ["attempts"], {}))
+    assert len(captured) == 0
+
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        write_together(
+            GRANTS, Inserting([]), Inserting([OutboxDelivery(event=first, consumer="users")])
+        )
+    assert len(captured) == 1
+    assert OutboxDelivery.objects.using(GRANTS).filter(event=first).count() == 1
