@@ -141,10 +141,12 @@ class UpdatingByPk:
 
 
 def write_together(alias: str, *writes: Inserting | UpdatingByPk) -> None:
-    """Make several writes that return nothing, in order: on PostgreSQL in one statement (each
-    but the last a data-modifying WITH), so in one round trip where the ORM takes one per write;
-    elsewhere one by one (`bulk_create`, `update_by_pk`). Inserted objects get no primary key
-    back. Empty writes are skipped."""
+    """Make several writes that return nothing: on PostgreSQL in one statement (each but the
+    last a data-modifying WITH), so in one round trip where the ORM takes one per write; elsewhere
+    one by one (`bulk_create`, `update_by_pk`). In one statement the writes run on one snapshot
+    in no set order, so they must not touch the same rows or depend on each other's (foreign
+    keys to rows written earlier are fine). Inserted objects are unsaved ones with no primary
+    key yet, and get none back. Empty writes are skipped."""
     writes = tuple(write for write in writes if _rows_of(write))
     if not writes:
         return
@@ -178,6 +180,8 @@ def _insert_objects_sql(connection, alias: str, objects: Sequence[Model]) -> tup
     """The one INSERT `bulk_create` makes for unsaved objects of one model on PostgreSQL (an
     UNNEST of one array per column), without RETURNING; the objects then count as saved."""
     model = type(objects[0])
+    if any(obj.pk is not None for obj in objects) and isinstance(model._meta.pk, AutoField):
+        raise ValueError(f"write_together inserts new {model.__name__} rows, not saved ones")
     fields = [
         field
         for field in model._meta.concrete_fields

@@ -23,7 +23,7 @@ def event(number: int) -> OutboxEvent:
     )
 
 
-def test_inserts_and_an_update_are_made_in_order_and_in_one_statement_on_postgresql():
+def test_inserts_and_an_update_are_all_made_and_in_one_statement_on_postgresql():
     first, second = event(1), event(2)
 
     with CaptureQueriesContext(connections[GRANTS]) as captured:
@@ -68,6 +68,16 @@ def test_a_failing_write_makes_none_of_them_on_postgresql():
             Inserting([OutboxDelivery(event=first, consumer="users")]),
             Inserting([OutboxDelivery(event=first, consumer="users")]),  # the same copy again
         )
+
+
+def test_an_object_that_has_its_key_already_is_refused_on_postgresql():
+    if not ON_POSTGRESQL:
+        pytest.skip("elsewhere bulk_create inserts it with its key")
+    copy = OutboxDelivery(pk=12345, event=event(5), consumer="users")
+
+    with pytest.raises(ValueError, match="new OutboxDelivery rows"):
+        write_together(GRANTS, Inserting([copy]))
+    assert not OutboxDelivery.objects.using(GRANTS).exists()
 
 
 def test_empty_writes_are_skipped_and_none_at_all_is_no_statement():
