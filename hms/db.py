@@ -22,9 +22,13 @@ def database_for(service: str) -> str:
     return settings.HMS_SERVICE_DATABASES.get(service, DEFAULT_DB_ALIAS)
 
 
-def service_atomic(service: str):
-    """`transaction.atomic` on the service's own database: its state and its outbox commit together."""
-    return transaction.atomic(using=database_for(service))
+def service_atomic(service: str, *, savepoint: bool = True):
+    """`transaction.atomic` on the service's own database: its state and its outbox commit together.
+
+    `savepoint=False` where the work, nested in another transaction (a bus handler's, in the
+    inbox's), is never caught and retried: its failure fails the whole transaction, and the
+    savepoint would cost two round trips for nothing."""
+    return transaction.atomic(using=database_for(service), savepoint=savepoint)
 
 
 def insert_returning(

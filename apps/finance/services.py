@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -456,8 +455,7 @@ def awards_obligate(
     amounts = [money(approval.awarded_amount, field="awarded_amount") for approval in approvals]
     causes = list(correlation_ids or [None] * len(approvals))
     alias = database_for("finance")
-    # No savepoint when nested (the bus's inbox transaction): nothing here is caught and retried.
-    with transaction.atomic(using=alias, savepoint=False):
+    with service_atomic("finance", savepoint=False):  # a bus handler's work, in the inbox's
         terms = program_terms_of({approval.program_code for approval in approvals})
         now, today = timezone.now(), timezone.localdate()
         rows = [

@@ -843,8 +843,7 @@ def applications_mark_awarded(
     Each `grant.awarded` carries its award's correlation id where `correlation_ids` gives one."""
     rule = transition_for("award", actor=actor)  # a wrong role is a 403, before any lookup
     causes = list(correlation_ids or [None] * len(awards))
-    # No savepoint when nested (the bus's inbox transaction): nothing here is caught and retried.
-    with transaction.atomic(using=database_for(SERVICE), savepoint=False):
+    with service_atomic(SERVICE, savepoint=False):  # a bus handler's work, in the inbox's
         # Locked in id order, so that two batches never wait for each other in a circle.
         locked = (
             Application.objects.select_for_update(of=("self",))
