@@ -154,6 +154,9 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk) -> None:
     writes = tuple(write for write in writes if _rows_of(write))
     if not writes:
         return
+    for write in writes:
+        if isinstance(write, Inserting):
+            _refuse_saved(write.objects)
     connection = connections[alias]
     if connection.vendor != "postgresql":
         for write in writes:
@@ -176,6 +179,14 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk) -> None:
         cursor.execute(sql, params)
 
 
+def _refuse_saved(objects: Sequence[Model]) -> None:
+    """On every database alike: `bulk_create` elsewhere would insert a saved object with its key,
+    the INSERT made here without it."""
+    model = type(objects[0])
+    if isinstance(model._meta.pk, AutoField) and any(obj.pk is not None for obj in objects):
+        raise ValueError(f"write_together inserts new {model.__name__} rows, not saved ones")
+
+
 def _rows_of(write: Inserting | UpdatingByPk):
     return write.objects if isinstance(write, Inserting) else write.rows
 
@@ -184,8 +195,6 @@ def _insert_objects_sql(connection, alias: str, objects: Sequence[Model]) -> tup
     """The one INSERT `bulk_create` makes for unsaved objects of one model on PostgreSQL (an
     UNNEST of one array per column), without RETURNING; the objects then count as saved."""
     model = type(objects[0])
-    if any(obj.pk is not None for obj in objects) and isinstance(model._meta.pk, AutoField):
-        raise ValueError(f"write_together inserts new {model.__name__} rows, not saved ones")
     fields = [
         field
         for field in model._meta.concrete_fields

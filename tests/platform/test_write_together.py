@@ -69,9 +69,7 @@ def test_a_write_that_breaks_a_constraint_raises_the_databases_error():
     assert not OutboxDelivery.objects.using(GRANTS).filter(event=first).exists()
 
 
-def test_an_object_that_has_its_key_already_is_refused_on_postgresql():
-    if not ON_POSTGRESQL:
-        pytest.skip("elsewhere bulk_create inserts it with its key")
+def test_an_object_that_has_its_key_already_is_refused_on_either_database():
     copy = OutboxDelivery(pk=12345, event=event(5), consumer="users")
 
     with pytest.raises(ValueError, match="new OutboxDelivery rows"):
