@@ -63,6 +63,10 @@ MFA_APPS = ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp
 # person who mistyped once wait for seconds with the right code in hand.
 OTP_TOTP_THROTTLE_FACTOR = 0
 OTP_STATIC_THROTTLE_FACTOR = 0
+# A code is accepted a period either side of our clock, always. django-otp's drift sync would move
+# that window to wherever the last accepted code lay: after a code typed as it changed (a period
+# behind), a phone a second ahead at the next sign-in is refused, and counted toward the lock.
+OTP_TOTP_SYNC = False
 # Where a service's admin finds people's names (hms.people.columns): its read model, or for the
 # User Service its own profiles.
 HMS_PEOPLE_MODEL = "people.Person"

@@ -69,7 +69,7 @@ def test_a_rotated_key_signs_new_tokens_old_ones_stay_valid_and_a_withdrawn_one_
 
     # A leak: a newer key signs at once, and the leaked one is withdrawn.
     rotate(platform, "--now")
-    assert rotate(platform, "--withdraw", rotated) == rotated
+    assert rotate(platform, f"--withdraw={rotated}") == rotated
     started = time.monotonic()
     wait_until(
         lambda: seen(platform, after) == everywhere(401),

@@ -1,10 +1,12 @@
 """Two-step sign-in for applicants (apps.users.mfa): an authenticator app's codes, recovery codes
 for a lost phone, and a sign-in that asks for a code once it is on."""
 
+import base64
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.test import Client
+from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
 from apps.users import services
@@ -37,6 +39,24 @@ def turn_on(client) -> tuple[str, list[str]]:
     confirmed = client.post("/users/me/mfa/confirm", {"code": code(secret, -1)}, format="json")
     assert confirmed.status_code == 200, confirmed.json()
     return secret, confirmed.json()["recovery_codes"]
+
+
+PERIOD = 30
+
+
+class FrozenClock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def code_at(key: str, moment: float) -> str:
+    """What the app shows at `moment` (seconds since the epoch)."""
+    app = TOTP(base64.b32decode(key))
+    app.time = moment
+    return f"{app.token():06d}"
 
 
 def test_setting_it_up_gives_a_secret_to_scan_and_changes_nothing_until_confirmed(applicant):
@@ -95,6 +115,20 @@ def test_a_recovery_code_signs_in_once(applicant):
     assert sign_in(person.email, codes[0]).status_code == 200
     assert problem(sign_in(person.email, codes[0]))["code"] == "otp_invalid"  # spent
     assert client.get("/users/me/mfa").json()["recovery_codes_left"] == 9
+
+
+def test_a_code_a_period_either_side_of_our_clock_is_accepted_whatever_the_last_one_was(
+    individual, monkeypatch
+):
+    """A code typed as it changed (a period behind) must not move the window: the next sign-in,
+    from a phone a second ahead, is a period ahead of our clock and is accepted too."""
+    key = factories.with_authenticator(individual)
+    clock = FrozenClock(100 * PERIOD + 0.5)  # half a second into period 100
+    monkeypatch.setattr("django_otp.plugins.otp_totp.models.time", clock)
+
+    assert sign_in(individual.email, code_at(key, 99 * PERIOD + 29.5)).status_code == 200
+    clock.now = 103 * PERIOD + 29.5
+    assert sign_in(individual.email, code_at(key, 104 * PERIOD + 0.5)).status_code == 200
 
 
 def test_turning_it_off_needs_the_password_and_a_code(applicant):

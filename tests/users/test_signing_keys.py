@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from apps.users import services
@@ -154,6 +154,22 @@ def test_the_command_rotates_and_lists(key_dir, capsys):
     assert out.startswith(f"added {added}, signing from ")
     assert f"{added}  from " in out and "signs now" in out
     assert "retired, published" in out  # the first key, until its tokens have expired
+
+
+def test_the_command_withdraws_a_key_named_after_an_equals_sign_even_one_beginning_with_a_dash(
+    key_dir, capsys
+):
+    first = jwks.key_directory().signing_key()
+    call_command("rotate_signing_key", "--now")
+    capsys.readouterr()
+
+    call_command("rotate_signing_key", f"--withdraw={first.kid}")
+
+    assert capsys.readouterr().out.splitlines()[0] == f"withdrew {first.kid}"
+    assert first.kid not in {key.kid for key in jwks.key_directory().on_disk()}
+    # A thumbprint is base64url: one id in 64 begins with "-", an option to argparse without "=".
+    with pytest.raises(CommandError, match="No signing key has the id -x1"):
+        call_command("rotate_signing_key", "--withdraw=-x1")
 
 
 # -- the JWKS --------------------------------------------------------------------------------------

@@ -21,7 +21,11 @@ class Command(BaseCommand):
         action = parser.add_mutually_exclusive_group()
         action.add_argument("--now", action="store_true", help="The new key signs at once.")
         action.add_argument("--list", action="store_true", help="Only list the keys.")
-        action.add_argument("--withdraw", metavar="KID", help="Delete a leaked key at once.")
+        action.add_argument(
+            "--withdraw",
+            metavar="KID",
+            help="Delete a leaked key at once; write --withdraw=KID (an id may begin with '-').",
+        )
 
     def handle(self, *args, now, list, withdraw, **options):
         try:
