@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import AutoField, Model, QuerySet
+from django.db.models import AutoField, DecimalField, Field, Model, QuerySet
 from django.db.models.sql import InsertQuery
 
 
@@ -31,6 +31,19 @@ def service_atomic(service: str, *, savepoint: bool = True):
     return transaction.atomic(using=database_for(service), savepoint=savepoint)
 
 
+@dataclass(frozen=True)
+class Upsert:
+    """One multi-row `INSERT ... ON CONFLICT (conflict) <update> [RETURNING returning]`, for
+    `insert_returning` and `upsert_together`. `rows` are dicts of field name to value, all with
+    the same names."""
+
+    model: type[Model]
+    rows: Sequence[dict]
+    conflict: tuple[str, ...]
+    update: str = "DO NOTHING"
+    returning: tuple[str, ...] = ()
+
+
 def insert_returning(
     alias: str,
     model,
@@ -39,36 +52,90 @@ def insert_returning(
     conflict: tuple[str, ...],
     update: str,
     returning: tuple,
-    also: tuple | None = None,
 ) -> list[tuple]:
     """One multi-row `INSERT ... ON CONFLICT (conflict) <update> RETURNING returning` statement
     (PostgreSQL and SQLite alike); the rows it inserted (or, with DO UPDATE, met), as Python
     values. Where the ORM's get_or_create takes a savepoint and up to four round trips, this is
-    one, and it is safe against a concurrent insert of the same key.
+    one, and it is safe against a concurrent insert of the same key."""
+    return _upsert(connections[alias], Upsert(model, rows, conflict, update, returning))
 
-    `also` is `(model, rows, conflict)`: rows of another table to insert with them (ON CONFLICT
-    DO NOTHING), in the same statement on PostgreSQL (a data-modifying WITH), in one just before
-    it elsewhere.
-    """
-    if not rows:
-        return []
+
+def upsert_together(alias: str, *upserts: Upsert) -> list[list[tuple]]:
+    """Several upserts of different tables, each one's returned rows (as `insert_returning`
+    gives them), in their order: on PostgreSQL in one statement (each a data-modifying WITH), so
+    in one round trip; elsewhere one by one, in order. In one statement they run on one snapshot
+    in no set order: they must not touch the same rows or read each other's. Empty ones are
+    skipped (and return nothing). What they return comes through JSON there: numbers, text,
+    UUIDs, timestamps and booleans come back as a query's would (decimals as text, never a
+    float); a JSON column would not."""
     connection = connections[alias]
-    sql, params = _insert_sql(connection, model, rows, conflict)
-    sql += f" {update} RETURNING {_columns(connection, model, returning)}"
+    present = [upsert for upsert in upserts if upsert.rows]
+    if connection.vendor != "postgresql" or len(present) < 2:
+        return [_upsert(connection, upsert) if upsert.rows else [] for upsert in upserts]
+    ctes, selects, params = [], [], []
+    for index, upsert in enumerate(present):
+        sql, upsert_params = _upsert_sql(connection, upsert)
+        ctes.append(f"upsert{index} AS ({sql})")
+        params += upsert_params
+        if upsert.returning:
+            # One column of JSON arrays, so that rows of different shapes share the UNION;
+            # decimals as text, so that money never passes through a float.
+            columns = ", ".join(
+                f"{column}::text" if isinstance(field, DecimalField) else column
+                for field, column in _returned_columns(connection, upsert)
+            )
+            selects.append(f"SELECT {index}, json_build_array({columns}) FROM upsert{index}")  # noqa: S608 - names from the model
+    sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
+    returned: dict[int, list[tuple]] = {index: [] for index in range(len(present))}
+    readers = [_python_reader(connection, upsert) for upsert in present]
     with connection.cursor() as cursor:
-        if also and also[1]:
-            before, before_params = _insert_sql(connection, *also)
-            if connection.vendor == "postgresql":
-                sql, params = f"WITH also AS ({before} DO NOTHING) {sql}", [*before_params, *params]
-            else:
-                cursor.execute(f"{before} DO NOTHING", before_params)
         cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    converters = [model._meta.get_field(name) for name in returning]
-    return [
-        tuple(field.to_python(value) for field, value in zip(converters, row, strict=True))
-        for row in fetched
-    ]
+        for index, values in cursor.fetchall():
+            returned[index].append(readers[index](values))
+    by_upsert = {id(upsert): returned[index] for index, upsert in enumerate(present)}
+    return [by_upsert.get(id(upsert), []) for upsert in upserts]
+
+
+def _returned_columns(connection, upsert: Upsert) -> list[tuple[Field, str]]:
+    fields = [upsert.model._meta.get_field(name) for name in upsert.returning]
+    return [(field, connection.ops.quote_name(field.column)) for field in fields]
+
+
+def _upsert(connection, upsert: Upsert) -> list[tuple]:
+    sql, params = _upsert_sql(connection, upsert)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall() if upsert.returning else []
+    read = _python_reader(connection, upsert)
+    return [read(row) for row in fetched]
+
+
+def _upsert_sql(connection, upsert: Upsert) -> tuple[str, list]:
+    sql, params = _insert_sql(connection, upsert.model, list(upsert.rows), upsert.conflict)
+    sql += f" {upsert.update}"
+    if upsert.returning:
+        sql += f" RETURNING {_columns(connection, upsert.model, upsert.returning)}"
+    return sql, params
+
+
+def _python_reader(connection, upsert: Upsert) -> Callable[[Sequence], tuple]:
+    """Turns a returned row into Python values as a query's would be: the backend's converters
+    (SQLite's timestamps, made aware), then the field's own (PostgreSQL's, in JSON, are text)."""
+    columns = []
+    for name in upsert.returning:
+        column = upsert.model._meta.get_field(name).get_col(upsert.model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        columns.append((column, converters))
+
+    def read(values: Sequence) -> tuple:
+        row = []
+        for (column, converters), value in zip(columns, values, strict=True):
+            for converter in converters:
+                value = converter(value, column, connection)
+            row.append(column.target.to_python(value))
+        return tuple(row)
+
+    return read
 
 
 def _columns(connection, model, names) -> str:

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
 from hms.context import correlation_id
-from hms.db import database_for, insert_returning, update_by_pk
+from hms.db import Upsert, database_for, upsert_together
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
@@ -125,16 +125,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
     before one of its aggregate's earlier events, or whatever a handler raised.
     """
     alias = database_for(consumer)
-    claimed = _claim_inbox(alias, consumer, deliveries)
-    positions = _lock_positions(
-        alias,
-        consumer,
-        {
-            delivery.event.aggregate
-            for delivery in deliveries
-            if delivery.envelope.event_id in claimed and consumer in delivery.envelope.sequences
-        },
-    )
+    claimed, positions = _claim(alias, consumer, deliveries)
     outcomes: list[str] = []
     superseded: list = []
     moved: dict[str, int] = {}
@@ -148,7 +139,7 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
         claimed.discard(envelope.event_id)  # a second copy in the same batch is a duplicate
         sequence = envelope.sequences.get(consumer)
         if sequence is not None:
-            last = moved.get(event.aggregate, positions[event.aggregate][1])
+            last = moved.get(event.aggregate, positions[event.aggregate])
             if sequence <= last:
                 logger.info(
                     "event %s %s (#%s of %s) superseded by #%s in %s",
@@ -181,14 +172,6 @@ def apply_deliveries(consumer: str, deliveries: Sequence[Delivery]) -> list[str]
     if superseded:
         InboxEvent.objects.using(alias).filter(consumer=consumer, event_id__in=superseded).update(
             outcome=InboxEvent.Outcome.SUPERSEDED
-        )
-    if moved:
-        now = timezone.now()
-        update_by_pk(
-            alias,
-            AggregatePosition,
-            ["last_sequence", "updated_at"],
-            {positions[aggregate][0]: [sequence, now] for aggregate, sequence in moved.items()},
         )
     return outcomes
 
@@ -259,10 +242,17 @@ def _owe_acknowledgement(alias: str, event_id, producer: str, consumer: str) -> 
     )
 
 
-def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> set:
-    """Insert the inbox rows, and owe each event's producer an acknowledgement (whether this
-    consumer held it already or not: the relay tells the producer, which stops sending it); the
-    event ids this consumer did not hold yet. On PostgreSQL both go in one statement."""
+def _claim(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> tuple[set, dict[str, int]]:
+    """Insert the inbox rows; owe each event's producer an acknowledgement, whether this consumer
+    held the event already or not (the relay tells the producer, which stops sending it); and
+    move the consumer's position in each aggregate to the newest sequence delivered. Returns the
+    event ids this consumer did not hold yet, and each aggregate's position before.
+
+    Moving the positions first is what applying would leave them at: if the transaction commits,
+    every new event was applied or superseded (a copy already held is older than its position),
+    and if anything fails, the positions roll back with the rest. The upsert locks each position
+    row (in a stable order) until the transaction ends, so a worker holding a redelivered copy
+    waits, then reads the position this one left. On PostgreSQL the three go in one statement."""
     now = timezone.now()
     owed = [
         {
@@ -283,36 +273,46 @@ def _claim_inbox(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> s
         }
         for delivery in deliveries
     }
-    inserted = insert_returning(
-        alias,
-        InboxEvent,
-        list(rows.values()),
-        conflict=("event_id", "consumer"),
-        update="DO NOTHING",
-        returning=("event_id",),
-        also=(PendingAck, owed, ("event_id", "consumer")),
-    )
-    return {event_id for (event_id,) in inserted}
-
-
-def _lock_positions(alias: str, consumer: str, aggregates: set[str]) -> dict[str, tuple[int, int]]:
-    """The consumer's position in each aggregate as (row id, last sequence), each row locked until
-    the transaction ends (ON CONFLICT DO UPDATE locks the rows it meets), in a stable order."""
+    newest: dict[str, int] = {}
+    for delivery in deliveries:
+        sequence = delivery.envelope.sequences.get(consumer)
+        if sequence is not None:
+            aggregate = delivery.event.aggregate
+            newest[aggregate] = max(sequence, newest.get(aggregate, 0))
     quote = connections[alias].ops.quote_name
-    column = quote("last_sequence")
-    now = timezone.now()
-    rows = insert_returning(
+    table, last = quote(AggregatePosition._meta.db_table), quote("last_sequence")
+    greatest = "GREATEST" if connections[alias].vendor == "postgresql" else "MAX"
+    inserted, moved, _ = upsert_together(
         alias,
-        AggregatePosition,
-        [
-            {"consumer": consumer, "aggregate": aggregate, "last_sequence": 0, "updated_at": now}
-            for aggregate in sorted(aggregates)
-        ],
-        conflict=("consumer", "aggregate"),
-        update=f"DO UPDATE SET {column} = {quote(AggregatePosition._meta.db_table)}.{column}",
-        returning=("aggregate", "id", "last_sequence"),
+        Upsert(
+            InboxEvent,
+            list(rows.values()),
+            conflict=("event_id", "consumer"),
+            returning=("event_id",),
+        ),
+        Upsert(
+            AggregatePosition,
+            [
+                {
+                    "consumer": consumer,
+                    "aggregate": aggregate,
+                    "last_sequence": newest[aggregate],
+                    "previous_sequence": 0,
+                    "updated_at": now,
+                }
+                for aggregate in sorted(newest)
+            ],
+            conflict=("consumer", "aggregate"),
+            update=(
+                f"DO UPDATE SET {quote('previous_sequence')} = {table}.{last}, "
+                f"{last} = {greatest}({table}.{last}, EXCLUDED.{last}), "
+                f"{quote('updated_at')} = EXCLUDED.{quote('updated_at')}"
+            ),
+            returning=("aggregate", "previous_sequence"),
+        ),
+        Upsert(PendingAck, owed, conflict=("event_id", "consumer")),
     )
-    return {aggregate: (pk, last) for aggregate, pk, last in rows}
+    return {event_id for (event_id,) in inserted}, dict(moved)
 
 
 def consume(

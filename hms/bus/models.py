@@ -101,6 +101,9 @@ class AggregatePosition(models.Model):
     consumer = models.CharField(max_length=50)
     aggregate = models.CharField(max_length=120)
     last_sequence = models.PositiveBigIntegerField(default=0)
+    # What last_sequence was before the transaction that last moved it: the inbox moves a
+    # position and reads where it stood in one statement (hms.bus.inbox._claim).
+    previous_sequence = models.PositiveBigIntegerField(default=0, db_default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

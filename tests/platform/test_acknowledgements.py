@@ -213,27 +213,3 @@ def test_pruning_keeps_what_is_recent_or_unacknowledged(broker, settings):
     left = set(OutboxEvent.objects.using(USERS).values_list("pk", flat=True))
     assert left == {old_unacked.pk, recent.pk}
     assert not InboxEvent.objects.using(GRANTS).exists()
-
-
-def test_the_inbox_row_and_the_acknowledgement_owed_go_in_one_statement_on_postgresql(
-    test_handlers,
-):
-    from django.db import connections
-    from django.test.utils import CaptureQueriesContext
-
-    if connections[GRANTS].vendor != "postgresql":
-        pytest.skip("a data-modifying WITH is PostgreSQL's")
-    applied = envelope_for(registered(5))
-
-    with CaptureQueriesContext(connections[GRANTS]) as queries:
-        assert process_envelope("grants", applied) == HANDLED
-
-    touching = [
-        query["sql"]
-        for query in queries
-        if '"bus_pendingack"' in query["sql"] or '"bus_inboxevent"' in query["sql"]
-    ]
-    assert len(touching) == 1, touching
-    assert touching[0].startswith('WITH also AS (INSERT INTO "bus_pendingack"')
-    assert InboxEvent.objects.using(GRANTS).filter(event_id=applied["event_id"]).exists()
-    assert PendingAck.objects.using(GRANTS).filter(event_id=applied["event_id"]).exists()

@@ -85,6 +85,31 @@ def test_the_bookkeeping_of_a_batch_does_not_grow_with_its_size(test_handlers):
     assert statements(2, first_user=100) == statements(40, first_user=200)
 
 
+def test_a_batch_s_bookkeeping_is_one_statement_on_postgresql(test_handlers):
+    if connections[GRANTS].vendor != "postgresql":
+        pytest.skip("a data-modifying WITH is PostgreSQL's")
+    consume_batch("grants", [update(4, "Ada", 1)], final_attempt=False)
+    batch = [update(4, "Ada Lovelace", 2), update(5, "Acme", 1), update(4, "Ada L.", 3)]
+
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        assert consume_batch("grants", batch, final_attempt=False) == []
+
+    # The test handlers write nothing: the inbox rows, the acknowledgements owed and the
+    # positions, read and moved, are the one statement in the batch's transaction.
+    statements = [query["sql"] for query in captured]
+    assert statements[0] == "BEGIN" and statements[-1] == "COMMIT", statements
+    assert len(statements) == 3, statements
+    statement = statements[1]
+    for table in ("bus_inboxevent", "bus_pendingack", "bus_aggregateposition"):
+        assert f'INSERT INTO "{table}"' in statement, table
+    assert {envelope["event_id"] for envelope in batch} < set(inbox()) and len(inbox()) == 4
+    assert PendingAck.objects.using(GRANTS).count() == 4
+    positions = AggregatePosition.objects.using(GRANTS).values_list(
+        "aggregate", "last_sequence", "previous_sequence"
+    )
+    assert set(positions) == {("user:4", 3, 1), ("user:5", 1, 0)}
+
+
 def test_a_copy_the_consumer_already_holds_is_skipped_inside_a_batch(test_handlers):
     first = update(4, "Ada", 1)
     consume_batch("grants", [first], final_attempt=False)
