@@ -69,13 +69,13 @@ def upsert_together(alias: str, *upserts: Upsert) -> list[list[tuple]]:
     UUIDs, timestamps and booleans come back as a query's would (decimals as text, never a
     float); a JSON column would not."""
     connection = connections[alias]
-    present = [upsert for upsert in upserts if upsert.rows]
+    present = [(part, upsert) for part, upsert in enumerate(upserts) if upsert.rows]
     if connection.vendor != "postgresql" or len(present) < 2:
-        return [_upsert(connection, upsert) if upsert.rows else [] for upsert in upserts]
+        return [_upsert(connection, upsert) for upsert in upserts]
     ctes, selects, params = [], [], []
-    for index, upsert in enumerate(present):
+    for part, upsert in present:
         sql, upsert_params = _upsert_sql(connection, upsert)
-        ctes.append(f"upsert{index} AS ({sql})")
+        ctes.append(f"upsert{part} AS ({sql})")
         params += upsert_params
         if upsert.returning:
             # One column of JSON arrays, so that rows of different shapes share the UNION;
@@ -84,16 +84,15 @@ def upsert_together(alias: str, *upserts: Upsert) -> list[list[tuple]]:
                 f"{column}::text" if isinstance(field, DecimalField) else column
                 for field, column in _returned_columns(connection, upsert)
             )
-            selects.append(f"SELECT {index}, json_build_array({columns}) FROM upsert{index}")  # noqa: S608 - names from the model
+            selects.append(f"SELECT {part}, json_build_array({columns}) FROM upsert{part}")  # noqa: S608 - names from the model
     sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
-    returned: dict[int, list[tuple]] = {index: [] for index in range(len(present))}
-    readers = [_python_reader(connection, upsert) for upsert in present]
+    readers = {part: _python_reader(connection, upsert) for part, upsert in present}
+    returned: list[list[tuple]] = [[] for _ in upserts]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        for index, values in cursor.fetchall():
-            returned[index].append(readers[index](values))
-    by_upsert = {id(upsert): returned[index] for index, upsert in enumerate(present)}
-    return [by_upsert.get(id(upsert), []) for upsert in upserts]
+        for part, values in cursor.fetchall():
+            returned[part].append(readers[part](values))
+    return returned
 
 
 def _returned_columns(connection, upsert: Upsert) -> list[tuple[Field, str]]:
@@ -102,6 +101,8 @@ def _returned_columns(connection, upsert: Upsert) -> list[tuple[Field, str]]:
 
 
 def _upsert(connection, upsert: Upsert) -> list[tuple]:
+    if not upsert.rows:
+        return []
     sql, params = _upsert_sql(connection, upsert)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -8,7 +8,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from hms.bus.models import AggregatePosition, InboxEvent, PendingAck
-from hms.db import Upsert, database_for, upsert_together
+from hms.db import Upsert, database_for, insert_returning, upsert_together
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -72,9 +72,17 @@ def test_each_upsert_s_rows_come_back_as_python_values_from_one_statement_on_pos
     assert PendingAck.objects.using(GRANTS).get().event_id == NEW
 
 
-def test_an_empty_upsert_is_skipped_and_returns_nothing_in_its_place():
+def test_an_empty_upsert_is_skipped_and_returns_nothing_in_its_place_and_makes_no_statement():
     with CaptureQueriesContext(connections[GRANTS]) as captured:
         claimed, moved = upsert_together(GRANTS, inbox(), positions(a=3))
 
     assert len(captured) == 1
     assert claimed == [] and [row[2] for row in moved] == [3]
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        assert (
+            insert_returning(
+                GRANTS, InboxEvent, [], conflict=("event_id", "consumer"), update="", returning=()
+            )
+            == []
+        )
+    assert len(captured) == 0
