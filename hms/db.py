@@ -34,7 +34,7 @@ def service_atomic(service: str, *, savepoint: bool = True):
 @dataclass(frozen=True)
 class Upsert:
     """One multi-row `INSERT ... ON CONFLICT (conflict) <update> [RETURNING returning]`, for
-    `insert_returning` and `upsert_together`. `rows` are dicts of field name to value, all with
+    `insert_returning` and `write_together`. `rows` are dicts of field name to value, all with
     the same names."""
 
     model: type[Model]
@@ -58,41 +58,6 @@ def insert_returning(
     values. Where the ORM's get_or_create takes a savepoint and up to four round trips, this is
     one, and it is safe against a concurrent insert of the same key."""
     return _upsert(connections[alias], Upsert(model, rows, conflict, update, returning))
-
-
-def upsert_together(alias: str, *upserts: Upsert) -> list[list[tuple]]:
-    """Several upserts of different tables, each one's returned rows (as `insert_returning`
-    gives them), in their order: on PostgreSQL in one statement (each a data-modifying WITH), so
-    in one round trip; elsewhere one by one, in order. In one statement they run on one snapshot
-    in no set order: they must not touch the same rows or read each other's. Empty ones are
-    skipped (and return nothing). What they return comes through JSON there: numbers, text,
-    UUIDs, timestamps and booleans come back as a query's would (decimals as text, never a
-    float); a JSON column would not."""
-    connection = connections[alias]
-    present = [(part, upsert) for part, upsert in enumerate(upserts) if upsert.rows]
-    if connection.vendor != "postgresql" or len(present) < 2:
-        return [_upsert(connection, upsert) for upsert in upserts]
-    ctes, selects, params = [], [], []
-    for part, upsert in present:
-        sql, upsert_params = _upsert_sql(connection, upsert)
-        ctes.append(f"upsert{part} AS ({sql})")
-        params += upsert_params
-        if upsert.returning:
-            # One column of JSON arrays, so that rows of different shapes share the UNION;
-            # decimals as text, so that money never passes through a float.
-            columns = ", ".join(
-                f"{column}::text" if isinstance(field, DecimalField) else column
-                for field, column in _returned_columns(connection, upsert)
-            )
-            selects.append(f"SELECT {part}, json_build_array({columns}) FROM upsert{part}")  # noqa: S608 - names from the model
-    sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
-    readers = {part: _python_reader(connection, upsert) for part, upsert in present}
-    returned: list[list[tuple]] = [[] for _ in upserts]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for part, values in cursor.fetchall():
-            returned[part].append(readers[part](values))
-    return returned
 
 
 def _returned_columns(connection, upsert: Upsert) -> list[tuple[Field, str]]:
@@ -212,39 +177,75 @@ class UpdatingByPk:
     rows: Mapping[object, Sequence]
 
 
-def write_together(alias: str, *writes: Inserting | UpdatingByPk) -> None:
-    """Make several writes that return nothing: on PostgreSQL in one statement (each but the
-    last a data-modifying WITH), so in one round trip where the ORM takes one per write; elsewhere
-    one by one (`bulk_create`, `update_by_pk`). In one statement the writes run on one snapshot
-    in no set order, so they must not touch the same rows or depend on each other's (foreign
-    keys to rows written earlier are fine). Inserted objects are unsaved ones with no primary
-    key yet, and get none back. Empty writes are skipped."""
-    writes = tuple(write for write in writes if _rows_of(write))
-    if not writes:
-        return
+def write_together(alias: str, *writes: Inserting | UpdatingByPk | Upsert) -> list[list[tuple]]:
+    """Make several writes: on PostgreSQL in one statement (each a data-modifying WITH), so in one
+    round trip where the ORM takes one per write; elsewhere one by one, in order (`bulk_create`,
+    `update_by_pk`, `insert_returning`). Returns each write's returned rows, in their order: an
+    Upsert's `RETURNING`, as `insert_returning` gives them; nothing for the others.
+
+    In one statement the writes run on one snapshot in no set order, so they must not touch the
+    same rows or read each other's (foreign keys to rows written earlier are fine). Inserted
+    objects are unsaved ones with no primary key yet, and get none back. Empty writes are
+    skipped. What an Upsert returns comes through JSON on PostgreSQL: numbers, text, UUIDs,
+    timestamps and booleans come back as a query's would (decimals as text, never a float); a
+    JSON column would not."""
     for write in writes:
-        if isinstance(write, Inserting):
+        if isinstance(write, Inserting) and write.objects:
             _refuse_saved(write.objects)
+    returned: list[list[tuple]] = [[] for _ in writes]
+    present = [(part, write) for part, write in enumerate(writes) if _rows_of(write)]
+    if not present:
+        return returned
     connection = connections[alias]
     if connection.vendor != "postgresql":
-        for write in writes:
-            if isinstance(write, Inserting):
-                type(write.objects[0]).objects.using(alias).bulk_create(write.objects)
-            else:
-                update_by_pk(alias, write.model, write.fields, write.rows)
-        return
-    statements = [
-        _insert_objects_sql(connection, alias, write.objects)
-        if isinstance(write, Inserting)
-        else _update_by_pk_sql(connection, write.model, write.fields, write.rows)
-        for write in writes
-    ]
-    *before, (sql, params) = statements
-    if before:
-        ctes = ", ".join(f"write{index} AS ({cte})" for index, (cte, _) in enumerate(before))
-        sql, params = f"WITH {ctes} {sql}", [*(p for _, ps in before for p in ps), *params]
+        for part, write in present:
+            returned[part] = _write_alone(alias, write)
+        return returned
+    ctes, selects, params = [], [], []
+    for part, write in present:
+        sql, write_params = _write_sql(connection, alias, write)
+        ctes.append(f"write{part} AS ({sql})")
+        params += write_params
+        if isinstance(write, Upsert) and write.returning:
+            # One column of JSON arrays, so that rows of different shapes share the UNION;
+            # decimals as text, so that money never passes through a float.
+            columns = ", ".join(
+                f"{column}::text" if isinstance(field, DecimalField) else column
+                for field, column in _returned_columns(connection, write)
+            )
+            selects.append(f"SELECT {part}, json_build_array({columns}) FROM write{part}")  # noqa: S608 - names from the model
+    sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
+    readers = {
+        part: _python_reader(connection, write)
+        for part, write in present
+        if isinstance(write, Upsert)
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        for part, values in cursor.fetchall():
+            returned[part].append(readers[part](values))
+    return returned
+
+
+def _write_alone(alias: str, write: Inserting | UpdatingByPk | Upsert) -> list[tuple]:
+    if isinstance(write, Inserting):
+        type(write.objects[0]).objects.using(alias).bulk_create(write.objects)
+        return []
+    if isinstance(write, UpdatingByPk):
+        update_by_pk(alias, write.model, write.fields, write.rows)
+        return []
+    return _upsert(connections[alias], write)
+
+
+def _write_sql(
+    connection, alias: str, write: Inserting | UpdatingByPk | Upsert
+) -> tuple[str, list]:
+    if isinstance(write, Inserting):
+        sql, params = _insert_objects_sql(connection, alias, write.objects)
+        return sql, list(params)
+    if isinstance(write, UpdatingByPk):
+        return _update_by_pk_sql(connection, write.model, write.fields, write.rows)
+    return _upsert_sql(connection, write)
 
 
 def _refuse_saved(objects: Sequence[Model]) -> None:
@@ -255,7 +256,7 @@ def _refuse_saved(objects: Sequence[Model]) -> None:
         raise ValueError(f"write_together inserts new {model.__name__} rows, not saved ones")
 
 
-def _rows_of(write: Inserting | UpdatingByPk):
+def _rows_of(write: Inserting | UpdatingByPk | Upsert):
     return write.objects if isinstance(write, Inserting) else write.rows
 
 

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
 from hms.context import correlation_id
-from hms.db import Upsert, database_for, upsert_together
+from hms.db import Upsert, database_for, write_together
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
@@ -282,7 +282,7 @@ def _claim(alias: str, consumer: str, deliveries: Sequence[Delivery]) -> tuple[s
     quote = connections[alias].ops.quote_name
     table, last = quote(AggregatePosition._meta.db_table), quote("last_sequence")
     greatest = "GREATEST" if connections[alias].vendor == "postgresql" else "MAX"
-    inserted, moved, _ = upsert_together(
+    inserted, moved, _ = write_together(
         alias,
         Upsert(
             InboxEvent,
