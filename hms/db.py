@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import AutoField, DecimalField, Field, Model, QuerySet
+from django.db.models import Aggregate, AutoField, DecimalField, Field, JSONField, Model, QuerySet
 from django.db.models.sql import InsertQuery
 
 
@@ -443,6 +443,18 @@ def attach_prefetched(instance, relation: str, rows: list) -> None:
     queryset._result_cache = rows
     queryset._prefetch_done = True
     instance.__dict__.setdefault("_prefetched_objects_cache", {})[relation] = queryset
+
+
+class JSONArrayAgg(Aggregate):
+    """A group's values as one JSON array (PostgreSQL's jsonb_agg, SQLite's json_group_array), so
+    that a row can carry its related rows without a second query. In no set order: sort what it
+    returns. Decimals are best cast to text first, so that they never pass through a JSON float."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra_context)
 
 
 @dataclass(frozen=True)
