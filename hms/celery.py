@@ -3,11 +3,10 @@
 Worker: `DJANGO_SETTINGS_MODULE=hms.settings.grants celery -A hms.celery worker -Q grants.events,grants`
 """
 
-import time
 from logging.config import dictConfig
 
 from celery import Celery, bootsteps
-from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
+from celery.signals import setup_logging, task_prerun, worker_process_init
 
 from hms.deploy import heartbeat
 
@@ -56,29 +55,10 @@ def trace_each_worker_process(**kwargs):
     configure_tracing(settings.HMS_SERVICE, django=False)
 
 
-# A connection that served a task this recently (seconds) is taken as alive without asking the
-# database: Django's health check is a round trip before each task's first query, about a tenth
-# of a single event's cost at a steady rate (bench/README.md, finding 27). HikariCP keeps the same
-# window (aliveBypassWindowMs). A connection that broke within it fails that one task, which is
-# retried; the error makes the next task's check a real one, which closes it.
-ALIVE_WINDOW = 0.5
-_last_task_end = float("-inf")
-
-
 @task_prerun.connect
 def drop_unusable_database_connections(**kwargs):
     """What Django does at the start of each request: close connections that are too old or broken
-    (a connection used within ALIVE_WINDOW is not asked)."""
-    from django.db import close_old_connections, connections
+    (hms.postgresql does not ask one used within its ALIVE_WINDOW again)."""
+    from django.db import close_old_connections
 
     close_old_connections()
-    if time.monotonic() - _last_task_end < ALIVE_WINDOW:
-        for connection in connections.all(initialized_only=True):
-            if connection.connection is not None:  # errors were checked for just above
-                connection.health_check_done = True
-
-
-@task_postrun.connect
-def note_the_task_end(**kwargs):
-    global _last_task_end
-    _last_task_end = time.monotonic()
