@@ -153,15 +153,14 @@ class ApplicationSerializer(ReadSerializer):
     tracking_number = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=ApplicationStatus.choices)
     status_reason = serializers.CharField()
-    program = serializers.CharField(source="program.code")
-    program_title = serializers.CharField(source="program.title")
+    program = serializers.CharField(source="program_code")
+    program_title = serializers.CharField()
     title = serializers.CharField()
     project_summary = serializers.CharField()
     requested_amount = serializers.DecimalField(**MONEY)
     awarded_amount = serializers.DecimalField(**MONEY, allow_null=True)
     budget_lines = BudgetLineSerializer(many=True)
     form_version = serializers.IntegerField(
-        source="form.version",
         allow_null=True,
         help_text="The version of the program's form it answers (GET .../form); null if none.",
     )

@@ -10,6 +10,7 @@ from django.db.models import (
     CharField,
     Count,
     DecimalField,
+    F,
     OuterRef,
     Prefetch,
     Q,
@@ -367,10 +368,14 @@ APPLICANT_LIST_COLUMNS = (
     "decided_at",
     "created_at",
     "updated_at",
-    "program__code",
-    "program__title",
-    "form__version",
 )
+# What an applicant's application shows of its program and form (apis.ApplicationSerializer), read
+# as values beside its own columns: no program and form instances built for each row of a list.
+PROGRAM_AND_FORM_SHOWN = {
+    "program_code": F("program__code"),
+    "program_title": F("program__title"),
+    "form_version": F("form__version"),
+}
 
 
 # Each application's budget lines, in its own row: [id, position, category, description, amount],
@@ -392,9 +397,8 @@ _BUDGET_LINE_FIELDS = [field.attname for field in BudgetLine._meta.concrete_fiel
 def _applicant_applications(applicant_id: int) -> QuerySet[Application]:
     return (
         Application.objects.filter(applicant_id=applicant_id)
-        .select_related("program", "form")
         .only(*APPLICANT_LIST_COLUMNS)
-        .annotate(budget_line_rows=_BUDGET_LINE_ROWS)
+        .annotate(**PROGRAM_AND_FORM_SHOWN, budget_line_rows=_BUDGET_LINE_ROWS)
         .order_by("-created_at", "-id")
     )
 
@@ -450,6 +454,7 @@ def application_for_applicant(*, applicant_id: int, application_id: int) -> Appl
         return (
             Application.objects.select_related("program", "form")
             .prefetch_related("budget_lines")
+            .annotate(**PROGRAM_AND_FORM_SHOWN)
             .get(pk=application_id, applicant_id=applicant_id)
         )
     except Application.DoesNotExist:
