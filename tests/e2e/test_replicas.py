@@ -16,6 +16,7 @@ be applied by each of its consumers exactly once: no dead letter, and each email
 
 from __future__ import annotations
 
+import http.client
 import os
 import threading
 import time
@@ -110,7 +111,8 @@ class Load:
                 answer = call(
                     self.base, method, path, token=token, body=body, headers=headers, timeout=30
                 )
-            except (OSError, ValueError) as error:  # no answer, or not our JSON
+            # No answer, an answer cut off (a gateway killed mid-body), or not our JSON.
+            except (OSError, ValueError, http.client.HTTPException) as error:
                 answer = Answer(0, {"error": repr(error)}, {})
             answers.append(answer)
             if answer.status not in RETRYABLE and answer.status != 0:
