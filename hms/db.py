@@ -5,6 +5,7 @@ its one app to `default`; the test settings map users, grants and finance to thr
 process. Platform apps (auth, admin, sessions, the bus tables) are in every service's database.
 """
 
+import contextlib
 import copy
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -374,7 +375,8 @@ class PreparedRead:
         compiler.get_converters = lambda expressions: compiled.converters
         queryset = compiled.queryset._chain()
         queryset.query.get_compiler = lambda *args, **kwargs: compiler
-        return list(queryset)
+        with statements_prepared(queryset.db):
+            return list(queryset)
 
     def bind(self, **values) -> "BoundRead":
         """The read for these values, as a paginator pages it (slices and a count)."""
@@ -432,6 +434,11 @@ class PreparedRead:
             [column[0] for column in compiler.select[: compiler.col_count]]
         )
         return _CompiledRead(queryset, compiler, converters, sql, tuple(params), slots)
+
+
+def statements_prepared(alias: str):
+    """Statements run inside are prepared on the server where the backend can (hms.postgresql)."""
+    return getattr(connections[alias], "statements_prepared", contextlib.nullcontext)()
 
 
 def attach_prefetched(instance, relation: str, rows: list) -> None:

@@ -16,15 +16,24 @@ worker's samples under load (bench/README.md, finding 30). A connection used wit
 0.5 s). One that broke within that window fails the query that meets it; the error makes
 Django's check at the end of that request or task (`close_if_unusable_or_obsolete`) a real one,
 which closes it, and the next request or task connects again.
+
+Django binds a query's values on the client and sends each query as new text, so PostgreSQL
+parses and plans it every time: 0.2 ms of planning for the applicant's list, more than its
+execution (bench/README.md, finding 31). Inside `statements_prepared()` (hms.db.PreparedRead's
+hot reads, whose SQL is compiled once) cursors bind on the server and prepare what they run;
+psycopg keeps up to 100 per connection and PostgreSQL plans each once. OPTIONS'
+`prepared_statements` (DATABASE_PREPARED_STATEMENTS) turns it off for a pooler that cannot keep a
+session's statements.
 """
 
 import time
+from contextlib import contextmanager, suppress
 from functools import lru_cache
 
 from django.conf import settings
 from django.db.backends.postgresql import base
 from django.db.backends.postgresql.psycopg_any import get_adapters_template
-from psycopg import adapt, adapters
+from psycopg import adapt, adapters, errors
 from psycopg.pq import Format
 
 TIMESTAMPTZ_OID = adapters.types["timestamptz"].oid
@@ -58,9 +67,53 @@ def adapters_template(use_tz: bool, timezone):
 # Seconds since a connection's last use within which it is taken as alive without a health check.
 ALIVE_WINDOW = 0.5
 
+# psycopg prepares a statement it has run this many times; ours are prepared only when asked.
+ONLY_WHEN_ASKED = 2**62
+
+
+class PreparingCursor(base.ServerBindingCursor):
+    """Binds its parameters on the server and prepares what it runs (`prepare=True`): PostgreSQL
+    parses and plans a statement once per connection, then only binds and executes it."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class DatabaseOperations(base.DatabaseOperations):
+    def last_executed_query(self, cursor, sql, params):
+        # A prepared statement's execution keeps no query text: the SQL with its values, as a
+        # client-side cursor would have sent it (what CaptureQueriesContext and logs show).
+        if isinstance(cursor, PreparingCursor):
+            with suppress(errors.DataError):
+                return self.compose_sql(sql, params)
+            return None
+        return super().last_executed_query(cursor, sql, params)
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    ops_class = DatabaseOperations
     last_used = float("-inf")  # time.monotonic() of the last cursor or transaction begun
+    preparing = False  # inside statements_prepared()
+
+    @contextmanager
+    def statements_prepared(self):
+        """Cursors made inside prepare their statements on the server (hms.db.PreparedRead: SQL
+        compiled once, run with new values), unless OPTIONS' `prepared_statements` is off."""
+        self.preparing = self.settings_dict["OPTIONS"].get("prepared_statements", True)
+        try:
+            yield
+        finally:
+            self.preparing = False
+
+    def create_cursor(self, name=None):
+        if name or not self.preparing:
+            return super().create_cursor(name)
+        factory = self.connection.cursor_factory
+        self.connection.cursor_factory = PreparingCursor
+        try:
+            return super().create_cursor(name)
+        finally:
+            self.connection.cursor_factory = factory
 
     def close_if_health_check_failed(self):
         """Django's health check, skipped for a connection used within ALIVE_WINDOW."""
@@ -72,6 +125,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self):
         params = super().get_connection_params()
+        if params.pop("prepared_statements", True) and params["prepare_threshold"] is None:
+            params["prepare_threshold"] = ONLY_WHEN_ASKED
         if "context" in params:
             params["context"] = adapters_template(settings.USE_TZ, self.timezone)
         return params

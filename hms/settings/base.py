@@ -149,6 +149,11 @@ def service_database(service: str) -> dict:
         config["CONN_HEALTH_CHECKS"] = True
     if config["ENGINE"] == "django.db.backends.postgresql":
         config["ENGINE"] = "hms.postgresql"  # Django's, with timestamps read in C (its docstring)
+        # Hot reads (hms.db.PreparedRead) planned once per connection; off behind a pooler that
+        # cannot keep a session's prepared statements (PgBouncer before 1.21 in transaction mode).
+        config.setdefault("OPTIONS", {})["prepared_statements"] = env.bool(
+            "DATABASE_PREPARED_STATEMENTS", default=True
+        )
     return config
 
 

@@ -1,14 +1,17 @@
-"""hms.postgresql: Django's PostgreSQL backend with `timestamptz` read by psycopg's own loader."""
+"""hms.postgresql: Django's PostgreSQL backend with `timestamptz` read by psycopg's own loader,
+and hot reads prepared on the server."""
 
 import datetime as dt
+from contextlib import suppress
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.test.utils import CaptureQueriesContext
 from psycopg.pq import Format
 
-from apps.grants.models import Application
-from hms.db import database_for
+from apps.grants.models import Application, Program
+from hms.db import PreparedRead, database_for
 from hms.postgresql.base import PSYCOPG_TIMESTAMPTZ_LOADER, TIMESTAMPTZ_OID, TimestamptzLoader
 from tests.grants import factories
 
@@ -76,3 +79,103 @@ def test_a_model_reads_its_timestamps_back_as_written(connection):
     assert application.submitted_at == dt.datetime(2027, 1, 2, 8, 4, 5, 678901, tzinfo=dt.UTC)
     assert application.submitted_at.tzinfo is dt.UTC
     assert application.created_at.tzinfo is dt.UTC
+
+
+# ------------------------------------------------------------------------------------------------
+# Prepared statements: a PreparedRead is parsed and planned once per connection
+# ------------------------------------------------------------------------------------------------
+def titles_of(applicant_id: int):
+    return Application.objects.filter(applicant_id=applicant_id).only("title").order_by("title")
+
+
+def program_by_code(code: str):
+    return Program.objects.filter(code=code).only("title")
+
+
+def prepared(connection, table: str) -> list[str]:
+    """The statements this session has prepared that read `table`."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall() if f'"{table}"' in statement]
+
+
+@pytest.fixture
+def applications():
+    program = factories.program(code="SBA-SBIR-2027-01")
+    Program.objects.filter(pk=program.pk).update(title="Small Business Innovation")
+    for user_id, titles in ((500, ["Solar", "Wind"]), (501, ["Tidal"])):
+        for title in titles:
+            factories.draft(program=program, actor=factories.applicant(user_id), title=title)
+
+
+def test_a_prepared_read_is_planned_once_per_connection_and_bound_on_each_call(
+    connection, applications
+):
+    read = PreparedRead(titles_of, applicant_id=int)
+    assert prepared(connection, "grants_application") == []
+
+    answers = {
+        user_id: [a.title for a in read(applicant_id=user_id)] for user_id in (500, 501, 502)
+    }
+
+    assert answers == {500: ["Solar", "Wind"], 501: ["Tidal"], 502: []}
+    statements = prepared(connection, "grants_application")
+    assert len(statements) == 1
+    assert "$1" in statements[0]  # the value is bound by the server, not written into the SQL
+    # What is not a PreparedRead stays unprepared.
+    assert list(titles_of(500).values_list("title", flat=True)) == ["Solar", "Wind"]
+    assert Program.objects.get(code="SBA-SBIR-2027-01")
+    assert len(prepared(connection, "grants_application")) == 1
+    assert prepared(connection, "grants_program") == []
+
+
+def test_a_text_value_is_bound_as_it_is(connection, applications):
+    read = PreparedRead(program_by_code, code=str)
+
+    assert [p.title for p in read(code="SBA-SBIR-2027-01")] == ["Small Business Innovation"]
+    assert read(code="x' OR '1'='1") == []
+    assert read(code="SBA-SBIR-2027-%") == []
+    assert len(prepared(connection, "grants_program")) == 1
+
+
+def test_the_sql_a_prepared_read_ran_is_shown_with_its_values(connection, applications):
+    read = PreparedRead(titles_of, applicant_id=int)
+    read(applicant_id=500)
+    with CaptureQueriesContext(connection) as queries:
+        read(applicant_id=501)
+    (query,) = queries.captured_queries
+    assert '"grants_application"."applicant_id" = 501' in query["sql"]
+
+
+class Undone(Exception):
+    pass
+
+
+def test_a_read_after_a_rolled_back_savepoint_is_prepared_again(connection, applications):
+    read = PreparedRead(titles_of, applicant_id=int)
+    read(applicant_id=500)
+    # psycopg forgets every statement it prepared when it sees a rollback, and deallocates them.
+    with suppress(Undone), transaction.atomic(using=connection.alias):
+        assert [a.title for a in read(applicant_id=501)] == ["Tidal"]
+        raise Undone
+
+    assert [a.title for a in read(applicant_id=500)] == ["Solar", "Wind"]
+    assert len(prepared(connection, "grants_application")) == 1
+
+
+def test_with_prepared_statements_off_nothing_is_prepared(connection):
+    settings_dict = {
+        **connection.settings_dict,
+        "OPTIONS": {**connection.settings_dict["OPTIONS"], "prepared_statements": False},
+    }
+    unprepared = type(connection)(settings_dict, alias="unprepared")
+    try:
+        with unprepared.statements_prepared(), unprepared.cursor() as cursor:
+            cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [0])
+            assert cursor.fetchone() is not None
+        assert prepared(unprepared, "grants_program") == []
+        with connection.statements_prepared(), connection.cursor() as cursor:
+            cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [0])
+        assert len(prepared(connection, "grants_program")) == 1
+    finally:
+        unprepared.close()
