@@ -2,11 +2,13 @@
 query validated by the shared instance answers as a serializer built for the request does."""
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from unittest import mock
 
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import QueryDict
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
@@ -201,3 +203,119 @@ def test_a_nested_list_from_a_related_manager_is_read_once_per_row():
     assert Read().to_representation(row) == Drf().to_representation(row)
     assert Counted.reads == 2  # once for each serializer, not twice for ours
     assert Read().to_representation(row)["rows"] == [{"title": "Line", "amount": "1234.50"}]
+
+
+# ------------------------------------------------------------------------------------------------
+# Timestamps and money written without DRF's to_representation, as DRF writes them
+# ------------------------------------------------------------------------------------------------
+def written_by_both(field_factory, value):
+    """`value` written by a ReadSerializer and by DRF's Serializer, with the same field."""
+    ours = type("Ours", (ReadSerializer,), {"value": field_factory()})
+    drfs = type("Drfs", (serializers.Serializer,), {"value": field_factory()})
+    results = []
+    for serializer in (ours, drfs):
+        try:
+            results.append(serializer().to_representation(Row(value=value)))
+        except Exception as error:  # the same failure is the expected output
+            results.append((type(error), str(error)))
+    return results
+
+
+NEW_YORK = "America/New_York"
+TIMESTAMPS_WRITTEN = [
+    dt.datetime(2026, 12, 4, 16, 9, 34, 189572, tzinfo=dt.UTC),
+    dt.datetime(2026, 12, 4, 16, 9, 34, tzinfo=dt.UTC),  # no fraction
+    dt.datetime(2026, 7, 4, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))),
+    dt.datetime(2026, 3, 8, 2, 30),  # naive: DRF makes it aware
+    dt.datetime(1, 1, 1, 0, 0, tzinfo=dt.UTC),  # out of range in a zone west of UTC
+    dt.date(2026, 12, 4),  # not a datetime: DRF's
+    "2026-12-04T16:09:34Z",  # text: DRF's, as it is
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", NEW_YORK])
+@pytest.mark.parametrize("value", TIMESTAMPS_WRITTEN, ids=repr)
+@pytest.mark.parametrize(
+    "field",
+    [
+        serializers.DateTimeField,
+        lambda: serializers.DateTimeField(format="%Y-%m-%d %H:%M"),
+        lambda: serializers.DateTimeField(default_timezone=dt.timezone(dt.timedelta(hours=2))),
+    ],
+    ids=["plain", "own format", "own zone"],
+)
+def test_a_timestamp_is_written_as_drf_writes_it(field, value, zone):
+    with timezone.override(zone):
+        ours, drfs = written_by_both(field, value)
+    assert ours == drfs
+
+
+def test_timestamps_are_written_in_the_current_zone():
+    value = dt.datetime(2026, 12, 4, 16, 9, 34, 189572, tzinfo=dt.UTC)
+    with timezone.override(NEW_YORK):
+        ours, _ = written_by_both(serializers.DateTimeField, value)
+    assert ours["value"] == "2026-12-04T11:09:34.189572-05:00"
+    with timezone.override("UTC"):
+        ours, _ = written_by_both(serializers.DateTimeField, value)
+    assert ours["value"] == "2026-12-04T16:09:34.189572Z"
+
+
+MONEY_WRITTEN = [
+    Decimal("1234.5"),
+    Decimal("0.005"),  # half to even, as the context rounds
+    Decimal("0.015"),
+    Decimal("-12.345"),
+    Decimal("1E+3"),
+    Decimal("9999999999.99"),
+    Decimal("99999999999.99"),  # more digits than the field holds: DRF's error
+    Decimal("NaN"),
+    1234.5,  # a float: DRF's (it goes through text)
+    "12.3",  # text: DRF's
+]
+
+
+@pytest.mark.parametrize("value", MONEY_WRITTEN, ids=repr)
+@pytest.mark.parametrize(
+    "field",
+    [
+        lambda: serializers.DecimalField(max_digits=12, decimal_places=2),
+        lambda: serializers.DecimalField(max_digits=None, decimal_places=3),
+        lambda: serializers.DecimalField(max_digits=12, decimal_places=2, rounding="ROUND_UP"),
+        lambda: serializers.DecimalField(max_digits=12, decimal_places=2, coerce_to_string=False),
+        lambda: serializers.DecimalField(max_digits=12, decimal_places=2, normalize_output=True),
+        lambda: serializers.DecimalField(max_digits=12, decimal_places=2, localize=True),
+    ],
+    ids=["money", "no max digits", "rounded up", "as a number", "normalized", "localized"],
+)
+def test_money_is_written_as_drf_writes_it(field, value):
+    ours, drfs = written_by_both(field, value)
+    assert repr(ours) == repr(drfs)  # Decimal("NaN") is not equal to itself
+
+
+def test_plain_timestamps_and_money_are_written_without_drfs_to_representation():
+    calls = {
+        name: mock.patch.object(kind, "to_representation", side_effect=AssertionError(name))
+        for name, kind in (
+            ("timestamp", serializers.DateTimeField),
+            ("money", serializers.DecimalField),
+        )
+    }
+
+    class Plain(ReadSerializer):
+        amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+        submitted_at = serializers.DateTimeField()
+
+    with calls["timestamp"], calls["money"], timezone.override("UTC"):
+        written = Plain().to_representation(Row())
+    assert written["submitted_at"] == "2026-12-04T16:09:34.189572Z"
+    assert written["amount"] == "1234.50"
+
+
+def test_money_is_written_to_its_places_in_the_callers_decimal_context():
+    field = lambda: serializers.DecimalField(max_digits=12, decimal_places=2)  # noqa: E731
+    with localcontext() as context:
+        context.rounding = ROUND_HALF_UP
+        ours, drfs = written_by_both(field, Decimal("0.125"))
+    assert ours == drfs == {"value": "0.13"}
+    ours, drfs = written_by_both(field, Decimal("0.125"))
+    assert ours == drfs == {"value": "0.12"}
