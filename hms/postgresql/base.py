@@ -99,11 +99,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def statements_prepared(self):
         """Cursors made inside prepare their statements on the server (hms.db.PreparedRead: SQL
         compiled once, run with new values), unless OPTIONS' `prepared_statements` is off."""
-        self.preparing = self.settings_dict["OPTIONS"].get("prepared_statements", True)
+        outer, self.preparing = (
+            self.preparing,
+            self.settings_dict["OPTIONS"].get("prepared_statements", True),
+        )
         try:
             yield
         finally:
-            self.preparing = False
+            self.preparing = outer
 
     def create_cursor(self, name=None):
         if name or not self.preparing:

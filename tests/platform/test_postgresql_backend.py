@@ -179,3 +179,13 @@ def test_with_prepared_statements_off_nothing_is_prepared(connection):
         assert len(prepared(connection, "grants_program")) == 1
     finally:
         unprepared.close()
+
+
+def test_a_block_inside_another_leaves_the_outer_one_preparing(connection):
+    with connection.statements_prepared():
+        with connection.statements_prepared():
+            assert connection.preparing
+        with connection.cursor() as cursor:
+            cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [1])
+    assert not connection.preparing
+    assert len(prepared(connection, "grants_program")) == 1
