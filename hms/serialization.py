@@ -122,7 +122,8 @@ class ReadSerializer(serializers.Serializer):
                 try:
                     text = value.astimezone(zone).isoformat()
                 except OverflowError:
-                    text = field.to_representation(value)  # DRF's error
+                    field.to_representation(value)  # raises DRF's own error for it
+                    raise
                 representation[name] = text[:-6] + "Z" if text.endswith("+00:00") else text
             elif type(written_as) is _Money and type(value) is decimal.Decimal:
                 representation[name] = written_as.text(value)
