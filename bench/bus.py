@@ -8,7 +8,8 @@ Each throughput is a drain of a backlog (the tasks or events all waiting before 
 the relay starts), counted from the first to the last one done, so that no process's start-up
 time and no producer's speed is in it. The figure also reports the rate with the producers
 still committing (bounded here by what four producer processes commit on the same two cores),
-the delivery latency at a steady rate, two Finance workers against one, and the latency of
+the delivery latency at a steady rate (with one Finance worker and with two, and the cores
+busy meanwhile), two Finance workers against one, and the latency of
 event-producing writes while the broker is down against the same writes while it is up.
 """
 
@@ -239,10 +240,20 @@ def grant_approved_payload(application_id: int) -> dict:
 # The bus
 # ------------------------------------------------------------------------------------------------
 def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
-    """Commit to award readable, each event alone at a steady rate (an open-loop schedule)."""
+    """Commit to award readable, each event alone at a steady rate (an open-loop schedule), with
+    the cores the machine and each process group kept busy meanwhile: how near the machine is to
+    saturation is what the latency mostly follows (bench/README.md, finding 27)."""
+    cpu = CpuUse(platform)
+    workers = [
+        name
+        for name, process in platform.processes.items()
+        if name.startswith("finance-worker") and process.running
+    ]
     with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.005) as watcher:
+        cpu.start()
         committed = publish(platform, ids, rate)
         watcher.wait(timeout=120)
+        used = cpu.stop()
     latencies = [(watcher.seen[i] - committed[i]) * 1000 for i in ids if i in watcher.seen]
     return {
         "events": len(ids),
@@ -250,7 +261,20 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
         "poll_interval_ms": 5,
         "missing": len(watcher.pending),
         "latency_ms": latency_summary(latencies),
+        "finance_workers": len(workers),
+        "cpu": used,
     }
+
+
+def steady_latency_with_two_workers(platform: Platform, ids: list[int], rate: float) -> dict:
+    """The same with two Finance workers sharing its partitions, as docs/deployment.md advises
+    once a service's steady rate nears what one worker takes (~50 single messages a second on
+    two cores)."""
+    platform.set_workers("finance", 2)
+    try:
+        return steady_latency(platform, ids, rate)
+    finally:
+        platform.set_workers("finance", 1)
 
 
 def live_burst(platform: Platform, ids: list[int], producers: int) -> dict:
@@ -425,18 +449,18 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         profile.bus_throughput_events,
         profile.bus_drain_events,
     )
-    total = steady_n + burst_n + drain_n * (1 + 2 * profile.bus_scaling_rounds) + drain_n
+    total = 2 * steady_n + burst_n + drain_n * (1 + 2 * profile.bus_scaling_rounds) + drain_n
     ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
-    chunks = iter([ids[:steady_n], ids[steady_n : steady_n + burst_n]])
-    rest = ids[steady_n + burst_n :]
+    chunks = iter(
+        [ids[:steady_n], ids[steady_n : 2 * steady_n], ids[2 * steady_n : 2 * steady_n + burst_n]]
+    )
+    rest = ids[2 * steady_n + burst_n :]
     drains = [rest[i : i + drain_n] for i in range(0, len(rest), drain_n)]
 
     latency = steady_latency(platform, next(chunks), profile.bus_rate)
-    missing = f", MISSING {latency['missing']}" if latency["missing"] else ""
-    say(
-        f"    steady {profile.bus_rate:g} events/s, {steady_n} events: p50 "
-        f"{latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms{missing}"
-    )
+    say_steady(latency, "1 Finance worker")
+    latency_two = steady_latency_with_two_workers(platform, next(chunks), profile.bus_rate)
+    say_steady(latency_two, "2 Finance workers")
     burst = live_burst(platform, next(chunks), profile.bus_producers)
     say(
         f"    with {profile.bus_producers} producers committing: {burst['events_per_s']} events/s "
@@ -480,6 +504,7 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
     )
     figure = {
         "latency": latency,
+        "latency_two_workers": latency_two,
         "live_burst": burst,
         "drain": bus,
         "scaling": {**scaled, "ratio": scale_ratio},
@@ -494,6 +519,18 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         f"{figure['ratio_to_handler_alone']}x the handler alone"
     )
     return figure
+
+
+def say_steady(latency: dict, workers: str) -> None:
+    missing = f", MISSING {latency['missing']}" if latency["missing"] else ""
+    busiest = ", ".join(
+        f"{name} {cores}" for name, cores in list(latency["cpu"]["cores"].items())[:6]
+    )
+    say(
+        f"    steady {latency['rate_per_s']:g} events/s, {latency['events']} events, {workers}: "
+        f"p50 {latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms{missing}; "
+        f"the machine busy {latency['cpu']['machine_cores_busy']} cores ({busiest})"
+    )
 
 
 def bus_targets(figure: dict) -> list[Target]:

@@ -141,6 +141,20 @@ def _proxy(proxy: dict) -> list[str]:
     return lines
 
 
+def _steady(latency: dict, workers: str) -> str:
+    busiest = ", ".join(
+        f"{name} {_fmt(cores)}" for name, cores in list(latency["cpu"]["cores"].items())[:6]
+    )
+    return (
+        f"- Latency at a steady {latency['rate_per_s']:g} events/s with {workers} "
+        f"({latency['events']} events, Finance polled every {latency['poll_interval_ms']} ms): "
+        f"p50 {_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} "
+        f"ms, max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}. The "
+        f"machine kept {_fmt(latency['cpu']['machine_cores_busy'])} cores busy (the busiest: "
+        f"{busiest})."
+    )
+
+
 def _bus(bus: dict) -> list[str]:
     latency, burst, drained = bus["latency"], bus["live_burst"], bus["drain"]
     scaled, writes = bus["scaling"], bus["writes_broker_down"]
@@ -148,10 +162,13 @@ def _bus(bus: dict) -> list[str]:
         "",
         "## 3. Event bus: `grant.approved` committed -> award readable in Finance",
         "",
-        f"- Latency at a steady {latency['rate_per_s']:g} events/s ({latency['events']} events, "
-        f"Finance polled every {latency['poll_interval_ms']} ms): p50 "
-        f"{_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} ms, "
-        f"max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}.",
+        *(
+            _steady(steady, workers)
+            for steady, workers in (
+                (latency, "one Finance worker"),
+                (bus["latency_two_workers"], "two Finance workers sharing its partitions"),
+            )
+        ),
         f"- The bus draining a committed backlog (relay, Redis, Celery, inbox, award obligated, "
         f"acknowledgements), first to last award: **{_fmt(drained['events_per_s'], 1)} events/s** "
         f"over {drained['events']} events; missing {drained['missing']}.",

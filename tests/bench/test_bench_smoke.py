@@ -142,9 +142,14 @@ def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down
 ):
     figure = smoke_results[0]["figures"]["event_bus"]
 
-    assert figure["latency"]["missing"] == 0
-    assert is_number(figure["latency"]["latency_ms"]["p50"])
-    assert is_number(figure["latency"]["latency_ms"]["p99"])
+    # The steady rate with one Finance worker, then with two (docs/deployment.md's advice).
+    for steady, workers in ((figure["latency"], 1), (figure["latency_two_workers"], 2)):
+        assert steady["finance_workers"] == workers
+        assert steady["missing"] == 0
+        assert is_number(steady["latency_ms"]["p50"])
+        assert is_number(steady["latency_ms"]["p99"])
+        assert 0 <= steady["cpu"]["machine_cores_busy"] <= os.cpu_count()
+        assert set(steady["cpu"]["cores"]) <= CPU_GROUPS, steady["cpu"]["cores"]
     for measured in (figure["live_burst"], figure["drain"]):
         assert measured["missing"] == 0
         assert is_number(measured["events_per_s"])
