@@ -30,7 +30,7 @@ import redis
 
 from bench.figures import Target, load, ratio, say
 from bench.load import latency_summary, merge
-from bench.platform import CpuUse, run_inside, wait_for
+from bench.platform import CpuUse, busiest, run_inside, wait_for
 from bench.profiles import Profile
 from tests.e2e.harness import BIN, REPO, Platform
 
@@ -523,13 +523,11 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
 
 def say_steady(latency: dict, workers: str) -> None:
     missing = f", MISSING {latency['missing']}" if latency["missing"] else ""
-    busiest = ", ".join(
-        f"{name} {cores}" for name, cores in list(latency["cpu"]["cores"].items())[:6]
-    )
     say(
         f"    steady {latency['rate_per_s']:g} events/s, {latency['events']} events, {workers}: "
         f"p50 {latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms{missing}; "
-        f"the machine busy {latency['cpu']['machine_cores_busy']} cores ({busiest})"
+        f"the machine busy {latency['cpu']['machine_cores_busy']} cores "
+        f"({busiest(latency['cpu'])})"
     )
 
 

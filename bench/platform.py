@@ -232,6 +232,11 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(values), values[3] + values[4]
 
 
+def busiest(used: dict, count: int = 6) -> str:
+    """The `count` process groups a `CpuUse.stop()` found busiest, with their cores: for a line."""
+    return ", ".join(f"{name} {cores}" for name, cores in list(used["cores"].items())[:count])
+
+
 class CpuUse:
     """The cores the machine, each platform process and PostgreSQL and Redis kept busy between
     `start()` and `stop()` (a process started in between counts whole; one that ended, not)."""

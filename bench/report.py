@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.platform import busiest
+
 
 def _fmt(value, digits: int = 2) -> str:
     if value is None:
@@ -142,16 +144,13 @@ def _proxy(proxy: dict) -> list[str]:
 
 
 def _steady(latency: dict, workers: str) -> str:
-    busiest = ", ".join(
-        f"{name} {_fmt(cores)}" for name, cores in list(latency["cpu"]["cores"].items())[:6]
-    )
     return (
         f"- Latency at a steady {latency['rate_per_s']:g} events/s with {workers} "
         f"({latency['events']} events, Finance polled every {latency['poll_interval_ms']} ms): "
         f"p50 {_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} "
         f"ms, max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}. The "
         f"machine kept {_fmt(latency['cpu']['machine_cores_busy'])} cores busy (the busiest: "
-        f"{busiest})."
+        f"{busiest(latency['cpu'])})."
     )
 
 
