@@ -342,8 +342,11 @@ class Platform:
         )
 
     def set_workers(self, service: str, workers: int) -> None:
-        """Run `workers` bus worker processes for `service` from now on (each its share)."""
+        """Run `workers` bus worker processes for `service` from now on (each its share). Those
+        already running as asked are left running: a restart costs each worker its start-up."""
         names = [name for name in self.processes if name.startswith(f"{service}-worker")]
+        if len(names) == workers and all(self.processes[name].running for name in names):
+            return
         for name in names:
             self.stop(name)
             del self.processes[name]
