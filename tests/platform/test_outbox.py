@@ -327,6 +327,28 @@ def test_a_relay_pass_records_every_copy_it_sent_in_one_statement_on_postgresql(
     assert copies.filter(sent_at__isnull=False, sends=1, next_send_at__isnull=False).count() == 4
 
 
+def test_the_relays_locked_read_is_compiled_once_not_on_every_pass(monkeypatch):
+    from django.db.models.sql.compiler import SQLCompiler
+
+    broker = FakeBroker().install(monkeypatch)
+    relay_outbox("users")  # the first pass compiles it
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def as_sql(compiler, *args, **kwargs):
+        compiled.append(compiler.query.model)
+        return original(compiler, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", as_sql)
+    with service_atomic("users"):
+        publish(registered(4))
+
+    assert relay_outbox("users").sent == 1
+    assert relay_outbox("users").sent == 0
+    assert OutboxEvent not in compiled
+    assert len(broker.batches) == 2  # what was read was sent: to grants and to finance
+
+
 class RelayStopped(BaseException):
     """Ends the relay's loop from a test (the loop survives any Exception)."""
 
