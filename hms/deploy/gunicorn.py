@@ -29,9 +29,12 @@ preload_app = env.bool("WEB_PRELOAD", default=False)
 timeout = env.int("WEB_TIMEOUT", default=30)
 graceful_timeout = env.int("WEB_GRACEFUL_TIMEOUT", default=20)
 keepalive = 5
-# Recycle workers now and then so a slow leak never takes a service down.
-max_requests = env.int("WEB_MAX_REQUESTS", default=5000)
-max_requests_jitter = 500
+# Recycle workers now and then so a slow leak never takes a service down. Not too often: a new
+# worker imports the application again (~0.7 s of CPU) and starts with cold caches, which at
+# 5,000 requests cost a busy service's reads 2-4 % of their throughput (bench/README.md,
+# finding 35); at 50,000 a worker busy at 160 requests/s is renewed every ~5 minutes.
+max_requests = env.int("WEB_MAX_REQUESTS", default=50_000)
+max_requests_jitter = max_requests // 10
 accesslog = "-" if env.bool("WEB_ACCESS_LOG", default=False) else None
 errorlog = "-"
 
