@@ -244,11 +244,7 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
     the cores the machine and each process group kept busy meanwhile: how near the machine is to
     saturation is what the latency mostly follows (bench/README.md, finding 27)."""
     cpu = CpuUse(platform)
-    workers = [
-        name
-        for name, process in platform.processes.items()
-        if name.startswith("finance-worker") and process.running
-    ]
+    workers = [name for name in platform.workers_of("finance") if platform.processes[name].running]
     with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.005) as watcher:
         cpu.start()
         committed = publish(platform, ids, rate)

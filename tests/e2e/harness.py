@@ -341,17 +341,21 @@ class Platform:
             self.service_env("finance"),
         )
 
+    def workers_of(self, service: str) -> list[str]:
+        """The names of `service`'s bus worker processes ("finance-worker", "finance-worker-1")."""
+        return [name for name in self.processes if name.startswith(f"{service}-worker")]
+
     def set_workers(self, service: str, workers: int) -> None:
         """Run `workers` bus worker processes for `service` from now on (each its share). Those
         already running as asked are left running: a restart costs each worker its start-up."""
-        names = [name for name in self.processes if name.startswith(f"{service}-worker")]
+        names = self.workers_of(service)
         if len(names) == workers and all(self.processes[name].running for name in names):
             return
         for name in names:
             self.stop(name)
             del self.processes[name]
         self._define_workers(service, workers)
-        started = [name for name in self.processes if name.startswith(f"{service}-worker")]
+        started = self.workers_of(service)
         for name in started:
             self.start(name, wait=False)
         for name in started:
