@@ -35,6 +35,12 @@ from bench.profiles import Profile
 from tests.e2e.harness import BIN, REPO, Platform
 
 AWARD_TABLE = "finance_award"
+# The bus's own tables (hms.bus.models), read for where each event's time went.
+OUTBOX_TABLE, DELIVERY_TABLE, INBOX_TABLE = (
+    "bus_outboxevent",
+    "bus_outboxdelivery",
+    "bus_inboxevent",
+)
 
 
 class AwardWatcher:
@@ -259,6 +265,68 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
         "latency_ms": latency_summary(latencies),
         "finance_workers": len(workers),
         "cpu": used,
+        **delivery_stages(platform, committed, watcher.seen),
+    }
+
+
+def delivery_stages(
+    platform: Platform, committed: dict[int, float], seen: dict[int, float]
+) -> dict:
+    """Where each event's time went, from the bus's own records: commit -> the Grants relay's send
+    (its wake, pass and send), the send -> the Finance worker beginning the batch (the broker,
+    Celery's hand-off, the wait behind earlier messages), and that -> the award readable (the
+    handler's transaction, and the watcher's poll). Each stage's p50 and p99, and its mean over
+    the slowest 1 % of events (at least one): what a missed p99 was made of. `traced` counts the
+    events whose records were all found."""
+    aggregates = [f"grant:{application}" for application in seen]
+    with psycopg.connect(platform.env["GRANTS_DATABASE_URL"]) as connection:
+        sends = connection.execute(
+            f"SELECT e.aggregate, e.event_id, d.sent_at FROM {OUTBOX_TABLE} e "  # noqa: S608
+            f"JOIN {DELIVERY_TABLE} d ON d.event_id = e.id AND d.consumer = 'finance' "
+            "WHERE e.event_type = 'grant.approved' AND e.aggregate = ANY(%s)",
+            (aggregates,),
+        ).fetchall()
+    sent = {
+        int(aggregate.split(":")[1]): (event, at.timestamp())
+        for aggregate, event, at in sends
+        if at
+    }
+    with psycopg.connect(platform.env["FINANCE_DATABASE_URL"]) as connection:
+        began = dict(
+            connection.execute(
+                f"SELECT event_id, processed_at FROM {INBOX_TABLE} "  # noqa: S608
+                "WHERE consumer = 'finance' AND event_type = 'grant.approved' "
+                "AND event_id = ANY(%s)",
+                ([event for event, _ in sent.values()],),
+            ).fetchall()
+        )
+    stages = sorted(
+        (
+            (seen[application] - committed[application]) * 1000,
+            (sent_at - committed[application]) * 1000,
+            (began[event].timestamp() - sent_at) * 1000,
+            (seen[application] - began[event].timestamp()) * 1000,
+        )
+        for application, (event, sent_at) in sent.items()
+        if event in began and application in committed
+    )
+    if not stages:
+        return {"traced": 0, "stages_ms": None, "slowest_stages_ms": None}
+    names = ("relayed", "waited", "applied")
+    slowest = stages[-max(1, len(stages) // 100) :]
+    return {
+        "traced": len(stages),
+        "stages_ms": {
+            name: latency_summary([stage[index + 1] for stage in stages])
+            for index, name in enumerate(names)
+        },
+        "slowest_stages_ms": {
+            "events": len(slowest),
+            **{
+                name: round(sum(stage[index + 1] for stage in slowest) / len(slowest), 1)
+                for index, name in enumerate(names)
+            },
+        },
     }
 
 
@@ -524,6 +592,19 @@ def say_steady(latency: dict, workers: str) -> None:
         f"p50 {latency['latency_ms']['p50']} ms, p99 {latency['latency_ms']['p99']} ms{missing}; "
         f"the machine busy {latency['cpu']['machine_cores_busy']} cores "
         f"({busiest(latency['cpu'])})"
+    )
+    if latency["stages_ms"]:
+        say(f"      {stages_line(latency)}")
+
+
+def stages_line(latency: dict) -> str:
+    """Where the steady figure's time went, for the console and the report."""
+    stages, slowest = latency["stages_ms"], latency["slowest_stages_ms"]
+    return (
+        f"commit to sent {stages['relayed']['p50']} / {stages['relayed']['p99']} ms, sent to "
+        f"applying {stages['waited']['p50']} / {stages['waited']['p99']} ms, applying to readable "
+        f"{stages['applied']['p50']} / {stages['applied']['p99']} ms (p50 / p99); the slowest "
+        f"{slowest['events']}: {slowest['relayed']} + {slowest['waited']} + {slowest['applied']} ms"
     )
 
 

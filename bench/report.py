@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.bus import stages_line
 from bench.platform import busiest
 
 
@@ -151,6 +152,7 @@ def _steady(latency: dict, workers: str) -> str:
         f"ms, max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}. The "
         f"machine kept {_fmt(latency['cpu']['machine_cores_busy'])} cores busy (the busiest: "
         f"{busiest(latency['cpu'])})."
+        + (f" Where the time went: {stages_line(latency)}." if latency.get("stages_ms") else "")
     )
 
 

@@ -150,6 +150,15 @@ def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down
         assert is_number(steady["latency_ms"]["p99"])
         assert 0 <= steady["cpu"]["machine_cores_busy"] <= os.cpu_count()
         assert set(steady["cpu"]["cores"]) <= CPU_GROUPS, steady["cpu"]["cores"]
+        # Where each event's time went, read back from the bus's own records for every event.
+        assert steady["traced"] == steady["events"]
+        stages, slowest = steady["stages_ms"], steady["slowest_stages_ms"]
+        assert set(stages) == {"relayed", "waited", "applied"}
+        assert all(is_number(stages[name][key]) for name in stages for key in ("p50", "p99"))
+        # An event's stages add up to its latency, so the slowest add up to at least the median.
+        assert slowest["events"] >= 1
+        total = slowest["relayed"] + slowest["waited"] + slowest["applied"]
+        assert total >= steady["latency_ms"]["p50"] - 0.5
     for measured in (figure["live_burst"], figure["drain"]):
         assert measured["missing"] == 0
         assert is_number(measured["events_per_s"])
