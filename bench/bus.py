@@ -300,7 +300,7 @@ def delivery_stages(
                 ([event for event, _ in sent.values()],),
             ).fetchall()
         )
-    stages = sorted(
+    stages = sorted(  # by the whole latency first, so the slowest events come last
         (
             (seen[application] - committed[application]) * 1000,
             (sent_at - committed[application]) * 1000,
