@@ -8,7 +8,7 @@ from logging.config import dictConfig
 from celery import Celery, bootsteps
 from celery.signals import setup_logging, task_prerun, worker_process_init
 
-from hms.deploy import heartbeat
+from hms.deploy import heartbeat, worker_metrics
 
 app = Celery("hms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -53,6 +53,15 @@ def trace_each_worker_process(**kwargs):
     from hms.tracing import configure_tracing
 
     configure_tracing(settings.HMS_SERVICE, django=False)
+
+
+@worker_process_init.connect
+def serve_the_workers_metrics(**kwargs):
+    """The events this worker applies are counted in its pool process: serve them from there."""
+    from django.conf import settings
+
+    if settings.HMS_WORKER_METRICS_PORT:
+        worker_metrics.serve(settings.HMS_WORKER_METRICS_HOST, settings.HMS_WORKER_METRICS_PORT)
 
 
 @task_prerun.connect

@@ -47,6 +47,15 @@ EVENTS_CONSUMED = Counter(
     "Event deliveries processed by a consumer, by outcome.",
     ["service", "event_type", "outcome"],
 )
+# The bus's latency as an operator watches it (its p99 at a steady rate is what `make bench`
+# measures, bench/README.md figure 3): from when the producer recorded the event, by its clock,
+# to the consumer's commit of it. Hosts' clocks are assumed in step (NTP), as logs' are.
+EVENT_DELIVERY_SECONDS = Histogram(
+    "hms_event_delivery_seconds",
+    "From an event's recording by its producer to a consumer applying it, for events applied.",
+    ["service", "event_type"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
 
 
 def route_of(request) -> str:

@@ -9,6 +9,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
@@ -24,7 +25,7 @@ from hms.db import Upsert, database_for, write_together
 from hms.events import Envelope, Event, UnknownEventType, event_class
 from hms.events.base import IN_SEQUENCE
 from hms.identity import SERVICES
-from hms.metrics import EVENTS_CONSUMED
+from hms.metrics import EVENT_DELIVERY_SECONDS, EVENTS_CONSUMED
 from hms.tracing import consumer_span
 
 logger = logging.getLogger("hms.bus")
@@ -342,7 +343,7 @@ def consume(
             consumer, raw_envelope, DeadLetter.Reason.HANDLER_FAILED, _failure_text(exc)
         )
         outcome = DEAD_LETTERED
-    EVENTS_CONSUMED.labels(consumer, event_type, outcome).inc()
+    _counted(consumer, event_type, outcome, occurred_at=_occurred_at(raw_envelope))
     return outcome
 
 
@@ -377,7 +378,7 @@ def consume_batch(
             logger.info("batch of %s for %s applied one at a time: %s", len(valid), consumer, exc)
         else:
             for (_index, delivery), outcome in zip(valid, outcomes, strict=True):
-                EVENTS_CONSUMED.labels(consumer, delivery.name, outcome).inc()
+                _counted(consumer, delivery.name, outcome, delivery.envelope.occurred_at)
             return []
     retry = []
     for index, _delivery in valid:
@@ -393,8 +394,26 @@ def consume_batch(
     return retry
 
 
+def _counted(consumer: str, event_type: str, outcome: str, occurred_at: datetime | None) -> None:
+    """Count a delivery's outcome, committed; and for an event applied, how long after its
+    producer recorded it (`hms_event_delivery_seconds`)."""
+    EVENTS_CONSUMED.labels(consumer, event_type, outcome).inc()
+    # A producer's clock without a zone cannot be compared (ours write UTC with its offset).
+    if outcome == HANDLED and occurred_at and occurred_at.tzinfo:
+        waited = (timezone.now() - occurred_at).total_seconds()
+        EVENT_DELIVERY_SECONDS.labels(consumer, event_type).observe(max(waited, 0.0))
+
+
 def _type_of(raw_envelope) -> str:
     return str(raw_envelope.get("event_type", "?")) if isinstance(raw_envelope, dict) else "?"
+
+
+def _occurred_at(raw_envelope: dict) -> datetime | None:
+    """When the producer recorded the event, where the envelope says so in ISO 8601."""
+    try:
+        return datetime.fromisoformat(raw_envelope["occurred_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def record_dead_letter(consumer: str, raw_envelope, reason: str, error: str) -> DeadLetter:

@@ -223,6 +223,10 @@ def admin_single_sign_on(service: str) -> dict:
 # `GET /metrics` (hms.metrics.metrics_allowed): with a token, only to a scraper presenting it as a
 # bearer token; without one, only to requests straight from this host or a private network.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# A bus worker's pool process answers `GET /metrics` on this port, by the same rules
+# (hms/deploy/worker_metrics.py); unset, its metrics are not served.
+HMS_WORKER_METRICS_PORT = env.int("WORKER_METRICS_PORT", default=None)
+HMS_WORKER_METRICS_HOST = env.str("WORKER_METRICS_HOST", default="0.0.0.0")  # noqa: S104
 
 # ------------------------------------------------------------------------------------------------
 # Production hardening (`manage.py check --deploy`). Off under DEBUG so `make run` works on http.

@@ -129,11 +129,16 @@ def test_every_container_has_probes_limits_and_a_locked_down_security_context(
             assert "/tmp" in mounts, where  # the one writable place (metrics, heartbeat)
 
 
+def serves_http(container: dict) -> bool:
+    """A web server or the gateway (a bus worker's only port is its metrics')."""
+    return any(port["name"] == "http" for port in container.get("ports", []))
+
+
 def test_servers_are_probed_on_health_and_the_rest_by_their_heartbeat(platform_objects):
     for workload in of_kind(platform_objects, "Deployment", "StatefulSet"):
         for container in containers(workload):
             ready, alive = container["readinessProbe"], container["livenessProbe"]
-            if container.get("ports"):
+            if serves_http(container):
                 assert ready["httpGet"]["path"] == "/health/ready", named(workload)
                 assert alive["httpGet"]["path"] == "/health", named(workload)
                 # Django answers only the hosts it knows: the probe names one.
@@ -157,7 +162,7 @@ def test_servers_have_a_disruption_budget_and_scale_on_cpu(platform_objects):
     servers = [
         deployment
         for deployment in of_kind(platform_objects, "Deployment")
-        if any(container.get("ports") for container in containers(deployment))
+        if any(serves_http(container) for container in containers(deployment))
     ]
     budgets = of_kind(platform_objects, "PodDisruptionBudget")
     scalers = {
@@ -275,3 +280,37 @@ def test_the_image_runs_as_the_user_the_manifests_expect():
     assert re.search(r"^USER 10001:10001$", containerfile, re.M)
     assert "pip install -r requirements-runtime.txt" in containerfile  # no test tooling
     assert "collectstatic" in containerfile
+
+
+def test_each_bus_worker_serves_its_metrics_to_prometheus_only(platform_objects):
+    """Events are applied in the workers, so each answers /metrics itself
+    (hms/deploy/worker_metrics.py), on the port the monitoring namespace alone may reach."""
+    workers = [
+        statefulset
+        for statefulset in of_kind(platform_objects, "StatefulSet")
+        if statefulset["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
+        == "worker"
+    ]
+    assert {named(worker) for worker in workers} == {
+        f"StatefulSet/{service}-worker" for service in DATA_SERVICES
+    }
+    for worker in workers:
+        (container,) = containers(worker)
+        (port,) = container["ports"]
+        variables = {item["name"]: item.get("value") for item in container["env"]}
+        assert variables["WORKER_METRICS_PORT"] == str(port["containerPort"]), named(worker)
+        allowed = [
+            policy
+            for policy in of_kind(platform_objects, "NetworkPolicy")
+            if policy["spec"]["podSelector"]
+            .get("matchLabels", {})
+            .get("app.kubernetes.io/component")
+            == "worker"
+        ]
+        assert [rule["ports"] for policy in allowed for rule in policy["spec"]["ingress"]] == [
+            [{"port": port["containerPort"]}]
+        ], named(worker)
+        sources = [rule["from"] for policy in allowed for rule in policy["spec"]["ingress"]]
+        assert sources == [
+            [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+        ]

@@ -304,6 +304,7 @@ class Platform:
                 )
             )
             name = f"{service}-worker" if worker == 0 else f"{service}-worker-{worker}"
+            self.ports[name] = free_port()  # its metrics (hms/deploy/worker_metrics.py)
             self._define(
                 name,
                 [
@@ -323,7 +324,11 @@ class Platform:
                     "-l",
                     "INFO",
                 ],
-                worker_env,
+                {
+                    **worker_env,
+                    "WORKER_METRICS_HOST": "127.0.0.1",
+                    "WORKER_METRICS_PORT": str(self.ports[name]),
+                },
             )
 
     def define_beat(self, name: str) -> None:

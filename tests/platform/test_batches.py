@@ -5,6 +5,7 @@ events of its aggregate that must wait for it)."""
 import pytest
 from django.db import connections
 from django.test.utils import CaptureQueriesContext
+from prometheus_client import REGISTRY
 
 from hms.bus.inbox import consume_batch, handlers_for
 from hms.bus.models import AggregatePosition, DeadLetter, InboxEvent, PendingAck
@@ -62,8 +63,13 @@ def inbox() -> dict[str, str]:
 
 def test_a_batch_is_applied_in_order_with_one_inbox_row_and_acknowledgement_each(test_handlers):
     batch = [update(4, "Ada", 1), update(5, "Acme", 1), update(4, "Ada Lovelace", 2)]
+    labels = {"service": "grants", "event_type": "user.updated"}
+    measured = REGISTRY.get_sample_value("hms_event_delivery_seconds_count", labels) or 0
 
     assert consume_batch("grants", batch, final_attempt=False) == []
+
+    # Each event of the batch arrived (hms_event_delivery_seconds), as alone it would have.
+    assert REGISTRY.get_sample_value("hms_event_delivery_seconds_count", labels) == measured + 3
 
     assert [call.display_name for call in test_handlers.calls] == ["Ada", "Acme", "Ada Lovelace"]
     assert set(inbox()) == {envelope["event_id"] for envelope in batch}

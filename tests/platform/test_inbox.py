@@ -1,8 +1,11 @@
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from hms.bus.inbox import (
     DEAD_LETTERED,
@@ -53,6 +56,39 @@ def test_an_event_is_applied_once_with_its_inbox_row(test_handlers):
     assert str(inbox.event_id) == envelope["event_id"]
     assert inbox.consumer == "grants"
     assert test_handlers.calls[0].display_name == "Acme Robotics LLC"
+
+
+def delivery_seconds(event_type: str) -> tuple[float, float]:
+    """`hms_event_delivery_seconds` for the grants consumer: how many observed, their sum."""
+    labels = {"service": "grants", "event_type": event_type}
+    return tuple(
+        REGISTRY.get_sample_value(f"hms_event_delivery_seconds_{part}", labels) or 0.0
+        for part in ("count", "sum")
+    )
+
+
+def test_how_long_after_its_producer_recorded_it_an_event_was_applied_is_measured(test_handlers):
+    """The bus's latency as ops watch it (`hms_event_delivery_seconds`), once per event applied:
+    a copy delivered again is not a second arrival."""
+    count, total = delivery_seconds("user.registered")
+    recorded = timezone.now() - timedelta(seconds=3)
+    envelope = registration(occurred_at=recorded.isoformat())
+
+    assert consume("grants", envelope, final_attempt=False) == HANDLED
+    assert consume("grants", envelope, final_attempt=False) == DUPLICATE
+
+    now_count, now_total = delivery_seconds("user.registered")
+    assert now_count == count + 1
+    assert 3 <= now_total - total < 60
+
+
+def test_an_event_from_a_clock_ahead_of_ours_counts_as_arriving_at_once(test_handlers):
+    count, total = delivery_seconds("user.registered")
+    ahead = timezone.now() + timedelta(seconds=30)
+
+    consume("grants", registration(occurred_at=ahead.isoformat()), final_attempt=False)
+
+    assert delivery_seconds("user.registered") == (count + 1, total)
 
 
 def test_the_same_event_delivered_twice_has_one_effect(test_handlers):

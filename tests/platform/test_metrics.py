@@ -123,3 +123,37 @@ def test_with_a_token_metrics_go_only_to_whoever_presents_it(
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", headers=headers)
 
     assert response.status_code == status
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "authorization", "status"),
+    [
+        ("GET", "/metrics", "Bearer scrape-secret-1", 200),
+        ("GET", "/metrics", "Bearer wrong", 404),
+        ("GET", "/", "Bearer scrape-secret-1", 404),
+        ("POST", "/metrics", "Bearer scrape-secret-1", 404),
+    ],
+)
+def test_a_bus_workers_own_metrics_endpoint_keeps_the_services_rules(
+    settings, method, path, authorization, status
+):
+    """hms/deploy/worker_metrics.py, as a WSGI call (tests/e2e/test_metrics.py scrapes a real
+    worker): only `GET /metrics`, only to the scraper."""
+    from wsgiref.util import setup_testing_defaults
+
+    from hms.deploy.worker_metrics import metrics_app
+
+    settings.METRICS_TOKEN = "scrape-secret-1"
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_AUTHORIZATION": authorization,
+    }
+    setup_testing_defaults(environ)
+    started = []
+
+    body = b"".join(metrics_app(environ, lambda status, headers: started.append(status)))
+
+    assert started == [f"{status} {'OK' if status == 200 else 'Not Found'}"]
+    assert (b"hms_events_consumed_total" in body) == (status == 200)
