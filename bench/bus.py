@@ -27,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.figures import Target, load, ratio, say
 from bench.load import latency_summary, merge
@@ -251,11 +252,18 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
     saturation is what the latency mostly follows (bench/README.md, finding 27)."""
     cpu = CpuUse(platform)
     workers = [name for name in platform.workers_of("finance") if platform.processes[name].running]
+    counted_before = workers_delivery_metric(platform, workers)
     with AwardWatcher(platform.env["FINANCE_DATABASE_URL"], ids, interval=0.005) as watcher:
         cpu.start()
         committed = publish(platform, ids, rate)
         watcher.wait(timeout=120)
         used = cpu.stop()
+    counted = [
+        after - before
+        for after, before in zip(
+            workers_delivery_metric(platform, workers), counted_before, strict=True
+        )
+    ]
     latencies = [(watcher.seen[i] - committed[i]) * 1000 for i in ids if i in watcher.seen]
     return {
         "events": len(ids),
@@ -266,7 +274,31 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
         "finance_workers": len(workers),
         "cpu": used,
         **delivery_stages(platform, committed, watcher.seen),
+        # What the workers' own metric saw of the same events, as ops would (finding 36).
+        "worker_metric": {
+            "events": int(counted[0]),
+            "mean_ms": round(counted[1] / counted[0] * 1000, 3) if counted[0] else None,
+        },
     }
+
+
+def workers_delivery_metric(platform: Platform, workers: list[str]) -> tuple[float, float]:
+    """`hms_event_delivery_seconds` of `grant.approved` over these Finance workers, each scraped
+    on its own metrics port (hms/deploy/worker_metrics.py): (count, sum of seconds)."""
+    count = total = 0.0
+    for name in workers:
+        url = f"http://127.0.0.1:{platform.ports[name]}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            text = response.read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.labels.get("event_type") != "grant.approved":
+                    continue
+                if sample.name == "hms_event_delivery_seconds_count":
+                    count += sample.value
+                elif sample.name == "hms_event_delivery_seconds_sum":
+                    total += sample.value
+    return count, total
 
 
 def delivery_stages(
@@ -605,6 +637,8 @@ def stages_line(latency: dict) -> str:
         f"applying {stages['waited']['p50']} / {stages['waited']['p99']} ms, applying to readable "
         f"{stages['applied']['p50']} / {stages['applied']['p99']} ms (p50 / p99); the slowest "
         f"{slowest['events']}: {slowest['relayed']} + {slowest['waited']} + {slowest['applied']} ms"
+        f"; the workers' own hms_event_delivery_seconds: {latency['worker_metric']['events']} "
+        f"events, mean {latency['worker_metric']['mean_ms']} ms (here {latency['latency_ms']['mean']})"
     )
 
 

@@ -159,6 +159,9 @@ def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down
         assert slowest["events"] >= 1
         total = slowest["relayed"] + slowest["waited"] + slowest["applied"]
         assert total >= steady["latency_ms"]["p50"] - 0.5
+        # The Finance workers' own metric (what ops scrape) saw each event applied once.
+        assert steady["worker_metric"]["events"] == steady["events"]
+        assert steady["worker_metric"]["mean_ms"] > 0
     for measured in (figure["live_burst"], figure["drain"]):
         assert measured["missing"] == 0
         assert is_number(measured["events_per_s"])
