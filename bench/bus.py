@@ -27,7 +27,6 @@ from pathlib import Path
 
 import psycopg
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from bench.figures import Target, load, ratio, say
 from bench.load import latency_summary, merge
@@ -287,17 +286,17 @@ def workers_delivery_metric(platform: Platform, workers: list[str]) -> tuple[flo
     on its own metrics port (hms/deploy/worker_metrics.py): (count, sum of seconds)."""
     count = total = 0.0
     for name in workers:
-        url = f"http://127.0.0.1:{platform.ports[name]}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.labels.get("event_type") != "grant.approved":
-                    continue
-                if sample.name == "hms_event_delivery_seconds_count":
-                    count += sample.value
-                elif sample.name == "hms_event_delivery_seconds_sum":
-                    total += sample.value
+        samples = platform.metrics(name)
+        count += sum(
+            value
+            for labels, value in samples.get("hms_event_delivery_seconds_count", [])
+            if labels.get("event_type") == "grant.approved"
+        )
+        total += sum(
+            value
+            for labels, value in samples.get("hms_event_delivery_seconds_sum", [])
+            if labels.get("event_type") == "grant.approved"
+        )
     return count, total
 
 

@@ -376,7 +376,21 @@ class Platform:
 
     # -- process control -----------------------------------------------------------------------
     def url(self, service: str) -> str:
+        """Where a process answers HTTP: a service, the gateway, or a bus worker's metrics."""
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    def metrics(self, name: str) -> dict[str, list[tuple[dict, float]]]:
+        """What `GET /metrics` of a service, the gateway or a bus worker shows: each sample's
+        name -> [(its labels, its value)]."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        with urllib.request.urlopen(f"{self.url(name)}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        samples: dict[str, list[tuple[dict, float]]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+        return samples
 
     def start(self, name: str, *, wait: bool = True) -> None:
         process = self.processes[name]

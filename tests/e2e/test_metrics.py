@@ -4,25 +4,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.api import Gateway
 from tests.e2e.harness import wait_until
 from tests.e2e.test_workflow import register_business
-
-
-def scrape(platform, service: str) -> dict:
-    return scrape_url(f"{platform.url(service)}/metrics")
-
-
-def scrape_url(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        text = response.read().decode()
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return samples
 
 
 def test_gateway_exposes_request_counts_and_breaker_states_across_its_workers(platform):
@@ -31,7 +16,7 @@ def test_gateway_exposes_request_counts_and_breaker_states_across_its_workers(pl
         assert gateway.get("/api/v1/grants/programs").status == 200
     gateway.get("/status?user=1", token=platform.token(1, "administrator", None))
 
-    samples = scrape(platform, "gateway")
+    samples = platform.metrics("gateway")
 
     forwarded = [
         value
@@ -45,7 +30,7 @@ def test_gateway_exposes_request_counts_and_breaker_states_across_its_workers(pl
 
 def test_data_services_expose_requests_events_and_the_outbox(platform):
     for service in ("users", "grants", "finance"):
-        samples = scrape(platform, service)
+        samples = platform.metrics(service)
         assert any(labels["service"] == service for labels, _ in samples["hms_http_requests_total"])
         assert [
             value for labels, value in samples["hms_outbox_backlog"] if labels["service"] == service
@@ -58,11 +43,10 @@ def test_each_bus_worker_exposes_what_it_applied_and_how_long_after_it_was_recor
     web processes: each worker answers /metrics itself (WORKER_METRICS_PORT), to the scraper
     only, as the services do."""
     register_business(Gateway(platform))  # user.registered, which Grants applies
-    worker = f"http://127.0.0.1:{platform.ports['grants-worker']}/metrics"
     registered = {"service": "grants", "event_type": "user.registered"}
 
     def applied() -> dict | None:
-        samples = scrape_url(worker)
+        samples = platform.metrics("grants-worker")
         arrivals = [
             value
             for labels, value in samples.get("hms_event_delivery_seconds_count", [])
@@ -84,7 +68,9 @@ def test_each_bus_worker_exposes_what_it_applied_and_how_long_after_it_was_recor
     ]
     assert 0 <= waited[0] < 30
     # Through a proxy (X-Forwarded-For), as a request from anywhere: refused, as at a service.
-    relayed = urllib.request.Request(worker, headers={"X-Forwarded-For": "203.0.113.9"})
+    relayed = urllib.request.Request(
+        f"{platform.url('grants-worker')}/metrics", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(relayed, timeout=10)
     assert refused.value.code == 404
