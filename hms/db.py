@@ -228,6 +228,28 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk | Upsert) -> li
     return returned
 
 
+def writes_as_with_clauses(
+    alias: str, writes: Sequence[Inserting | UpdatingByPk | Upsert], *, prefix: str
+) -> tuple[list[str], list]:
+    """Writes that return nothing, as data-modifying WITH clauses (`<prefix><n> AS (...)`) and
+    their parameters, for a statement of PostgreSQL's that makes its own writes besides (the
+    outbox's, `hms.bus.outbox.publish_many`): `write_together`'s rules hold between them all."""
+    connection = connections[alias]
+    clauses, params = [], []
+    for part, write in enumerate(writes):
+        if isinstance(write, Upsert) and write.returning:
+            raise ValueError(
+                "writes_as_with_clauses returns nothing: an Upsert's RETURNING is lost"
+            )
+        if isinstance(write, Inserting) and write.objects:
+            _refuse_saved(write.objects)
+        if _rows_of(write):
+            sql, write_params = _write_sql(connection, alias, write)
+            clauses.append(f"{prefix}{part} AS ({sql})")
+            params += write_params
+    return clauses, params
+
+
 def _write_alone(alias: str, write: Inserting | UpdatingByPk | Upsert) -> list[tuple]:
     if isinstance(write, Inserting):
         type(write.objects[0]).objects.using(alias).bulk_create(write.objects)

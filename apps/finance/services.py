@@ -43,7 +43,6 @@ from hms.db import (
     database_for,
     insert_returning,
     service_atomic,
-    write_together,
 )
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -493,13 +492,18 @@ def awards_obligate(
                 award._state.adding, award._state.db = False, alias  # as the row just written
                 new[award.application_id] = (award, split, cause)
         if new:
-            _record_obligations([(award, split) for award, split, _ in new.values()], terms)
             publish_many(
                 [
                     events.award_obligated_event(award, amount=award.awarded_amount)
                     for award, _, _ in new.values()
                 ],
                 correlation_ids=[cause for _, _, cause in new.values()],
+                # The award is its application's first word from Finance, and what it holds
+                # besides its row is written in the same statement as its event.
+                new_aggregates=True,
+                together_with=_obligation_writes(
+                    [(award, split) for award, split, _ in new.values()], terms
+                ),
             )
         repeats = (
             {}
@@ -527,15 +531,14 @@ def awards_obligate(
     return awards
 
 
-def _record_obligations(
+def _obligation_writes(
     obligations: Sequence[tuple[Award, list[CategoryObligation]]],
     terms: Mapping[str, ProgramTerms],
-) -> None:
+) -> list[Inserting | UpdatingByPk]:
     """What new awards hold besides their own row: the FAIN (it takes the award's number), the
     budget periods, the reports owed, the budget categories, their obligations in the ledger and
-    version 1. For any number of awards, two statements on PostgreSQL: the categories (whose
-    keys the ledger needs), then the rest together."""
-    alias = obligations[0][0]._state.db
+    version 1. The categories are written now (the ledger needs their keys); the rest is
+    returned, for `write_together` or the statement that records the awards' events."""
     categories = iter(
         BudgetCategory.objects.bulk_create(
             BudgetCategory(
@@ -566,8 +569,7 @@ def _record_obligations(
         ]
         # Version 1 is the award as obligated: nothing is read back.
         versions.append(_version(award, number=1, obligated=award.awarded_amount, categories=own))
-    write_together(
-        alias,
+    return [
         UpdatingByPk(Award, ["fain"], {award.pk: [award.fain] for award, _ in obligations}),
         Inserting(
             [
@@ -579,7 +581,7 @@ def _record_obligations(
         Inserting([report for award, _ in obligations for report in new_reports(award)]),
         Inserting(entries),
         Inserting(versions),
-    )
+    ]
 
 
 def record_version(award: Award, amendment: Amendment | None = None) -> AwardVersion:

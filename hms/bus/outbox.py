@@ -40,7 +40,16 @@ from hms.bus.transport import (
     waiting_messages,
 )
 from hms.context import current_correlation_id
-from hms.db import PreparedRead, database_for, insert_returning
+from hms.db import (
+    Inserting,
+    PreparedRead,
+    UpdatingByPk,
+    Upsert,
+    database_for,
+    insert_returning,
+    write_together,
+    writes_as_with_clauses,
+)
 from hms.events import Event
 from hms.metrics import EVENTS_PUBLISHED
 from hms.tracing import current_trace_context
@@ -65,13 +74,24 @@ def publish(event: Event) -> OutboxEvent:
 
 
 def publish_many(
-    events: Sequence[Event], *, correlation_ids: Sequence[str | None] | None = None
+    events: Sequence[Event],
+    *,
+    correlation_ids: Sequence[str | None] | None = None,
+    new_aggregates: bool = False,
+    together_with: Sequence[Inserting | UpdatingByPk | Upsert] = (),
 ) -> list[OutboxEvent]:
     """Record several events of one producer, in order, in two statements however many they are
     (a consumer applying a batch publishes what each event of it caused at once).
 
     Each event carries its own correlation id where `correlation_ids` gives one (the request or
     event that caused it), the current one otherwise.
+
+    Two round trips fewer on a consumer's hot path (a Finance worker obligating awards): with
+    `new_aggregates`, every event's aggregate was created in this transaction, so its numbers
+    start at 1 and are written, not read (an aggregate that had any fails the transaction on
+    the sequence's unique constraint, never numbers twice); `together_with` are the caller's
+    own writes that return nothing, made in the same statement as the outbox rows on
+    PostgreSQL (`write_together`'s rules).
     """
     if not events:
         return []
@@ -86,9 +106,12 @@ def publish_many(
         )
     causes = list(correlation_ids or [])
     causes += [None] * (len(events) - len(causes))
-    sequences = next_sequences(
-        alias, [(event.aggregate, consumer) for event in events for consumer in event.consumers]
-    )
+    wanted = [(event.aggregate, consumer) for event in events for consumer in event.consumers]
+    if new_aggregates:
+        sequences, numbered = _first_sequences(wanted)
+        together_with = [*together_with, Inserting(numbered)]
+    else:
+        sequences = next_sequences(alias, wanted)
     now, trace = timezone.now(), current_trace_context()
     rows = []
     for event, cause in zip(events, causes, strict=True):
@@ -122,7 +145,7 @@ def publish_many(
         logger.info(
             "event %s %s recorded for %s", event.name, envelope["event_id"], event.aggregate
         )
-    _record(alias, rows, [event.consumers for event in events])
+    _record(alias, rows, [event.consumers for event in events], together_with)
     for event in events:
         transaction.on_commit(EVENTS_PUBLISHED.labels(producer, event.name).inc, using=alias)
     return rows
@@ -160,11 +183,34 @@ def next_sequences(
     }
 
 
-def _record(alias: str, rows: Sequence[OutboxEvent], consumers: Sequence[Sequence[str]]) -> None:
-    """Insert the outbox rows and one delivery per consumer of each: on PostgreSQL in one
-    statement."""
+def _first_sequences(
+    wanted: Sequence[tuple[str, str]],
+) -> tuple[dict[tuple[str, str], list[int]], list[AggregateSequence]]:
+    """`next_sequences` for aggregates that have none yet: 1, 2, ... without a read, and the
+    rows that record them."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for key in wanted:
+        counts[key] += 1
+    return (
+        {key: list(range(1, count + 1)) for key, count in counts.items()},
+        [
+            AggregateSequence(aggregate=aggregate, consumer=consumer, last_sequence=count)
+            for (aggregate, consumer), count in sorted(counts.items())
+        ],
+    )
+
+
+def _record(
+    alias: str,
+    rows: Sequence[OutboxEvent],
+    consumers: Sequence[Sequence[str]],
+    together_with: Sequence[Inserting | UpdatingByPk | Upsert] = (),
+) -> None:
+    """Insert the outbox rows and one delivery per consumer of each, and make the writes
+    `together_with`: on PostgreSQL in one statement."""
     connection = connections[alias]
     if connection.vendor != "postgresql":
+        write_together(alias, *together_with)
         OutboxEvent.objects.using(alias).bulk_create(rows)
         OutboxDelivery.objects.using(alias).bulk_create(
             OutboxDelivery(event=row, consumer=consumer)
@@ -186,8 +232,10 @@ def _record(alias: str, rows: Sequence[OutboxEvent], consumers: Sequence[Sequenc
         for row, names in zip(rows, consumers, strict=True)
         for consumer in names
     ]
+    clauses, together_params = writes_as_with_clauses(alias, together_with, prefix="together")
     sql = (
-        f"WITH event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "  # noqa: S608 - names from the models; values are parameters
+        f"WITH {''.join(clause + ', ' for clause in clauses)}"  # noqa: S608 - names from the models; values are parameters
+        f"event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "
         f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, event_id), "
         f"delivery AS (INSERT INTO {quote(OutboxDelivery._meta.db_table)} (event_id, consumer, sends) "
         "SELECT event.id, copy.consumer, 0 FROM event "
@@ -197,7 +245,13 @@ def _record(alias: str, rows: Sequence[OutboxEvent], consumers: Sequence[Sequenc
     )
     with connection.cursor() as cursor:
         cursor.execute(
-            sql, [*values, [str(event) for event, _ in pairs], [consumer for _, consumer in pairs]]
+            sql,
+            [
+                *together_params,
+                *values,
+                [str(event) for event, _ in pairs],
+                [consumer for _, consumer in pairs],
+            ],
         )
         ids = {uuid.UUID(str(event_id)): pk for event_id, pk in cursor.fetchall()}
     for row in rows:

@@ -3,9 +3,11 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import IntegrityError, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hms.bus.models import OutboxDelivery, OutboxEvent
+from hms.bus.models import AggregateSequence, InboxEvent, OutboxDelivery, OutboxEvent
 from hms.bus.outbox import (
     PublishOutsideTransaction,
     bus_status,
@@ -15,7 +17,7 @@ from hms.bus.outbox import (
 )
 from hms.bus.partitions import events_queue, partition_of
 from hms.context import correlation_id
-from hms.db import database_for, service_atomic
+from hms.db import Inserting, database_for, service_atomic
 from hms.events.users import UserRegistered, UserUpdated
 from tests.platform.broker import FakeBroker
 
@@ -84,6 +86,81 @@ def test_several_events_recorded_at_once_keep_their_order_numbers_and_correlatio
     assert rows[1].envelope["correlation_id"]  # the current one, or a new one
     assert [row.pk for row in rows] == sorted(row.pk for row in rows)
     assert all(row.deliveries.count() == 2 for row in rows)
+
+
+def callers_write() -> Inserting:
+    """A write of the publisher's own (an inbox row, as a consumer applying an event makes)."""
+    return Inserting(
+        [InboxEvent(event_id=uuid.uuid4(), consumer="a caller", event_type="user.registered")]
+    )
+
+
+def test_events_of_new_aggregates_are_numbered_from_one_without_reading_the_numbers():
+    users = database_for("users")
+    with service_atomic("users"):
+        rows = publish_many(
+            [registered(8), registered(9), registered(8)],
+            new_aggregates=True,
+            together_with=[callers_write()],
+        )
+
+    assert [row.envelope["sequences"] for row in rows] == [
+        {"grants": 1, "finance": 1},
+        {"grants": 1, "finance": 1},
+        {"grants": 2, "finance": 2},
+    ]
+    # Recorded as next_sequences would have: the aggregates' next events follow on.
+    with service_atomic("users"):
+        later = publish(registered(8))
+    assert later.envelope["sequences"] == {"grants": 3, "finance": 3}
+    assert all(row.deliveries.count() == 2 for row in rows)
+    # The caller's own write was made with them.
+    assert InboxEvent.objects.using(users).filter(consumer="a caller").count() == 1
+
+
+def test_an_aggregate_said_to_be_new_that_has_numbers_fails_and_records_nothing():
+    users = database_for("users")
+    with service_atomic("users"):
+        publish(registered(10))
+
+    with pytest.raises(IntegrityError), service_atomic("users"):
+        publish_many(
+            [registered(10)],
+            new_aggregates=True,
+            together_with=[callers_write()],
+        )
+
+    assert users_outbox().count() == 1
+    assert (
+        AggregateSequence.objects.using(users)
+        .get(aggregate="user:10", consumer="grants")
+        .last_sequence
+        == 1
+    )
+    assert not InboxEvent.objects.using(users).filter(consumer="a caller").exists()
+
+
+def test_new_aggregates_their_numbers_and_the_callers_writes_take_one_statement_on_postgresql():
+    users = database_for("users")
+    if connections[users].vendor != "postgresql":
+        pytest.skip("one statement per table elsewhere")
+    with service_atomic("users"), CaptureQueriesContext(connections[users]) as captured:
+        publish_many(
+            [registered(11), registered(12)],
+            new_aggregates=True,
+            together_with=[callers_write()],
+        )
+
+    [statement] = [
+        query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"]
+    ]
+    for table in (
+        "bus_aggregatesequence",
+        "bus_inboxevent",
+        "bus_outboxevent",
+        "bus_outboxdelivery",
+    ):
+        assert f'INSERT INTO "{table}"' in statement
 
 
 def test_a_rolled_back_transaction_publishes_nothing():
