@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import Aggregate, AutoField, DecimalField, Field, JSONField, Model, QuerySet
+from django.db.models import Aggregate, AutoField, DecimalField, JSONField, Model, QuerySet
 from django.db.models.sql import InsertQuery
 
 
@@ -61,9 +61,97 @@ def insert_returning(
     return _upsert(connections[alias], Upsert(model, rows, conflict, update, returning))
 
 
-def _returned_columns(connection, upsert: Upsert) -> list[tuple[Field, str]]:
-    fields = [upsert.model._meta.get_field(name) for name in upsert.returning]
-    return [(field, connection.ops.quote_name(field.column)) for field in fields]
+@dataclass(frozen=True)
+class Children:
+    """Rows of `model` that belong to the rows an Upsert writes, for `insert_with_children`.
+
+    Each of `rows` is (its parent's `key`, its own field values): `key` is a unique field of the
+    parent model (the Upsert's conflict), `parent` the child's foreign key to it."""
+
+    model: type[Model]
+    parent: str
+    key: str
+    rows: Sequence[tuple[object, dict]]
+    returning: tuple[str, ...]
+
+
+def insert_with_children(
+    alias: str, parents: Upsert, children: Children
+) -> tuple[list[tuple], list[tuple]]:
+    """`insert_returning(parents)`, and the children of each parent row it returns (a parent it
+    met and left, DO NOTHING, gets none), each given that row's key: on PostgreSQL in one
+    statement, where inserting the children after their parents takes a second round trip.
+    Returns the parents' rows and the children's, as `insert_returning` would (`parents`'
+    RETURNING must hold the key and the primary key)."""
+    connection = connections[alias]
+    pk = parents.model._meta.pk.name
+    if children.key not in parents.returning or pk not in parents.returning:
+        raise ValueError(f"the parents must return {children.key} and {pk}")
+    if not children.rows:
+        return _upsert(connection, parents), []
+    if connection.vendor != "postgresql":
+        returned = _upsert(connection, parents)
+        keys = parents.returning.index(children.key), parents.returning.index(pk)
+        written = {row[keys[0]]: row[keys[1]] for row in returned}
+        foreign_key = children.model._meta.get_field(children.parent).attname
+        objects = children.model.objects.using(alias).bulk_create(
+            children.model(**{foreign_key: written[key]}, **values)
+            for key, values in children.rows
+            if key in written
+        )
+        attnames = [children.model._meta.get_field(name).attname for name in children.returning]
+        return returned, [tuple(getattr(obj, name) for name in attnames) for obj in objects]
+    sql, params = _upsert_sql(connection, parents)
+    quote = connection.ops.quote_name
+    names = list(children.rows[0][1])
+    fields = [children.model._meta.get_field(name) for name in names]
+    key_field = parents.model._meta.get_field(children.key)
+    arrays = [
+        [key_field.get_db_prep_save(key, connection) for key, _ in children.rows],
+        *(
+            [field.get_db_prep_save(values[name], connection) for _, values in children.rows]
+            for name, field in zip(names, fields, strict=True)
+        ),
+    ]
+    types = [key_field, *fields]
+    child_sql = (
+        f"INSERT INTO {quote(children.model._meta.db_table)} "  # noqa: S608 - names from the models; values are parameters
+        f"({quote(children.model._meta.get_field(children.parent).column)}, "
+        f"{_columns(connection, children.model, names)}) "
+        f"SELECT parent.{quote(parents.model._meta.pk.column)}, "
+        f"{', '.join(f'line.column{n}' for n in range(1, len(types)))} FROM parent "
+        f"JOIN unnest({', '.join(f'%s::{field.db_type(connection)}[]' for field in types)}) "
+        f"AS line ({', '.join(f'column{n}' for n in range(len(types)))}) "
+        f"ON line.column0 = parent.{quote(key_field.column)} "
+        f"RETURNING {_columns(connection, children.model, children.returning)}"
+    )
+    statement = (
+        f"WITH parent AS ({sql}), child AS ({child_sql}) "  # noqa: S608 - names from the models
+        f"SELECT 0, {_json_row(connection, parents.model, parents.returning, 'parent')} FROM parent "
+        f"UNION ALL SELECT 1, {_json_row(connection, children.model, children.returning, 'child')} "
+        "FROM child"
+    )
+    readers = (
+        _python_reader(connection, parents.model, parents.returning),
+        _python_reader(connection, children.model, children.returning),
+    )
+    returned: tuple[list[tuple], list[tuple]] = ([], [])
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*params, *arrays])
+        for part, values in cursor.fetchall():
+            returned[part].append(readers[part](values))
+    return returned
+
+
+def _json_row(connection, model, returning: Sequence[str], source: str) -> str:
+    """A returned row as one JSON array (`json_build_array`), so that rows of different shapes
+    share a UNION; decimals as text, so that money never passes through a float."""
+    columns = []
+    for name in returning:
+        field = model._meta.get_field(name)
+        column = f"{source}.{connection.ops.quote_name(field.column)}"
+        columns.append(f"{column}::text" if isinstance(field, DecimalField) else column)
+    return f"json_build_array({', '.join(columns)})"
 
 
 def _upsert(connection, upsert: Upsert) -> list[tuple]:
@@ -73,7 +161,7 @@ def _upsert(connection, upsert: Upsert) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall() if upsert.returning else []
-    read = _python_reader(connection, upsert)
+    read = _python_reader(connection, upsert.model, upsert.returning)
     return [read(row) for row in fetched]
 
 
@@ -85,12 +173,12 @@ def _upsert_sql(connection, upsert: Upsert) -> tuple[str, list]:
     return sql, params
 
 
-def _python_reader(connection, upsert: Upsert) -> Callable[[Sequence], tuple]:
+def _python_reader(connection, model, returning: Sequence[str]) -> Callable[[Sequence], tuple]:
     """Turns a returned row into Python values as a query's would be: the backend's converters
     (SQLite's timestamps, made aware), then the field's own (PostgreSQL's, in JSON, are text)."""
     columns = []
-    for name in upsert.returning:
-        column = upsert.model._meta.get_field(name).get_col(upsert.model._meta.db_table)
+    for name in returning:
+        column = model._meta.get_field(name).get_col(model._meta.db_table)
         converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         columns.append((column, converters))
 
@@ -208,16 +296,11 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk | Upsert) -> li
         ctes.append(f"write{part} AS ({sql})")
         params += write_params
         if isinstance(write, Upsert) and write.returning:
-            # One column of JSON arrays, so that rows of different shapes share the UNION;
-            # decimals as text, so that money never passes through a float.
-            columns = ", ".join(
-                f"{column}::text" if isinstance(field, DecimalField) else column
-                for field, column in _returned_columns(connection, write)
-            )
-            selects.append(f"SELECT {part}, json_build_array({columns}) FROM write{part}")  # noqa: S608 - names from the model
+            row = _json_row(connection, write.model, write.returning, f"write{part}")
+            selects.append(f"SELECT {part}, {row} FROM write{part}")  # noqa: S608 - names from the model
     sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
     readers = {
-        part: _python_reader(connection, write)
+        part: _python_reader(connection, write.model, write.returning)
         for part, write in present
         if isinstance(write, Upsert)
     }

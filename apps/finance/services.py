@@ -8,12 +8,13 @@ Events are published inside the same transaction as the change.
 
 import datetime
 import logging
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Sum
+from django.db.models import Model, Sum
 from django.utils import timezone
 
 from apps.finance import events, selectors
@@ -38,10 +39,12 @@ from hms.audit.services import audit_record
 from hms.auth import ROLE_FINANCE_OFFICER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish, publish_many
 from hms.db import (
+    Children,
     Inserting,
     UpdatingByPk,
+    Upsert,
     database_for,
-    insert_returning,
+    insert_with_children,
     service_atomic,
 )
 from hms.documents import check_upload, removed_unless_committed, save_upload
@@ -444,8 +447,10 @@ def awards_obligate(
     A repeat (the same event again, or another approval of the same application) gets the award
     that exists and changes nothing: the first obligation stands. Each new award publishes
     `finance.award_obligated`, with the correlation id of its approval where `correlation_ids`
-    gives one. A batch costs the same dozen statements however many awards it holds (the bus
-    applies a batch of approvals at once), and nothing is written if one approval is invalid.
+    gives one. A batch costs the same three statements on PostgreSQL however many awards it
+    holds (the programs' terms; the awards with their budget categories; what they hold besides,
+    with their events), as the bus applies a batch of approvals at once; nothing is written if
+    one approval is invalid.
     """
     splits = [
         budget_split(awarded_amount=approval.awarded_amount, budget_lines=approval.budget_lines)
@@ -471,26 +476,47 @@ def awards_obligate(
             }
             for approval, amount in zip(approvals, amounts, strict=True)
         ]
-        # One statement, safe against a concurrent delivery of the same approval: each award is
-        # created, or the one that exists (unique per application) is left as it is.
-        created = dict(
-            insert_returning(
-                alias,
-                Award,
-                rows,
-                conflict=("application_id",),
-                update="DO NOTHING",
-                returning=("application_id", "id"),
-            )
-        )
         # By application, in order: a second approval of the same application is a repeat.
-        new: dict[int, tuple[Award, list[CategoryObligation], str | None]] = {}
+        first: dict[int, tuple[dict, list[CategoryObligation], str | None]] = {}
         for row, split, cause in zip(rows, splits, causes, strict=True):
-            pk = created.get(row["application_id"])
-            if pk is not None and row["application_id"] not in new:
-                award = Award(pk=pk, fain=fain_for(row["program_code"], today, pk), **row)
-                award._state.adding, award._state.db = False, alias  # as the row just written
-                new[award.application_id] = (award, split, cause)
+            first.setdefault(row["application_id"], (row, split, cause))
+        # One statement, safe against a concurrent delivery of the same approval: each award is
+        # created with its budget categories, or the one that exists (unique per application)
+        # is left as it is.
+        created, categories = insert_with_children(
+            alias,
+            Upsert(Award, rows, conflict=("application_id",), returning=("application_id", "id")),
+            Children(
+                BudgetCategory,
+                parent="award",
+                key="application_id",
+                rows=[
+                    (
+                        application_id,
+                        {
+                            "name": line.name,
+                            "budgeted_amount": line.budgeted,
+                            "approved_amount": line.obligated,
+                        },
+                    )
+                    for application_id, (_, split, _) in first.items()
+                    for line in split
+                ],
+                returning=("id", "award", "name"),
+            ),
+        )
+        awarded = dict(created)
+        category_ids: dict[int, dict[str, int]] = defaultdict(dict)
+        for pk, award_id, name in categories:
+            category_ids[award_id][name] = pk
+        new: dict[int, tuple[Award, list[BudgetCategory], str | None]] = {}
+        for application_id, (row, split, cause) in first.items():
+            pk = awarded.get(application_id)
+            if pk is not None:
+                award = _as_written(
+                    Award(pk=pk, fain=fain_for(row["program_code"], today, pk), **row), alias
+                )
+                new[application_id] = (award, _categories(award, split, category_ids[pk]), cause)
         if new:
             publish_many(
                 [
@@ -502,7 +528,7 @@ def awards_obligate(
                 # besides its row is written in the same statement as its event.
                 new_aggregates=True,
                 together_with=_obligation_writes(
-                    [(award, split) for award, split, _ in new.values()], terms
+                    [(award, own) for award, own, _ in new.values()], terms
                 ),
             )
         repeats = (
@@ -531,41 +557,53 @@ def awards_obligate(
     return awards
 
 
-def _obligation_writes(
-    obligations: Sequence[tuple[Award, list[CategoryObligation]]],
-    terms: Mapping[str, ProgramTerms],
-) -> list[Inserting | UpdatingByPk]:
-    """What new awards hold besides their own row: the FAIN (it takes the award's number), the
-    budget periods, the reports owed, the budget categories, their obligations in the ledger and
-    version 1. The categories are written now (the ledger needs their keys); the rest is
-    returned, for `write_together` or the statement that records the awards' events."""
-    categories = iter(
-        BudgetCategory.objects.bulk_create(
+def _as_written(obj: Model, alias: str) -> Model:
+    """An object built from a row just written: saved, without reading it back."""
+    obj._state.adding, obj._state.db = False, alias
+    return obj
+
+
+def _categories(
+    award: Award, split: Sequence[CategoryObligation], keys: Mapping[str, int]
+) -> list[BudgetCategory]:
+    """The budget categories just written with `award` (`keys`: each one's by name)."""
+    return [
+        _as_written(
             BudgetCategory(
+                pk=keys[line.name],
                 award=award,
                 name=line.name,
                 budgeted_amount=line.budgeted,
                 approved_amount=line.obligated,
-            )
-            for award, split in obligations
-            for line in split
+            ),
+            award._state.db,
         )
-    )
+        for line in split
+    ]
+
+
+def _obligation_writes(
+    obligations: Sequence[tuple[Award, list[BudgetCategory]]],
+    terms: Mapping[str, ProgramTerms],
+) -> list[Inserting | UpdatingByPk]:
+    """What new awards hold besides their own row and budget categories: the FAIN (it takes the
+    award's number), the budget periods, the reports owed, the categories' obligations in the
+    ledger and version 1; for `write_together` or the statement that records the awards'
+    events."""
     entries, versions = [], []
-    for award, split in obligations:
-        own = [next(categories) for _ in split]
+    for award, own in obligations:
         memo = f"Obligated for {award.tracking_number or f'application {award.application_id}'}"
         entries += [
             _ledger_entry(
                 award=award,
                 category=category,
                 kind=EntryKind.OBLIGATION,
-                amount=line.obligated,
+                amount=category.approved_amount,
                 recorded_by_id=None,
                 memo=memo,
             )
-            for line, category in zip(split, own, strict=True)
-            if line.obligated > 0
+            for category in own
+            if category.approved_amount > 0
         ]
         # Version 1 is the award as obligated: nothing is read back.
         versions.append(_version(award, number=1, obligated=award.awarded_amount, categories=own))

@@ -16,11 +16,13 @@ from hms.bus.models import (
     PendingAck,
 )
 from hms.db import (
+    Children,
     Inserting,
     UpdatingByPk,
     Upsert,
     database_for,
     insert_returning,
+    insert_with_children,
     write_together,
 )
 
@@ -182,3 +184,85 @@ def test_an_empty_upsert_is_skipped_and_returns_nothing_in_its_place_and_makes_n
             == []
         )
     assert len(captured) == 0
+
+
+def outbox_row(number: int) -> dict:
+    return {
+        "event_id": uuid.UUID(f"00000000-0000-4000-8000-{number:012d}"),
+        "event_type": "grant.approved",
+        "version": 1,
+        "aggregate": f"grants:{number}",
+        "envelope": {"n": number},
+        "trace_context": {},
+        "created_at": dt.datetime(2026, 12, 5, tzinfo=dt.UTC),
+        "attempts": 0,
+        "last_error": "",
+    }
+
+
+def deliveries_of(*numbers: int) -> Children:
+    return Children(
+        OutboxDelivery,
+        parent="event",
+        key="event_id",
+        rows=[
+            (outbox_row(number)["event_id"], {"consumer": consumer, "sends": sends})
+            for number in numbers
+            for consumer, sends in (("users", 1), ("finance", 2))
+        ],
+        returning=("id", "event", "consumer", "sends"),
+    )
+
+
+def test_parents_are_inserted_with_their_children_and_one_met_gets_none():
+    met = event(31)  # already there: DO NOTHING leaves it, and it gets no children
+
+    with CaptureQueriesContext(connections[GRANTS]) as captured:
+        parents, children = insert_with_children(
+            GRANTS,
+            Upsert(
+                OutboxEvent,
+                [outbox_row(30), outbox_row(31), outbox_row(32)],
+                conflict=("event_id",),
+                returning=("event_id", "id"),
+            ),
+            deliveries_of(30, 31, 32),
+        )
+
+    written = dict(parents)
+    assert set(written) == {outbox_row(30)["event_id"], outbox_row(32)["event_id"]}
+    stored = {
+        (row.pk, row.event_id, row.consumer, row.sends)
+        for row in OutboxDelivery.objects.using(GRANTS).all()
+    }
+    assert set(children) == stored
+    assert {(event_pk, consumer, sends) for _, event_pk, consumer, sends in children} == {
+        (written[outbox_row(number)["event_id"]], consumer, sends)
+        for number in (30, 32)
+        for consumer, sends in (("users", 1), ("finance", 2))
+    }
+    assert not OutboxDelivery.objects.using(GRANTS).filter(event=met).exists()
+    if ON_POSTGRESQL:
+        assert len(captured) == 1
+
+
+def test_parents_without_children_are_inserted_alone():
+    parents, children = insert_with_children(
+        GRANTS,
+        Upsert(OutboxEvent, [outbox_row(40)], conflict=("event_id",), returning=("event_id", "id")),
+        Children(OutboxDelivery, parent="event", key="event_id", rows=[], returning=("id",)),
+    )
+
+    assert [event_id for event_id, _ in parents] == [outbox_row(40)["event_id"]]
+    assert children == []
+
+
+def test_the_parents_must_return_their_key_and_primary_key():
+    with pytest.raises(ValueError, match="must return event_id and id"):
+        insert_with_children(
+            GRANTS,
+            Upsert(OutboxEvent, [outbox_row(50)], conflict=("event_id",), returning=("id",)),
+            deliveries_of(50),
+        )
+
+    assert not OutboxEvent.objects.using(GRANTS).exists()
