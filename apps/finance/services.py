@@ -41,6 +41,7 @@ from hms.bus.outbox import publish, publish_many
 from hms.db import (
     Children,
     Inserting,
+    PreparedRead,
     UpdatingByPk,
     Upsert,
     database_for,
@@ -655,10 +656,23 @@ def _version(
     )
 
 
+# An approval delivered alone (a steady rate's every message) reads one program's terms: that
+# read compiled and planned once (bench/README.md, finding 38).
+_PROGRAM_TERMS = PreparedRead(
+    lambda program_code: ProgramTerms.objects.filter(program_code=program_code),
+    program_code=str,
+)
+
+
 def program_terms_of(program_codes: Iterable[str]) -> dict[str, ProgramTerms]:
     """The finance office's terms for each program, or the defaults where it has set none."""
     codes = set(program_codes)
-    terms = {t.program_code: t for t in ProgramTerms.objects.filter(program_code__in=codes)}
+    found = (
+        _PROGRAM_TERMS(program_code=next(iter(codes)))
+        if len(codes) == 1
+        else ProgramTerms.objects.filter(program_code__in=codes)
+    )
+    terms = {t.program_code: t for t in found}
     return {code: terms.get(code) or ProgramTerms(program_code=code) for code in codes}
 
 

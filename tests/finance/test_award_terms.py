@@ -94,6 +94,22 @@ def test_an_award_takes_its_program_s_terms_and_keeps_them():
     assert award.transfer_limit_percent == D("10.00")  # the award keeps what it was given
 
 
+def test_each_award_takes_its_program_s_terms_as_they_stand_when_it_is_obligated():
+    terms(transfer_limit_percent=D("10"))
+    first = factories.award(application_id=5001)
+    ProgramTerms.objects.update(transfer_limit_percent=D("25"))
+    second = factories.award(application_id=5002)
+
+    assert [first.transfer_limit_percent, second.transfer_limit_percent] == [D("10"), D("25")]
+    # One program is read alone, several together; a program without terms gets the defaults.
+    alone = services.program_terms_of(["SBA-SBIR-2027-01"])
+    together = services.program_terms_of(["SBA-SBIR-2027-01", "NSF-2026-03"])
+    assert alone["SBA-SBIR-2027-01"].transfer_limit_percent == D("25.00")
+    assert together["SBA-SBIR-2027-01"].pk == alone["SBA-SBIR-2027-01"].pk
+    assert together["NSF-2026-03"].pk is None
+    assert together["NSF-2026-03"].transfer_limit_percent == D("0")
+
+
 def test_without_terms_an_award_gets_the_defaults_and_a_repeat_draws_no_fain():
     award = factories.award(application_id=4242)
     again = factories.award(application_id=4242)
