@@ -81,7 +81,8 @@ def publish_many(
     together_with: Sequence[Inserting | UpdatingByPk | Upsert] = (),
 ) -> list[OutboxEvent]:
     """Record several events of one producer, in order, in two statements however many they are
-    (a consumer applying a batch publishes what each event of it caused at once).
+    (one with `new_aggregates`; a consumer applying a batch publishes what each event of it
+    caused at once).
 
     Each event carries its own correlation id where `correlation_ids` gives one (the request or
     event that caused it), the current one otherwise.

@@ -24,6 +24,7 @@ from hms.db import (
     insert_returning,
     insert_with_children,
     write_together,
+    writes_as_with_clauses,
 )
 
 pytestmark = pytest.mark.django_db(databases="__all__")
@@ -266,3 +267,12 @@ def test_the_parents_must_return_their_key_and_primary_key():
         )
 
     assert not OutboxEvent.objects.using(GRANTS).exists()
+
+
+def test_writes_made_beside_a_statement_s_own_may_not_return_rows():
+    with pytest.raises(ValueError, match="RETURNING is lost"):
+        writes_as_with_clauses(
+            GRANTS,
+            [Upsert(OutboxEvent, [outbox_row(60)], conflict=("event_id",), returning=("id",))],
+            prefix="together",
+        )
