@@ -290,14 +290,13 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk | Upsert) -> li
         for part, write in present:
             returned[part] = _write_alone(alias, write)
         return returned
-    ctes, selects, params = [], [], []
-    for part, write in present:
-        sql, write_params = _write_sql(connection, alias, write)
-        ctes.append(f"write{part} AS ({sql})")
-        params += write_params
-        if isinstance(write, Upsert) and write.returning:
-            row = _json_row(connection, write.model, write.returning, f"write{part}")
-            selects.append(f"SELECT {part}, {row} FROM write{part}")  # noqa: S608 - names from the model
+    ctes, params = _with_clauses(connection, alias, present, prefix="write")
+    selects = [
+        f"SELECT {part}, {_json_row(connection, write.model, write.returning, f'write{part}')} "  # noqa: S608 - names from the model
+        f"FROM write{part}"
+        for part, write in present
+        if isinstance(write, Upsert) and write.returning
+    ]
     sql = f"WITH {', '.join(ctes)} " + (" UNION ALL ".join(selects) or "SELECT NULL, NULL LIMIT 0")
     readers = {
         part: _python_reader(connection, write.model, write.returning)
@@ -317,19 +316,30 @@ def writes_as_with_clauses(
     """Writes that return nothing, as data-modifying WITH clauses (`<prefix><n> AS (...)`) and
     their parameters, for a statement of PostgreSQL's that makes its own writes besides (the
     outbox's, `hms.bus.outbox.publish_many`): `write_together`'s rules hold between them all."""
-    connection = connections[alias]
-    clauses, params = [], []
-    for part, write in enumerate(writes):
+    for write in writes:
         if isinstance(write, Upsert) and write.returning:
             raise ValueError(
                 "writes_as_with_clauses returns nothing: an Upsert's RETURNING is lost"
             )
         if isinstance(write, Inserting) and write.objects:
             _refuse_saved(write.objects)
-        if _rows_of(write):
-            sql, write_params = _write_sql(connection, alias, write)
-            clauses.append(f"{prefix}{part} AS ({sql})")
-            params += write_params
+    present = [(part, write) for part, write in enumerate(writes) if _rows_of(write)]
+    return _with_clauses(connections[alias], alias, present, prefix=prefix)
+
+
+def _with_clauses(
+    connection,
+    alias: str,
+    writes: Sequence[tuple[int, Inserting | UpdatingByPk | Upsert]],
+    *,
+    prefix: str,
+) -> tuple[list[str], list]:
+    """Numbered writes as `<prefix><n> AS (...)` clauses, and their parameters in order."""
+    clauses, params = [], []
+    for part, write in writes:
+        sql, write_params = _write_sql(connection, alias, write)
+        clauses.append(f"{prefix}{part} AS ({sql})")
+        params += write_params
     return clauses, params
 
 
@@ -352,6 +362,12 @@ def _write_sql(
     if isinstance(write, UpdatingByPk):
         return _update_by_pk_sql(connection, write.model, write.fields, write.rows)
     return _upsert_sql(connection, write)
+
+
+def as_written(obj: Model, alias: str) -> Model:
+    """`obj`, built from a row just written to `alias`, as saved (without reading it back)."""
+    obj._state.adding, obj._state.db = False, alias
+    return obj
 
 
 def _refuse_saved(objects: Sequence[Model]) -> None:
@@ -381,7 +397,7 @@ def _insert_objects_sql(connection, alias: str, objects: Sequence[Model]) -> tup
     query.insert_values(fields, objects)
     [(sql, params)] = query.get_compiler(using=alias, connection=connection).as_sql()
     for obj in objects:
-        obj._state.adding, obj._state.db = False, alias
+        as_written(obj, alias)
     return sql, params
 
 
@@ -442,11 +458,12 @@ class PreparedRead:
         profile_by_id(pk=4)  # [<Profile 4>]
 
     A parameter is a whole number or a string compared as it is (`=`, `__gt`), or a list of
-    whole numbers (`__in`; compiled once per length). A lookup that rewrites its value
-    (`__icontains`) is refused when first compiled.
+    whole numbers (`list`) or of strings (`list[str]`) for `__in`, compiled once per length. A
+    lookup that rewrites its value (`__icontains`) is refused when first compiled.
     """
 
-    KINDS = (int, str, list)
+    KINDS = (int, str, list, list[str])
+    LISTS = (list, list[str])
     # Shapes (page windows, list lengths) kept per thread: a client paging far, or through every
     # page size, must not grow a process without bound. Past this the cache starts over.
     MAX_SHAPES = 64
@@ -455,7 +472,7 @@ class PreparedRead:
         unsupported = [name for name, kind in parameters.items() if kind not in self.KINDS]
         if unsupported:
             raise ImproperlyConfigured(
-                f"PreparedRead parameters are int, str or list: {unsupported}"
+                f"PreparedRead parameters are int, str, list or list[str]: {unsupported}"
             )
         self.build = build
         self.parameters = parameters
@@ -488,9 +505,11 @@ class PreparedRead:
         return BoundRead(self, values)
 
     def _scalars(self, name: str, value) -> list:
-        if self.parameters[name] is list:
-            return list(dict.fromkeys(int(item) for item in value))  # as `__in` sends them
-        return [self.parameters[name](value)]
+        kind = self.parameters[name]
+        if kind in self.LISTS:
+            item = str if kind == list[str] else int
+            return list(dict.fromkeys(item(each) for each in value))  # as `__in` sends them
+        return [kind(value)]
 
     def _compiled(self, window: tuple[int, int] | None, lengths: dict[str, int]) -> _CompiledRead:
         cache = self._local.__dict__.setdefault("compiled", {})
@@ -506,14 +525,14 @@ class PreparedRead:
         # comparison with an out-of-range value from the SQL instead of sending it).
         placeholders = {}
         for index, name in enumerate(self.parameters):
-            if self.parameters[name] is str:
-                placeholders[name] = [f"\x1fhms:{index}\x1f"]
+            if self.parameters[name] in (str, list[str]):
+                placeholders[name] = [f"\x1fhms:{index}:{nth}\x1f" for nth in range(lengths[name])]
             else:
                 base = 2_140_000_000 + index * 100_000
                 placeholders[name] = [base + nth for nth in range(lengths[name])]
         queryset = self.build(
             **{
-                name: values if self.parameters[name] is list else values[0]
+                name: values if self.parameters[name] in self.LISTS else values[0]
                 for name, values in placeholders.items()
             }
         )

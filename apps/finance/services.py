@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Model, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from apps.finance import events, selectors
@@ -44,6 +44,7 @@ from hms.db import (
     PreparedRead,
     UpdatingByPk,
     Upsert,
+    as_written,
     database_for,
     insert_with_children,
     service_atomic,
@@ -514,7 +515,7 @@ def awards_obligate(
         for application_id, (row, split, cause) in first.items():
             pk = awarded.get(application_id)
             if pk is not None:
-                award = _as_written(
+                award = as_written(
                     Award(pk=pk, fain=fain_for(row["program_code"], today, pk), **row), alias
                 )
                 new[application_id] = (award, _categories(award, split, category_ids[pk]), cause)
@@ -558,18 +559,12 @@ def awards_obligate(
     return awards
 
 
-def _as_written(obj: Model, alias: str) -> Model:
-    """An object built from a row just written: saved, without reading it back."""
-    obj._state.adding, obj._state.db = False, alias
-    return obj
-
-
 def _categories(
     award: Award, split: Sequence[CategoryObligation], keys: Mapping[str, int]
 ) -> list[BudgetCategory]:
     """The budget categories just written with `award` (`keys`: each one's by name)."""
     return [
-        _as_written(
+        as_written(
             BudgetCategory(
                 pk=keys[line.name],
                 award=award,
@@ -656,23 +651,18 @@ def _version(
     )
 
 
-# An approval delivered alone (a steady rate's every message) reads one program's terms: that
-# read compiled and planned once (bench/README.md, finding 38).
+# Read with every approval the bus delivers: compiled and planned once (bench/README.md,
+# finding 38).
 _PROGRAM_TERMS = PreparedRead(
-    lambda program_code: ProgramTerms.objects.filter(program_code=program_code),
-    program_code=str,
+    lambda program_codes: ProgramTerms.objects.filter(program_code__in=program_codes),
+    program_codes=list[str],
 )
 
 
 def program_terms_of(program_codes: Iterable[str]) -> dict[str, ProgramTerms]:
     """The finance office's terms for each program, or the defaults where it has set none."""
     codes = set(program_codes)
-    found = (
-        _PROGRAM_TERMS(program_code=next(iter(codes)))
-        if len(codes) == 1
-        else ProgramTerms.objects.filter(program_code__in=codes)
-    )
-    terms = {t.program_code: t for t in found}
+    terms = {t.program_code: t for t in _PROGRAM_TERMS(program_codes=sorted(codes))}
     return {code: terms.get(code) or ProgramTerms(program_code=code) for code in codes}
 
 

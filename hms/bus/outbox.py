@@ -45,6 +45,7 @@ from hms.db import (
     PreparedRead,
     UpdatingByPk,
     Upsert,
+    as_written,
     database_for,
     insert_returning,
     write_together,
@@ -257,7 +258,7 @@ def _record(
         ids = {uuid.UUID(str(event_id)): pk for event_id, pk in cursor.fetchall()}
     for row in rows:
         row.pk = ids[uuid.UUID(str(row.event_id))]
-        row._state.adding, row._state.db = False, alias
+        as_written(row, alias)
 
 
 # ------------------------------------------------------------------------------------------------

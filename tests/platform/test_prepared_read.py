@@ -106,6 +106,25 @@ def test_a_list_parameter_takes_any_length_and_nothing_reads_nothing(two_applica
     assert len(queries) == 0
 
 
+def test_a_list_of_strings_takes_any_length_and_each_string_as_it_is(two_applicants):
+    read = PreparedRead(
+        lambda titles: Application.objects.filter(title__in=titles).order_by("pk"),
+        titles=list[str],
+    )
+
+    for chosen in (
+        ["Grace's project"],
+        ["Ada's project 0", "Ada's project 2", "Ada's project 0"],
+        ["Ada's project 1", "nobody's"],
+    ):
+        expected = list(Application.objects.filter(title__in=chosen).order_by("pk"))
+        assert read(titles=chosen) == expected
+        assert len(expected) == len(set(chosen) - {"nobody's"})
+    with grants_queries() as queries:
+        assert read(titles=[]) == []
+    assert len(queries) == 0
+
+
 def test_a_lookup_that_rewrites_its_value_is_refused():
     read = PreparedRead(lambda title: Application.objects.filter(title__icontains=title), title=str)
 
