@@ -284,19 +284,16 @@ def steady_latency(platform: Platform, ids: list[int], rate: float) -> dict:
 def workers_delivery_metric(platform: Platform, workers: list[str]) -> tuple[float, float]:
     """`hms_event_delivery_seconds` of `grant.approved` over these Finance workers, each scraped
     on its own metrics port (hms/deploy/worker_metrics.py): (count, sum of seconds)."""
-    count = total = 0.0
-    for name in workers:
-        samples = platform.metrics(name)
-        count += sum(
+    scraped = [platform.metrics(name) for name in workers]
+    count, total = (
+        sum(
             value
-            for labels, value in samples.get("hms_event_delivery_seconds_count", [])
+            for samples in scraped
+            for labels, value in samples.get(f"hms_event_delivery_seconds_{part}", [])
             if labels.get("event_type") == "grant.approved"
         )
-        total += sum(
-            value
-            for labels, value in samples.get("hms_event_delivery_seconds_sum", [])
-            if labels.get("event_type") == "grant.approved"
-        )
+        for part in ("count", "sum")
+    )
     return count, total
 
 

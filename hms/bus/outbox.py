@@ -11,7 +11,7 @@ that loses everything it held delays events but loses none.
 import logging
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -162,9 +162,7 @@ def next_sequences(
     One upsert; its row locks hold until commit, so a second transaction publishing for the same
     aggregate waits and gets the next numbers: numbers follow the order of commits.
     """
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for key in wanted:
-        counts[key] += 1
+    counts = _counts_in_key_order(wanted)
     if not counts:
         return {}
     table = connections[alias].ops.quote_name(AggregateSequence._meta.db_table)
@@ -173,7 +171,7 @@ def next_sequences(
         AggregateSequence,
         [
             {"aggregate": aggregate, "consumer": consumer, "last_sequence": count}
-            for (aggregate, consumer), count in sorted(counts.items())
+            for (aggregate, consumer), count in counts.items()
         ],
         conflict=("aggregate", "consumer"),
         update=f'DO UPDATE SET "last_sequence" = {table}."last_sequence" + EXCLUDED."last_sequence"',
@@ -190,16 +188,20 @@ def _first_sequences(
 ) -> tuple[dict[tuple[str, str], list[int]], list[AggregateSequence]]:
     """`next_sequences` for aggregates that have none yet: 1, 2, ... without a read, and the
     rows that record them."""
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for key in wanted:
-        counts[key] += 1
+    counts = _counts_in_key_order(wanted)
     return (
         {key: list(range(1, count + 1)) for key, count in counts.items()},
         [
             AggregateSequence(aggregate=aggregate, consumer=consumer, last_sequence=count)
-            for (aggregate, consumer), count in sorted(counts.items())
+            for (aggregate, consumer), count in counts.items()
         ],
     )
+
+
+def _counts_in_key_order(wanted: Sequence[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """How many numbers each (aggregate, consumer) takes, in key order: the order its sequence
+    rows are written and locked in, the same in every transaction, so two never deadlock."""
+    return dict(sorted(Counter(wanted).items()))
 
 
 def _record(
