@@ -203,6 +203,38 @@ def test_a_batch_of_obligated_awards_moves_each_application_in_the_same_statemen
         assert published[application.pk]["correlation_id"] == envelope["correlation_id"]
 
 
+def test_a_batch_of_obligated_awards_moves_its_applications_in_the_events_statement(open_program):
+    if connections[database_for("grants")].vendor != "postgresql":
+        pytest.skip("one statement per table elsewhere")
+    applications = [factories.approved(program=open_program) for _ in range(3)]
+    envelopes = [
+        factories.envelope(obligated(application, award_id=7000 + application.pk))
+        for application in applications
+    ]
+    versions = {application.pk: application.version for application in applications}
+
+    with CaptureQueriesContext(connections[database_for("grants")]) as captured:
+        assert consume_batch("grants", envelopes, final_attempt=False) == []
+
+    statements = [query["sql"] for query in captured.captured_queries]
+    read = next(i for i, sql in enumerate(statements) if 'FROM "grants_application"' in sql)
+    # The applications locked, the events' numbers, then the applications' new state, their
+    # history rows and the events in one statement; then the inbox's savepoint released.
+    locked, numbers, moved, *rest = statements[read:]
+    assert locked.endswith('FOR UPDATE OF "grants_application"')
+    assert 'INSERT INTO "bus_aggregatesequence"' in numbers
+    assert 'UPDATE "grants_application" SET "award_id"' in moved
+    assert 'INSERT INTO "grants_applicationtransition"' in moved
+    assert 'INSERT INTO "bus_outboxevent"' in moved
+    assert rest == [statements[-1]] and rest[0].startswith("RELEASE SAVEPOINT")
+    for application in applications:
+        application.refresh_from_db()
+        assert (application.status, application.award_id) == ("awarded", 7000 + application.pk)
+        assert application.version == versions[application.pk] + 1
+        step = ApplicationTransition.objects.filter(application=application).last()
+        assert (step.from_status, step.to_status) == ("approved", "awarded")
+
+
 def test_an_obligated_award_is_applied_in_the_inbox_transaction_without_a_savepoint(open_program):
     application = factories.approved(program=open_program)
 
