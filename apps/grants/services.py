@@ -49,13 +49,7 @@ from apps.grants.workflow import (
 from hms.audit.services import audit_record
 from hms.auth import ROLE_APPLICANT, ROLE_CASEWORKER, ROLE_SERVICE, Identity
 from hms.bus.outbox import publish, publish_many
-from hms.db import (
-    Inserting,
-    PreparedRead,
-    UpdatingByPk,
-    database_for,
-    service_atomic,
-)
+from hms.db import Inserting, PreparedRead, UpdatingByPk, database_for, service_atomic
 from hms.documents import check_upload, removed_unless_committed, save_upload
 from hms.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from hms.events import Event
