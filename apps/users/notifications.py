@@ -60,21 +60,13 @@ class Email(NamedTuple):
     context: dict
 
 
-def notification_queue(
-    *, kind: str, recipient_id: int, event_id: str | uuid.UUID, context: dict
-) -> Notification | None:
-    """Record the email `kind` for `recipient_id` (inside the consuming transaction) and send it
-    once that commits. None when there is nobody to tell: an unknown or deactivated account, or
-    an optional kind they turned off."""
-    return notifications_queue([(event_id, Email(kind, recipient_id, context))])[0]
-
-
 def notifications_queue(
     emails: Sequence[tuple[str | uuid.UUID, Email]],
 ) -> list[Notification | None]:
-    """`notification_queue` for several emails at once, each with the event it tells of (the
-    bus's batch of events): one query each for the recipients, their muted kinds and the emails
-    already queued, one insert. Each is sent once the transaction commits."""
+    """Record each email, with the event it tells of (the bus's batch of events), inside the
+    consuming transaction, and send it once that commits: one query each for the recipients,
+    their muted kinds and the emails already queued, one insert. None for an email with nobody
+    to tell: an unknown or deactivated account, or an optional kind they turned off."""
     profiles = {
         profile.pk: profile
         for profile in _RECIPIENTS(profile_ids=[email.recipient_id for _, email in emails])
