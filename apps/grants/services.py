@@ -838,9 +838,11 @@ def applications_mark_awarded(
     correlation_ids: Sequence[str | None] | None = None,
 ) -> list[Application]:
     """Finance obligated these awards: each approved application becomes awarded, in order, in
-    one statement per table for all of them (the bus applies a batch of `award_obligated` at
-    once). A repeat changes nothing; an application that cannot move stops the whole batch.
-    Each `grant.awarded` carries its award's correlation id where `correlation_ids` gives one."""
+    the same statements however many (the bus applies a batch of `award_obligated` at once): on
+    PostgreSQL the applications locked, the events' numbers, then the applications, their history
+    rows and the events in one. A repeat changes nothing; an application that cannot move stops
+    the whole batch. Each `grant.awarded` carries its award's correlation id where
+    `correlation_ids` gives one."""
     rule = transition_for("award", actor=actor)  # a wrong role is a 403, before any lookup
     causes = list(correlation_ids or [None] * len(awards))
     with service_atomic(SERVICE, savepoint=False):  # a bus handler's work, in the inbox's
@@ -882,7 +884,6 @@ def applications_mark_awarded(
             moved_causes.append(cause)
         if moved:
             changed = ["award_id", "status", "version", "updated_at"]
-            # The applications and their history rows go in the events' own statement.
             publish_many(
                 [events.grant_awarded(application) for application in moved],
                 correlation_ids=moved_causes,
