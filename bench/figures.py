@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 from bench.load import merge
 from bench.platform import (
+    CpuUse,
     MemorySampler,
+    cpu_share,
+    merge_cpu,
     run_inside,
     slowed,
     start_floor,
@@ -126,16 +129,23 @@ def compare(
     concurrency: int,
     profile: Profile,
     requests: int | None = None,
+    cpu: Platform | None = None,
 ) -> dict[str, dict]:
     """Run the calls in turn, a slice of each per round, and merge each call's slices.
 
     Whatever else the machine does (other jobs, a checkpoint, autovacuum) then falls on every call
-    alike, rather than on whichever happened to run at that moment: the ratios stay honest.
+    alike, rather than on whichever happened to run at that moment: the ratios stay honest. With
+    `cpu`, each call's result also says the cores each of that platform's processes kept busy
+    during its slices (`cpu`).
     """
     rounds = profile.rounds
     slices: dict[str, list[dict]] = {name: [] for name in calls}
+    used: dict[str, list[dict]] = {name: [] for name in calls}
     for round_number in range(rounds):
         for name, (url, token) in calls.items():
+            use = CpuUse(cpu) if cpu is not None else None
+            if use is not None:
+                use.start()
             slices[name].append(
                 load(
                     url,
@@ -148,11 +158,15 @@ def compare(
                     raw=True,
                 )
             )
+            if use is not None:
+                used[name].append(use.stop())
     merged = {}
     for name, runs in slices.items():
         merged[name] = merge(runs)
         merged[name]["url"] = runs[0]["url"]
         merged[name]["concurrency"] = concurrency
+        if used[name]:
+            merged[name]["cpu"] = merge_cpu(used[name])
     return merged
 
 
@@ -162,6 +176,10 @@ def p50(summary: dict) -> float | None:
 
 def p99(summary: dict) -> float | None:
     return summary["latency_ms"]["p99"]
+
+
+def percent(share: float | None) -> str:
+    return "?" if share is None else f"{share:.0%}"
 
 
 def say(line: str) -> None:
@@ -188,14 +206,18 @@ def composition_urls(platform: Platform) -> dict[str, str]:
     }
 
 
-def _composition_round(platform: Platform, profile: Profile) -> dict:
+def _composition_round(platform: Platform, profile: Profile, *, ceiling: bool = False) -> dict:
+    """The three calls at each concurrency; with `ceiling`, also what the machine allows `/status`
+    at the highest one (`composition_ceiling`)."""
     token = platform.token(APPLICANT_ID, "applicant", APPLICANT_KIND)
     levels = {}
+    highest = max(profile.concurrency)
     for concurrency in profile.concurrency:
         runs = compare(
             {name: (url, token) for name, url in composition_urls(platform).items()},
             concurrency=concurrency,
             profile=profile,
+            cpu=platform if ceiling and concurrency == highest else None,
         )
         for name, run in runs.items():
             show(f"{'/status via gateway' if name == 'gateway' else name + ' direct'}", run)
@@ -220,7 +242,33 @@ def _composition_round(platform: Platform, profile: Profile) -> dict:
             f"p99 {level['p99_ratio_to_slowest']}x the slowest backend direct "
             f"({slowest}); {level['p50_ratio_to_sum']}x the sum of both"
         )
+        if "cpu" in runs["gateway"]:
+            level |= composition_ceiling(runs["gateway"]["cpu"], level["rps_ratio_to_slowest"])
+            say(
+                f"    -> c={concurrency}: the gateway used {percent(level['gateway_cpu_share'])} of the "
+                f"CPU /status cost the platform; with a gateway that cost nothing, this machine "
+                f"would give /status at most {level['rps_ratio_with_a_free_gateway']}x the slowest "
+                f"backend's requests/s"
+            )
     return levels
+
+
+def composition_ceiling(used: dict, rps_ratio: float | None) -> dict:
+    """What one machine allows `/status`, from the CPU its processes used while answering it.
+
+    With every core busy, requests/s go as the inverse of the CPU a request costs the machine. A
+    `/status` costs the three services' reads, PostgreSQL's part in them and the gateway's work;
+    a gateway that cost nothing would leave the rest, so `/status` could reach at most its ratio
+    divided by (1 - the gateway's share). That bound is the issue's "physical limit": on one
+    shared machine `/status` cannot keep more of the slowest backend than this, however cheap the
+    gateway is made (bench/README.md, finding 21)."""
+    share = cpu_share(used, "gateway")
+    if share is None or rps_ratio is None or share >= 1:
+        return {"gateway_cpu_share": share, "rps_ratio_with_a_free_gateway": None}
+    return {
+        "gateway_cpu_share": share,
+        "rps_ratio_with_a_free_gateway": round(rps_ratio / (1 - share), 3),
+    }
 
 
 def status_sample(platform: Platform) -> dict:
@@ -248,7 +296,7 @@ def composition(platform: Platform, profile: Profile) -> tuple[dict, dict]:
     say(f"    one /status answer: {sample}")
     names = tuple(platform.processes)
     with MemorySampler(platform, names) as sampler:
-        normal = _composition_round(platform, profile)
+        normal = _composition_round(platform, profile, ceiling=True)
     return {"status_sample": sample, "normal": normal}, memory_figure(sampler)
 
 
@@ -352,12 +400,22 @@ def proxy_overhead(platform: Platform, profile: Profile) -> dict:
             say(
                 "    nginx is not installed: no reference proxy in this run (make bench installs it)"
             )
-        levels = {str(c): _proxy_level(calls, c, profile) for c in profile.concurrency}
+        highest = max(profile.concurrency)
+        levels = {
+            str(c): _proxy_level(calls, c, profile, cpu=platform if c == highest else None)
+            for c in profile.concurrency
+        }
     return {"path": PROXIED_PATH, "levels": levels}
 
 
-def _proxy_level(calls: dict, concurrency: int, profile: Profile) -> dict:
-    runs = compare(calls, concurrency=concurrency, profile=profile)
+# Each proxy of figure 2 by its call, and the process group (or server) whose CPU is its own.
+PROXIES = {"gateway": "gateway", "proxy floor": "proxy floor", "nginx": "nginx"}
+
+
+def _proxy_level(
+    calls: dict, concurrency: int, profile: Profile, cpu: Platform | None = None
+) -> dict:
+    runs = compare(calls, concurrency=concurrency, profile=profile, cpu=cpu)
     direct, proxied, proxy_floor, floor, nginx = (
         runs["direct"],
         runs["gateway"],
@@ -394,6 +452,20 @@ def _proxy_level(calls: dict, concurrency: int, profile: Profile) -> dict:
             "gateway_vs_nginx": ratio(proxied["rps"], nginx["rps"]),
             "proxy_floor_vs_nginx": ratio(proxy_floor["rps"], nginx["rps"]),
         }
+    if cpu is not None:
+        # On one machine a proxy's CPU is taken from the backend behind it: with every core busy
+        # a proxy keeps about (1 - its share) of direct, nginx included.
+        level["proxy_cpu_share"] = {
+            call: cpu_share(runs[call]["cpu"], group)
+            for call, group in PROXIES.items()
+            if call in runs
+        }
+        say(
+            f"    -> c={concurrency}: each proxy's part of the CPU its forwarded reads cost: "
+            + ", ".join(
+                f"{call} {percent(share)}" for call, share in level["proxy_cpu_share"].items()
+            )
+        )
     say(
         f"    -> c={concurrency}: +{level['added_p50_ms']} ms p50, +{level['added_p99_ms']} ms "
         f"p99, throughput {level['rps_ratio']}x direct"

@@ -209,8 +209,9 @@ def shutdown(platform: Platform) -> None:
 # CPU: what each of the platform's processes, PostgreSQL and Redis used while something ran
 # ------------------------------------------------------------------------------------------------
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-# Servers the platform shares with the machine, counted by their command name.
-SHARED_SERVERS = {"postgres": "postgres", "redis-server": "redis"}
+# Servers the platform shares with the machine, counted by their command name (nginx: the
+# reference proxy of figure 2).
+SHARED_SERVERS = {"postgres": "postgres", "redis-server": "redis", "nginx": "nginx"}
 
 
 def _cpu_ticks(groups: dict[int, str]) -> dict[tuple[int, str], int]:
@@ -271,6 +272,35 @@ class CpuUse:
                 if ticks
             },
         }
+
+
+def merge_cpu(uses: list[dict]) -> dict:
+    """Several `CpuUse.stop()` results (the slices of one call) as one, weighted by their length."""
+    seconds = sum(use["seconds"] for use in uses) or 1.0
+    cores: dict[str, float] = {}
+    for use in uses:
+        for name, value in use["cores"].items():
+            cores[name] = cores.get(name, 0.0) + value * use["seconds"]
+    return {
+        "seconds": round(seconds, 2),
+        "machine_cores_busy": round(
+            sum(use["machine_cores_busy"] * use["seconds"] for use in uses) / seconds, 2
+        ),
+        "cores": {
+            name: round(value / seconds, 3)
+            for name, value in sorted(cores.items(), key=lambda item: -item[1])
+        },
+    }
+
+
+def cpu_share(used: dict, group: str) -> float | None:
+    """`group`'s part of the CPU that the platform's processes, PostgreSQL, Redis and nginx used
+    (a `CpuUse.stop()` or `merge_cpu` result). The load generator is left out: it costs the same
+    whichever call it makes, and leaving it out can only make a share, and so a ceiling, larger."""
+    total = sum(used["cores"].values())
+    if not total:
+        return None
+    return round(used["cores"].get(group, 0.0) / total, 3)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench.bus import stages_line
+from bench.figures import percent
 from bench.platform import busiest
 
 
@@ -99,6 +100,17 @@ def _composition(composition: dict) -> list[str]:
                 f"{_fmt(level['p99_ratio_to_slowest'], 3)}x | {_fmt(level['p50_ratio_to_sum'], 3)}x | "
                 f"{_fmt(level['rps_ratio_to_slowest'], 3)}x |"
             )
+    for concurrency, level in composition["normal"].items():
+        if "rps_ratio_with_a_free_gateway" in level:
+            lines += [
+                "",
+                f"What this machine allows `/status` (c={concurrency}, every core busy): the "
+                f"gateway used {percent(level['gateway_cpu_share'])} of the CPU a `/status` cost "
+                "the platform (its processes, PostgreSQL and Redis); with a gateway that cost "
+                f"nothing, `/status` would keep at most "
+                f"{_fmt(level['rps_ratio_with_a_free_gateway'], 3)}x the slowest backend's "
+                "requests/s here (bench/README.md, finding 40).",
+            ]
     return lines
 
 
@@ -127,6 +139,18 @@ def _proxy(proxy: dict) -> list[str]:
             f"{_fmt(level['gateway_vs_proxy_floor'], 3)}x | "
             f"{_fmt(floor['rps'], 1)} | {_fmt(level['direct_vs_floor'], 3)}x |"
         )
+    for concurrency, level in proxy["levels"].items():
+        if "proxy_cpu_share" in level:
+            lines += [
+                "",
+                f"Each proxy's part of the CPU its forwarded reads cost the platform (c="
+                f"{concurrency}, every core busy; on one machine a proxy keeps about 1 - its part "
+                "of direct): "
+                + ", ".join(
+                    f"{call} {percent(share)}" for call, share in level["proxy_cpu_share"].items()
+                )
+                + ".",
+            ]
     lines += [
         "",
         "The reads `/status` composes, in the same slices, against the same floor:",

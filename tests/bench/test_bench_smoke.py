@@ -89,6 +89,13 @@ def test_the_composition_figure_has_every_call_at_each_concurrency(smoke_results
             assert is_number(level["p50_ratio_to_slowest"])
             assert is_number(level["p99_ratio_to_slowest"])
             assert is_number(level["rps_ratio_to_slowest"])
+    # What the machine allows /status, from the CPU each process used at the highest concurrency.
+    highest = figure["normal"]["32"]
+    assert 0 < highest["gateway_cpu_share"] < 1
+    assert highest["rps_ratio_with_a_free_gateway"] > highest["rps_ratio_to_slowest"]
+    assert "gateway_cpu_share" not in figure["normal"]["1"]
+    assert "gateway_cpu_share" not in figure["slowed"]["32"]  # waiting, not CPU, bounds it there
+    assert "What this machine allows `/status` (c=32" in smoke_results[1]
     [throughput] = [t for t in smoke_results[0]["targets"] if "/status throughput" in t["measure"]]
     assert throughput["target"] == ">= 0.5x"
 
@@ -116,6 +123,16 @@ def test_the_proxy_figure_compares_the_gateway_with_the_direct_call_and_the_floo
             assert_clean_run(level["nginx"])
             assert is_number(level["gateway_vs_nginx"])
             assert is_number(level["proxy_floor_vs_nginx"])
+    # Each proxy's part of the CPU its forwarded reads cost, at the highest concurrency.
+    shares = figure["levels"]["32"]["proxy_cpu_share"]
+    proxies = {"gateway", "proxy floor"} | ({"nginx"} if nginx_binary() is not None else set())
+    assert set(shares) == proxies
+    assert all(0 < share < 1 for share in shares.values()), shares
+    assert "proxy_cpu_share" not in figure["levels"]["1"]
+    assert (
+        "Each proxy's part of the CPU its forwarded reads cost the platform (c=32"
+        in (smoke_results[1])
+    )
     floor_targets = [t for t in smoke_results[0]["targets"] if "floor" in t["measure"]]
     assert [t["measure"].split(" /")[0] for t in floor_targets] == [
         "applicant's list",
@@ -133,7 +150,7 @@ CPU_GROUPS = {
         for suffix in ("", "-worker", "-worker-1", "-relay")
     ),
     *("gateway", "floor", "proxy floor"),
-    *("postgres", "redis"),
+    *("postgres", "redis", "nginx"),
 }
 
 
