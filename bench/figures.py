@@ -408,8 +408,8 @@ def proxy_overhead(platform: Platform, profile: Profile) -> dict:
     return {"path": PROXIED_PATH, "levels": levels}
 
 
-# Each proxy of figure 2 by its call, and the process group (or server) whose CPU is its own.
-PROXIES = {"gateway": "gateway", "proxy floor": "proxy floor", "nginx": "nginx"}
+# The proxies of figure 2: each call is named as the process group (or server) that is the proxy.
+PROXIES = ("gateway", "proxy floor", "nginx")
 
 
 def _proxy_level(
@@ -456,9 +456,7 @@ def _proxy_level(
         # On one machine a proxy's CPU is taken from the backend behind it: with every core busy
         # a proxy keeps about (1 - its share) of direct, nginx included.
         level["proxy_cpu_share"] = {
-            call: cpu_share(runs[call]["cpu"], group)
-            for call, group in PROXIES.items()
-            if call in runs
+            call: cpu_share(runs[call]["cpu"], call) for call in PROXIES if call in runs
         }
         say(
             f"    -> c={concurrency}: each proxy's part of the CPU its forwarded reads cost: "
