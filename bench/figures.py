@@ -182,6 +182,22 @@ def percent(share: float | None) -> str:
     return "?" if share is None else f"{share:.0%}"
 
 
+def ceiling_line(level: dict) -> str:
+    """Figure 1's ceiling in words, for the run's output and its report."""
+    ceiling = level["rps_ratio_with_a_free_gateway"]
+    return (
+        f"the gateway used {percent(level['gateway_cpu_share'])} of the CPU a /status cost the "
+        "platform (its processes, PostgreSQL and Redis); with a gateway that cost nothing, "
+        f"/status would keep at most {'?' if ceiling is None else ceiling}x the slowest "
+        "backend's requests/s here"
+    )
+
+
+def shares_line(shares: dict[str, float | None]) -> str:
+    """Figure 2's proxy shares in words, for the run's output and its report."""
+    return ", ".join(f"{call} {percent(share)}" for call, share in shares.items())
+
+
 def say(line: str) -> None:
     print(line, flush=True)
 
@@ -244,12 +260,7 @@ def _composition_round(platform: Platform, profile: Profile, *, ceiling: bool = 
         )
         if "cpu" in runs["gateway"]:
             level |= composition_ceiling(runs["gateway"]["cpu"], level["rps_ratio_to_slowest"])
-            say(
-                f"    -> c={concurrency}: the gateway used {percent(level['gateway_cpu_share'])} of the "
-                f"CPU /status cost the platform; with a gateway that cost nothing, this machine "
-                f"would give /status at most {level['rps_ratio_with_a_free_gateway']}x the slowest "
-                f"backend's requests/s"
-            )
+            say(f"    -> c={concurrency}: {ceiling_line(level)}")
     return levels
 
 
@@ -261,7 +272,7 @@ def composition_ceiling(used: dict, rps_ratio: float | None) -> dict:
     a gateway that cost nothing would leave the rest, so `/status` could reach at most its ratio
     divided by (1 - the gateway's share). That bound is the issue's "physical limit": on one
     shared machine `/status` cannot keep more of the slowest backend than this, however cheap the
-    gateway is made (bench/README.md, finding 21)."""
+    gateway is made (bench/README.md, findings 21 and 40)."""
     share = cpu_share(used, "gateway")
     if share is None or rps_ratio is None or share >= 1:
         return {"gateway_cpu_share": share, "rps_ratio_with_a_free_gateway": None}
@@ -460,9 +471,7 @@ def _proxy_level(
         }
         say(
             f"    -> c={concurrency}: each proxy's part of the CPU its forwarded reads cost: "
-            + ", ".join(
-                f"{call} {percent(share)}" for call, share in level["proxy_cpu_share"].items()
-            )
+            + shares_line(level["proxy_cpu_share"])
         )
     say(
         f"    -> c={concurrency}: +{level['added_p50_ms']} ms p50, +{level['added_p99_ms']} ms "

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bench.bus import stages_line
-from bench.figures import percent
+from bench.figures import ceiling_line, shares_line
 from bench.platform import busiest
 
 
@@ -104,12 +104,8 @@ def _composition(composition: dict) -> list[str]:
         if "rps_ratio_with_a_free_gateway" in level:
             lines += [
                 "",
-                f"What this machine allows `/status` (c={concurrency}, every core busy): the "
-                f"gateway used {percent(level['gateway_cpu_share'])} of the CPU a `/status` cost "
-                "the platform (its processes, PostgreSQL and Redis); with a gateway that cost "
-                f"nothing, `/status` would keep at most "
-                f"{_fmt(level['rps_ratio_with_a_free_gateway'], 3)}x the slowest backend's "
-                "requests/s here (bench/README.md, finding 40).",
+                f"What this machine allows `/status` (c={concurrency}, every core busy): "
+                f"{ceiling_line(level)} (bench/README.md, finding 40).",
             ]
     return lines
 
@@ -145,11 +141,7 @@ def _proxy(proxy: dict) -> list[str]:
                 "",
                 f"Each proxy's part of the CPU its forwarded reads cost the platform (c="
                 f"{concurrency}, every core busy; on one machine a proxy keeps about 1 - its part "
-                "of direct): "
-                + ", ".join(
-                    f"{call} {percent(share)}" for call, share in level["proxy_cpu_share"].items()
-                )
-                + ".",
+                f"of direct): {shares_line(level['proxy_cpu_share'])}.",
             ]
     lines += [
         "",
