@@ -8,7 +8,7 @@ process. Platform apps (auth, admin, sessions, the bus tables) are in every serv
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -120,7 +120,7 @@ def insert_with_children(
         f"{_columns(connection, children.model, names)}) "
         f"SELECT parent.{quote(parents.model._meta.pk.column)}, "
         f"{', '.join(f'line.column{n}' for n in range(1, len(types)))} FROM parent "
-        f"JOIN unnest({', '.join(f'%s::{field.db_type(connection)}[]' for field in types)}) "
+        f"JOIN unnest({_arrays(connection, types)}) "
         f"AS line ({', '.join(f'column{n}' for n in range(len(types)))}) "
         f"ON line.column0 = parent.{quote(key_field.column)} "
         f"RETURNING {_columns(connection, children.model, children.returning)}"
@@ -200,28 +200,61 @@ def _columns(connection, model, names) -> str:
 
 
 def _insert_sql(connection, model, rows: list[dict], conflict: tuple[str, ...]) -> tuple[str, list]:
-    """`INSERT INTO model (columns) VALUES ... ON CONFLICT (conflict)` and its parameters."""
+    """`INSERT INTO model (columns) <rows> ON CONFLICT (conflict)` and its parameters."""
     names = list(rows[0])
     fields = [model._meta.get_field(name) for name in names]
-    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
-    params = [
-        field.get_db_prep_save(row[name], connection)
-        for row in rows
-        for name, field in zip(names, fields, strict=True)
-    ]
+    source, params = rows_source(
+        connection,
+        fields,
+        [
+            [field.get_db_prep_save(row[name], connection) for row in rows]
+            for name, field in zip(names, fields, strict=True)
+        ],
+    )
     sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "  # noqa: S608 - names from the model; values are parameters
-        f"({_columns(connection, model, names)}) VALUES {', '.join([placeholders] * len(rows))} "
+        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} "
+        f"({_columns(connection, model, names)}) {source} "
         f"ON CONFLICT ({_columns(connection, model, conflict)})"
     )
     return sql, params
 
 
+def rows_source(connection, fields: Sequence, columns: Sequence[list]) -> tuple[str, list]:
+    """The rows an INSERT writes, given as each field's list of values (ready for the database),
+    and their parameters: on PostgreSQL, several rows as `SELECT * FROM unnest(...)` of one array
+    per column (`_arrays`), elsewhere, and one row, as VALUES."""
+    if _in_arrays(connection, columns[0]):
+        return f"SELECT * FROM unnest({_arrays(connection, fields)})", list(columns)  # noqa: S608 - types from the fields
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return (
+        f"VALUES {', '.join([placeholders] * len(columns[0]))}",
+        [value for row in zip(*columns, strict=True) for value in row],
+    )
+
+
+def _in_arrays(connection, rows: Sized) -> bool:
+    """Whether to send these rows as one array per column (`_arrays`): on PostgreSQL, for more
+    than one row (one row's statement has a fixed shape already)."""
+    return connection.vendor == "postgresql" and len(rows) > 1
+
+
+def _arrays(connection, fields: Sequence) -> str:
+    """One parameter per field, each an array of that column's values (for `unnest`), so that a
+    statement's text is the same however many rows it writes. psycopg converts a statement's
+    placeholders once per text, but only for texts within 4,096 characters and 50 parameters;
+    a batch's rows as VALUES passed that and were converted again on every execution (13.5 % of
+    a bus worker's time in a drain; bench/README.md, finding 41). Each array is cast to its
+    column's type without a length (`varchar`, not `varchar(64)`): a cast would cut a long
+    value short, where the column refuses it, as Django's own bulk_create does."""
+    return ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+
+
 def update_by_pk(alias: str, model, fields: Sequence[str], rows: Mapping[object, Sequence]) -> None:
     """Set `fields` of several rows, each row to its own values (`rows`: primary key to the
-    values, in the order of `fields`), in one `UPDATE ... SET field = CASE pk WHEN ... END`
-    statement: what `bulk_update` does, without the expressions it builds and copies per value
-    (most of a batch's time in a profile)."""
+    values, in the order of `fields`), in one statement: what `bulk_update` does, without the
+    expressions it builds and copies per value (most of a batch's time in a profile). On
+    PostgreSQL several rows are `UPDATE ... FROM unnest(...)` of one array per column, elsewhere
+    `SET field = CASE pk WHEN ... END`."""
     if not rows:
         return
     with connections[alias].cursor() as cursor:
@@ -230,22 +263,41 @@ def update_by_pk(alias: str, model, fields: Sequence[str], rows: Mapping[object,
 
 def _update_by_pk_sql(connection, model, fields: Sequence[str], rows: Mapping) -> tuple[str, list]:
     quote = connection.ops.quote_name
-    pk = quote(model._meta.pk.column)
+    table, pk = quote(model._meta.db_table), model._meta.pk
     columns = [model._meta.get_field(name) for name in fields]
-    # PostgreSQL types a CASE of parameters as text: cast each to its column's type, as Django's
-    # own bulk_update does.
+    if _in_arrays(connection, rows):
+        # `UPDATE ... FROM unnest(keys, values...)`: one array per column (`_arrays`).
+        assignments = ", ".join(
+            f"{quote(field.column)} = new.column{index}"
+            for index, field in enumerate(columns, start=1)
+        )
+        names = ", ".join(f"column{index}" for index in range(len(columns) + 1))
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 - names from the model; values are parameters
+            f"FROM unnest({_arrays(connection, [pk, *columns])}) AS new ({names}) "
+            f"WHERE {table}.{quote(pk.column)} = new.column0"
+        )
+        keys = [pk.get_db_prep_save(key, connection) for key in rows]
+        values = [
+            [field.get_db_prep_save(row[index], connection) for row in rows.values()]
+            for index, field in enumerate(columns)
+        ]
+        return sql, [keys, *values]
+    # A CASE of parameters is typed as text: cast each to its column's type, as Django's own
+    # bulk_update does.
     cast = connection.features.requires_casted_case_in_updates
     assignments, params = [], []
     for index, field in enumerate(columns):
         then = f"CAST(%s AS {field.cast_db_type(connection)})" if cast else "%s"
         assignments.append(
-            f"{quote(field.column)} = CASE {pk} {' '.join([f'WHEN %s THEN {then}'] * len(rows))} END"
+            f"{quote(field.column)} = CASE {quote(pk.column)} "
+            f"{' '.join([f'WHEN %s THEN {then}'] * len(rows))} END"
         )
         for key, values in rows.items():
             params += [key, field.get_db_prep_save(values[index], connection)]
     sql = (
-        f"UPDATE {quote(model._meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608 - names from the model; values are parameters
-        f"WHERE {pk} IN ({', '.join(['%s'] * len(rows))})"
+        f"UPDATE {table} SET {', '.join(assignments)} "  # noqa: S608 - names from the model; values are parameters
+        f"WHERE {quote(pk.column)} IN ({', '.join(['%s'] * len(rows))})"
     )
     return sql, [*params, *rows]
 

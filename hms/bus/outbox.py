@@ -48,6 +48,7 @@ from hms.db import (
     as_written,
     database_for,
     insert_returning,
+    rows_source,
     write_together,
     writes_as_with_clauses,
 )
@@ -225,12 +226,14 @@ def _record(
     quote = connection.ops.quote_name
     fields = [field for field in OutboxEvent._meta.concrete_fields if not field.primary_key]
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    values = [
-        field.get_db_prep_save(field.pre_save(row, True), connection)
-        for row in rows
-        for field in fields
-    ]
+    source, values = rows_source(
+        connection,
+        fields,
+        [
+            [field.get_db_prep_save(field.pre_save(row, True), connection) for row in rows]
+            for field in fields
+        ],
+    )
     pairs = [
         (row.event_id, consumer)
         for row, names in zip(rows, consumers, strict=True)
@@ -239,8 +242,8 @@ def _record(
     clauses, together_params = writes_as_with_clauses(alias, together_with, prefix="together")
     sql = (
         f"WITH {''.join(clause + ', ' for clause in clauses)}"  # noqa: S608 - names from the models; values are parameters
-        f"event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id, event_id), "
+        f"event AS (INSERT INTO {quote(OutboxEvent._meta.db_table)} ({columns}) {source} "
+        "RETURNING id, event_id), "
         f"delivery AS (INSERT INTO {quote(OutboxDelivery._meta.db_table)} (event_id, consumer, sends) "
         "SELECT event.id, copy.consumer, 0 FROM event "
         "JOIN unnest(%s::uuid[], %s::varchar[]) AS copy (event_uuid, consumer) "

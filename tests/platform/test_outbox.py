@@ -163,6 +163,36 @@ def test_new_aggregates_their_numbers_and_the_callers_writes_take_one_statement_
         assert f'INSERT INTO "{table}"' in statement
 
 
+def test_a_batch_of_events_is_recorded_by_the_same_statement_text_whatever_its_size():
+    """psycopg converts a statement once per text only within 4,096 characters and 50 parameters:
+    a consumer publishing what a drain's batch caused must not pass them (hms.db.rows_source)."""
+    users = database_for("users")
+    if connections[users].vendor != "postgresql":
+        pytest.skip("a batch's rows go as arrays on PostgreSQL")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+    def recorded(first: int, count: int) -> tuple[str, int]:
+        statements.clear()
+        with service_atomic("users"), connections[users].execute_wrapper(record):
+            publish_many(
+                [registered(user_id) for user_id in range(first, first + count)],
+                new_aggregates=True,
+            )
+        [statement] = [made for made in statements if "bus_outboxevent" in made[0]]
+        return statement
+
+    two, sixty = recorded(100, 2), recorded(200, 60)
+
+    assert two == sixty
+    assert len(sixty[0]) <= 4096 and sixty[1] <= 50
+    assert users_outbox().count() == 62
+    assert OutboxDelivery.objects.using(users).count() == 124
+
+
 def test_a_rolled_back_transaction_publishes_nothing():
     with pytest.raises(RuntimeError), service_atomic("users"):
         publish(registered(1))

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.db import IntegrityError, connections, transaction
+from django.db import DataError, IntegrityError, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
 from hms.bus.models import (
@@ -276,3 +276,91 @@ def test_writes_made_beside_a_statement_s_own_may_not_return_rows():
             [Upsert(OutboxEvent, [outbox_row(60)], conflict=("event_id",), returning=("id",))],
             prefix="together",
         )
+
+
+# -- a batch's statement ------------------------------------------------------------------------
+class Statements:
+    """The statements run on a connection as they are handed to psycopg: their text, with
+    placeholders, and how many parameters each takes."""
+
+    def __init__(self):
+        self.made: list[tuple[str, int]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.made.append((sql, len(params or ())))
+        return execute(sql, params, many, context)
+
+
+def made_by(write) -> list[tuple[str, int]]:
+    statements = Statements()
+    with connections[GRANTS].execute_wrapper(statements):
+        write()
+    return statements.made
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="a batch's rows go as arrays on PostgreSQL")
+def test_a_batch_s_statement_is_the_same_text_whatever_its_number_of_rows():
+    """psycopg converts a statement's placeholders once per text, but only for texts within 4,096
+    characters and 50 parameters: a batch's rows as VALUES were converted on every execution."""
+
+    def batch(first: int, count: int):
+        numbers = range(first, first + count)
+        parents = [event(number) for number in numbers]
+        ids = [uuid.UUID(int=number) for number in numbers]
+        return lambda: write_together(
+            GRANTS,
+            inbox(*ids),
+            positions(**{f"a{number}": 1 for number in numbers}),
+            UpdatingByPk(OutboxEvent, ["attempts"], {parent.pk: [2] for parent in parents}),
+            Inserting([OutboxDelivery(event=parent, consumer="users") for parent in parents]),
+        )
+
+    two, sixty = made_by(batch(100, 2)), made_by(batch(200, 60))
+
+    assert len(two) == len(sixty) == 1
+    assert two[0][0] == sixty[0][0]
+    assert sixty[0][1] == two[0][1] <= 50
+    assert len(sixty[0][0]) <= 4096
+    assert InboxEvent.objects.using(GRANTS).count() == 62
+    assert set(OutboxEvent.objects.using(GRANTS).values_list("attempts", flat=True)) == {2}
+    assert OutboxDelivery.objects.using(GRANTS).count() == 62
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="SQLite does not hold a text to its length")
+def test_a_value_too_long_for_its_column_is_refused_in_a_batch_not_cut_short():
+    """Each array is cast to its column's type without its length: a cast to varchar(50) would
+    cut a long value to 50 characters where the column refuses it."""
+    rows = [
+        {
+            "event_id": uuid.UUID(int=n),
+            "consumer": consumer * 20,  # consumer is a varchar(50)
+            "event_type": "x.y",
+            "processed_at": NOW,
+            "outcome": "applied",
+        }
+        for n, consumer in ((1, "users"), (2, "finance"))
+    ]
+    with pytest.raises(DataError), transaction.atomic(using=GRANTS):
+        write_together(GRANTS, Upsert(InboxEvent, rows, conflict=("event_id", "consumer")))
+
+    named_at_length = deliveries_of(60)
+    with pytest.raises(DataError), transaction.atomic(using=GRANTS):
+        insert_with_children(
+            GRANTS,
+            Upsert(
+                OutboxEvent, [outbox_row(60)], conflict=("event_id",), returning=("event_id", "id")
+            ),
+            Children(
+                OutboxDelivery,
+                parent="event",
+                key="event_id",
+                rows=[
+                    (key, {**values, "consumer": values["consumer"] * 20})
+                    for key, values in named_at_length.rows
+                ],
+                returning=named_at_length.returning,
+            ),
+        )
+
+    assert not InboxEvent.objects.using(GRANTS).exists()
+    assert not OutboxEvent.objects.using(GRANTS).exists()
