@@ -295,6 +295,8 @@ RELAYED_FIELDS = Relayed._fields
 class RelayPass(NamedTuple):
     sent: int  # outbox rows of which a copy was sent
     held: int  # rows with a copy held back for a larger batch (its queue's consumer is behind)
+    # Seconds until the first copy gathered for a consumer's window is due (None: none is).
+    due_in: float | None = None
 
 
 def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> RelayPass:
@@ -306,8 +308,10 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
     A queue in which messages still wait for a worker gets nothing more for now (until it has
     drained, its batch is full, or its oldest event has waited BUS_BATCH_HOLD): its consumer is
     behind, so the events would wait anyway, and they then go as one larger batch that the
-    consumer applies in one transaction. An idle consumer gets each event at once, whatever
-    another consumer of the same event is doing: a row is sent when every copy has gone.
+    consumer applies in one transaction. A consumer with a window (BUS_CONSUMER_WINDOWS) gets
+    its copies gathered for that long, whether it is behind or not. Any other idle consumer gets
+    each event at once, whatever another consumer of the same event is doing: a row is sent
+    when every copy has gone.
     """
     alias = database_for(service)
     with transaction.atomic(using=alias):
@@ -316,7 +320,8 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
             return RelayPass(0, 0)
         rows = [Relayed(*row) for row in waiting]
         copies = _copies_to_send(alias, rows)
-        held = _held_back(rows, copies) if hold else set()
+        holding = _held_back(rows, copies) if hold else Holding(set(), set(), None)
+        held = holding.behind | holding.gathering
         batches = batches_for(
             (
                 (
@@ -353,8 +358,14 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
                 copies[row_id].remove(consumer)
         _mark_sent(alias, delivered, done=[row.id for row in rows if not copies[row.id]])
     sent_rows = {row_id for ids in delivered.values() for row_id in ids}
-    held_rows = sum(1 for row in rows if copies[row.id]) if held else 0
-    return RelayPass(len(sent_rows), held_rows)
+    behind = sum(
+        1
+        for row in rows
+        if any(
+            events_queue(consumer, row.aggregate) in holding.behind for consumer in copies[row.id]
+        )
+    )
+    return RelayPass(len(sent_rows), behind, holding.due_in)
 
 
 @cache
@@ -446,27 +457,46 @@ def _sent_copies(alias: str, ids: list[int]) -> list[tuple[int, str]]:
         return cursor.fetchall()
 
 
-def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> set[str]:
-    """The queues whose copies of these rows to keep for a later, larger batch: those that still
-    hold messages, while their batch is not full and their oldest event is not too old. Only a
-    queue is held, not the rows: the other consumers of a row get their copies at once."""
-    hold = settings.HMS_BUS_BATCH_HOLD
-    if hold <= 0:
-        return set()
+class Holding(NamedTuple):
+    behind: set[str]  # queues whose consumer is behind: looked at again soon
+    gathering: set[str]  # queues gathering copies for their consumer's window
+    due_in: float | None  # seconds until the first of those is due
+
+
+def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> Holding:
+    """The queues whose copies of these rows to keep for a later, larger batch, while their batch
+    is not full: those of a consumer with a window (BUS_CONSUMER_WINDOWS) until their oldest
+    event has waited that long, and those that still hold messages until it has waited
+    BUS_BATCH_HOLD. Only a queue is held, not the rows: the other consumers of a row get their
+    copies at once."""
     by_queue: dict[str, list[Relayed]] = defaultdict(list)
+    consumer_of: dict[str, str] = {}
     for row in rows:
         for consumer in copies[row.id]:
-            by_queue[events_queue(consumer, row.aggregate)].append(row)
-    oldest_allowed = timezone.now() - timedelta(seconds=hold)
-    candidates = {
-        queue: queued
-        for queue, queued in by_queue.items()
-        if len(queued) < settings.HMS_BUS_BATCH_SIZE and queued[0].created_at > oldest_allowed
-    }
-    if not candidates:
+            queue = events_queue(consumer, row.aggregate)
+            by_queue[queue].append(row)
+            consumer_of[queue] = consumer
+    now, hold = timezone.now(), settings.HMS_BUS_BATCH_HOLD
+    gathering: dict[str, float] = {}  # queue -> seconds until due
+    candidates = []
+    for queue, queued in by_queue.items():
+        if len(queued) >= settings.HMS_BUS_BATCH_SIZE:
+            continue
+        waited = (now - queued[0].created_at).total_seconds()
+        window = settings.HMS_BUS_CONSUMER_WINDOWS.get(consumer_of[queue], 0)
+        if waited < window:
+            gathering[queue] = window - waited
+        elif waited < hold:
+            candidates.append(queue)
+    return Holding(_behind(candidates), set(gathering), min(gathering.values(), default=None))
+
+
+def _behind(queues: Sequence[str]) -> set[str]:
+    """Those of these queues in which messages still wait for a worker."""
+    if not queues:
         return set()
     try:
-        return {queue for queue, count in waiting_messages(candidates).items() if count}
+        return {queue for queue, count in waiting_messages(queues).items() if count}
     except Exception:  # the broker is down: the send will say so
         return set()
 

@@ -329,6 +329,40 @@ def test_held_events_go_once_the_oldest_has_waited_long_enough_or_the_batch_is_f
     assert sorted(len(batch.envelopes) for batch in broker.batches_to("grants")) == [1, 3]
 
 
+def test_a_consumer_with_a_window_gets_its_copies_gathered_for_it_and_the_others_at_once(
+    monkeypatch, settings
+):
+    settings.HMS_BUS_CONSUMER_WINDOWS = {"grants": 0.5}
+    settings.HMS_BUS_BATCH_SIZE = 4
+    broker = FakeBroker().install(monkeypatch)  # no queue holds anything: nobody is behind
+    with service_atomic("users"):
+        publish(registered(4))
+
+    first = relay_outbox("users")
+    assert broker.batches_to("grants") == []
+    assert [len(batch.envelopes) for batch in broker.batches_to("finance")] == [1]
+    assert first.held == 0  # not behind: the relay need not look again before the copy is due
+    assert 0 < first.due_in <= 0.5
+    for _ in range(2):
+        with service_atomic("users"):
+            publish(registered(4))
+    assert relay_outbox("users").sent == 2  # finance's copies; grants' wait for the first's time
+    assert broker.batches_to("grants") == []
+
+    users_outbox().update(created_at=timezone.now() - timedelta(seconds=1))
+    due = relay_outbox("users")
+    assert (due.sent, due.due_in) == (3, None)
+    assert [len(batch.envelopes) for batch in broker.batches_to("grants")] == [3]
+    assert [len(batch.envelopes) for batch in broker.batches_to("finance")] == [1, 2]
+    assert users_outbox().filter(sent_at__isnull=True).count() == 0
+
+    for _ in range(4):  # a full batch does not wait for its window
+        with service_atomic("users"):
+            publish(registered(4))
+    assert relay_outbox("users").sent == 4
+    assert [len(batch.envelopes) for batch in broker.batches_to("grants")] == [3, 4]
+
+
 def test_relay_to_the_real_broker_delivers_to_each_consumers_queue():
     """The configured broker (file system or Redis) receives one copy per consuming service."""
     from hms.celery import app

@@ -17,6 +17,13 @@ HMS_BUS_BATCH_SIZE = env.int("BUS_BATCH_SIZE", default=100)
 # While messages still wait in a consumer's queue (it is behind), the relay holds that queue's
 # next events back for up to this long (seconds) so they go as one larger batch; 0 never holds.
 HMS_BUS_BATCH_HOLD = env.float("BUS_BATCH_HOLD", default=0.2)
+# Consumers that need not apply each event at once, and how long (seconds) the relay gathers
+# their copies into one batch before sending it ("users=0.25,grants=0"): the User Service's
+# consumer only sends emails, which may leave a quarter of a second later, and one message per
+# quarter second costs it a few per event (bench/README.md, finding 42).
+HMS_BUS_CONSUMER_WINDOWS = env.dict(
+    "BUS_CONSUMER_WINDOWS", cast={"value": float}, default={"users": 0.25}
+)
 # How often (seconds) the relay tells producers which of their events this service now holds.
 HMS_BUS_ACK_FLUSH_INTERVAL = env.float("BUS_ACK_FLUSH_INTERVAL", default=0.2)
 # A copy a consumer has not acknowledged after this many seconds is sent again (then after twice

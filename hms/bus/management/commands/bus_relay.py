@@ -1,5 +1,6 @@
 import signal
 import time
+from math import inf
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -69,6 +70,7 @@ class Command(BaseCommand):
         while not stopping:
             heartbeat.beat()
             work = held = 0
+            due_in = None  # seconds until copies gathered for a consumer's window are due
             flush, resend, prune = (
                 once or flush_due.due(),
                 once or resend_due.due(),
@@ -78,6 +80,8 @@ class Command(BaseCommand):
                 try:
                     relayed = relay_outbox(service, hold=not once)
                     work, held = work + relayed.sent, held + relayed.held
+                    if relayed.due_in is not None:
+                        due_in = min(relayed.due_in, due_in if due_in is not None else inf)
                     if resend:
                         work += resend_unacknowledged(service)
                     if flush:
@@ -105,9 +109,14 @@ class Command(BaseCommand):
                     # The next commit wakes the relay, at once if one came during the pass (its
                     # notification waits on the connection): a pass that sent everything is not
                     # followed by one that finds nothing, which at a steady rate was every other.
+                    # Gathered copies are due at their time, whatever commits.
                     wait_for_outbox(
                         alias,
-                        min(settings.HMS_BUS_RELAY_INTERVAL, settings.HMS_BUS_ACK_FLUSH_INTERVAL),
+                        min(
+                            settings.HMS_BUS_RELAY_INTERVAL,
+                            settings.HMS_BUS_ACK_FLUSH_INTERVAL,
+                            due_in if due_in is not None else inf,
+                        ),
                     )
                     # Let the commits that are under way land, so the next batch carries them.
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
