@@ -358,13 +358,13 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
                 copies[row_id].remove(consumer)
         _mark_sent(alias, delivered, done=[row.id for row in rows if not copies[row.id]])
     sent_rows = {row_id for ids in delivered.values() for row_id in ids}
-    behind = sum(
-        1
-        for row in rows
-        if any(
-            events_queue(consumer, row.aggregate) in holding.behind for consumer in copies[row.id]
+    behind = 0  # rows with a copy held because its queue is behind
+    if holding.behind:
+        behind = sum(
+            1
+            for row in rows
+            if any(events_queue(name, row.aggregate) in holding.behind for name in copies[row.id])
         )
-    )
     return RelayPass(len(sent_rows), behind, holding.due_in)
 
 
