@@ -2,12 +2,13 @@
 
 import contextlib
 import email
-import socket
 import threading
 from collections.abc import Iterator
 from email.policy import default as default_policy
 
 from aiosmtpd.controller import Controller
+
+from tests.ports import free_port
 
 
 class Inbox:
@@ -31,9 +32,7 @@ class Inbox:
 @contextlib.contextmanager
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """An SMTP server on a free local port: (its inbox, its port)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from hms.bus.partitions import worker_queues
 from hms.keys import EPOCH, load_key, write_private_key
 from hms.workspace import prepare as prepare_workspace
 from tests.faults import with_faults
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -37,12 +37,6 @@ BIN = Path(PYTHON).parent
 DATA_SERVICES = ("users", "grants", "finance")
 # The admins that sign staff in through the User Service (hms/staff/sign_on.py).
 ADMINS = ("grants", "finance")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

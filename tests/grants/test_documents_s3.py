@@ -3,7 +3,6 @@
 service's authorization."""
 
 import importlib
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from hms.settings.concerns import storage
 from tests.grants.test_forms import PDF, start, upload
+from tests.ports import free_port
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -24,9 +24,7 @@ CREDENTIALS = {"aws_access_key_id": "hms-test", "aws_secret_access_key": "hms-te
 
 @pytest.fixture(scope="module")
 def s3_server():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
