@@ -20,6 +20,7 @@ from hms.context import correlation_id
 from hms.db import Inserting, database_for, service_atomic
 from hms.events.users import UserRegistered, UserUpdated
 from tests.platform.broker import FakeBroker
+from tests.platform.statements import statements_made
 
 pytestmark = pytest.mark.django_db(databases="__all__", transaction=True)
 
@@ -169,15 +170,9 @@ def test_a_batch_of_events_is_recorded_by_the_same_statement_text_whatever_its_s
     users = database_for("users")
     if connections[users].vendor != "postgresql":
         pytest.skip("a batch's rows go as arrays on PostgreSQL")
-    statements = []
-
-    def record(execute, sql, params, many, context):
-        statements.append((sql, len(params or ())))
-        return execute(sql, params, many, context)
 
     def recorded(first: int, count: int) -> tuple[str, int]:
-        statements.clear()
-        with service_atomic("users"), connections[users].execute_wrapper(record):
+        with service_atomic("users"), statements_made(users) as statements:
             publish_many(
                 [registered(user_id) for user_id in range(first, first + count)],
                 new_aggregates=True,

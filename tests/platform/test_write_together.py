@@ -26,6 +26,7 @@ from hms.db import (
     write_together,
     writes_as_with_clauses,
 )
+from tests.platform.statements import statements_made
 
 pytestmark = pytest.mark.django_db(databases="__all__")
 
@@ -279,23 +280,10 @@ def test_writes_made_beside_a_statement_s_own_may_not_return_rows():
 
 
 # -- a batch's statement ------------------------------------------------------------------------
-class Statements:
-    """The statements run on a connection as they are handed to psycopg: their text, with
-    placeholders, and how many parameters each takes."""
-
-    def __init__(self):
-        self.made: list[tuple[str, int]] = []
-
-    def __call__(self, execute, sql, params, many, context):
-        self.made.append((sql, len(params or ())))
-        return execute(sql, params, many, context)
-
-
 def made_by(write) -> list[tuple[str, int]]:
-    statements = Statements()
-    with connections[GRANTS].execute_wrapper(statements):
+    with statements_made(GRANTS) as made:
         write()
-    return statements.made
+    return made
 
 
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="a batch's rows go as arrays on PostgreSQL")

@@ -70,7 +70,7 @@ class Command(BaseCommand):
         while not stopping:
             heartbeat.beat()
             work = held = 0
-            due_in = None  # seconds until copies gathered for a consumer's window are due
+            due_in = inf  # seconds until copies gathered for a consumer's window are due
             flush, resend, prune = (
                 once or flush_due.due(),
                 once or resend_due.due(),
@@ -81,7 +81,7 @@ class Command(BaseCommand):
                     relayed = relay_outbox(service, hold=not once)
                     work, held = work + relayed.sent, held + relayed.held
                     if relayed.due_in is not None:
-                        due_in = min(relayed.due_in, due_in if due_in is not None else inf)
+                        due_in = min(due_in, relayed.due_in)
                     if resend:
                         work += resend_unacknowledged(service)
                     if flush:
@@ -115,7 +115,7 @@ class Command(BaseCommand):
                         min(
                             settings.HMS_BUS_RELAY_INTERVAL,
                             settings.HMS_BUS_ACK_FLUSH_INTERVAL,
-                            due_in if due_in is not None else inf,
+                            due_in,
                         ),
                     )
                     # Let the commits that are under way land, so the next batch carries them.
