@@ -57,6 +57,20 @@ def batches_for(
     return batches
 
 
+def prepare_to_send() -> None:
+    """Load, before a relay's first pass, what its first send would otherwise load: Celery's app,
+    the broker's transport and client library, the task sender and the result backend. That first send took
+    ~200 ms more than the next ones (imports: bench/README.md, finding 43), which the first
+    event after every start or deploy waited for. Nothing is sent and no connection is opened:
+    a broker that is down is for the passes to report."""
+    from hms.celery import app
+
+    # Each is made on its first use (attribute access makes it).
+    app.producer_pool  # noqa: B018 - the broker's transport and its client library
+    app.amqp.send_task_message  # noqa: B018 - the task sender: routes, queues, events
+    app.backend  # noqa: B018 - resolved by the first send_task, even with results ignored
+
+
 def send_batches(batches: Sequence[Batch]) -> tuple[int, Exception | None]:
     """Send each batch as one message, in order, over one broker connection.
 

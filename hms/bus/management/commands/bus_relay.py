@@ -14,6 +14,7 @@ from hms.bus.outbox import (
     resend_unacknowledged,
     wait_for_outbox,
 )
+from hms.bus.transport import prepare_to_send
 from hms.db import database_for
 from hms.deploy import heartbeat
 from hms.idempotency.keys import prune_idempotency_keys
@@ -64,6 +65,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        prepare_to_send()
         alias = database_for(services[0])
         commits_notify = connections[alias].vendor == "postgresql"  # they wake the relay
         self.stdout.write(f"relaying outbox of {', '.join(services)}")
