@@ -163,7 +163,8 @@ def _proxy(proxy: dict) -> list[str]:
 def _steady(latency: dict, workers: str) -> str:
     return (
         f"- Latency at a steady {latency['rate_per_s']:g} events/s with {workers} "
-        f"({latency['events']} events, Finance polled every {latency['poll_interval_ms']} ms): "
+        f"({latency['events']} events after {latency.get('warm_up_events', 0)} not measured, "
+        f"Finance polled every {latency['poll_interval_ms']} ms): "
         f"p50 {_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} "
         f"ms, max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}. The "
         f"machine kept {_fmt(latency['cpu']['machine_cores_busy'])} cores busy (the busiest: "
@@ -182,8 +183,8 @@ def _bus(bus: dict) -> list[str]:
         *(
             _steady(steady, workers)
             for steady, workers in (
-                (latency, "one Finance worker"),
-                (bus["latency_two_workers"], "two Finance workers sharing its partitions"),
+                (latency, "one Finance worker, one partition per consuming service"),
+                (bus["latency_two_workers"], "two Finance workers, two partitions"),
             )
         ),
         f"- The bus draining a committed backlog (relay, Redis, Celery, inbox, award obligated, "

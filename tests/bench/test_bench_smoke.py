@@ -159,9 +159,19 @@ def test_the_bus_figure_has_latency_throughput_scaling_baselines_and_broker_down
 ):
     figure = smoke_results[0]["figures"]["event_bus"]
 
-    # The steady rate with one Finance worker, then with two (docs/deployment.md's advice).
+    # The steady rate with one Finance worker, then with two (docs/deployment.md's advice), each
+    # with as many partitions and after a warm-up (every relay and worker restarted for it).
     for steady, workers in ((figure["latency"], 1), (figure["latency_two_workers"], 2)):
         assert steady["finance_workers"] == workers
+        assert steady["partitions"] == workers
+        assert (
+            steady["finance_queues"]
+            == [
+                "finance.events,finance",
+                "finance.events.1,finance",
+            ][:workers]
+        )
+        assert steady["warm_up_events"] > 0
         assert steady["missing"] == 0
         assert is_number(steady["latency_ms"]["p50"])
         assert is_number(steady["latency_ms"]["p99"])
