@@ -18,7 +18,7 @@ from hms.bus.outbox import (
     relay_outbox,
     resend_unacknowledged,
 )
-from hms.bus.partitions import events_queue
+from hms.bus.partitions import events_queue, partition_of
 from hms.db import database_for, service_atomic
 from hms.events.users import UserRegistered
 from tests.platform.broker import FakeBroker
@@ -128,6 +128,32 @@ def test_a_copy_waiting_behind_a_backlog_is_not_sent_again_until_the_queue_has_d
     fake.waiting[queue] = 0  # drained, and still no acknowledgement: the copy was lost
     OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
     assert resend_unacknowledged("users") == 1
+    assert fake.sent[-1] == ("grants", str(row.event_id))
+
+
+def test_a_copy_left_in_a_partition_no_worker_consumes_after_a_change_goes_again_to_its_new_one(
+    broker, settings, monkeypatch
+):
+    # docs/deployment.md: BUS_PARTITIONS changed on every relay and worker (here 4 -> 1), a copy
+    # still queued in a partition that no longer exists is not lost.
+    fake, _ = broker
+    settings.HMS_BUS_ACK_TIMEOUT = 10
+    monkeypatch.setenv("BUS_PARTITIONS", "4")
+    user_id = next(
+        i for i in range(1, 100) if events_queue("grants", f"user:{i}") != "grants.events"
+    )
+    row = published(user_id)
+    relay_outbox("users")
+    finance_holds(row)
+    assert (
+        fake.batches_to("grants")[-1].queue == f"grants.events.{partition_of(f'user:{user_id}', 4)}"
+    )
+
+    monkeypatch.setenv("BUS_PARTITIONS", "1")  # no worker consumes grants.events.<k> any more
+    OutboxDelivery.objects.using(USERS).update(next_send_at=timezone.now())
+    assert resend_unacknowledged("users") == 1
+
+    assert fake.batches_to("grants")[-1].queue == "grants.events"
     assert fake.sent[-1] == ("grants", str(row.event_id))
 
 
