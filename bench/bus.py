@@ -8,8 +8,8 @@ Each throughput is a drain of a backlog (the tasks or events all waiting before 
 the relay starts), counted from the first to the last one done, so that no process's start-up
 time and no producer's speed is in it. The figure also reports the rate with the producers
 still committing (bounded here by what four producer processes commit on the same two cores),
-the delivery latency at a steady rate (with one Finance worker and with two, and the cores
-busy meanwhile), two Finance workers against one, and the latency of
+the delivery latency at a steady rate (with one Finance worker and with two, each on as many
+partitions, and the cores busy meanwhile), two Finance workers against one, and the latency of
 event-producing writes while the broker is down against the same writes while it is up.
 """
 
