@@ -185,8 +185,8 @@ def set_partitions(platform: Platform, partitions: int, *, workers: dict[str, in
     """From now on every relay routes to, and every bus worker consumes, `partitions` queues per
     consuming service, with `workers` worker processes for the services named (the others keep
     theirs): a change of BUS_PARTITIONS as a deploy makes it, every relay and worker restarted
-    with it (docs/deployment.md). Only between measurements: a queue no worker consumes any more
-    would keep what waits in it until the next change."""
+    with it (docs/deployment.md). Only between measurements: what waits in a queue no worker
+    consumes any more would be delivered only when its relay sends it again (BUS_ACK_TIMEOUT)."""
     services = ("users", "grants", "finance")
     counts = {
         service: workers.get(service, len(platform.workers_of(service))) for service in services

@@ -59,10 +59,10 @@ def batches_for(
 
 def prepare_to_send() -> None:
     """Load, before a relay's first pass, what its first send would otherwise load: Celery's app,
-    the broker's transport and client library, the task sender and the result backend. That first send took
-    ~200 ms more than the next ones (imports: bench/README.md, finding 43), which the first
-    event after every start or deploy waited for. Nothing is sent and no connection is opened:
-    a broker that is down is for the passes to report."""
+    the broker's transport and client library, the task sender and the result backend. The
+    first send took ~200 ms more than the next ones (imports: bench/README.md, finding 43), and
+    the first event after every start or deploy waited for it. Nothing is sent and no connection
+    is opened: a broker that is down is for the passes to report."""
     from hms.celery import app
 
     # Each is made on its first use (attribute access makes it).
