@@ -30,7 +30,7 @@ import redis
 
 from bench.figures import Target, load, ratio, say
 from bench.load import latency_summary, merge
-from bench.platform import PARTITIONS, CpuUse, busiest, run_inside, set_partitions, wait_for
+from bench.platform import PARTITIONS, CpuUse, busiest, run_inside, wait_for
 from bench.profiles import Profile
 from tests.e2e.harness import BIN, REPO, Platform
 
@@ -366,7 +366,7 @@ def steady_latency_with(
     behind at a steady rate catches up in one batch per queue, so partitions it does not need
     cost it (finding 43). Every relay and worker restarts for the change, so `warm_up`'s events
     go first, at the same rate, and are not measured."""
-    set_partitions(platform, workers, workers={"finance": workers})
+    platform.set_partitions(workers, workers={"finance": workers})
     steady_latency(platform, warm_up, rate)
     return {
         **steady_latency(platform, ids, rate),
@@ -577,7 +577,7 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
     say_steady(latency_two, "2 Finance workers, 2 partitions")
     # The drains compare one worker and two on the same partitions, the platform's four: a drain's
     # batches are full whatever the number of queues.
-    set_partitions(platform, PARTITIONS, workers={"finance": 1})
+    platform.set_partitions(PARTITIONS, workers={"finance": 1})
     burst = live_burst(platform, burst, profile.bus_producers)
     say(
         f"    with {profile.bus_producers} producers committing: {burst['events_per_s']} events/s "

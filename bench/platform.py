@@ -43,7 +43,7 @@ PARTITIONS = 4
 # address, which the gateway would otherwise turn away.
 BENCH_ENV = {
     # Four partitions per consuming service, so that a second worker has a share to take (the
-    # steady figures change it: bench.bus.steady_latency_with).
+    # steady figures change it: bench.bus.steady_latency_with, Platform.set_partitions).
     "*": {"GATEWAY_RATE_LIMIT": "off", "BUS_PARTITIONS": str(PARTITIONS), "BUS_ACK_TIMEOUT": "60"},
     **{
         service: {"WEB_CONCURRENCY": DATA_SERVICE_WORKERS}
@@ -178,32 +178,6 @@ def restart_together(platform: Platform, names: tuple[str, ...]) -> None:
     for name in names:
         platform.start(name, wait=False)
     for name in names:
-        platform.wait_ready(name)
-
-
-def set_partitions(platform: Platform, partitions: int, *, workers: dict[str, int]) -> None:
-    """From now on every relay routes to, and every bus worker consumes, `partitions` queues per
-    consuming service, with `workers` worker processes for the services named (the others keep
-    theirs): a change of BUS_PARTITIONS as a deploy makes it, every relay and worker restarted
-    with it (docs/deployment.md). Only between measurements: what waits in a queue no worker
-    consumes any more would be delivered only when its relay sends it again (BUS_ACK_TIMEOUT)."""
-    services = ("users", "grants", "finance")
-    counts = {
-        service: workers.get(service, len(platform.workers_of(service))) for service in services
-    }
-    relays = [f"{service}-relay" for service in services]
-    stopped = [name for service in services for name in platform.workers_of(service)]
-    platform._signal_all([*relays, *stopped], signal.SIGTERM, timeout=20)  # all at once
-    platform.extra_env["*"]["BUS_PARTITIONS"] = str(partitions)
-    for name in stopped:
-        del platform.processes[name]
-    for service in services:
-        platform._define_workers(service, counts[service])
-        platform.processes[f"{service}-relay"].env["BUS_PARTITIONS"] = str(partitions)
-    started = [*relays, *(name for service in services for name in platform.workers_of(service))]
-    for name in started:
-        platform.start(name, wait=False)
-    for name in started:
         platform.wait_ready(name)
 
 

@@ -360,6 +360,32 @@ class Platform:
         for name in started:
             self.wait_ready(name)
 
+    def set_partitions(self, partitions: int, *, workers: dict[str, int]) -> None:
+        """From now on every relay routes to, and every bus worker consumes, `partitions` queues
+        per consuming service, with `workers` worker processes for the services named (the
+        others keep theirs): a change of BUS_PARTITIONS as a deploy makes it, every relay and
+        worker restarted with it (docs/deployment.md). Only between measurements: what waits in
+        a queue no worker consumes any more is delivered only when its relay sends it again
+        (BUS_ACK_TIMEOUT)."""
+        counts = {
+            service: workers.get(service, len(self.workers_of(service)))
+            for service in DATA_SERVICES
+        }
+        relays = [f"{service}-relay" for service in DATA_SERVICES]
+        stopped = [name for service in DATA_SERVICES for name in self.workers_of(service)]
+        self._signal_all([*relays, *stopped], signal.SIGTERM, timeout=20)  # all at once
+        self.extra_env.setdefault("*", {})["BUS_PARTITIONS"] = str(partitions)
+        for name in stopped:
+            del self.processes[name]
+        for service in DATA_SERVICES:
+            self._define_workers(service, counts[service])
+            self.processes[f"{service}-relay"].env["BUS_PARTITIONS"] = str(partitions)
+        started = [*relays, *(name for s in DATA_SERVICES for name in self.workers_of(s))]
+        for name in started:
+            self.start(name, wait=False)
+        for name in started:
+            self.wait_ready(name)
+
     def _define(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         # Relays, workers and beats touch it from their loops: what a liveness probe checks.
         env = {**env, "HMS_HEARTBEAT_FILE": str(self.heartbeat_file(name))}
