@@ -8,6 +8,7 @@ from aiohttp import web
 from django.test import AsyncClient
 
 from gateway import state
+from tests.ports import free_port
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -86,12 +87,7 @@ def json_answer(
 
 def dead_url() -> str:
     """An address where nothing listens (connection refused)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 class GatewayClient(AsyncClient):
