@@ -164,7 +164,7 @@ def _steady(latency: dict, workers: str) -> str:
     return (
         f"- Latency at a steady {latency['rate_per_s']:g} events/s with {workers} "
         f"({latency['events']} events after {latency.get('warm_up_events', 0)} not measured, "
-        f"Finance polled every {latency['poll_interval_ms']} ms): "
+        f"Finance read on each of its commits, {latency['watcher_looks']} times): "
         f"p50 {_fmt(latency['latency_ms']['p50'])} ms, p99 {_fmt(latency['latency_ms']['p99'])} "
         f"ms, max {_fmt(latency['latency_ms']['max'])} ms; missing {latency['missing']}. The "
         f"machine kept {_fmt(latency['cpu']['machine_cores_busy'])} cores busy (the busiest: "
