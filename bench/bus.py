@@ -41,9 +41,9 @@ OUTBOX_TABLE, DELIVERY_TABLE, INBOX_TABLE = (
     "bus_outboxdelivery",
     "bus_inboxevent",
 )
-NOTIFY_CHANNEL = (
-    "hms_outbox"  # hms.bus.outbox.NOTIFY_CHANNEL: a commit with outbox rows notifies it
-)
+# hms.bus.outbox.NOTIFY_CHANNEL (the bench process loads no Django): a commit of outbox rows
+# notifies it.
+NOTIFY_CHANNEL = "hms_outbox"
 
 
 class AwardWatcher:
@@ -101,8 +101,10 @@ class AwardWatcher:
         self._ready.wait(timeout=30)  # a commit from now on is seen at once
         return self
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, timeout: float) -> bool:
+        """Until every award is seen or `timeout` passes; whether the watcher is done."""
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
