@@ -19,8 +19,9 @@ from functools import cache
 from typing import NamedTuple
 
 from django.conf import settings
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connections, transaction
-from django.db.models import Count, Exists, Min, OuterRef
+from django.db.models import Count, Exists, JSONField, Min, OuterRef, Value
 from django.utils import timezone
 
 from hms.bus.models import (
@@ -287,6 +288,8 @@ class Relayed(NamedTuple):
     envelope: dict
     trace_context: dict
     attempts: int
+    # The consumers already sent a copy (one may have gone while another's was held).
+    sent_to: list[str]
 
 
 RELAYED_FIELDS = Relayed._fields
@@ -315,11 +318,10 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
     """
     alias = database_for(service)
     with transaction.atomic(using=alias):
-        waiting = _unsent_rows(alias)(window=(0, batch_size))
-        if not waiting:
+        rows = _waiting(alias, batch_size)
+        if not rows:
             return RelayPass(0, 0)
-        rows = [Relayed(*row) for row in waiting]
-        copies = _copies_to_send(alias, rows)
+        copies = _copies_to_send(rows)
         holding = _held_back(rows, copies) if hold else Holding(set(), set(), None)
         held = holding.behind | holding.gathering
         batches = batches_for(
@@ -368,16 +370,41 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
     return RelayPass(len(sent_rows), behind, holding.due_in)
 
 
+def _waiting(alias: str, batch_size: int) -> list[Relayed]:
+    """The first `batch_size` unsent rows, oldest first, locked, with the consumers each was
+    already sent to: on PostgreSQL in the one statement, as the relay reads them on every pass."""
+    rows = [Relayed(*row) for row in _unsent_rows(alias)(window=(0, batch_size))]
+    if rows and connections[alias].vendor != "postgresql":  # no arrays: read apart
+        sent_to = defaultdict(list)
+        for row_id, consumer in (
+            OutboxDelivery.objects.using(alias)
+            .filter(event_id__in=[row.id for row in rows], sent_at__isnull=False)
+            .values_list("event_id", "consumer")
+        ):
+            sent_to[row_id].append(consumer)
+        rows = [row._replace(sent_to=sent_to[row.id]) for row in rows]
+    return rows
+
+
 @cache
 def _unsent_rows(alias: str) -> PreparedRead:
     """The relay's locked read of the unsent rows, oldest first: compiled once per relay (it runs
     on every pass, and compiling it cost as much as the round trip; bench/README.md, finding 34)."""
+    if connections[alias].vendor == "postgresql":
+        sent_to = ArraySubquery(
+            OutboxDelivery.objects.filter(event=OuterRef("pk"), sent_at__isnull=False).values(
+                "consumer"
+            )
+        )
+    else:
+        sent_to = Value(None, output_field=JSONField())
     return PreparedRead(
         lambda: (
             OutboxEvent.objects.using(alias)
             .select_for_update()
             .filter(sent_at__isnull=True)
             .order_by("id")
+            .annotate(sent_to=sent_to)
             .values_list(*RELAYED_FIELDS)
         )
     )
@@ -421,40 +448,17 @@ def _mark_sent(alias: str, delivered: dict[str, list[int]], *, done: list[int]) 
         )
 
 
-def _copies_to_send(alias: str, rows: Sequence[Relayed]) -> dict[int, list[str]]:
+def _copies_to_send(rows: Sequence[Relayed]) -> dict[int, list[str]]:
     """For each unsent row, its consumers not sent a copy yet (a copy to a consumer that was not
     behind may have gone while another consumer's was held)."""
-    sent = defaultdict(set)
-    for row_id, consumer in _sent_copies(alias, [row.id for row in rows]):
-        sent[row_id].add(consumer)
     return {
         row.id: [
             consumer
             for consumer in consumers_of(row.event_type, row.version)
-            if consumer not in sent[row.id]
+            if consumer not in row.sent_to
         ]
         for row in rows
     }
-
-
-def _sent_copies(alias: str, ids: list[int]) -> list[tuple[int, str]]:
-    """(row id, consumer) of each copy of these rows already sent. On PostgreSQL one statement
-    whatever the number of rows (`= ANY` of one array), written out as it runs on every pass."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return list(
-            OutboxDelivery.objects.using(alias)
-            .filter(event_id__in=ids, sent_at__isnull=False)
-            .values_list("event_id", "consumer")
-        )
-    copies = connection.ops.quote_name(OutboxDelivery._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT event_id, consumer FROM {copies} "  # noqa: S608 - the model's table; values are parameters
-            "WHERE event_id = ANY(%s::bigint[]) AND sent_at IS NOT NULL",
-            [ids],
-        )
-        return cursor.fetchall()
 
 
 class Holding(NamedTuple):
