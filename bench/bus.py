@@ -451,12 +451,15 @@ def scaling(platform: Platform, batches: list[list[int]], producers: int) -> dic
     """Drains with one and with two Finance worker processes (sharing its partitions), in turn,
     so whatever else the machine does falls on both alike.
 
-    Grants' worker is stopped meanwhile: the award.obligated events the drains cause wait in its
-    queue (and are applied when it starts again), so that on two cores the consumer being scaled
-    does not share them with another service's consumer as well.
+    The other services' workers are stopped meanwhile, so that on two cores the consumer being
+    scaled does not share them with another service's consumer as well: Users' applies the same
+    grant.approved events (the applicant's email), Grants' the award.obligated events the drains
+    cause. What they are sent waits in their queues and is applied when they start again.
     """
     runs: dict[int, list[dict]] = {1: [], 2: []}
-    platform.stop("grants-worker")
+    others = ("grants-worker", "users-worker")
+    for name in others:
+        platform.stop(name)
     try:
         for index, ids in enumerate(batches):
             workers = 1 if index % 2 == 0 else 2
@@ -464,7 +467,15 @@ def scaling(platform: Platform, batches: list[list[int]], producers: int) -> dic
             runs[workers].append(drain(platform, ids, producers))
     finally:
         platform.set_workers("finance", 1)
-        platform.start("grants-worker")
+        for name in others:
+            platform.start(name)
+    # What they were sent meanwhile is applied before the next figure, not during it.
+    wait_for(
+        lambda: all(caught_up(platform, service) for service in ("grants", "finance")),
+        timeout=300,
+        interval=1,
+        message="the consumers stopped during the drains did not catch up",
+    )
 
     def rate(results: list[dict]) -> float:
         # Every event of the rounds over their time together.
@@ -494,6 +505,12 @@ def scaling(platform: Platform, batches: list[list[int]], producers: int) -> dic
         "two_per_s": two,
         "busy": {"one": busy(runs[1]), "two": busy(runs[2]), "cores": os.cpu_count()},
     }
+
+
+def caught_up(platform: Platform, service: str) -> bool:
+    """Whether every event `service` published has been sent and acknowledged by its consumers."""
+    status = platform.manage(service, "bus_status").stdout
+    return "outbox backlog 0" in status and "not yet acknowledged" not in status
 
 
 # ------------------------------------------------------------------------------------------------
