@@ -397,7 +397,7 @@ def _unsent_rows(alias: str) -> PreparedRead:
             )
         )
     else:
-        sent_to = Value(None, output_field=JSONField())
+        sent_to = Value(None, output_field=JSONField())  # filled in by `_waiting`
     return PreparedRead(
         lambda: (
             OutboxEvent.objects.using(alias)
