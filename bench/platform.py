@@ -217,14 +217,23 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SHARED_SERVERS = {"postgres": "postgres", "redis-server": "redis", "nginx": "nginx"}
 
 
+# What CpuUse calls the bench's own processes: this one (its watcher, its sampling) and the load
+# it starts (the load generator, the producers of events), which are no part of the platform.
+BENCH_GROUP = "bench"
+
+
 def _cpu_ticks(groups: dict[int, str]) -> dict[tuple[int, str], int]:
     """CPU ticks (user + system) used so far by each live process that belongs to one of `groups`
-    (process group -> name) or is one of the shared servers, keyed by (pid, name)."""
+    (process group -> name), is one of the shared servers, or is the bench or a process it
+    started (`BENCH_GROUP`), keyed by (pid, name)."""
     ticks = {}
+    bench = os.getpid()
     for pid, command, fields in _processes():
         name = groups.get(int(fields[2])) or next(
             (label for prefix, label in SHARED_SERVERS.items() if command.startswith(prefix)), None
         )
+        if name is None and bench in (pid, int(fields[1])):
+            name = BENCH_GROUP
         if name is not None:
             ticks[pid, name] = int(fields[11]) + int(fields[12])
     return ticks
@@ -237,32 +246,57 @@ def _machine_ticks() -> tuple[int, int]:
 
 
 def busiest(used: dict, count: int = 6) -> str:
-    """The `count` process groups a `CpuUse.stop()` found busiest, with their cores: for a line."""
-    return ", ".join(f"{name} {cores}" for name, cores in list(used["cores"].items())[:count])
+    """The `count` process groups a `CpuUse.stop()` found busiest, with their cores, and the
+    bench's own processes (the load it makes): for a line."""
+    groups = ", ".join(f"{name} {cores}" for name, cores in list(used["cores"].items())[:count])
+    return f"{groups}; the bench's own processes {used.get('bench_cores', 0.0)}"
 
 
 class CpuUse:
     """The cores the machine, each platform process and PostgreSQL and Redis kept busy between
-    `start()` and `stop()` (a process started in between counts whole; one that ended, not)."""
+    `start()` and `stop()`, and apart from them the bench's own processes (`BENCH_GROUP`).
+
+    Processes are read every `INTERVAL` seconds meanwhile, so one that ends in between counts up
+    to its last reading: a PostgreSQL backend whose client has gone (the producer's), or the
+    producer itself. Read only at both ends, those were missed: at the steady rate PostgreSQL
+    showed 0.10-0.15 of a core where it used 0.36-0.38 (finding 46). A process started in
+    between counts whole."""
+
+    INTERVAL = 0.25
 
     def __init__(self, platform: Platform):
         self.platform = platform
 
     def start(self) -> None:
-        self.groups = {
+        self.began = time.monotonic()
+        self.before, self.machine_before = _cpu_ticks(self._groups()), _machine_ticks()
+        self.latest = dict(self.before)
+        self._stopping = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="cpu-use", daemon=True)
+        self._reader.start()
+
+    def _groups(self) -> dict[int, str]:
+        # Read again each time: a worker restarted in between is still the platform's.
+        return {
             process.popen.pid: name
-            for name, process in self.platform.processes.items()
+            for name, process in list(self.platform.processes.items())
             if process.running
         }
-        self.began = time.monotonic()
-        self.before, self.machine_before = _cpu_ticks(self.groups), _machine_ticks()
+
+    def _read(self) -> None:
+        while not self._stopping.wait(self.INTERVAL):
+            self.latest.update(_cpu_ticks(self._groups()))
 
     def stop(self) -> dict:
-        after, (total, idle) = _cpu_ticks(self.groups), _machine_ticks()
+        self._stopping.set()
+        self._reader.join()
+        self.latest.update(_cpu_ticks(self._groups()))
+        total, idle = _machine_ticks()
         seconds = time.monotonic() - self.began
         used: dict[str, int] = {}
-        for key, ticks in after.items():
+        for key, ticks in self.latest.items():
             used[key[1]] = used.get(key[1], 0) + ticks - self.before.get(key, 0)
+        bench = used.pop(BENCH_GROUP, 0)
         total -= self.machine_before[0]
         idle -= self.machine_before[1]
         cores = os.cpu_count() or 1
@@ -274,6 +308,7 @@ class CpuUse:
                 for name, ticks in sorted(used.items(), key=lambda item: -item[1])
                 if ticks
             },
+            "bench_cores": round(bench / CLOCK_TICKS / seconds, 2),
         }
 
 
@@ -293,6 +328,9 @@ def merge_cpu(uses: list[dict]) -> dict:
             name: round(value / seconds, 3)
             for name, value in sorted(cores.items(), key=lambda item: -item[1])
         },
+        "bench_cores": round(
+            sum(use.get("bench_cores", 0.0) * use["seconds"] for use in uses) / seconds, 3
+        ),
     }
 
 
