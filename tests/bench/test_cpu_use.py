@@ -37,7 +37,7 @@ def test_a_process_the_bench_started_and_that_ended_counts_apart_from_the_platfo
     subprocess.run([sys.executable, "-c", BURN], check=True)
     used = use.stop()
 
-    assert CpuUse.INTERVAL <= 0.25
+    assert CpuUse.INTERVAL <= 0.25  # the bound below allows for one interval's CPU missed
     assert used["bench_cores"] * used["seconds"] >= 0.6
     assert BENCH_GROUP not in used["cores"]  # the platform's groups hold no load of the bench's
 
