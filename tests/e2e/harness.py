@@ -477,13 +477,19 @@ class Platform:
     def is_ready(self, name: str) -> bool:
         started = self.log(name)[self.processes[name].log_offset :]
         if "-worker" in name:
-            return " ready." in started
+            # Its pool process serves the metrics once it has started, which may be after the
+            # worker says it is ready (a scrape right after a restart was refused).
+            return " ready." in started and self._answers(f"{self.url(name)}/metrics")
         if "-relay" in name:
             return "relaying outbox" in started
         if "-beat" in name:
             return "beat: Starting..." in started
+        return self._answers(f"{self.url(name)}/health")
+
+    @staticmethod
+    def _answers(url: str) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url(name)}/health", timeout=1) as response:
+            with urllib.request.urlopen(url, timeout=1) as response:
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False
