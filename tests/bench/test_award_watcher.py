@@ -2,7 +2,6 @@
 not on a timer: polling every few milliseconds took CPU from the platform it measured (finding 44).
 """
 
-import os
 import secrets
 import time
 from urllib.parse import urlsplit, urlunsplit
@@ -13,28 +12,19 @@ import pytest
 from bench import bus
 from hms.bus import outbox
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(
-        not os.environ.get("FINANCE_DATABASE_URL", "").startswith("postgres"),
-        reason="the watcher LISTENs on PostgreSQL: set FINANCE_DATABASE_URL to postgres://...",
-    ),
-]
-
 
 @pytest.fixture
-def finance_database():
-    """A scratch database holding only an award table, as the watcher reads it."""
-    parts = urlsplit(os.environ["FINANCE_DATABASE_URL"])
-    admin = urlunsplit(parts._replace(path="/postgres"))
+def finance_database(postgres_server):
+    """A scratch database holding only an award table, as the watcher reads it (the watcher
+    LISTENs: PostgreSQL only)."""
     name = f"hms_watcher_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(parts._replace(path=f"/{name}"))
+    url = urlunsplit(urlsplit(postgres_server)._replace(path=f"/{name}"))
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f"CREATE TABLE {bus.AWARD_TABLE} (application_id integer)")
     yield url
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with psycopg.connect(postgres_server, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
@@ -49,6 +39,7 @@ def test_the_watcher_listens_on_the_channel_the_outbox_notifies():
     assert bus.NOTIFY_CHANNEL == outbox.NOTIFY_CHANNEL
 
 
+@pytest.mark.postgres
 def test_an_award_is_seen_at_the_commit_that_notifies_not_at_the_fallback(
     finance_database, monkeypatch
 ):

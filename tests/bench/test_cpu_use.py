@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 from types import SimpleNamespace
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -43,15 +42,10 @@ def test_a_process_the_bench_started_and_that_ended_counts_apart_from_the_platfo
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(
-    not os.environ.get("FINANCE_DATABASE_URL", "").startswith("postgres"),
-    reason="a PostgreSQL backend: set FINANCE_DATABASE_URL to postgres://...",
-)
-def test_a_postgresql_backend_whose_client_left_counts_as_postgresql():
+def test_a_postgresql_backend_whose_client_left_counts_as_postgresql(postgres_server):
     use = CpuUse(no_platform())
     use.start()
-    server = urlunsplit(urlsplit(os.environ["FINANCE_DATABASE_URL"])._replace(path="/postgres"))
-    with psycopg.connect(server) as connection:
+    with psycopg.connect(postgres_server) as connection:
         backend = connection.info.backend_pid
         connection.execute("SELECT sum(n) FROM generate_series(1, 3000000) AS n")
         time.sleep(2 * CpuUse.INTERVAL)  # read at least once while the backend lives

@@ -138,7 +138,7 @@ class Platform:
 
         name = f"{self.prefix}_{service}"
         parts = urlsplit(configured)
-        admin_url = urlunsplit(parts._replace(path="/postgres"))
+        admin_url = server_url(configured)
         _, template = MIGRATED.templates.get(service, (None, None))
         clause = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(admin_url, autocommit=True) as connection:
@@ -635,6 +635,12 @@ def uses_redis() -> bool:
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def server_url(database_url: str) -> str:
+    """The PostgreSQL server's own `postgres` database, on the server of `database_url`: where
+    databases are made and dropped."""
+    return urlunsplit(urlsplit(database_url)._replace(path="/postgres"))
 
 
 def wait_until(condition, *, timeout: float = 30, interval: float = 0.2, message: str = ""):
