@@ -34,3 +34,9 @@ class Channel(filesystem.Channel):
 
 class Transport(filesystem.Transport):
     Channel = Channel
+
+    @property
+    def default_connection_params(self):
+        # A folder has no host: kombu's default of "localhost" made every connection warn "No
+        # hostname was supplied" into `make run`'s output.
+        return {"port": self.default_port}

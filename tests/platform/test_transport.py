@@ -69,3 +69,19 @@ def test_the_embedded_broker_is_the_atomic_one(settings):
     assert app.conf.broker_transport == "hms.bus.filesystem_broker:Transport"
     with app.connection_for_write() as connection:
         assert isinstance(connection.transport, filesystem_broker.Transport)
+
+
+def test_a_connection_to_the_file_system_broker_does_not_warn_of_a_missing_host(tmp_path, caplog):
+    from kombu import Connection
+
+    connection = Connection(
+        "filesystem://",
+        transport="hms.bus.filesystem_broker:Transport",
+        transport_options={"data_folder_in": str(tmp_path), "data_folder_out": str(tmp_path)},
+    )
+    with caplog.at_level("WARNING", logger="kombu"):
+        connection.info()
+        connection.as_uri()
+    connection.release()
+
+    assert caplog.records == []
