@@ -593,21 +593,23 @@ def writes_while_broker_down(platform: Platform, profile: Profile, broker) -> di
 # ------------------------------------------------------------------------------------------------
 def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
     say("3. Event bus: grant.approved committed in Grants -> award readable in Finance")
-    steady_n, burst_n, drain_n = (
+    steady_n, burst_n, drain_n, scaling_n = (
         profile.bus_latency_events,
         profile.bus_throughput_events,
         profile.bus_drain_events,
+        profile.bus_scaling_events,
     )
-    warm_n = max(10, steady_n // 6)  # a second at the full profile's rate
-    total = (
-        2 * (warm_n + steady_n) + burst_n + drain_n * (1 + 2 * profile.bus_scaling_rounds) + drain_n
-    )
+    warm_n = max(10, steady_n // 6)  # two seconds at the full profile's rate
+    scaling_rounds = 2 * profile.bus_scaling_rounds
+    total = 2 * (warm_n + steady_n) + burst_n + 2 * drain_n + scaling_n * scaling_rounds
     ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
     steady = ids[: 2 * (warm_n + steady_n)]
     warm_ups, steadies = steady[: 2 * warm_n], steady[2 * warm_n :]
     rest = ids[len(steady) :]
     burst, rest = rest[:burst_n], rest[burst_n:]
-    drains = [rest[i : i + drain_n] for i in range(0, len(rest), drain_n)]
+    first_drain, rest = rest[:drain_n], rest[drain_n:]
+    scaling_drains = [rest[i * scaling_n : (i + 1) * scaling_n] for i in range(scaling_rounds)]
+    handler_drain = rest[scaling_n * scaling_rounds :]
 
     latency, latency_two = (
         steady_latency_with(
@@ -632,7 +634,7 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
     # The no-op baseline brackets the drain (just before and just after it), so a swing of the
     # machine's load moves both sides of the ratio, not one.
     noop_before = raw_celery_noop(platform, profile.raw_tasks, root)
-    bus = drain(platform, drains[0], profile.bus_producers)
+    bus = drain(platform, first_drain, profile.bus_producers)
     noop_after = raw_celery_noop(platform, profile.raw_tasks, root)
     noop = {
         "tasks": profile.raw_tasks,
@@ -645,9 +647,7 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         f"events/s; raw Celery's no-op just before and after: {noop['before_per_s']} and "
         f"{noop['after_per_s']} tasks/s"
     )
-    scaled = scaling(
-        platform, drains[1 : 1 + 2 * profile.bus_scaling_rounds], profile.bus_producers
-    )
+    scaled = scaling(platform, scaling_drains, profile.bus_producers)
     scale_ratio = ratio(scaled["two_per_s"], scaled["one_per_s"])
     one_busy, two_busy = scaled["busy"]["one"], scaled["busy"]["two"]
     say(
@@ -656,7 +656,7 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         f"{two_busy['machine_cores']} of {scaled['busy']['cores']} cores, the Finance workers "
         f"{one_busy['finance_worker_cores']} and {two_busy['finance_worker_cores']}"
     )
-    handler = raw_celery_handler(platform, drains[-1], root)
+    handler = raw_celery_handler(platform, handler_drain, root)
     say(f"    raw Celery, the same handler without the bus: {handler['tasks_per_s']} tasks/s")
     writes = writes_while_broker_down(platform, profile, broker)
     say(

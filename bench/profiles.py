@@ -20,12 +20,14 @@ class Profile:
     scale_rows: tuple[int, int]
     scale_requests: int
     # Event bus: events at a steady rate for latency; a burst while producers commit; drains of
-    # a committed backlog (the bus's throughput, against raw Celery's), one then two Finance
-    # workers in turn for `bus_scaling_rounds` rounds; the raw Celery no-op tasks.
+    # a committed backlog (the bus's throughput, against raw Celery's); drains of
+    # `bus_scaling_events` with one then two Finance workers in turn for `bus_scaling_rounds`
+    # rounds; the raw Celery no-op tasks.
     bus_latency_events: int
     bus_rate: float
     bus_throughput_events: int
     bus_drain_events: int
+    bus_scaling_events: int
     bus_scaling_rounds: int
     # Producer processes committing at once (a deadline day's web workers).
     bus_producers: int
@@ -44,10 +46,11 @@ PROFILES = {
         slowed_duration=20.0,
         scale_rows=(1_000, 1_000_000),
         scale_requests=300,
-        bus_latency_events=300,
+        bus_latency_events=600,
         bus_rate=50.0,
         bus_throughput_events=1500,
         bus_drain_events=1000,
+        bus_scaling_events=2500,
         bus_scaling_rounds=2,
         bus_producers=4,
         raw_tasks=3000,
@@ -66,6 +69,7 @@ PROFILES = {
         bus_rate=50.0,
         bus_throughput_events=400,
         bus_drain_events=500,
+        bus_scaling_events=500,
         bus_scaling_rounds=1,
         bus_producers=4,
         raw_tasks=1000,
@@ -85,6 +89,7 @@ PROFILES = {
         bus_rate=20.0,
         bus_throughput_events=30,
         bus_drain_events=30,
+        bus_scaling_events=30,
         bus_scaling_rounds=1,
         bus_producers=2,
         raw_tasks=100,
