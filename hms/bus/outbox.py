@@ -300,6 +300,10 @@ class RelayPass(NamedTuple):
     held: int  # rows with a copy held back for a larger batch (its queue's consumer is behind)
     # Seconds until the first copy gathered for a consumer's window is due (None: none is).
     due_in: float | None = None
+    # The queues held because their consumer is behind, and seconds until the first of those
+    # holds ends (BUS_BATCH_HOLD): what `wait_while_behind` watches.
+    behind: frozenset[str] = frozenset()
+    hold_ends_in: float | None = None
 
 
 def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> RelayPass:
@@ -322,7 +326,7 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
         if not rows:
             return RelayPass(0, 0)
         copies = _copies_to_send(rows)
-        holding = _held_back(rows, copies) if hold else Holding(set(), set(), None)
+        holding = _held_back(rows, copies) if hold else Holding(set(), set(), None, None)
         held = holding.behind | holding.gathering
         batches = batches_for(
             (
@@ -367,7 +371,9 @@ def relay_outbox(service: str, *, batch_size: int = 500, hold: bool = True) -> R
             for row in rows
             if any(events_queue(name, row.aggregate) in holding.behind for name in copies[row.id])
         )
-    return RelayPass(len(sent_rows), behind, holding.due_in)
+    return RelayPass(
+        len(sent_rows), behind, holding.due_in, frozenset(holding.behind), holding.hold_ends_in
+    )
 
 
 def _waiting(alias: str, batch_size: int) -> list[Relayed]:
@@ -465,6 +471,7 @@ class Holding(NamedTuple):
     behind: set[str]  # queues whose consumer is behind: looked at again soon
     gathering: set[str]  # queues gathering copies for their consumer's window
     due_in: float | None  # seconds until the first of those is due
+    hold_ends_in: float | None  # seconds until the first behind queue's hold ends
 
 
 def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> Holding:
@@ -482,7 +489,7 @@ def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> Holding
             consumer_of[queue] = consumer
     now, hold = timezone.now(), settings.HMS_BUS_BATCH_HOLD
     gathering: dict[str, float] = {}  # queue -> seconds until due
-    candidates = []
+    candidates: dict[str, float] = {}  # queue -> seconds until its hold ends
     for queue, queued in by_queue.items():
         if len(queued) >= settings.HMS_BUS_BATCH_SIZE:
             continue
@@ -491,8 +498,14 @@ def _held_back(rows: Sequence[Relayed], copies: dict[int, list[str]]) -> Holding
         if waited < window:
             gathering[queue] = window - waited
         elif waited < hold:
-            candidates.append(queue)
-    return Holding(_behind(candidates), set(gathering), min(gathering.values(), default=None))
+            candidates[queue] = hold - waited
+    behind = _behind(list(candidates))
+    return Holding(
+        behind,
+        set(gathering),
+        min(gathering.values(), default=None),
+        min((candidates[queue] for queue in behind), default=None),
+    )
 
 
 def _behind(queues: Sequence[str]) -> set[str]:
@@ -629,25 +642,49 @@ def prune_bus(service: str) -> tuple[int, int]:
     return outbox_deleted.get(OutboxEvent._meta.label, 0), inbox_deleted
 
 
-def wait_for_outbox(alias: str, timeout: float) -> None:
-    """Block until a commit notifies the outbox channel (PostgreSQL) or `timeout` passes.
+def wait_for_outbox(alias: str, timeout: float) -> bool:
+    """Block until a commit notifies the outbox channel (PostgreSQL) or `timeout` passes; True if
+    a commit did.
 
     Every notification already queued is taken too: a burst of commits wakes the relay once.
     """
     connection = connections[alias]
     if connection.vendor != "postgresql":
         time.sleep(timeout)
-        return
+        return False
     connection.ensure_connection()
     raw = connection.connection
     if getattr(raw, "_hms_listening", False) is False:
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
         raw._hms_listening = True
+    notified = False
     for _notification in raw.notifies(timeout=timeout, stop_after=1):
-        break
+        notified = True
     for _notification in raw.notifies(timeout=0):
-        pass
+        notified = True
+    return notified
+
+
+def wait_while_behind(alias: str, queues: frozenset[str], timeout: float) -> bool:
+    """Wait, while rows are held for consumers that are behind, until one of their `queues` has
+    drained, a commit notifies the outbox channel, or `timeout` passes (the first hold ends);
+    True if a commit did.
+
+    The queues are looked at every BUS_RELAY_LINGER, as often as the relay used to read the held
+    rows again: a pass reading them cost the Finance relay a tenth of a core while Grants'
+    consumer was behind (bench/README.md, finding 47), a look at the queues one Redis round trip.
+    """
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        if wait_for_outbox(alias, min(settings.HMS_BUS_RELAY_LINGER, left)):
+            return True
+        try:
+            if not all(waiting_messages(queues).values()):
+                return False
+        except Exception:  # the broker is down: the next pass's send will say so
+            return False
+    return False
 
 
 # ------------------------------------------------------------------------------------------------

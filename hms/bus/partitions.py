@@ -8,13 +8,18 @@ partitions leave some idle; raise BUS_PARTITIONS everywhere (producers read it t
 """
 
 import argparse
+import os
 import zlib
+from functools import lru_cache
 
 from hms.env import env
 
 
 def partition_count() -> int:
-    return max(1, env.int("BUS_PARTITIONS", default=1))
+    # Read at each call (a test or a redeploy changes it), from os.environ rather than through
+    # django-environ, whose parsing was a tenth of the relay's time: a pass names each copy's
+    # queue several times (bench/README.md, finding 47).
+    return max(1, int(os.environ.get("BUS_PARTITIONS", "1")))
 
 
 def partition_of(aggregate: str, partitions: int) -> int:
@@ -30,7 +35,14 @@ def partition_queue(service: str, partition: int) -> str:
 
 def events_queue(service: str, aggregate: str) -> str:
     """The queue of `service` that an event of `aggregate` goes to."""
-    return partition_queue(service, partition_of(aggregate, partition_count()))
+    return _events_queue(service, aggregate, partition_count())
+
+
+@lru_cache(maxsize=65_536)
+def _events_queue(service: str, aggregate: str, partitions: int) -> str:
+    # Remembered: the relay names each copy's queue several times per pass, and a held copy's
+    # again on every pass until it goes.
+    return partition_queue(service, partition_of(aggregate, partitions))
 
 
 def worker_queues(

@@ -537,3 +537,70 @@ def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
     assert (first, second, third) == (0, 1, 0), passes
     # Nothing committed after the send, so the next pass is the interval's, not the linger's.
     assert next_at - sent_at > 0.5
+
+
+def test_while_a_consumer_is_behind_its_held_copies_are_read_again_only_once_its_queue_drains(
+    monkeypatch, settings
+):
+    """The relay looked at held copies again every BUS_RELAY_LINGER, reading every unsent row each
+    time: a tenth of a core while a consumer was behind (bench/README.md, finding 47). It now
+    watches the held queues, and reads again when one drains or a commit comes."""
+    import threading
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    from hms.bus.management.commands import bus_relay
+
+    on_postgresql()
+    # Neither the hold's end nor the acknowledgements' flush comes during the test.
+    settings.HMS_BUS_BATCH_HOLD = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 60.0
+    broker = FakeBroker().install(monkeypatch)
+    behind = events_queue("grants", "user:4")
+    assert events_queue("grants", "user:5") == behind  # one partition
+    broker.waiting[behind] = 1  # Grants' consumer has not taken its last message yet
+    monkeypatch.setattr(bus_relay.signal, "signal", lambda *args: None)
+    with service_atomic("users"):
+        publish(registered(4))
+    passes: list[tuple[float, int]] = []
+    drained: list[float] = []
+    first_pass = threading.Event()
+
+    def counted(service, **options):
+        relayed = relay_outbox(service, **options)
+        if service == "users":
+            passes.append((time.monotonic(), relayed.sent))
+            first_pass.set()
+            if len(passes) == 3:
+                raise RelayStopped
+        return relayed
+
+    monkeypatch.setattr(bus_relay, "relay_outbox", counted)
+
+    def commit_then_drain():
+        first_pass.wait(30)
+        time.sleep(0.3)
+        try:
+            with service_atomic("users"):
+                publish(registered(5))
+        except Exception as exc:
+            passes.append((0, repr(exc)))
+        connections[database_for("users")].close()
+        time.sleep(0.3)
+        drained.append(time.monotonic())
+        broker.waiting[behind] = 0
+
+    working = threading.Thread(target=commit_then_drain)
+    working.start()
+    with pytest.raises(RelayStopped):
+        call_command("bus_relay")
+    working.join()
+
+    # Finance's copy of the first event at once; of the second when its commit woke the relay;
+    # Grants' copies of both, as one batch, once its queue drained: three passes in all, where
+    # reading again every 10 ms made about sixty.
+    assert [sent for _, sent in passes] == [1, 1, 2], passes
+    assert [len(batch.envelopes) for batch in broker.batches_to("finance")] == [1, 1]
+    assert [len(batch.envelopes) for batch in broker.batches_to("grants")] == [2]
+    assert passes[2][0] > drained[0]  # it went when the queue drained, long before the hold ended
+    assert users_outbox().filter(sent_at__isnull=True).count() == 0

@@ -13,6 +13,7 @@ from hms.bus.outbox import (
     relay_outbox,
     resend_unacknowledged,
     wait_for_outbox,
+    wait_while_behind,
 )
 from hms.bus.transport import prepare_to_send
 from hms.db import database_for
@@ -73,6 +74,7 @@ class Command(BaseCommand):
             heartbeat.beat()
             work = held = 0
             due_in = inf  # seconds until copies gathered for a consumer's window are due
+            behind, hold_ends_in = frozenset(), inf  # queues held, seconds until a hold ends
             flush, resend, prune = (
                 once or flush_due.due(),
                 once or resend_due.due(),
@@ -84,6 +86,9 @@ class Command(BaseCommand):
                     work, held = work + relayed.sent, held + relayed.held
                     if relayed.due_in is not None:
                         due_in = min(due_in, relayed.due_in)
+                    if relayed.hold_ends_in is not None:
+                        behind |= relayed.behind
+                        hold_ends_in = min(hold_ends_in, relayed.hold_ends_in)
                     if resend:
                         work += resend_unacknowledged(service)
                     if flush:
@@ -103,7 +108,17 @@ class Command(BaseCommand):
                 self.stdout.write(f"sent {work}")
                 return
             try:
-                if held or (work and not commits_notify):
+                if held and commits_notify:
+                    # Held events are sent once their queue has drained or their hold ends, and
+                    # what commits meanwhile as soon as it does; they are not read again meanwhile.
+                    woken = wait_while_behind(
+                        alias,
+                        behind,
+                        min(hold_ends_in, due_in, settings.HMS_BUS_ACK_FLUSH_INTERVAL),
+                    )
+                    if woken:  # let the commits under way land, as below
+                        time.sleep(settings.HMS_BUS_RELAY_LINGER)
+                elif held or (work and not commits_notify):
                     # Held events are looked at again soon (their queue may have drained); where
                     # commits do not notify, what committed during a pass is looked for as soon.
                     time.sleep(settings.HMS_BUS_RELAY_LINGER)
