@@ -37,6 +37,13 @@ max_requests = env.int("WEB_MAX_REQUESTS", default=50_000)
 max_requests_jitter = max_requests // 10
 accesslog = "-" if env.bool("WEB_ACCESS_LOG", default=False) else None
 errorlog = "-"
+# gunicorn's control socket (`gunicornc`) is one path per user by default, ~/.gunicorn/gunicorn.ctl:
+# the three services on one host took it from each other ("Address already in use" in `make run`),
+# leaving it to whichever started last. A deployment that wants it gives each service its own.
+if control_socket := env.str("WEB_CONTROL_SOCKET", default=""):
+    control_socket_disable = False
+else:
+    control_socket_disable = True
 
 
 def on_starting(server):
