@@ -672,8 +672,9 @@ def wait_while_behind(alias: str, queues: frozenset[str], timeout: float) -> boo
     True if a commit did.
 
     The queues are looked at every BUS_RELAY_LINGER, as often as the relay used to read the held
-    rows again: a pass reading them cost the Finance relay a tenth of a core while Grants'
-    consumer was behind (bench/README.md, finding 47), a look at the queues one Redis round trip.
+    rows again: a pass reading them cost the Finance relay up to a tenth of a core while Grants'
+    consumer was behind (bench/README.md, finding 47); a look at the queues is one round trip to
+    Redis.
     """
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:

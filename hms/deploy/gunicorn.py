@@ -40,10 +40,8 @@ errorlog = "-"
 # gunicorn's control socket (`gunicornc`) is one path per user by default, ~/.gunicorn/gunicorn.ctl:
 # the three services on one host took it from each other ("Address already in use" in `make run`),
 # leaving it to whichever started last. A deployment that wants it gives each service its own.
-if control_socket := env.str("WEB_CONTROL_SOCKET", default=""):
-    control_socket_disable = False
-else:
-    control_socket_disable = True
+control_socket = env.str("WEB_CONTROL_SOCKET", default="")
+control_socket_disable = not control_socket
 
 
 def on_starting(server):
