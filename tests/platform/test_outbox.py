@@ -489,49 +489,64 @@ class RelayStopped(BaseException):
     """Ends the relay's loop from a test (the loop survives any Exception)."""
 
 
+def relay_three_passes(monkeypatch, meanwhile) -> list[tuple[float, int]]:
+    """Run the relay's loop (`bus_relay`) until it has made three passes over the users outbox,
+    with `meanwhile(first_pass)` in a thread (`first_pass` is set once it has made one): when
+    each pass was made, and how many rows it sent."""
+    import threading
+
+    from django.core.management import call_command
+
+    from hms.bus.management.commands import bus_relay
+
+    monkeypatch.setattr(bus_relay.signal, "signal", lambda *args: None)  # pytest keeps its own
+    passes: list[tuple[float, int]] = []
+    failures: list[BaseException] = []
+    first_pass = threading.Event()
+
+    def counted(service, **options):
+        relayed = relay_outbox(service, **options)
+        if service == "users":  # the suite's settings hold every service's database
+            passes.append((time.monotonic(), relayed.sent))
+            first_pass.set()
+            if len(passes) == 3:
+                raise RelayStopped
+        return relayed
+
+    def working():
+        try:
+            meanwhile(first_pass)
+        except Exception as exc:
+            failures.append(exc)
+        finally:
+            connections[database_for("users")].close()
+
+    monkeypatch.setattr(bus_relay, "relay_outbox", counted)
+    thread = threading.Thread(target=working)
+    thread.start()
+    with pytest.raises(RelayStopped):
+        call_command("bus_relay")
+    thread.join()
+    assert failures == []
+    return passes
+
+
 def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
     monkeypatch, settings
 ):
     """At a steady rate every pass that sent an event was followed, 10 ms later, by one that found
     nothing; the commit's notification says when there is more."""
-    import threading
-
-    from django.core.management import call_command
-    from django.db import connections
-
-    from hms.bus.management.commands import bus_relay
-
     on_postgresql()
     settings.HMS_BUS_RELAY_INTERVAL = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 1.0
     FakeBroker().install(monkeypatch)
-    monkeypatch.setattr(bus_relay.signal, "signal", lambda *args: None)  # pytest keeps its own
-    passes: list[tuple[float, int]] = []
 
-    def counted(service, **options):
-        relayed = relay_outbox(service, **options)
-        if service != "users":  # the suite's settings hold every service's database
-            return relayed
-        passes.append((time.monotonic(), relayed.sent))
-        if len(passes) == 3:
-            raise RelayStopped
-        return relayed
-
-    monkeypatch.setattr(bus_relay, "relay_outbox", counted)
-
-    def commit_once_the_relay_waits():
+    def commit_once_the_relay_waits(first_pass):
+        first_pass.wait(30)
         time.sleep(0.3)
-        try:
-            with service_atomic("users"):
-                publish(registered(4))
-        except Exception as exc:
-            passes.append((0, repr(exc)))
-        connections[database_for("users")].close()
+        with service_atomic("users"):
+            publish(registered(4))
 
-    committing = threading.Thread(target=commit_once_the_relay_waits)
-    committing.start()
-    with pytest.raises(RelayStopped):
-        call_command("bus_relay")
-    committing.join()
+    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits)
 
     (_, first), (sent_at, second), (next_at, third) = passes
     assert (first, second, third) == (0, 1, 0), passes
@@ -543,15 +558,8 @@ def test_while_a_consumer_is_behind_its_held_copies_are_read_again_only_once_its
     monkeypatch, settings
 ):
     """The relay looked at held copies again every BUS_RELAY_LINGER, reading every unsent row each
-    time: a tenth of a core while a consumer was behind (bench/README.md, finding 47). It now
-    watches the held queues, and reads again when one drains or a commit comes."""
-    import threading
-
-    from django.core.management import call_command
-    from django.db import connections
-
-    from hms.bus.management.commands import bus_relay
-
+    time: up to a tenth of a core while a consumer was behind (bench/README.md, finding 47). It
+    now watches the held queues, and reads again when one drains or a commit comes."""
     on_postgresql()
     # Neither the hold's end nor the acknowledgements' flush comes during the test.
     settings.HMS_BUS_BATCH_HOLD = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 60.0
@@ -559,42 +567,20 @@ def test_while_a_consumer_is_behind_its_held_copies_are_read_again_only_once_its
     behind = events_queue("grants", "user:4")
     assert events_queue("grants", "user:5") == behind  # one partition
     broker.waiting[behind] = 1  # Grants' consumer has not taken its last message yet
-    monkeypatch.setattr(bus_relay.signal, "signal", lambda *args: None)
     with service_atomic("users"):
         publish(registered(4))
-    passes: list[tuple[float, int]] = []
     drained: list[float] = []
-    first_pass = threading.Event()
 
-    def counted(service, **options):
-        relayed = relay_outbox(service, **options)
-        if service == "users":
-            passes.append((time.monotonic(), relayed.sent))
-            first_pass.set()
-            if len(passes) == 3:
-                raise RelayStopped
-        return relayed
-
-    monkeypatch.setattr(bus_relay, "relay_outbox", counted)
-
-    def commit_then_drain():
+    def commit_then_drain(first_pass):
         first_pass.wait(30)
         time.sleep(0.3)
-        try:
-            with service_atomic("users"):
-                publish(registered(5))
-        except Exception as exc:
-            passes.append((0, repr(exc)))
-        connections[database_for("users")].close()
+        with service_atomic("users"):
+            publish(registered(5))
         time.sleep(0.3)
         drained.append(time.monotonic())
         broker.waiting[behind] = 0
 
-    working = threading.Thread(target=commit_then_drain)
-    working.start()
-    with pytest.raises(RelayStopped):
-        call_command("bus_relay")
-    working.join()
+    passes = relay_three_passes(monkeypatch, commit_then_drain)
 
     # Finance's copy of the first event at once; of the second when its commit woke the relay;
     # Grants' copies of both, as one batch, once its queue drained: three passes in all (passing
