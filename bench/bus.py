@@ -600,16 +600,16 @@ def event_bus(platform: Platform, profile: Profile, root: Path, broker) -> dict:
         profile.bus_scaling_events,
     )
     warm_n = max(10, steady_n // 6)  # two seconds at the full profile's rate
-    scaling_rounds = 2 * profile.bus_scaling_rounds
-    total = 2 * (warm_n + steady_n) + burst_n + 2 * drain_n + scaling_n * scaling_rounds
+    scaling_drain_count = 2 * profile.bus_scaling_rounds  # one worker, then two, each round
+    total = 2 * (warm_n + steady_n) + burst_n + 2 * drain_n + scaling_n * scaling_drain_count
     ids = run_inside(platform, "grants", "prepare-approvals", "--count", str(total))["ids"]
     steady = ids[: 2 * (warm_n + steady_n)]
     warm_ups, steadies = steady[: 2 * warm_n], steady[2 * warm_n :]
     rest = ids[len(steady) :]
     burst, rest = rest[:burst_n], rest[burst_n:]
     first_drain, rest = rest[:drain_n], rest[drain_n:]
-    scaling_drains = [rest[i * scaling_n : (i + 1) * scaling_n] for i in range(scaling_rounds)]
-    handler_drain = rest[scaling_n * scaling_rounds :]
+    scaling_drains = [rest[i * scaling_n : (i + 1) * scaling_n] for i in range(scaling_drain_count)]
+    handler_drain = rest[scaling_n * scaling_drain_count :]
 
     latency, latency_two = (
         steady_latency_with(

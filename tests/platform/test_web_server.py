@@ -1,6 +1,7 @@
-"""The data services' gunicorn can import the application once, in its parent, so that the forked
-workers share that memory (hms.deploy.gunicorn, `WEB_PRELOAD`; `make bench` reports what it
-saves); off by default (a starting replica would refuse connections while it imports)."""
+"""The data services' gunicorn (hms.deploy.gunicorn): it can import the application once, in its
+parent, so that the forked workers share that memory (`WEB_PRELOAD`; `make bench` reports what it
+saves), off by default (a starting replica would refuse connections while it imports); and it
+opens a control socket only where a deployment names one per service (`WEB_CONTROL_SOCKET`)."""
 
 import os
 import subprocess
@@ -14,18 +15,27 @@ import hms.deploy.gunicorn as config
 print("preload", config.preload_app)
 """
 
+CHECK_SOCKET = """
+import hms.deploy.gunicorn as config
+print("socket", config.control_socket, config.control_socket_disable)
+"""
 
-def run(**env: str) -> str:
+
+def service_env(service: str = "grants", **env: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": f"hms.settings.{service}",
+        "DEBUG": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(REPO / "var" / f"test-metrics-{service}"),
+        **env,
+    }
+
+
+def run(script: str = CHECK, **env: str) -> str:
     completed = subprocess.run(
-        [sys.executable, "-c", CHECK],
+        [sys.executable, "-c", script],
         cwd=REPO,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "hms.settings.grants",
-            "DEBUG": "true",
-            "PROMETHEUS_MULTIPROC_DIR": str(REPO / "var" / "test-metrics"),
-            **env,
-        },
+        env=service_env(**env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -50,15 +60,13 @@ def test_two_services_on_one_host_start_without_fighting_over_a_control_socket(t
         subprocess.Popen(
             [gunicorn, "-c", "python:hms.deploy.gunicorn", "hms.wsgi"],
             cwd=REPO,
-            env={
-                **os.environ,
-                "HOME": str(home),
-                "DJANGO_SETTINGS_MODULE": f"hms.settings.{service}",
-                "DEBUG": "true",
-                "BIND": "127.0.0.1:0",
-                "WEB_CONCURRENCY": "1",
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{service}"),
-            },
+            env=service_env(
+                service,
+                HOME=str(home),
+                BIND="127.0.0.1:0",
+                WEB_CONCURRENCY="1",
+                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / f"metrics-{service}"),
+            ),
             stderr=subprocess.PIPE,
             text=True,
         )
@@ -84,20 +92,6 @@ def test_two_services_on_one_host_start_without_fighting_over_a_control_socket(t
 
 def test_a_deployment_can_give_a_service_its_own_control_socket(tmp_path):
     socket = tmp_path / "grants.ctl"
-    check = "\nprint('socket', config.control_socket, config.control_socket_disable)"
-    completed = subprocess.run(
-        [sys.executable, "-c", CHECK + check],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "hms.settings.grants",
-            "DEBUG": "true",
-            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-            "WEB_CONTROL_SOCKET": str(socket),
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.stdout.splitlines()[-1] == f"socket {socket} False", completed.stderr
+    assert run(CHECK_SOCKET, WEB_CONTROL_SOCKET=str(socket)).splitlines() == [
+        f"socket {socket} False"
+    ]
