@@ -136,7 +136,7 @@ def insert_with_children(
         _python_reader(connection, children.model, children.returning),
     )
     returned: tuple[list[tuple], list[tuple]] = ([], [])
-    with connection.cursor() as cursor:
+    with values_in_binary(connection), connection.cursor() as cursor:
         cursor.execute(statement, [*params, *arrays])
         for part, values in cursor.fetchall():
             returned[part].append(readers[part](values))
@@ -158,7 +158,7 @@ def _upsert(connection, upsert: Upsert) -> list[tuple]:
     if not upsert.rows:
         return []
     sql, params = _upsert_sql(connection, upsert)
-    with connection.cursor() as cursor:
+    with values_in_binary(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall() if upsert.returning else []
     read = _python_reader(connection, upsert.model, upsert.returning)
@@ -257,8 +257,9 @@ def update_by_pk(alias: str, model, fields: Sequence[str], rows: Mapping[object,
     `SET field = CASE pk WHEN ... END`."""
     if not rows:
         return
-    with connections[alias].cursor() as cursor:
-        cursor.execute(*_update_by_pk_sql(connections[alias], model, fields, rows))
+    connection = connections[alias]
+    with values_in_binary(connection), connection.cursor() as cursor:
+        cursor.execute(*_update_by_pk_sql(connection, model, fields, rows))
 
 
 def _update_by_pk_sql(connection, model, fields: Sequence[str], rows: Mapping) -> tuple[str, list]:
@@ -355,7 +356,7 @@ def write_together(alias: str, *writes: Inserting | UpdatingByPk | Upsert) -> li
         for part, write in present
         if isinstance(write, Upsert)
     }
-    with connection.cursor() as cursor:
+    with values_in_binary(connection), connection.cursor() as cursor:
         cursor.execute(sql, params)
         for part, values in cursor.fetchall():
             returned[part].append(readers[part](values))
@@ -615,6 +616,12 @@ class PreparedRead:
 def statements_prepared(alias: str):
     """Statements run inside are prepared on the server where the backend can (hms.postgresql)."""
     return getattr(connections[alias], "statements_prepared", contextlib.nullcontext)()
+
+
+def values_in_binary(connection):
+    """Statements run inside send their values in binary where the backend can (hms.postgresql):
+    for the writes here, whose values are one array per column."""
+    return getattr(connection, "values_in_binary", contextlib.nullcontext)()
 
 
 def attach_prefetched(instance, relation: str, rows: list) -> None:

@@ -50,6 +50,7 @@ from hms.db import (
     database_for,
     insert_returning,
     rows_source,
+    values_in_binary,
     write_together,
     writes_as_with_clauses,
 )
@@ -251,7 +252,7 @@ def _record(
         "ON copy.event_uuid = event.event_id) "
         "SELECT event_id, id FROM event"
     )
-    with connection.cursor() as cursor:
+    with values_in_binary(connection), connection.cursor() as cursor:
         cursor.execute(
             sql,
             [
@@ -440,7 +441,7 @@ def _mark_sent(alias: str, delivered: dict[str, list[int]], *, done: list[int]) 
         f"WHERE {copies}.event_id = sent.event_id AND {copies}.consumer = sent.consumer) "
         f"UPDATE {quote(OutboxEvent._meta.db_table)} SET sent_at = %s WHERE id = ANY(%s::bigint[])"
     )
-    with connection.cursor() as cursor:
+    with values_in_binary(connection), connection.cursor() as cursor:
         cursor.execute(
             sql,
             [

@@ -3,6 +3,7 @@ and hot reads prepared on the server."""
 
 import datetime as dt
 from contextlib import suppress
+from decimal import Decimal
 
 import pytest
 from django.db import connections, transaction
@@ -12,7 +13,12 @@ from psycopg.pq import Format
 
 from apps.grants.models import Application, Program
 from hms.db import PreparedRead, database_for
-from hms.postgresql.base import PSYCOPG_TIMESTAMPTZ_LOADER, TIMESTAMPTZ_OID, TimestamptzLoader
+from hms.postgresql.base import (
+    PSYCOPG_TIMESTAMPTZ_LOADER,
+    TIMESTAMPTZ_OID,
+    BinaryValuesCursor,
+    TimestamptzLoader,
+)
 from tests.grants import factories
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(databases="__all__")]
@@ -189,3 +195,64 @@ def test_a_block_inside_another_leaves_the_outer_one_preparing(connection):
             cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [1])
     assert not connection.preparing
     assert len(prepared(connection, "grants_program")) == 1
+
+
+def cursors_of_each_statement(connection):
+    """Records the psycopg cursor class each statement of `connection` runs on."""
+    classes = []
+
+    def record(execute, sql, params, many, context):
+        classes.append(type(context["cursor"].cursor))
+        return execute(sql, params, many, context)
+
+    return classes, connection.execute_wrapper(record)
+
+
+def test_the_bus_s_writes_send_their_values_in_binary_and_read_back_as_written(connection):
+    """The outbox rows and their copies, one array per column, in binary (bench/README.md,
+    finding 48): UUIDs, timestamps, JSON, text with quotes, %s and backslashes, and nulls."""
+    from hms.bus.models import OutboxDelivery, OutboxEvent
+    from hms.bus.outbox import publish_many
+    from hms.db import service_atomic
+    from hms.events.grants import GrantApproved
+
+    numbers = ['O\'Brien "Solar" 100%s \\ Ünïcode', "Tidal\nWorks", "HMS-2026-000042"]
+    events = [
+        GrantApproved(
+            application_id=9000 + index,
+            applicant_id=500 + index,
+            program_code="SBA-SBIR-2027-01",
+            tracking_number=number,
+            awarded_amount=Decimal("125000.50"),
+            budget_lines=[],
+        )
+        for index, number in enumerate(numbers)
+    ]
+    classes, recording = cursors_of_each_statement(connection)
+    with recording, service_atomic("grants"):
+        written = publish_many(events)
+
+    assert BinaryValuesCursor in classes
+    rows = OutboxEvent.objects.using(connection.alias).filter(pk__in=[row.pk for row in written])
+    assert [row.envelope["payload"]["tracking_number"] for row in rows.order_by("id")] == numbers
+    assert [row.envelope["payload"]["awarded_amount"] for row in rows] == ["125000.50"] * 3
+    assert {str(row.event_id) for row in rows} == {str(row.event_id) for row in written}
+    assert all(row.sent_at is None and row.created_at is not None for row in rows)
+    copies = OutboxDelivery.objects.using(connection.alias).filter(event__in=rows)
+    assert sorted(copies.values_list("consumer", flat=True)) == ["finance"] * 3 + ["users"] * 3
+
+
+def test_a_statement_bound_in_binary_is_shown_with_its_values(connection):
+    with (
+        CaptureQueriesContext(connection) as queries,
+        connection.values_in_binary(),
+        connection.cursor() as cursor,
+    ):
+        assert isinstance(cursor.cursor, BinaryValuesCursor)
+        cursor.execute("SELECT %s::text[], '100%%s'", [["a'b", "100%s"]])
+        assert cursor.fetchone() == (["a'b", "100%s"], "100%s")
+    (query,) = queries.captured_queries
+    assert "a''b" in query["sql"]
+    assert not connection.binary_values
+    with connection.cursor() as cursor:  # outside, as Django binds them
+        assert not isinstance(cursor.cursor, BinaryValuesCursor)
