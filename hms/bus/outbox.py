@@ -66,6 +66,11 @@ NOTIFY_CHANNEL = "hms_outbox"
 # A delivery not acknowledged is sent again after BUS_ACK_TIMEOUT, then after twice that, and so
 # on up to this many doublings: a consumer that is down for a day is not sent a copy a minute.
 MAX_BACKOFF_DOUBLINGS = 6
+# While a consumer is behind, the relay looks at its queue after BUS_RELAY_LINGER, then less often,
+# up to this many times that: a queue that has just drained gets its held copies 40 ms late at
+# most (within their BUS_BATCH_HOLD), and a consumer stopped for long is not asked about 100
+# times a second.
+HOLD_LOOKS_BACKOFF = 4
 
 
 class PublishOutsideTransaction(RuntimeError):
@@ -672,20 +677,22 @@ def wait_while_behind(alias: str, queues: frozenset[str], timeout: float) -> boo
     drained, a commit notifies the outbox channel, or `timeout` passes (the first hold ends);
     True if a commit did.
 
-    The queues are looked at every BUS_RELAY_LINGER, as often as the relay used to read the held
-    rows again: a pass reading them cost the Finance relay up to a tenth of a core while Grants'
-    consumer was behind (bench/README.md, finding 47); a look at the queues is one round trip to
-    Redis.
+    The queues are looked at after BUS_RELAY_LINGER, then twice as long each time they are still
+    behind, up to HOLD_LOOKS_BACKOFF times that: a pass reading the held rows again each time
+    cost the Finance relay up to a tenth of a core while Grants' consumer was behind
+    (bench/README.md, finding 47), and a look every 10 ms still a fiftieth (finding 48).
     """
     deadline = time.monotonic() + timeout
+    look = settings.HMS_BUS_RELAY_LINGER
     while (left := deadline - time.monotonic()) > 0:
-        if wait_for_outbox(alias, min(settings.HMS_BUS_RELAY_LINGER, left)):
+        if wait_for_outbox(alias, min(look, left)):
             return True
         try:
             if not all(waiting_messages(queues).values()):
                 return False
         except Exception:  # the broker is down: the next pass's send will say so
             return False
+        look = min(2 * look, HOLD_LOOKS_BACKOFF * settings.HMS_BUS_RELAY_LINGER)
     return False
 
 

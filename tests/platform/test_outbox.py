@@ -1,3 +1,4 @@
+import itertools
 import time
 import uuid
 from datetime import timedelta
@@ -7,6 +8,7 @@ from django.db import IntegrityError, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from hms.bus import outbox
 from hms.bus.models import AggregateSequence, InboxEvent, OutboxDelivery, OutboxEvent
 from hms.bus.outbox import (
     PublishOutsideTransaction,
@@ -590,3 +592,35 @@ def test_while_a_consumer_is_behind_its_held_copies_are_read_again_only_once_its
     assert [len(batch.envelopes) for batch in broker.batches_to("grants")] == [2]
     assert passes[2][0] > drained[0]  # it went when the queue drained, long before the hold ended
     assert users_outbox().filter(sent_at__isnull=True).count() == 0
+
+
+def test_a_queue_that_stays_behind_is_looked_at_less_and_less_often(monkeypatch, settings):
+    """Every BUS_RELAY_LINGER at first, then twice as long each time, up to four times that: a
+    consumer stopped for long is not asked about a hundred times a second (finding 48)."""
+    on_postgresql()
+    settings.HMS_BUS_RELAY_LINGER = 0.01
+    broker = FakeBroker().install(monkeypatch)
+    behind = events_queue("grants", "user:4")
+    broker.waiting[behind] = 3
+    looks: list[float] = []
+
+    def looked_at(queues):
+        looks.append(time.monotonic())
+        return broker.waiting_messages(queues)
+
+    monkeypatch.setattr(outbox, "waiting_messages", looked_at)
+    began = time.monotonic()
+    commit_woke = outbox.wait_while_behind(database_for("users"), frozenset({behind}), 0.5)
+
+    assert commit_woke is False
+    assert time.monotonic() - began >= 0.5  # still behind: it waited the whole hold
+    gaps = [later - earlier for earlier, later in itertools.pairwise(looks)]
+    # After 10, 20, 40 ms, then every 40 ms: about 14 looks in half a second, not 50 (a busy
+    # machine makes them fewer, never more).
+    assert len(looks) <= 16, looks
+    assert min(gaps[1:-1]) >= 0.035, gaps  # the last one meets the end
+
+    broker.waiting[behind] = 0  # drained: the first look says so
+    looks.clear()
+    assert outbox.wait_while_behind(database_for("users"), frozenset({behind}), 0.5) is False
+    assert len(looks) == 1

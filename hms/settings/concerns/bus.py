@@ -10,7 +10,8 @@ HMS_BUS_RETRY_BACKOFF_MAX = env.float("BUS_RETRY_BACKOFF_MAX", default=300.0)
 # The relay sends what commits; on PostgreSQL the commit wakes it, elsewhere it looks this often.
 HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
 # Once woken, the relay waits this long (seconds) so the commits under way join the same batch;
-# while it holds copies for a consumer that is behind, it looks at that queue this often.
+# while it holds copies for a consumer that is behind, it first looks at that queue this soon
+# (then less often, up to every four times that).
 HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.01)
 # At most this many events in one message (one queue, in order); the consumer applies a batch in
 # one transaction.
