@@ -141,17 +141,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.binary_values = outer
 
     def create_cursor(self, name=None):
-        chosen = (
-            PreparingCursor
-            if self.preparing
-            else BinaryValuesCursor
-            if self.binary_values
-            else None
-        )
-        if name or chosen is None:
+        if name or not (self.preparing or self.binary_values):
             return super().create_cursor(name)
         factory = self.connection.cursor_factory
-        self.connection.cursor_factory = chosen
+        self.connection.cursor_factory = PreparingCursor if self.preparing else BinaryValuesCursor
         try:
             return super().create_cursor(name)
         finally:

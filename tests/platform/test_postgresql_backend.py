@@ -12,7 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from psycopg.pq import Format
 
 from apps.grants.models import Application, Program
-from hms.db import PreparedRead, database_for
+from hms.bus.models import OutboxDelivery, OutboxEvent
+from hms.bus.outbox import publish_many
+from hms.db import PreparedRead, database_for, service_atomic
+from hms.events.grants import GrantApproved
 from hms.postgresql.base import (
     PSYCOPG_TIMESTAMPTZ_LOADER,
     TIMESTAMPTZ_OID,
@@ -210,12 +213,7 @@ def cursors_of_each_statement(connection):
 
 def test_the_bus_s_writes_send_their_values_in_binary_and_read_back_as_written(connection):
     """The outbox rows and their copies, one array per column, in binary (bench/README.md,
-    finding 48): UUIDs, timestamps, JSON, text with quotes, %s and backslashes, and nulls."""
-    from hms.bus.models import OutboxDelivery, OutboxEvent
-    from hms.bus.outbox import publish_many
-    from hms.db import service_atomic
-    from hms.events.grants import GrantApproved
-
+    finding 48): UUIDs, timestamps, JSON with quotes, %s, backslashes, newlines and decimals."""
     numbers = ['O\'Brien "Solar" 100%s \\ Ünïcode', "Tidal\nWorks", "HMS-2026-000042"]
     events = [
         GrantApproved(
