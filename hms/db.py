@@ -619,8 +619,8 @@ def statements_prepared(alias: str):
 
 
 def values_in_binary(connection):
-    """Statements run inside send their values in binary where the backend can (hms.postgresql):
-    for the writes here, whose values are one array per column."""
+    """Statements run inside send their values in binary, and are prepared, where the backend can
+    (hms.postgresql): for the writes here, whose values are one array per column."""
     return getattr(connection, "values_in_binary", contextlib.nullcontext)()
 
 

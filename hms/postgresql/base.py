@@ -26,8 +26,11 @@ psycopg keeps up to 100 per connection and PostgreSQL plans each once. OPTIONS'
 session's statements.
 
 Inside `values_in_binary()` (hms.db's writes of one array per column: the outbox's, the inbox's,
-a handler's) cursors bind on the server too, without preparing, and send the values in binary,
-which psycopg dumps 4-20 times faster than as text (bench/README.md, finding 48).
+a handler's) cursors bind on the server too and send the values in binary, which psycopg dumps
+4-20 times faster than as text (bench/README.md, finding 48). They prepare what they run: one
+array per column gives a write the same text however many rows it carries, so each is planned
+once per connection: parsing and planning each anew was a fifth of what PostgreSQL spent for the
+bus's workers at a steady rate (finding 49).
 """
 
 import re
@@ -88,16 +91,18 @@ class PreparingCursor(base.ServerBindingCursor):
 
 
 class BinaryValuesCursor(base.ServerBindingCursor):
-    """Binds its parameters on the server and sends them in binary. The bus's writes pass one
-    array per column (UUIDs, timestamps, JSON documents), which psycopg dumps element by element
-    in Python: as text, for quoting into the query or not, that was a fifth of a Finance worker's
-    time; in binary it is 4-20 times cheaper per element (bench/README.md, finding 48). Results
-    still come as text, read as everywhere else."""
+    """Binds its parameters on the server, sends them in binary and prepares what it runs. The
+    bus's writes pass one array per column (UUIDs, timestamps, JSON documents), which psycopg
+    dumps element by element in Python: as text, for quoting into the query or not, that was a
+    fifth of a Finance worker's time; in binary it is 4-20 times cheaper per element
+    (bench/README.md, finding 48). Their text does not change with their rows, so PostgreSQL
+    plans each once per connection (finding 49). Results still come as text, read as everywhere
+    else."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         # %b asks psycopg for the binary format; an escaped "%%" stays as it is.
         query = PLACEHOLDER.sub(lambda found: found[0] if found[0] == "%%" else "%b", query)
-        return super().execute(query, params, prepare=prepare, binary=binary)
+        return super().execute(query, params, prepare=True, binary=binary)
 
 
 class DatabaseOperations(base.DatabaseOperations):
@@ -132,8 +137,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     @contextmanager
     def values_in_binary(self):
-        """Cursors made inside bind their values on the server, in binary (BinaryValuesCursor):
-        for a write whose values are long arrays."""
+        """Cursors made inside bind their values on the server, in binary, and prepare what they run
+        (BinaryValuesCursor), unless OPTIONS' `prepared_statements` is off: for a write whose
+        values are long arrays."""
         outer, self.binary_values = self.binary_values, True
         try:
             yield

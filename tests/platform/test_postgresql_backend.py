@@ -182,6 +182,9 @@ def test_with_prepared_statements_off_nothing_is_prepared(connection):
         with unprepared.statements_prepared(), unprepared.cursor() as cursor:
             cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [0])
             assert cursor.fetchone() is not None
+        with unprepared.values_in_binary(), unprepared.cursor() as cursor:
+            cursor.execute('SELECT count(*) FROM "grants_program" WHERE id = ANY(%s)', [[1, 2]])
+            assert cursor.fetchone() is not None
         assert prepared(unprepared, "grants_program") == []
         with connection.statements_prepared(), connection.cursor() as cursor:
             cursor.execute('SELECT count(*) FROM "grants_program" WHERE id > %s', [0])
@@ -211,24 +214,27 @@ def cursors_of_each_statement(connection):
     return classes, connection.execute_wrapper(record)
 
 
-def test_the_bus_s_writes_send_their_values_in_binary_and_read_back_as_written(connection):
-    """The outbox rows and their copies, one array per column, in binary (bench/README.md,
-    finding 48): UUIDs, timestamps, JSON with quotes, %s, backslashes, newlines and decimals."""
-    numbers = ['O\'Brien "Solar" 100%s \\ Ünïcode', "Tidal\nWorks", "HMS-2026-000042"]
-    events = [
+def approvals(tracking_numbers: list[str], first_application: int = 9000) -> list[GrantApproved]:
+    return [
         GrantApproved(
-            application_id=9000 + index,
+            application_id=first_application + index,
             applicant_id=500 + index,
             program_code="SBA-SBIR-2027-01",
             tracking_number=number,
             awarded_amount=Decimal("125000.50"),
             budget_lines=[],
         )
-        for index, number in enumerate(numbers)
+        for index, number in enumerate(tracking_numbers)
     ]
+
+
+def test_the_bus_s_writes_send_their_values_in_binary_and_read_back_as_written(connection):
+    """The outbox rows and their copies, one array per column, in binary (bench/README.md,
+    finding 48): UUIDs, timestamps, JSON with quotes, %s, backslashes, newlines and decimals."""
+    numbers = ['O\'Brien "Solar" 100%s \\ Ünïcode', "Tidal\nWorks", "HMS-2026-000042"]
     classes, recording = cursors_of_each_statement(connection)
     with recording, service_atomic("grants"):
-        written = publish_many(events)
+        written = publish_many(approvals(numbers))
 
     assert BinaryValuesCursor in classes
     rows = OutboxEvent.objects.using(connection.alias).filter(pk__in=[row.pk for row in written])
@@ -254,3 +260,17 @@ def test_a_statement_bound_in_binary_is_shown_with_its_values(connection):
     assert not connection.binary_values
     with connection.cursor() as cursor:  # outside, as Django binds them
         assert not isinstance(cursor.cursor, BinaryValuesCursor)
+
+
+def test_the_bus_s_writes_are_prepared_once_however_many_rows_they_carry(connection):
+    """One array per column gives a write the same text for two events and for three, so
+    PostgreSQL parses and plans it once per connection (bench/README.md, finding 49)."""
+    with service_atomic("grants"):
+        publish_many(approvals(["HMS-2026-000001", "HMS-2026-000002"]))
+    first = prepared(connection, "bus_outboxevent")
+    with service_atomic("grants"):
+        publish_many(approvals(["HMS-2026-000003", "HMS-2026-000004", "HMS-2026-000005"], 9100))
+
+    assert first and all("$1" in statement for statement in first)
+    assert prepared(connection, "bus_outboxevent") == first
+    assert OutboxEvent.objects.using(connection.alias).count() == 5
