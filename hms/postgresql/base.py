@@ -90,26 +90,25 @@ class PreparingCursor(base.ServerBindingCursor):
         return super().execute(query, params, prepare=True, binary=binary)
 
 
-class BinaryValuesCursor(base.ServerBindingCursor):
-    """Binds its parameters on the server, sends them in binary and prepares what it runs. The
-    bus's writes pass one array per column (UUIDs, timestamps, JSON documents), which psycopg
-    dumps element by element in Python: as text, for quoting into the query or not, that was a
-    fifth of a Finance worker's time; in binary it is 4-20 times cheaper per element
-    (bench/README.md, finding 48). Their text does not change with their rows, so PostgreSQL
-    plans each once per connection (finding 49). Results still come as text, read as everywhere
-    else."""
+class BinaryValuesCursor(PreparingCursor):
+    """A preparing cursor that sends its parameters in binary. The bus's writes pass one array
+    per column (UUIDs, timestamps, JSON documents), which psycopg dumps element by element in
+    Python: as text, for quoting into the query or not, that was a fifth of a Finance worker's
+    time; in binary it is 4-20 times cheaper per element (bench/README.md, finding 48). Their
+    text does not change with their rows, so PostgreSQL plans each once per connection (finding
+    49). Results still come as text, read as everywhere else."""
 
     def execute(self, query, params=None, *, prepare=None, binary=None):
         # %b asks psycopg for the binary format; an escaped "%%" stays as it is.
         query = PLACEHOLDER.sub(lambda found: found[0] if found[0] == "%%" else "%b", query)
-        return super().execute(query, params, prepare=True, binary=binary)
+        return super().execute(query, params, binary=binary)
 
 
 class DatabaseOperations(base.DatabaseOperations):
     def last_executed_query(self, cursor, sql, params):
         # A prepared statement's execution keeps no query text: the SQL with its values, as a
         # client-side cursor would have sent it (what CaptureQueriesContext and logs show).
-        if isinstance(cursor, PreparingCursor | BinaryValuesCursor):
+        if isinstance(cursor, PreparingCursor):
             with suppress(errors.DataError):
                 return self.compose_sql(sql, params)
             return None
