@@ -67,9 +67,9 @@ NOTIFY_CHANNEL = "hms_outbox"
 # on up to this many doublings: a consumer that is down for a day is not sent a copy a minute.
 MAX_BACKOFF_DOUBLINGS = 6
 # While a consumer is behind, the relay looks at its queue after BUS_RELAY_LINGER, then less often,
-# up to this many times that: a queue that has just drained gets its held copies 40 ms late at
-# most (within their BUS_BATCH_HOLD), and a consumer stopped for long is not asked about 100
-# times a second.
+# up to this many times that: a queue that has just drained gets its held copies 120 ms late at
+# most by default (within their BUS_BATCH_HOLD), and a consumer stopped for long is asked about
+# eight times a second, not thirty.
 HOLD_LOOKS_BACKOFF = 4
 
 

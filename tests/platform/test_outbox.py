@@ -556,6 +556,45 @@ def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
     assert next_at - sent_at > 0.5
 
 
+def test_what_commits_while_the_woken_relay_lingers_goes_in_the_same_message(monkeypatch, settings):
+    """At a steady rate each message costs every consumer its whole price, so the woken relay
+    waits BUS_RELAY_LINGER for the commits under way and sends them together (finding 50)."""
+    import types
+
+    from hms.bus.management.commands import bus_relay
+
+    on_postgresql()
+    settings.HMS_BUS_RELAY_INTERVAL = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 1.0
+    broker = FakeBroker().install(monkeypatch)
+    lingered: list[float] = []
+
+    def sleep(seconds):
+        if not lingered:  # the relay's first linger: another approval commits meanwhile
+            lingered.append(seconds)
+            with service_atomic("users"):
+                publish(registered(5))
+        time.sleep(seconds)
+
+    monkeypatch.setattr(
+        bus_relay, "time", types.SimpleNamespace(sleep=sleep, monotonic=time.monotonic)
+    )
+
+    def commit_once_the_relay_waits(first_pass):
+        first_pass.wait(30)
+        time.sleep(0.3)
+        with service_atomic("users"):
+            publish(registered(4))
+
+    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits)
+
+    assert lingered == [settings.HMS_BUS_RELAY_LINGER]
+    assert [sent for _, sent in passes] == [0, 2, 0], passes
+    # One message to each consumer, carrying both events in commit order.
+    for consumer in ("grants", "finance"):
+        (batch,) = broker.batches_to(consumer)
+        assert [envelope["payload"]["user_id"] for envelope in batch.envelopes] == [4, 5]
+
+
 def test_while_a_consumer_is_behind_its_held_copies_are_read_again_only_once_its_queue_drains(
     monkeypatch, settings
 ):

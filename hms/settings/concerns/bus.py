@@ -11,8 +11,10 @@ HMS_BUS_RETRY_BACKOFF_MAX = env.float("BUS_RETRY_BACKOFF_MAX", default=300.0)
 HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
 # Once woken, the relay waits this long (seconds) so the commits under way join the same batch;
 # while it holds copies for a consumer that is behind, it first looks at that queue this soon
-# (then less often, up to every four times that).
-HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.01)
+# (then less often, up to every four times that). At a steady 50 events/s, 30 ms rather than 10
+# sent about half as many messages and took a fifth of the 2-core machine's CPU off the bus, for
+# ~5 ms more before the send (bench/README.md, finding 50); lower it where latency matters more.
+HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.03)
 # At most this many events in one message (one queue, in order); the consumer applies a batch in
 # one transaction.
 HMS_BUS_BATCH_SIZE = env.int("BUS_BATCH_SIZE", default=100)
