@@ -533,6 +533,18 @@ def relay_three_passes(monkeypatch, meanwhile) -> list[tuple[float, int]]:
     return passes
 
 
+def commit_once_the_relay_waits(user_id: int):
+    """For `relay_three_passes`: once the relay has made its first pass and waits, a commit."""
+
+    def meanwhile(first_pass):
+        first_pass.wait(30)
+        time.sleep(0.3)
+        with service_atomic("users"):
+            publish(registered(user_id))
+
+    return meanwhile
+
+
 def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
     monkeypatch, settings
 ):
@@ -542,13 +554,7 @@ def test_after_a_pass_that_sent_everything_the_relay_waits_for_the_next_commit(
     settings.HMS_BUS_RELAY_INTERVAL = settings.HMS_BUS_ACK_FLUSH_INTERVAL = 1.0
     FakeBroker().install(monkeypatch)
 
-    def commit_once_the_relay_waits(first_pass):
-        first_pass.wait(30)
-        time.sleep(0.3)
-        with service_atomic("users"):
-            publish(registered(4))
-
-    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits)
+    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits(user_id=4))
 
     (_, first), (sent_at, second), (next_at, third) = passes
     assert (first, second, third) == (0, 1, 0), passes
@@ -569,7 +575,7 @@ def test_what_commits_while_the_woken_relay_lingers_goes_in_the_same_message(mon
     lingered: list[float] = []
 
     def sleep(seconds):
-        if not lingered:  # the relay's first linger: another approval commits meanwhile
+        if not lingered:  # the relay's first linger: another commit lands meanwhile
             lingered.append(seconds)
             with service_atomic("users"):
                 publish(registered(5))
@@ -579,13 +585,7 @@ def test_what_commits_while_the_woken_relay_lingers_goes_in_the_same_message(mon
         bus_relay, "time", types.SimpleNamespace(sleep=sleep, monotonic=time.monotonic)
     )
 
-    def commit_once_the_relay_waits(first_pass):
-        first_pass.wait(30)
-        time.sleep(0.3)
-        with service_atomic("users"):
-            publish(registered(4))
-
-    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits)
+    passes = relay_three_passes(monkeypatch, commit_once_the_relay_waits(user_id=4))
 
     assert lingered == [settings.HMS_BUS_RELAY_LINGER]
     assert [sent for _, sent in passes] == [0, 2, 0], passes

@@ -12,8 +12,9 @@ HMS_BUS_RELAY_INTERVAL = env.float("BUS_RELAY_INTERVAL", default=0.5)
 # Once woken, the relay waits this long (seconds) so the commits under way join the same batch;
 # while it holds copies for a consumer that is behind, it first looks at that queue this soon
 # (then less often, up to every four times that). At a steady 50 events/s, 30 ms rather than 10
-# sent about half as many messages and took a fifth of the 2-core machine's CPU off the bus, for
-# ~5 ms more before the send (bench/README.md, finding 50); lower it where latency matters more.
+# sent up to two fifths fewer messages and, on a quiet moment, took a fifth of the 2-core
+# machine's CPU off the bus, for ~8 ms more before the send (bench/README.md, finding 50); lower
+# it where each event's latency matters more than the CPU.
 HMS_BUS_RELAY_LINGER = env.float("BUS_RELAY_LINGER", default=0.03)
 # At most this many events in one message (one queue, in order); the consumer applies a batch in
 # one transaction.
